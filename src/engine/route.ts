@@ -1,0 +1,18 @@
+// Picks a record's partition: explicit partition, else explicit hash key, else MD5 of the key,
+// else the append's shared keyless partition. Every engine routes the same way.
+import type { AppendRecord, AppendResult } from './engine.js';
+import { parseHashKey, partitionOfHash, partitionOfKey } from './partitioner.js';
+
+export function routeRecord(r: AppendRecord, partitions: number, keyless: number): number | AppendResult {
+  if (r.partition !== undefined) {
+    if (Number.isInteger(r.partition) && r.partition >= 0 && r.partition < partitions) return r.partition;
+    return { error: { code: 'InvalidArgument', message: `partition ${r.partition} does not exist (0-${partitions - 1})` } };
+  }
+  if (r.explicitHashKey !== undefined) {
+    const hash = parseHashKey(r.explicitHashKey);
+    if (hash === undefined) return { error: { code: 'InvalidArgument', message: 'explicit hash key must be a decimal from 0 to 2^128-1' } };
+    return partitionOfHash(hash, partitions);
+  }
+  if (r.key !== undefined) return partitionOfKey(r.key, partitions);
+  return keyless;
+}

@@ -1,0 +1,70 @@
+// One append inside the commit transaction: route each record to its partition, drop retried
+// duplicates, and store each partition's slice as a single batch row.
+import { encodeBatch, type BatchEntry } from '../batch-codec.js';
+import type { AppendRecord, AppendResult } from '../engine.js';
+import { routeRecord } from '../route.js';
+import type { StreamRow } from './schema.js';
+import type { Statements } from './statements.js';
+
+interface Slice {
+  entries: BatchEntry[];
+  indexes: number[];
+  ids: (string | undefined)[];
+}
+
+export function appendInTransaction(
+  q: Statements,
+  stream: StreamRow,
+  records: AppendRecord[],
+  now: number,
+  sticky: { next: number },
+): AppendResult[] {
+  const results: AppendResult[] = new Array(records.length);
+  const slices = new Map<number, Slice>();
+  const seen = new Map<string, number>(); // id → index of its first record in this append
+  const copies: [copy: number, first: number][] = [];
+  const keyless = sticky.next++ % stream.partitions; // all keyless records of an append share one partition
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i]!;
+    if (r.id !== undefined) {
+      const dup = q.dedupGet.get(stream.id, r.id) as { partition: number; offset: number; ts: number } | undefined;
+      if (dup && dup.ts >= now - stream.dedup_window_ms) {
+        results[i] = { partition: dup.partition, offset: dup.offset, duplicate: true };
+        continue;
+      }
+      const first = seen.get(r.id);
+      if (first !== undefined) {
+        copies.push([i, first]); // resolved once the first copy has its offset
+        continue;
+      }
+      seen.set(r.id, i);
+    }
+    const partition = routeRecord(r, stream.partitions, keyless);
+    if (typeof partition !== 'number') {
+      results[i] = partition;
+      continue;
+    }
+    let slice = slices.get(partition);
+    if (!slice) slices.set(partition, (slice = { entries: [], indexes: [], ids: [] }));
+    slice.entries.push(r.key === undefined ? { value: r.value } : { key: r.key, value: r.value });
+    slice.indexes.push(i);
+    slice.ids.push(r.id);
+  }
+  for (const [partition, slice] of slices) {
+    const head = q.headGet.get(stream.id, partition) as { next_offset: number; last_ts: number } | undefined;
+    const base = head?.next_offset ?? 0;
+    const ts = Math.max(now, head?.last_ts ?? 0); // arrival time never goes back within a partition
+    q.insertBatch.run(stream.id, partition, base, slice.entries.length, ts, encodeBatch(slice.entries));
+    q.headUpsert.run(stream.id, partition, base + slice.entries.length, ts);
+    for (let j = 0; j < slice.indexes.length; j++) {
+      results[slice.indexes[j]!] = { partition, offset: base + j };
+      const id = slice.ids[j];
+      if (id !== undefined) q.dedupInsert.run(stream.id, id, partition, base + j, ts);
+    }
+  }
+  for (const [copy, index] of copies) {
+    const first = results[index]!;
+    results[copy] = 'offset' in first ? { partition: first.partition, offset: first.offset, duplicate: true } : first;
+  }
+  return results;
+}

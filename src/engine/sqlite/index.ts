@@ -1,0 +1,304 @@
+// The embedded engine: SQLite (better-sqlite3) in WAL mode. Each commit is one IMMEDIATE
+// transaction, so a unit of work is visible all or nothing, and survives kill -9 once acknowledged.
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { systemClock, type Clock } from '../../clock.js';
+import { decodeBatch } from '../batch-codec.js';
+import type {
+  AppendRecord, AppendResult, BlobInfo, CallOptions, CommitResult, CommitUnit, Engine, PartitionInfo,
+  ReadFrom, ReadResult, StateEntry, StreamInfo, StreamOptions, StoredRecord,
+} from '../engine.js';
+import { ConflictError, EngineClosedError, InvalidArgumentError, StreamExistsError, StreamNotFoundError } from '../errors.js';
+import { channelOf, Notifier } from '../notifier.js';
+import { checkStreamName, resolveStreamOptions } from '../validate.js';
+import { DirectoryBlobs } from './blobs.js';
+import { SCHEMA, type StreamRow } from './schema.js';
+import { Statements } from './statements.js';
+import { appendInTransaction } from './append.js';
+
+export const DEFAULT_POLL_INTERVAL_MS = 250; // cross-process change check, only while someone waits
+export const DEFAULT_RETENTION_INTERVAL_MS = 60 * 1000; // 1 minute
+
+export interface SqliteEngineOptions {
+  /** Directory holding `sluice.db` and `blobs/`; created when missing. */
+  dataDir: string;
+  /** 'process' (default) survives kill -9 of the process; 'fsync' also survives power loss. */
+  durability?: 'process' | 'fsync';
+  /** Injected time. Default: the system clock. */
+  clock?: Clock;
+  /** How often a waiting reader checks for appends by other processes. Default 250 ms. */
+  pollIntervalMs?: number;
+  /** How often retention runs by itself; 0 turns the timer off. Default 1 minute. */
+  retentionIntervalMs?: number;
+}
+
+export class SqliteEngine implements Engine {
+  readonly kind = 'sqlite';
+  private readonly db: Database.Database;
+  private readonly q: Statements;
+  private readonly clock: Clock;
+  private readonly notifier = new Notifier();
+  private readonly blobs: DirectoryBlobs;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly commitTx: Database.Transaction<(unit: CommitUnit) => CommitResult>;
+  private readonly sticky = { next: 0 };
+  private dataVersion = 0;
+  private closed = false;
+
+  constructor(options: SqliteEngineOptions) {
+    const o = { durability: 'process' as const, pollIntervalMs: DEFAULT_POLL_INTERVAL_MS, retentionIntervalMs: DEFAULT_RETENTION_INTERVAL_MS, ...options };
+    if (o.durability !== 'process' && o.durability !== 'fsync') {
+      throw new InvalidArgumentError(`durability must be 'process' or 'fsync', got '${o.durability}'`, 'durability');
+    }
+    mkdirSync(o.dataDir, { recursive: true });
+    this.clock = o.clock ?? systemClock;
+    this.db = new Database(join(o.dataDir, 'sluice.db'));
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma(`synchronous = ${o.durability === 'fsync' ? 'FULL' : 'NORMAL'}`);
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(SCHEMA);
+    this.q = new Statements(this.db);
+    this.blobs = new DirectoryBlobs(join(o.dataDir, 'blobs'), o.durability === 'fsync');
+    this.commitTx = this.db.transaction((unit: CommitUnit) => this.commitInTransaction(unit));
+    this.dataVersion = this.db.pragma('data_version', { simple: true }) as number;
+    this.timers.push(setInterval(() => this.pollForeignChanges(), o.pollIntervalMs).unref());
+    if (o.retentionIntervalMs > 0) {
+      this.timers.push(setInterval(() => void this.enforceRetention().catch(() => {}), o.retentionIntervalMs).unref());
+    }
+  }
+
+  async createStream(name: string, options?: StreamOptions): Promise<StreamInfo> {
+    this.checkOpen();
+    checkStreamName(name);
+    const o = resolveStreamOptions(options);
+    const createdAt = this.clock.now();
+    const insert = this.db.transaction(() => {
+      if (this.q.streamByName.get(name)) throw new StreamExistsError(name);
+      this.q.insertStream.run(name, o.partitions, o.retentionMs, o.partitionKeyField ?? null, o.dedupWindowMs, createdAt);
+    });
+    insert.immediate();
+    return this.infoOf(this.streamRow(name));
+  }
+
+  async describeStream(name: string): Promise<StreamInfo & { partitionInfo: PartitionInfo[] }> {
+    this.checkOpen();
+    const row = this.streamRow(name);
+    const partitionInfo: PartitionInfo[] = [];
+    for (let p = 0; p < row.partitions; p++) partitionInfo.push(this.partitionInfo(row, p));
+    return { ...this.infoOf(row), partitionInfo };
+  }
+
+  async listStreams(): Promise<StreamInfo[]> {
+    this.checkOpen();
+    return (this.q.allStreams.all() as StreamRow[]).map((r) => this.infoOf(r));
+  }
+
+  async deleteStream(name: string): Promise<void> {
+    this.checkOpen();
+    const del = this.db.transaction(() => {
+      const row = this.streamRow(name);
+      for (const stmt of [this.q.deleteBatches, this.q.deleteHeads, this.q.deleteDedup]) stmt.run(row.id);
+      this.q.deleteStream.run(row.id);
+    });
+    del.immediate();
+    this.notifier.poke();
+  }
+
+  async append(stream: string, records: AppendRecord[], call?: CallOptions): Promise<AppendResult[]> {
+    return (await this.commit({ appends: [{ stream, records }] }, call)).appends[0]!;
+  }
+
+  async resolve(stream: string, partition: number, from: ReadFrom): Promise<number> {
+    this.checkOpen();
+    const row = this.streamRow(stream);
+    const info = this.partitionInfo(row, this.checkPartition(row, partition));
+    if (from === 'earliest') return info.earliest;
+    if (from === 'latest') return info.next;
+    if (typeof from === 'number') {
+      if (!Number.isSafeInteger(from) || from < 0) throw new InvalidArgumentError(`invalid offset ${from}`, 'offset');
+      return from;
+    }
+    const hit = this.q.firstBatchAtOrAfterTime.get(row.id, partition, from.timestamp) as { base_offset: number } | undefined;
+    return hit ? Math.max(hit.base_offset, info.earliest) : info.next;
+  }
+
+  async read(stream: string, partition: number, offset: number, max: number): Promise<ReadResult> {
+    this.checkOpen();
+    const row = this.streamRow(stream);
+    this.checkPartition(row, partition);
+    if (!Number.isSafeInteger(offset) || offset < 0) throw new InvalidArgumentError(`invalid offset ${offset}`, 'offset');
+    const records: StoredRecord[] = [];
+    let next = offset;
+    type BatchRow = { base_offset: number; count: number; ts: number; payload: Buffer };
+    const containing = this.q.batchContaining.get(row.id, partition, offset) as BatchRow | undefined;
+    const rows = containing && containing.base_offset + containing.count > offset ? [containing] : [];
+    const take = (b: BatchRow) => {
+      const start = Math.max(next, b.base_offset);
+      const entries = decodeBatch(b.payload, start - b.base_offset, max - records.length);
+      for (let i = 0; i < entries.length; i++) {
+        const e = entries[i]!;
+        records.push({ partition, offset: start + i, timestamp: b.ts, key: e.key, value: e.value });
+      }
+      next = start + entries.length;
+    };
+    for (const b of rows) take(b);
+    if (records.length < max) {
+      for (const b of this.q.batchesAfter.iterate(row.id, partition, offset) as IterableIterator<BatchRow>) {
+        take(b);
+        if (records.length >= max) break;
+      }
+    }
+    if (records.length === 0) next = Math.max(offset, this.partitionInfo(row, partition).earliest);
+    return { records, next };
+  }
+
+  async waitFor(stream: string, partition: number, offset: number, call?: CallOptions): Promise<void> {
+    const channel = channelOf(stream, partition);
+    while (!this.closed && !call?.signal?.aborted) {
+      const row = this.streamRow(stream);
+      if (this.partitionInfo(row, this.checkPartition(row, partition)).next > offset) return;
+      await this.notifier.wait(channel, call?.signal);
+    }
+  }
+
+  async getOffsets(group: string, stream: string): Promise<Map<number, number>> {
+    this.checkOpen();
+    const rows = this.q.offsetsOf.all(group, stream) as { partition: number; offset: number }[];
+    return new Map(rows.map((r) => [r.partition, r.offset]));
+  }
+
+  async getState(key: string): Promise<StateEntry | undefined> {
+    this.checkOpen();
+    const row = this.q.stateGet.get(key) as { version: number; value: Buffer } | undefined;
+    return row && { value: row.value, version: row.version };
+  }
+
+  async listState(prefix: string): Promise<Map<string, StateEntry>> {
+    this.checkOpen();
+    const rows = this.q.stateRange.all(prefix, prefix + '\uffff') as { key: string; version: number; value: Buffer }[];
+    return new Map(rows.map((r) => [r.key, { value: r.value, version: r.version }]));
+  }
+
+  async commit(unit: CommitUnit, _call?: CallOptions): Promise<CommitResult> {
+    this.checkOpen();
+    const result = this.commitTx.immediate(unit);
+    result.appends.forEach((results, i) => {
+      const touched = new Set<number>();
+      for (const r of results) if ('offset' in r && !r.duplicate) touched.add(r.partition);
+      for (const p of touched) this.notifier.notify(channelOf(unit.appends![i]!.stream, p));
+    });
+    return result;
+  }
+
+  putBlob(name: string, data: Uint8Array): Promise<void> {
+    this.checkOpen();
+    return this.blobs.put(name, data);
+  }
+  getBlob(name: string): Promise<Uint8Array | undefined> {
+    this.checkOpen();
+    return this.blobs.get(name);
+  }
+  listBlobs(prefix: string): Promise<BlobInfo[]> {
+    this.checkOpen();
+    return this.blobs.list(prefix);
+  }
+  deleteBlob(name: string): Promise<boolean> {
+    this.checkOpen();
+    return this.blobs.delete(name);
+  }
+
+  async enforceRetention(): Promise<{ deletedRecords: number }> {
+    this.checkOpen();
+    const now = this.clock.now();
+    let deletedRecords = 0;
+    const run = this.db.transaction(() => {
+      for (const s of this.q.allStreams.all() as StreamRow[]) {
+        const gone = this.q.countExpired.get(s.id, now - s.retention_ms) as { n: number | null };
+        deletedRecords += gone.n ?? 0;
+        this.q.deleteExpired.run(s.id, now - s.retention_ms);
+        this.q.deleteExpiredDedup.run(s.id, now - s.dedup_window_ms);
+      }
+    });
+    run.immediate();
+    return { deletedRecords };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const t of this.timers) clearInterval(t);
+    this.notifier.poke();
+    this.db.close();
+  }
+
+  private commitInTransaction(unit: CommitUnit): CommitResult {
+    for (const f of unit.fences ?? []) this.checkVersion(f.key, f.version);
+    const appends = (unit.appends ?? []).map((a) =>
+      appendInTransaction(this.q, this.streamRow(a.stream), a.records, this.clock.now(), this.sticky),
+    );
+    const versions = (unit.state ?? []).map((w) => {
+      const current = this.checkVersion(w.key, w.expectedVersion);
+      if (w.value === null) {
+        this.q.stateDelete.run(w.key);
+        return 0;
+      }
+      this.q.stateUpsert.run(w.key, current + 1, w.value);
+      return current + 1;
+    });
+    for (const o of unit.offsets ?? []) this.q.offsetUpsert.run(o.group, o.stream, o.partition, o.offset);
+    return { appends, versions };
+  }
+
+  private checkVersion(key: string, expected: number | undefined): number {
+    const row = this.q.stateVersion.get(key) as { version: number } | undefined;
+    const actual = row?.version ?? 0;
+    if (expected !== undefined && expected !== actual) throw new ConflictError(key, expected, actual);
+    return actual;
+  }
+
+  private streamRow(name: string): StreamRow {
+    const row = this.q.streamByName.get(name) as StreamRow | undefined;
+    if (!row) throw new StreamNotFoundError(name);
+    return row;
+  }
+
+  private checkPartition(row: StreamRow, partition: number): number {
+    if (!Number.isInteger(partition) || partition < 0 || partition >= row.partitions) {
+      throw new InvalidArgumentError(`stream '${row.name}' has no partition ${partition}`, 'partition');
+    }
+    return partition;
+  }
+
+  private partitionInfo(row: StreamRow, partition: number): PartitionInfo {
+    const head = this.q.headGet.get(row.id, partition) as { next_offset: number; last_ts: number } | undefined;
+    const first = this.q.firstBatch.get(row.id, partition) as { base_offset: number } | undefined;
+    const next = head?.next_offset ?? 0;
+    return { partition, earliest: first?.base_offset ?? next, next, lastTimestamp: head?.last_ts };
+  }
+
+  private infoOf(row: StreamRow): StreamInfo {
+    return {
+      name: row.name,
+      partitions: row.partitions,
+      retentionMs: row.retention_ms,
+      ...(row.key_field === null ? {} : { partitionKeyField: row.key_field }),
+      dedupWindowMs: row.dedup_window_ms,
+      createdAt: row.created_at,
+    };
+  }
+
+  /** Wakes waiting readers when another process (or connection) committed since the last check. */
+  private pollForeignChanges(): void {
+    if (this.closed || this.notifier.size === 0) return;
+    const v = this.db.pragma('data_version', { simple: true }) as number;
+    if (v !== this.dataVersion) {
+      this.dataVersion = v;
+      this.notifier.poke();
+    }
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new EngineClosedError();
+  }
+}

@@ -1,0 +1,63 @@
+// The SQLite schema of the embedded engine. One row per record batch (not per record): see
+// docs/decisions/002-record-batches.md.
+
+export const SCHEMA = `
+CREATE TABLE IF NOT EXISTS streams (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  partitions INTEGER NOT NULL,
+  retention_ms INTEGER NOT NULL,
+  key_field TEXT,
+  dedup_window_ms INTEGER NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS heads (
+  stream_id INTEGER NOT NULL,
+  partition INTEGER NOT NULL,
+  next_offset INTEGER NOT NULL,
+  last_ts INTEGER NOT NULL,
+  PRIMARY KEY (stream_id, partition)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS batches (
+  id INTEGER PRIMARY KEY,
+  stream_id INTEGER NOT NULL,
+  partition INTEGER NOT NULL,
+  base_offset INTEGER NOT NULL,
+  count INTEGER NOT NULL,
+  ts INTEGER NOT NULL,
+  payload BLOB NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS batches_by_offset ON batches (stream_id, partition, base_offset);
+CREATE INDEX IF NOT EXISTS batches_by_time ON batches (stream_id, partition, ts);
+CREATE TABLE IF NOT EXISTS dedup (
+  stream_id INTEGER NOT NULL,
+  id TEXT NOT NULL,
+  partition INTEGER NOT NULL,
+  offset INTEGER NOT NULL,
+  ts INTEGER NOT NULL,
+  PRIMARY KEY (stream_id, id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS dedup_by_time ON dedup (ts);
+CREATE TABLE IF NOT EXISTS offsets (
+  grp TEXT NOT NULL,
+  stream TEXT NOT NULL,
+  partition INTEGER NOT NULL,
+  offset INTEGER NOT NULL,
+  PRIMARY KEY (grp, stream, partition)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS state (
+  key TEXT PRIMARY KEY,
+  version INTEGER NOT NULL,
+  value BLOB NOT NULL
+) WITHOUT ROWID;
+`;
+
+export interface StreamRow {
+  id: number;
+  name: string;
+  partitions: number;
+  retention_ms: number;
+  key_field: string | null;
+  dedup_window_ms: number;
+  created_at: number;
+}

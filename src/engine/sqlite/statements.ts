@@ -1,0 +1,81 @@
+// Prepared statements of the embedded engine, prepared once per connection.
+import type Database from 'better-sqlite3';
+
+export class Statements {
+  readonly streamByName;
+  readonly allStreams;
+  readonly insertStream;
+  readonly deleteStream;
+  readonly deleteBatches;
+  readonly deleteHeads;
+  readonly deleteDedup;
+  readonly headGet;
+  readonly headUpsert;
+  readonly firstBatch;
+  readonly insertBatch;
+  readonly batchContaining;
+  readonly batchesAfter;
+  readonly firstBatchAtOrAfterTime;
+  readonly dedupGet;
+  readonly dedupInsert;
+  readonly countExpired;
+  readonly deleteExpired;
+  readonly deleteExpiredDedup;
+  readonly offsetsOf;
+  readonly offsetUpsert;
+  readonly stateGet;
+  readonly stateVersion;
+  readonly stateRange;
+  readonly stateUpsert;
+  readonly stateDelete;
+
+  constructor(db: Database.Database) {
+    const p = (sql: string) => db.prepare(sql);
+    this.streamByName = p('SELECT * FROM streams WHERE name = ?');
+    this.allStreams = p('SELECT * FROM streams ORDER BY name');
+    this.insertStream = p(
+      'INSERT INTO streams (name, partitions, retention_ms, key_field, dedup_window_ms, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+    this.deleteStream = p('DELETE FROM streams WHERE id = ?');
+    this.deleteBatches = p('DELETE FROM batches WHERE stream_id = ?');
+    this.deleteHeads = p('DELETE FROM heads WHERE stream_id = ?');
+    this.deleteDedup = p('DELETE FROM dedup WHERE stream_id = ?');
+    this.headGet = p('SELECT next_offset, last_ts FROM heads WHERE stream_id = ? AND partition = ?');
+    this.headUpsert = p(
+      'INSERT INTO heads (stream_id, partition, next_offset, last_ts) VALUES (?, ?, ?, ?) ' +
+        'ON CONFLICT (stream_id, partition) DO UPDATE SET next_offset = excluded.next_offset, last_ts = excluded.last_ts',
+    );
+    this.firstBatch = p('SELECT base_offset FROM batches WHERE stream_id = ? AND partition = ? ORDER BY base_offset LIMIT 1');
+    this.insertBatch = p('INSERT INTO batches (stream_id, partition, base_offset, count, ts, payload) VALUES (?, ?, ?, ?, ?, ?)');
+    this.batchContaining = p(
+      'SELECT base_offset, count, ts, payload FROM batches WHERE stream_id = ? AND partition = ? AND base_offset <= ? ' +
+        'ORDER BY base_offset DESC LIMIT 1',
+    );
+    this.batchesAfter = p(
+      'SELECT base_offset, count, ts, payload FROM batches WHERE stream_id = ? AND partition = ? AND base_offset > ? ORDER BY base_offset',
+    );
+    this.firstBatchAtOrAfterTime = p(
+      'SELECT base_offset FROM batches WHERE stream_id = ? AND partition = ? AND ts >= ? ORDER BY ts, base_offset LIMIT 1',
+    );
+    this.dedupGet = p('SELECT partition, offset, ts FROM dedup WHERE stream_id = ? AND id = ?');
+    this.dedupInsert = p(
+      'INSERT INTO dedup (stream_id, id, partition, offset, ts) VALUES (?, ?, ?, ?, ?) ' +
+        'ON CONFLICT (stream_id, id) DO UPDATE SET partition = excluded.partition, offset = excluded.offset, ts = excluded.ts',
+    );
+    this.countExpired = p('SELECT SUM(count) AS n FROM batches WHERE stream_id = ? AND ts < ?');
+    this.deleteExpired = p('DELETE FROM batches WHERE stream_id = ? AND ts < ?');
+    this.deleteExpiredDedup = p('DELETE FROM dedup WHERE stream_id = ? AND ts < ?');
+    this.offsetsOf = p('SELECT partition, offset FROM offsets WHERE grp = ? AND stream = ? ORDER BY partition');
+    this.offsetUpsert = p(
+      'INSERT INTO offsets (grp, stream, partition, offset) VALUES (?, ?, ?, ?) ' +
+        'ON CONFLICT (grp, stream, partition) DO UPDATE SET offset = excluded.offset',
+    );
+    this.stateGet = p('SELECT version, value FROM state WHERE key = ?');
+    this.stateVersion = p('SELECT version FROM state WHERE key = ?');
+    this.stateRange = p('SELECT key, version, value FROM state WHERE key >= ? AND key < ? ORDER BY key');
+    this.stateUpsert = p(
+      'INSERT INTO state (key, version, value) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET version = excluded.version, value = excluded.value',
+    );
+    this.stateDelete = p('DELETE FROM state WHERE key = ?');
+  }
+}

@@ -1,0 +1,44 @@
+// Checks shared by every engine, so each rejects bad names and options with the same message.
+import { InvalidArgumentError } from './errors.js';
+import {
+  DEFAULT_DEDUP_WINDOW_MS,
+  DEFAULT_PARTITIONS,
+  DEFAULT_RETENTION_MS,
+  MAX_PARTITIONS,
+  type StreamOptions,
+} from './engine.js';
+
+const STREAM_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
+const MAX_KEY_BYTES = 65_535 - 1;
+
+export function checkStreamName(name: string): void {
+  if (!STREAM_NAME.test(name)) {
+    throw new InvalidArgumentError(
+      `invalid stream name '${String(name).slice(0, 140)}': use 1-128 characters of A-Z a-z 0-9 _ . -`,
+      'name',
+    );
+  }
+}
+
+/** Merges defaults into stream options and validates each field. */
+export function resolveStreamOptions(options: StreamOptions = {}): Required<Omit<StreamOptions, 'partitionKeyField'>> &
+  Pick<StreamOptions, 'partitionKeyField'> {
+  const o = { partitions: DEFAULT_PARTITIONS, retentionMs: DEFAULT_RETENTION_MS, dedupWindowMs: DEFAULT_DEDUP_WINDOW_MS, ...options };
+  if (!Number.isInteger(o.partitions) || o.partitions < 1 || o.partitions > MAX_PARTITIONS) {
+    throw new InvalidArgumentError(`partitions must be an integer from 1 to ${MAX_PARTITIONS}, got ${o.partitions}`, 'partitions');
+  }
+  if (!Number.isInteger(o.retentionMs) || o.retentionMs < 1000) {
+    throw new InvalidArgumentError(`retentionMs must be an integer of at least 1000, got ${o.retentionMs}`, 'retentionMs');
+  }
+  if (!Number.isInteger(o.dedupWindowMs) || o.dedupWindowMs < 0) {
+    throw new InvalidArgumentError(`dedupWindowMs must be a non-negative integer, got ${o.dedupWindowMs}`, 'dedupWindowMs');
+  }
+  if (o.partitionKeyField !== undefined && (typeof o.partitionKeyField !== 'string' || o.partitionKeyField.length === 0)) {
+    throw new InvalidArgumentError('partitionKeyField must be a non-empty string', 'partitionKeyField');
+  }
+  return o;
+}
+
+export function checkKey(key: string): void {
+  if (Buffer.byteLength(key) > MAX_KEY_BYTES) throw new InvalidArgumentError('partition key is longer than 65534 bytes', 'key');
+}
