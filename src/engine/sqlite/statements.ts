@@ -1,33 +1,35 @@
 // Prepared statements of the embedded engine, prepared once per connection.
 import type Database from 'better-sqlite3';
 
+type Stmt = Database.Statement<unknown[], unknown>;
+
 export class Statements {
-  readonly streamByName;
-  readonly allStreams;
-  readonly insertStream;
-  readonly deleteStream;
-  readonly deleteBatches;
-  readonly deleteHeads;
-  readonly deleteDedup;
-  readonly headGet;
-  readonly headUpsert;
-  readonly firstBatch;
-  readonly insertBatch;
-  readonly batchContaining;
-  readonly batchesAfter;
-  readonly firstBatchAtOrAfterTime;
-  readonly dedupGet;
-  readonly dedupInsert;
-  readonly countExpired;
-  readonly deleteExpired;
-  readonly deleteExpiredDedup;
-  readonly offsetsOf;
-  readonly offsetUpsert;
-  readonly stateGet;
-  readonly stateVersion;
-  readonly stateRange;
-  readonly stateUpsert;
-  readonly stateDelete;
+  readonly streamByName: Stmt;
+  readonly allStreams: Stmt;
+  readonly insertStream: Stmt;
+  readonly deleteStream: Stmt;
+  readonly deleteBatches: Stmt;
+  readonly deleteHeads: Stmt;
+  readonly deleteDedup: Stmt;
+  readonly headGet: Stmt;
+  readonly headUpsert: Stmt;
+  readonly firstBatch: Stmt;
+  readonly insertBatch: Stmt;
+  readonly batchContaining: Stmt;
+  readonly batchesAfter: Stmt;
+  readonly firstBatchAtOrAfterTime: Stmt;
+  readonly dedupGet: Stmt;
+  readonly dedupInsert: Stmt;
+  readonly countExpired: Stmt;
+  readonly deleteExpired: Stmt;
+  readonly deleteExpiredDedup: Stmt;
+  readonly offsetsOf: Stmt;
+  readonly offsetUpsert: Stmt;
+  readonly stateGet: Stmt;
+  readonly stateVersion: Stmt;
+  readonly stateRange: Stmt;
+  readonly stateUpsert: Stmt;
+  readonly stateDelete: Stmt;
 
   constructor(db: Database.Database) {
     const p = (sql: string) => db.prepare(sql);
