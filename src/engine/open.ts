@@ -1,0 +1,27 @@
+// Opens the engine a configuration names. Engines other than sqlite are loaded on demand so the
+// embedded path never loads their clients.
+import type { Clock } from '../clock.js';
+import type { Engine } from './engine.js';
+import { InvalidArgumentError } from './errors.js';
+import { SqliteEngine } from './sqlite/index.js';
+
+export interface SqliteEngineConfig {
+  kind: 'sqlite';
+  /** Directory for the database and blobs. Default '.sluice/data'. */
+  dataDir?: string;
+  /** 'process' (default): survives kill -9; 'fsync': survives power loss. */
+  durability?: 'process' | 'fsync';
+}
+
+export type EngineConfig = SqliteEngineConfig;
+
+export const DEFAULT_DATA_DIR = '.sluice/data';
+
+export async function openEngine(config: EngineConfig, clock?: Clock): Promise<Engine> {
+  switch (config.kind) {
+    case 'sqlite':
+      return new SqliteEngine({ dataDir: config.dataDir ?? DEFAULT_DATA_DIR, durability: config.durability, clock });
+    default:
+      throw new InvalidArgumentError(`unknown engine kind '${(config as { kind: string }).kind}'`, 'engine.kind');
+  }
+}
