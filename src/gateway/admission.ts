@@ -1,0 +1,58 @@
+// Overload control: request bodies in memory are bounded, and so is the queue in front of the
+// engine. Past a bound the gateway answers at once — 429 to a client over its fair share, 503 to
+// everyone else — with Retry-After, instead of queueing without bound.
+import { HttpError } from './http-error.js';
+
+export interface AdmissionOptions {
+  maxInflightBytes: number;
+  maxPendingAppends: number;
+  retryAfterS: number;
+}
+
+export class Admission {
+  private inflightBytes = 0;
+  private readonly byClient = new Map<string, number>();
+  private pending = 0;
+
+  constructor(private readonly o: AdmissionOptions) {}
+
+  /** Reserves `bytes` of body memory for a client; throws 429/503 when the budget is spent. */
+  reserve(client: string, bytes: number): void {
+    if (this.inflightBytes + bytes > this.o.maxInflightBytes) {
+      const held = this.byClient.get(client) ?? 0;
+      const share = this.o.maxInflightBytes / Math.max(1, this.byClient.size);
+      if (held + bytes > share) throw this.reject(429, 'TooManyRequests', `client '${client}' holds more than its share of in-flight bytes`);
+      throw this.reject(503, 'Overloaded', 'the gateway holds as many request bytes as it may; retry later');
+    }
+    this.inflightBytes += bytes;
+    this.byClient.set(client, (this.byClient.get(client) ?? 0) + bytes);
+  }
+
+  release(client: string, bytes: number): void {
+    this.inflightBytes -= bytes;
+    const left = (this.byClient.get(client) ?? 0) - bytes;
+    if (left <= 0) this.byClient.delete(client);
+    else this.byClient.set(client, left);
+  }
+
+  /** Takes a place in the queue in front of the engine; 503 when the queue is full. */
+  enterAppend(): () => void {
+    if (this.pending >= this.o.maxPendingAppends) {
+      throw this.reject(503, 'Overloaded', 'the engine is not keeping up; retry later');
+    }
+    this.pending++;
+    let left = false;
+    return () => {
+      if (!left) this.pending--;
+      left = true;
+    };
+  }
+
+  get stats(): { inflightBytes: number; pendingAppends: number; clients: number } {
+    return { inflightBytes: this.inflightBytes, pendingAppends: this.pending, clients: this.byClient.size };
+  }
+
+  private reject(status: number, code: string, message: string): HttpError {
+    return new HttpError(status, code, message, {}, { 'retry-after': String(this.o.retryAfterS) });
+  }
+}

@@ -1,0 +1,49 @@
+// API keys: 'sluice.<principal id>.<secret>'. Only a SHA-256 of the secret is stored; the
+// comparison is constant-time. Keys are 256-bit random, so a fast hash is enough (no KDF needed).
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { HttpError } from '../http-error.js';
+import type { Principal } from './scopes.js';
+
+const KEY = /^sluice\.([A-Za-z0-9_-]{1,64})\.([A-Za-z0-9_-]{16,128})$/;
+
+export const hashSecret = (secret: string): string => 'sha256:' + createHash('sha256').update(secret).digest('hex');
+
+/** Makes a new key for a principal id; the caller shows `key` once and stores `hash`. */
+export function createApiKey(id: string): { key: string; hash: string } {
+  const secret = randomBytes(32).toString('base64url');
+  return { key: `sluice.${id}.${secret}`, hash: hashSecret(secret) };
+}
+
+export class ApiKeys {
+  private readonly byId = new Map<string, { principal: Principal; hash: Buffer }>();
+
+  constructor(principals: Principal[]) {
+    for (const p of principals) {
+      if (!p.apiKeyHash) continue;
+      const m = /^sha256:([0-9a-f]{64})$/.exec(p.apiKeyHash);
+      if (!m) throw new Error(`principal '${p.id}': apiKeyHash must be 'sha256:' and 64 hex digits`);
+      this.byId.set(p.id, { principal: p, hash: Buffer.from(m[1]!, 'hex') });
+    }
+  }
+
+  /** The principal a presented key belongs to; 401 when missing, malformed or wrong. */
+  authenticate(presented: string | undefined): Principal {
+    if (!presented) throw new HttpError(401, 'Unauthenticated', 'missing API key: send "Authorization: Bearer <key>" or "X-Api-Key: <key>"', {}, { 'www-authenticate': 'Bearer' });
+    const m = KEY.exec(presented);
+    const entry = m && this.byId.get(m[1]!);
+    const given = createHash('sha256').update(m?.[2] ?? presented).digest();
+    const expected = entry?.hash ?? given.map((b) => b ^ 0xff); // compare anyway, so timing says nothing
+    if (!timingSafeEqual(given, expected) || !entry) {
+      throw new HttpError(401, 'Unauthenticated', 'invalid API key', {}, { 'www-authenticate': 'Bearer' });
+    }
+    return entry.principal;
+  }
+}
+
+/** The key from "Authorization: Bearer …" or "X-Api-Key". */
+export function presentedKey(headers: Record<string, string | string[] | undefined>): string | undefined {
+  const auth = headers['authorization'];
+  if (typeof auth === 'string' && auth.startsWith('Bearer ')) return auth.slice(7).trim();
+  const x = headers['x-api-key'];
+  return typeof x === 'string' ? x.trim() : undefined;
+}

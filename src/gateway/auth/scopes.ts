@@ -1,0 +1,33 @@
+// Who may do what: a principal holds scopes, each a stream pattern ('*', 'prefix-*' or an exact
+// name) with actions. 'admin' (create, delete) implies 'read' and 'write'.
+
+export type Action = 'read' | 'write' | 'admin';
+
+export interface Principal {
+  /** Names the client in logs and limits; letters, digits, '_' and '-'. */
+  id: string;
+  /** SHA-256 of the API key's secret, as 'sha256:<hex>' (`sluice keys create` prints it). */
+  apiKeyHash?: string;
+  /** A Kinesis (SigV4) key pair; the secret must be known to verify signatures. */
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  /** Stream pattern → allowed actions. */
+  scopes: Record<string, Action[]>;
+}
+
+/** The principal of an open gateway (no keys configured): everything is allowed. */
+export const OPEN_PRINCIPAL: Principal = { id: 'anonymous', scopes: { '*': ['admin'] } };
+
+const matches = (pattern: string, stream: string) =>
+  pattern === '*' || pattern === stream || (pattern.endsWith('*') && stream.startsWith(pattern.slice(0, -1)));
+
+export function can(principal: Principal, stream: string, action: Action): boolean {
+  for (const [pattern, actions] of Object.entries(principal.scopes)) {
+    if (matches(pattern, stream) && (actions.includes(action) || actions.includes('admin'))) return true;
+  }
+  return false;
+}
+
+/** True when the principal may see the stream at all (any action). */
+export const canSee = (principal: Principal, stream: string): boolean =>
+  Object.keys(principal.scopes).some((p) => matches(p, stream));

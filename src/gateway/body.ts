@@ -1,0 +1,94 @@
+// Reads a request body within limits: declared or actual size over the limit → 413, a body that
+// does not arrive in time → 408, gzip decoded with a bound on the decoded size (no zip bombs).
+// Memory is reserved from the admission budget as bytes arrive and released by the caller.
+import { promisify } from 'node:util';
+import { gunzip as gunzipCb } from 'node:zlib';
+import type { Admission } from './admission.js';
+import { HttpError } from './http-error.js';
+import type { GatewayRequest } from './request.js';
+
+const gunzip = promisify(gunzipCb);
+
+export interface BodyLimits {
+  maxBytes: number;
+  timeoutMs: number;
+}
+
+/** A body held in memory, with the admission bytes to release when done. */
+export interface Body {
+  data: Buffer;
+  reserved: number;
+}
+
+/** Raised when the client went away mid-body: there is no one to answer. */
+export class ClientAbortedError extends Error {
+  constructor() {
+    super('client aborted the request');
+    this.name = 'ClientAbortedError';
+  }
+}
+
+export async function readBody(req: GatewayRequest, limits: BodyLimits, admission: Admission, client: string): Promise<Body> {
+  const declared = req.headers['content-length'];
+  const length = declared === undefined ? undefined : Number(declared);
+  if (length !== undefined && length > limits.maxBytes) throw tooLarge(limits.maxBytes);
+  let reserved = 0;
+  const reserve = (n: number) => {
+    admission.reserve(client, n);
+    reserved += n;
+  };
+  try {
+    if (length !== undefined) reserve(length);
+    const raw = await collect(req, limits, (n) => {
+      if (n > reserved) reserve(n - reserved);
+    });
+    const encoding = String(req.headers['content-encoding'] ?? 'identity').toLowerCase();
+    if (encoding === 'identity') return { data: raw, reserved };
+    if (encoding !== 'gzip') throw new HttpError(415, 'UnsupportedEncoding', `content-encoding '${encoding}' is not supported; use gzip or none`);
+    const data = await gunzip(raw, { maxOutputLength: limits.maxBytes }).catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'ERR_BUFFER_TOO_LARGE' || e instanceof RangeError) throw tooLarge(limits.maxBytes, 'decompressed ');
+      throw new HttpError(400, 'BadEncoding', `the gzip body cannot be decoded: ${e.message}`);
+    });
+    reserve(data.length);
+    return { data, reserved };
+  } catch (e) {
+    admission.release(client, reserved);
+    throw e;
+  }
+}
+
+function collect(req: GatewayRequest, limits: BodyLimits, onSize: (n: number) => void): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    const finish = (err?: Error) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      req.off('data', onData);
+      if (err) reject(err);
+      else resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    };
+    const timer = setTimeout(() => finish(new HttpError(408, 'RequestTimeout', `the request body did not arrive within ${limits.timeoutMs} ms`)), limits.timeoutMs);
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limits.maxBytes) return finish(tooLarge(limits.maxBytes));
+      try {
+        onSize(size);
+      } catch (e) {
+        return finish(e as Error);
+      }
+      chunks.push(chunk);
+    };
+    req.on('data', onData);
+    req.once('end', () => finish());
+    req.once('aborted', () => finish(new ClientAbortedError()));
+    req.once('error', () => finish(new ClientAbortedError()));
+    req.once('close', () => {
+      if (!req.complete) finish(new ClientAbortedError());
+    });
+  });
+}
+
+const tooLarge = (max: number, what = '') => new HttpError(413, 'PayloadTooLarge', `the ${what}request body is larger than ${max} bytes`, { limit: max });

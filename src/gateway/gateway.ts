@@ -1,0 +1,168 @@
+// The ingest gateway: one port serving the native API, the Kinesis Data Streams API (HTTP/1.1
+// and cleartext HTTP/2), health endpoints and live tails, in front of any engine.
+import FindMyWay from 'find-my-way';
+import { systemClock, type Clock } from '../clock.js';
+import type { Engine, StreamInfo } from '../engine/engine.js';
+import { Admission } from './admission.js';
+import { ApiKeys, presentedKey } from './auth/api-keys.js';
+import { OPEN_PRINCIPAL, can, type Action, type Principal } from './auth/scopes.js';
+import { ClientAbortedError } from './body.js';
+import { HttpError, toHttpError } from './http-error.js';
+import { KinesisApi } from './kinesis/index.js';
+import { DualProtocolListener } from './listener.js';
+import { nativeRoutes } from './native/routes.js';
+import { DEFAULT_RETRY_AFTER_S, resolveGatewayOptions, type GatewayOptions, type ResolvedGatewayOptions } from './options.js';
+import { RateLimiter } from './rate-limit.js';
+import { sendJson, type GatewayRequest, type GatewayResponse } from './request.js';
+
+export const STREAM_INFO_TTL_MS = 5_000; // how long the gateway trusts a cached stream description
+
+export interface RequestContext {
+  req: GatewayRequest;
+  res: GatewayResponse;
+  params: Record<string, string | undefined>;
+  query: URLSearchParams;
+  /** Aborted when the client goes away or the gateway shuts down. */
+  signal: AbortSignal;
+}
+
+export type RouteHandler = (ctx: RequestContext) => Promise<void>;
+
+export class Gateway {
+  readonly options: ResolvedGatewayOptions;
+  readonly admission: Admission;
+  readonly rateLimiter?: RateLimiter;
+  private readonly listener: DualProtocolListener;
+  private readonly router = FindMyWay({ ignoreTrailingSlash: true });
+  private readonly apiKeys: ApiKeys;
+  private readonly kinesis: KinesisApi;
+  private readonly streamCache = new Map<string, { info: StreamInfo; at: number }>();
+  private readonly shutdown = new AbortController();
+  private inflight = 0;
+  private idle?: () => void;
+  private draining = false;
+  private address?: { host: string; port: number };
+
+  constructor(readonly engine: Engine, options: GatewayOptions = {}, readonly clock: Clock = systemClock) {
+    this.options = resolveGatewayOptions(options);
+    this.admission = new Admission({ ...this.options, retryAfterS: DEFAULT_RETRY_AFTER_S });
+    if (this.options.rateLimit) this.rateLimiter = new RateLimiter(this.options.rateLimit, clock);
+    this.apiKeys = new ApiKeys(this.options.principals);
+    this.kinesis = new KinesisApi(this);
+    for (const [method, path, handler] of nativeRoutes(this)) {
+      this.router.on(method, path, (() => {}) as never, { handler });
+    }
+    this.listener = new DualProtocolListener((req, res) => void this.handle(req, res));
+  }
+
+  /** True when no principal is configured: every request is allowed (for `sluice dev`). */
+  get open(): boolean {
+    return this.options.principals.length === 0;
+  }
+
+  get url(): string {
+    if (!this.address) throw new Error('the gateway is not listening');
+    return `http://${this.address.host.includes(':') ? `[${this.address.host}]` : this.address.host}:${this.address.port}`;
+  }
+
+  async listen(): Promise<{ host: string; port: number }> {
+    this.address = await this.listener.listen(this.options.port, this.options.host);
+    return this.address;
+  }
+
+  /** Stops taking requests, lets in-flight ones finish (up to drainTimeoutMs), ends tails. */
+  async close(): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    this.shutdown.abort();
+    const stopped = this.listener.stopAccepting();
+    this.listener.closeIdle();
+    if (this.inflight > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.options.drainTimeoutMs);
+        this.idle = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    this.listener.closeConnections();
+    await stopped;
+  }
+
+  /** Authenticates a native API request and checks its scope on a stream. */
+  authorize(req: GatewayRequest, stream: string | undefined, action: Action): Principal {
+    const principal = this.open ? OPEN_PRINCIPAL : this.apiKeys.authenticate(presentedKey(req.headers));
+    if (stream !== undefined && !can(principal, stream, action)) {
+      throw new HttpError(403, 'Forbidden', `key '${principal.id}' may not ${action} stream '${stream}'`, { stream, action });
+    }
+    return principal;
+  }
+
+  /** A stream's description, cached briefly so hot appends do not ask the engine each time. */
+  async streamInfo(name: string): Promise<StreamInfo> {
+    const hit = this.streamCache.get(name);
+    const now = this.clock.now();
+    if (hit && now - hit.at < STREAM_INFO_TTL_MS) return hit.info;
+    const info = await this.engine.describeStream(name);
+    this.streamCache.set(name, { info, at: now });
+    return info;
+  }
+
+  forgetStream(name: string): void {
+    this.streamCache.delete(name);
+  }
+
+  /** The id admission and rate limits count a request against. */
+  clientOf(req: GatewayRequest, principal: Principal): string {
+    return principal === OPEN_PRINCIPAL ? (req.socket?.remoteAddress ?? 'unknown') : principal.id;
+  }
+
+  private async handle(req: GatewayRequest, res: GatewayResponse): Promise<void> {
+    this.inflight++;
+    const ac = new AbortController();
+    const onClose = () => ac.abort();
+    res.once('close', onClose);
+    const unlink = () => ac.abort();
+    this.shutdown.signal.addEventListener('abort', unlink, { once: true });
+    try {
+      await this.dispatch(req, res, ac.signal);
+    } catch (e) {
+      if (e instanceof ClientAbortedError) {
+        res.destroy();
+      } else {
+        const err = toHttpError(e);
+        if (err.status === 500) process.emitWarning(`sluice gateway: ${(e as Error)?.stack ?? e}`);
+        this.sendError(req, res, err);
+      }
+    } finally {
+      this.shutdown.signal.removeEventListener('abort', unlink);
+      res.off('close', onClose);
+      if (--this.inflight === 0) this.idle?.();
+    }
+  }
+
+  private async dispatch(req: GatewayRequest, res: GatewayResponse, signal: AbortSignal): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://gateway');
+    if (req.method === 'POST' && url.pathname === '/' && req.headers['x-amz-target'] !== undefined) {
+      return this.kinesis.handle(req, res);
+    }
+    if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
+    if (url.pathname === '/readyz') {
+      return this.draining ? sendJson(res, 503, { status: 'draining' }) : sendJson(res, 200, { status: 'ready', engine: this.engine.kind });
+    }
+    if (this.draining) throw new HttpError(503, 'ShuttingDown', 'the gateway is shutting down', {}, { 'retry-after': '1', connection: 'close' });
+    const route = this.router.find(req.method as 'GET', url.pathname);
+    if (!route) throw new HttpError(404, 'NotFound', `no route for ${req.method} ${url.pathname}`);
+    const handler = (route.store as { handler: RouteHandler }).handler;
+    await handler({ req, res, params: route.params, query: url.searchParams, signal });
+  }
+
+  private sendError(req: GatewayRequest, res: GatewayResponse, err: HttpError): void {
+    if (res.headersSent) return void res.destroy();
+    const headers = { ...err.headers };
+    // An HTTP/1.1 body we stopped reading leaves the connection unusable: close it after answering.
+    if (!req.complete && req.httpVersionMajor === 1) headers.connection = 'close';
+    sendJson(res, err.status, { error: { code: err.code, message: err.message, ...err.details } }, headers);
+  }
+}

@@ -1,0 +1,130 @@
+// Turns a native append request body (one JSON value, a JSON array, or NDJSON) into engine
+// records. Malformed syntax rejects the whole request (nothing is stored, the error says where);
+// a record-level problem (too large, bad key) fails only that record, reported by index.
+import type { AppendRecord } from '../../engine/engine.js';
+import { HttpError } from '../http-error.js';
+import { locateJsonError } from '../json-error.js';
+
+export const MAX_KEY_LENGTH = 256;
+const ENVELOPE_FIELDS = new Set(['value', 'key', 'id', 'hashKey']);
+
+export interface ParseOptions {
+  contentType: string;
+  /** Partition key for every record of the request (?key=). */
+  key?: string;
+  /** Records are envelopes { value, key?, id?, hashKey? } (?format=envelope). */
+  envelope: boolean;
+  /** The stream's partitionKeyField. */
+  keyField?: string;
+  /** The request's Idempotency-Key: record i gets id `${key}:${i}` unless it has its own. */
+  idempotencyKey?: string;
+  maxRecordBytes: number;
+  maxRecords: number;
+}
+
+export interface RecordError {
+  code: string;
+  message: string;
+}
+
+export interface ParsedRequest {
+  total: number;
+  /** Records to append, with their index in the request. */
+  records: AppendRecord[];
+  indexes: number[];
+  failed: Map<number, RecordError>;
+}
+
+/** Parses the body into per-record values (bytes) and the parsed values for key extraction. */
+export function parseRecords(body: Buffer, o: ParseOptions): ParsedRequest {
+  const type = o.contentType.split(';')[0]!.trim().toLowerCase();
+  let items: { value: unknown; raw?: Buffer }[];
+  if (type === 'application/json') items = parseJson(body);
+  else if (type === 'application/x-ndjson' || type === 'application/jsonl' || type === 'application/x-jsonlines') items = parseNdjson(body);
+  else {
+    throw new HttpError(415, 'UnsupportedMediaType', `content-type '${type || '(none)'}' is not supported; use application/json or application/x-ndjson`);
+  }
+  if (items.length === 0) throw new HttpError(400, 'EmptyBatch', 'the request holds no records');
+  if (items.length > o.maxRecords) {
+    throw new HttpError(413, 'TooManyRecords', `the request holds ${items.length} records; at most ${o.maxRecords} are allowed`, { limit: o.maxRecords });
+  }
+  const out: ParsedRequest = { total: items.length, records: [], indexes: [], failed: new Map() };
+  items.forEach((item, i) => {
+    const r = o.envelope ? fromEnvelope(item.value, i) : { value: item.value };
+    const bytes = !o.envelope && item.raw ? item.raw : Buffer.from(JSON.stringify(r.value));
+    if (bytes.length > o.maxRecordBytes) {
+      out.failed.set(i, { code: 'RecordTooLarge', message: `record is ${bytes.length} bytes; the limit is ${o.maxRecordBytes}` });
+      return;
+    }
+    const key = r.key ?? o.key ?? keyFromField(r.value, o.keyField);
+    if (key !== undefined && (key.length < 1 || key.length > MAX_KEY_LENGTH)) {
+      out.failed.set(i, { code: 'InvalidPartitionKey', message: `partition key must be 1-${MAX_KEY_LENGTH} characters, got ${key.length}` });
+      return;
+    }
+    const id = r.id ?? (o.idempotencyKey === undefined ? undefined : `${o.idempotencyKey}:${i}`);
+    const record: AppendRecord = { value: bytes };
+    if (key !== undefined) record.key = key;
+    if (r.hashKey !== undefined) record.explicitHashKey = r.hashKey;
+    if (id !== undefined) record.id = id;
+    out.records.push(record);
+    out.indexes.push(i);
+  });
+  return out;
+}
+
+function parseJson(body: Buffer): { value: unknown }[] {
+  const value = parseJsonText(body.toString('utf8'));
+  return Array.isArray(value) ? value.map((v) => ({ value: v })) : [{ value }];
+}
+
+/** JSON.parse that fails with a 400 saying where the text is malformed. */
+export function parseJsonText(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    const at = locateJsonError(text, e as Error);
+    throw new HttpError(400, 'MalformedJson', `malformed JSON at line ${at.line}, column ${at.column}: ${at.reason}`, { line: at.line, column: at.column });
+  }
+}
+
+function parseNdjson(body: Buffer): { value: unknown; raw: Buffer }[] {
+  const out: { value: unknown; raw: Buffer }[] = [];
+  let start = 0;
+  for (let line = 1; start < body.length; line++) {
+    let end = body.indexOf(10, start);
+    if (end < 0) end = body.length;
+    let stop = end;
+    if (stop > start && body[stop - 1] === 13) stop--; // CRLF
+    const raw = body.subarray(start, stop);
+    const text = raw.toString('utf8');
+    if (text.trim() !== '') {
+      try {
+        out.push({ value: JSON.parse(text), raw });
+      } catch (e) {
+        const at = locateJsonError(text, e as Error);
+        throw new HttpError(400, 'MalformedJson', `malformed JSON on line ${line}, column ${at.column}: ${at.reason}`, { line, column: at.column });
+      }
+    }
+    start = end + 1;
+  }
+  return out;
+}
+
+function fromEnvelope(v: unknown, i: number): { value: unknown; key?: string; id?: string; hashKey?: string } {
+  const bad = (why: string) => new HttpError(400, 'InvalidEnvelope', `record ${i}: ${why}`, { index: i });
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw bad('an envelope must be an object { value, key?, id?, hashKey? }');
+  const e = v as Record<string, unknown>;
+  for (const f of Object.keys(e)) if (!ENVELOPE_FIELDS.has(f)) throw bad(`unknown envelope field '${f}'`);
+  if (!('value' in e)) throw bad("the envelope has no 'value'");
+  for (const f of ['key', 'id', 'hashKey'] as const) {
+    if (e[f] !== undefined && typeof e[f] !== 'string') throw bad(`'${f}' must be a string`);
+  }
+  if (typeof e.id === 'string' && (e.id.length < 1 || e.id.length > 256)) throw bad("'id' must be 1-256 characters");
+  return e as { value: unknown; key?: string; id?: string; hashKey?: string };
+}
+
+function keyFromField(value: unknown, field: string | undefined): string | undefined {
+  if (field === undefined || typeof value !== 'object' || value === null) return undefined;
+  const k = (value as Record<string, unknown>)[field];
+  return typeof k === 'string' ? k : typeof k === 'number' && Number.isFinite(k) ? String(k) : undefined;
+}

@@ -1,0 +1,27 @@
+// Per-client token buckets in records per second, on the injected clock.
+import type { Clock } from '../clock.js';
+import { HttpError } from './http-error.js';
+import type { RateLimit } from './options.js';
+
+export class RateLimiter {
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  private readonly burst: number;
+
+  constructor(private readonly limit: RateLimit, private readonly clock: Clock) {
+    this.burst = limit.burst ?? limit.recordsPerSecond;
+  }
+
+  /** Takes `records` tokens from the client's bucket, or throws 429 with the wait in Retry-After. */
+  take(client: string, records: number): void {
+    const now = this.clock.now();
+    const b = this.buckets.get(client) ?? { tokens: this.burst, at: now };
+    b.tokens = Math.min(this.burst, b.tokens + ((now - b.at) / 1000) * this.limit.recordsPerSecond);
+    b.at = now;
+    this.buckets.set(client, b);
+    if (records > b.tokens) {
+      const waitS = Math.max(1, Math.ceil((records - b.tokens) / this.limit.recordsPerSecond));
+      throw new HttpError(429, 'RateLimited', `client '${client}' is over its limit of ${this.limit.recordsPerSecond} records/s`, { limit: this.limit.recordsPerSecond }, { 'retry-after': String(waitS) });
+    }
+    b.tokens -= records;
+  }
+}
