@@ -5,9 +5,12 @@ import { createHash } from 'node:crypto';
 const HASH_SPACE = 1n << 128n;
 const MAX_HASH = HASH_SPACE - 1n;
 
-/** The partition owning a 128-bit hash key, for `partitions` equal ranges. */
+/**
+ * The partition owning a 128-bit hash key. Partition i starts at floor(i * 2^128 / n), as Kinesis'
+ * shards do, so it is the largest i with i * 2^128 <= (hash + 1) * n - 1.
+ */
 export function partitionOfHash(hash: bigint, partitions: number): number {
-  return Number((hash * BigInt(partitions)) / HASH_SPACE);
+  return Number(((hash + 1n) * BigInt(partitions) - 1n) / HASH_SPACE);
 }
 
 /** The partition of a partition key. Fast path on the top 32 bits; exact BigInt near a boundary. */
@@ -29,7 +32,7 @@ export function parseHashKey(text: string): bigint | undefined {
 /** The [start, end] hash range of a partition, as decimal strings (Kinesis' HashKeyRange). */
 export function hashRangeOf(partition: number, partitions: number): { start: string; end: string } {
   const n = BigInt(partitions);
-  const startOf = (i: bigint) => (i * HASH_SPACE + n - 1n) / n; // smallest h with floor(h*n/2^128) >= i
+  const startOf = (i: bigint) => (i * HASH_SPACE) / n;
   const start = startOf(BigInt(partition));
   const end = partition === partitions - 1 ? MAX_HASH : startOf(BigInt(partition + 1)) - 1n;
   return { start: start.toString(), end: end.toString() };

@@ -20,7 +20,7 @@ export interface SignedRequest {
   body: Buffer;
 }
 
-const AUTH = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, ?SignedHeaders=([a-z0-9;-]+), ?Signature=([0-9a-f]{64})$/;
+const AUTH = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, ?SignedHeaders=([a-z0-9;:-]+), ?Signature=([0-9a-f]{64})$/;
 
 const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
 const hmac = (key: string | Buffer, data: string) => createHmac('sha256', key).update(data).digest();
@@ -47,7 +47,10 @@ export function verifySigV4(
     return { code: 'InvalidSignatureException', message: `Signature expired: ${amzDate} is more than 15 minutes from the server time` };
   }
   const names = signedHeaders!.split(';');
-  if (!names.includes('host')) return { code: 'IncompleteSignatureException', message: "SignedHeaders must include 'host'" };
+  // Over HTTP/2 the AWS SDK signs the ':authority' pseudo-header in place of 'host'.
+  if (!names.includes('host') && !names.includes(':authority')) {
+    return { code: 'IncompleteSignatureException', message: "SignedHeaders must include 'host'" };
+  }
   const canonical = canonicalRequest(req, names, signedHeaders!);
   const scope = `${date}/${region}/${service}/aws4_request`;
   const toSign = `AWS4-HMAC-SHA256\n${amzDate}\n${scope}\n${sha256(canonical)}`;
