@@ -1,4 +1,5 @@
 // Checks shared by every engine, so each rejects bad names and options with the same message.
+import { withDefaults } from '../defaults.js';
 import { InvalidArgumentError } from './errors.js';
 import {
   DEFAULT_DEDUP_WINDOW_MS,
@@ -23,7 +24,7 @@ export function checkStreamName(name: string): void {
 /** Merges defaults into stream options and validates each field. */
 export function resolveStreamOptions(options: StreamOptions = {}): Required<Omit<StreamOptions, 'partitionKeyField'>> &
   Pick<StreamOptions, 'partitionKeyField'> {
-  const o = { partitions: DEFAULT_PARTITIONS, retentionMs: DEFAULT_RETENTION_MS, dedupWindowMs: DEFAULT_DEDUP_WINDOW_MS, ...options };
+  const o = withDefaults({ partitions: DEFAULT_PARTITIONS, retentionMs: DEFAULT_RETENTION_MS, dedupWindowMs: DEFAULT_DEDUP_WINDOW_MS }, options);
   if (!Number.isInteger(o.partitions) || o.partitions < 1 || o.partitions > MAX_PARTITIONS) {
     throw new InvalidArgumentError(`partitions must be an integer from 1 to ${MAX_PARTITIONS}, got ${o.partitions}`, 'partitions');
   }

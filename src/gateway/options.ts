@@ -1,4 +1,5 @@
 // Options of the ingest gateway: defaults in named constants, merged once, then validated.
+import { withDefaults } from '../defaults.js';
 import { InvalidArgumentError } from '../engine/errors.js';
 import type { Principal } from './auth/scopes.js';
 
@@ -51,7 +52,7 @@ export interface GatewayOptions {
 export type ResolvedGatewayOptions = Required<Omit<GatewayOptions, 'rateLimit'>> & Pick<GatewayOptions, 'rateLimit'>;
 
 export function resolveGatewayOptions(options: GatewayOptions = {}): ResolvedGatewayOptions {
-  const o = {
+  const o = withDefaults({
     host: DEFAULT_HOST,
     port: DEFAULT_PORT,
     maxRecordBytes: DEFAULT_MAX_RECORD_BYTES,
@@ -63,8 +64,7 @@ export function resolveGatewayOptions(options: GatewayOptions = {}): ResolvedGat
     drainTimeoutMs: DEFAULT_DRAIN_TIMEOUT_MS,
     principals: [],
     region: DEFAULT_REGION,
-    ...options,
-  };
+  }, options);
   for (const field of ['maxRecordBytes', 'maxBodyBytes', 'maxRecordsPerRequest', 'maxInflightBytes', 'maxPendingAppends', 'bodyTimeoutMs'] as const) {
     if (!Number.isInteger(o[field]) || o[field] < 1) throw new InvalidArgumentError(`gateway.${field} must be a positive integer, got ${o[field]}`, field);
   }

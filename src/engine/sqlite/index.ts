@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { systemClock, type Clock } from '../../clock.js';
+import { withDefaults } from '../../defaults.js';
 import { decodeBatch } from '../batch-codec.js';
 import type {
   AppendRecord, AppendResult, BlobInfo, CallOptions, CommitResult, CommitUnit, Engine, PartitionInfo,
@@ -47,7 +48,7 @@ export class SqliteEngine implements Engine {
   private closed = false;
 
   constructor(options: SqliteEngineOptions) {
-    const o = { durability: 'process' as const, pollIntervalMs: DEFAULT_POLL_INTERVAL_MS, retentionIntervalMs: DEFAULT_RETENTION_INTERVAL_MS, ...options };
+    const o = withDefaults({ durability: 'process' as 'process' | 'fsync', pollIntervalMs: DEFAULT_POLL_INTERVAL_MS, retentionIntervalMs: DEFAULT_RETENTION_INTERVAL_MS }, options);
     if (o.durability !== 'process' && o.durability !== 'fsync') {
       throw new InvalidArgumentError(`durability must be 'process' or 'fsync', got '${o.durability}'`, 'durability');
     }

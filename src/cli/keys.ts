@@ -1,0 +1,17 @@
+// `sluice keys create <id> --scope stream=actions`: makes an API key and prints the principal
+// entry for sluice.config.ts (only the hash is stored; the key is shown once).
+import { createApiKey } from '../gateway/auth/api-keys.js';
+import { CliError } from './client.js';
+
+export function createKey(id: string, scopes: string[]): void {
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) throw new CliError(`key id '${id}': use 1-64 letters, digits, _ or -`, 2);
+  const parsed: Record<string, string[]> = {};
+  for (const s of scopes.length ? scopes : ['*=write']) {
+    const m = /^([^=]+)=((?:read|write|admin)(?:,(?:read|write|admin))*)$/.exec(s);
+    if (!m) throw new CliError(`--scope '${s}': expected <stream pattern>=<read|write|admin>[,...], e.g. 'events=write'`, 2);
+    parsed[m[1]!] = m[2]!.split(',');
+  }
+  const { key, hash } = createApiKey(id);
+  process.stdout.write(`API key (shown once; send as "Authorization: Bearer <key>"):\n  ${key}\n\n`);
+  process.stdout.write(`Add to auth.principals in sluice.config.ts:\n  ${JSON.stringify({ id, apiKeyHash: hash, scopes: parsed })}\n`);
+}

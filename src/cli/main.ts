@@ -1,0 +1,72 @@
+// The `sluice` command: dev, start, streams, put, tail, keys.
+import { Command, InvalidArgumentError } from 'commander';
+import { ConfigError } from '../config/index.js';
+import { SluiceError } from '../errors.js';
+import { CliError } from './client.js';
+import { createKey } from './keys.js';
+import { put } from './put.js';
+import { serve } from './serve.js';
+import { createStream, deleteStream, describeStream, listStreams } from './streams.js';
+import { tail } from './tail.js';
+
+const int = (name: string, min: number, max: number) => (v: string) => {
+  if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}`);
+  return Number(v);
+};
+
+function program(): Command {
+  const p = new Command('sluice').description('Realtime data pipelines: ingest gateway, durable streams, functions, dataflow').showHelpAfterError();
+  const server = (c: Command) =>
+    c
+      .option('-c, --config <file>', 'configuration file (default: ./sluice.config.ts if present)')
+      .option('--host <host>', 'interface to bind')
+      .option('-p, --port <port>', 'port to listen on (0 picks a free one)', int('port', 0, 65535))
+      .option('--data-dir <dir>', 'directory of the embedded engine (default .sluice/data)');
+  server(p.command('dev').description('run locally on the embedded engine, bound to 127.0.0.1, open unless keys are configured'))
+    .option('--demo', 'also run the demo: a video-events producer and a live view of what arrives')
+    .action((o) => serve('dev', o));
+  server(p.command('start').description('run with production settings; refuses to run without API keys'))
+    .option('--insecure', 'run without API keys')
+    .action((o) => serve('start', o));
+
+  const client = (c: Command) =>
+    c.option('--url <url>', 'gateway URL (default $SLUICE_URL or http://127.0.0.1:4320)').option('--api-key <key>', 'API key (default $SLUICE_API_KEY)');
+  const streams = p.command('streams').description('manage streams');
+  client(streams.command('create <name>').description('create a stream'))
+    .option('--partitions <n>', 'number of partitions (default 4)', int('--partitions', 1, 1024))
+    .option('--retention <duration>', "how long records are kept, e.g. '7d' (default 7d)")
+    .option('--key-field <field>', 'record field holding the partition key')
+    .action((name, o) => createStream(name, { ...o, keyField: o.keyField }));
+  client(streams.command('list').description('list streams')).action((o) => listStreams(o));
+  client(streams.command('describe <name>').description('show a stream and its partitions')).action((name, o) => describeStream(name, o));
+  client(streams.command('delete <name>').description('delete a stream and its records')).action((name, o) => deleteStream(name, o));
+
+  client(p.command('put <stream> [file]').description('append NDJSON or a JSON array from a file or stdin (-)'))
+    .option('--key <key>', 'partition key for every record')
+    .option('--batch <n>', 'records per request (default 500)', int('--batch', 1, 10_000))
+    .option('--envelope', 'records are envelopes { value, key?, id? }')
+    .action((stream, file, o) => put(stream, file, o));
+  client(p.command('tail <stream>').description('print records as they arrive, one JSON per line'))
+    .option('--from <where>', 'earliest, latest (default), an offset, or an ISO time')
+    .option('--partition <n>', 'only this partition', int('--partition', 0, 1023))
+    .option('--limit <n>', 'stop after n records', int('--limit', 1, Number.MAX_SAFE_INTEGER))
+    .action((stream, o) => tail(stream, o));
+
+  const keys = p.command('keys').description('API keys');
+  keys.command('create <id>').description('make an API key and print its config entry')
+    .option('--scope <pattern=actions...>', "scopes such as 'events=write' or 'metrics-*=read,write'", (v: string, prev: string[] = []) => [...prev, v])
+    .action((id, o) => createKey(id, o.scope ?? []));
+  return p;
+}
+
+/** Runs the CLI; errors print one clear line and set the exit code (2 for usage and config). */
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await program().parseAsync(argv);
+  } catch (e) {
+    const code = e instanceof CliError ? e.exitCode : e instanceof ConfigError ? 2 : 1;
+    const message = e instanceof CliError || e instanceof ConfigError || e instanceof SluiceError ? e.message : ((e as Error).stack ?? String(e));
+    process.stderr.write(`sluice: ${message}\n`);
+    process.exitCode = code;
+  }
+}

@@ -1,0 +1,107 @@
+// The project configuration, `sluice.config.ts`: typed with defineConfig(), validated once with a
+// message naming each bad field (e.g. `gateway.port: expected a number`).
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { z } from 'zod';
+import { parseDuration } from './duration.js';
+
+const duration = z.union([z.number(), z.string()]).transform((v, ctx) => {
+  const ms = parseDuration(v);
+  if (ms === undefined) ctx.addIssue({ code: 'custom', message: `expected milliseconds or a duration like '7d', got ${JSON.stringify(v)}` });
+  return ms ?? 0;
+});
+
+const action = z.enum(['read', 'write', 'admin']);
+
+const principal = z.strictObject({
+  id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'use 1-64 letters, digits, _ or -'),
+  apiKeyHash: z.string().regex(/^sha256:[0-9a-f]{64}$/, "expected 'sha256:' and 64 hex digits (from `sluice keys create`)").optional(),
+  accessKeyId: z.string().min(1).optional(),
+  secretAccessKey: z.string().min(1).optional(),
+  scopes: z.record(z.string(), z.array(action).min(1)),
+});
+
+const stream = z.strictObject({
+  partitions: z.number().int().min(1).max(1024).optional(),
+  retention: duration.optional(),
+  partitionKeyField: z.string().min(1).optional(),
+  dedupWindow: duration.optional(),
+});
+
+const schema = z.strictObject({
+  engine: z
+    .discriminatedUnion('kind', [
+      z.strictObject({
+        kind: z.literal('sqlite'),
+        dataDir: z.string().min(1).optional(),
+        durability: z.enum(['process', 'fsync']).optional(),
+      }),
+    ])
+    .optional(),
+  gateway: z
+    .strictObject({
+      host: z.string().min(1).optional(),
+      port: z.number().int().min(0).max(65535).optional(),
+      maxRecordBytes: z.number().int().positive().optional(),
+      maxBodyBytes: z.number().int().positive().optional(),
+      maxRecordsPerRequest: z.number().int().positive().optional(),
+      maxInflightBytes: z.number().int().positive().optional(),
+      maxPendingAppends: z.number().int().positive().optional(),
+      bodyTimeout: duration.optional(),
+      drainTimeout: duration.optional(),
+      rateLimit: z.strictObject({ recordsPerSecond: z.number().positive(), burst: z.number().positive().optional() }).optional(),
+      region: z.string().min(1).optional(),
+    })
+    .optional(),
+  auth: z.strictObject({ principals: z.array(principal) }).optional(),
+  /** Streams created at start when missing. */
+  streams: z.record(z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, 'invalid stream name'), stream).optional(),
+});
+
+/** What a user writes in sluice.config.ts. */
+export type SluiceConfig = z.input<typeof schema>;
+/** The configuration after validation (durations in ms). */
+export type ResolvedConfig = z.output<typeof schema>;
+
+/** Types a configuration; returns it unchanged. */
+export const defineConfig = (config: SluiceConfig): SluiceConfig => config;
+
+export class ConfigError extends Error {
+  constructor(readonly source: string, readonly issues: string[]) {
+    super(`${source}: invalid configuration\n${issues.map((i) => `  - ${i}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Validates a configuration value; ConfigError lists every bad field by its path. */
+export function validateConfig(value: unknown, source = 'configuration'): ResolvedConfig {
+  const result = schema.safeParse(value ?? {});
+  if (result.success) return result.data;
+  throw new ConfigError(
+    source,
+    result.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`),
+  );
+}
+
+export const CONFIG_FILES = ['sluice.config.ts', 'sluice.config.mts', 'sluice.config.js', 'sluice.config.mjs'];
+
+/** Loads and validates the config file (explicit path, else the first of CONFIG_FILES in cwd). */
+export async function loadConfig(path?: string, cwd = process.cwd()): Promise<{ config: ResolvedConfig; source?: string }> {
+  const file = path ? resolve(cwd, path) : CONFIG_FILES.map((f) => resolve(cwd, f)).find((f) => existsSync(f));
+  if (!file) return { config: validateConfig({}) };
+  if (!existsSync(file)) throw new ConfigError(file, ['the file does not exist']);
+  let mod: { default?: unknown };
+  try {
+    if (/\.m?ts$/.test(file)) {
+      const { tsImport } = await import('tsx/esm/api');
+      mod = (await tsImport(pathToFileURL(file).href, import.meta.url)) as { default?: unknown };
+    } else {
+      mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
+    }
+  } catch (e) {
+    throw new ConfigError(file, [`cannot be loaded: ${(e as Error).message}`]);
+  }
+  if (mod.default === undefined) throw new ConfigError(file, ['has no default export (export default defineConfig({...}))']);
+  return { config: validateConfig(mod.default, file), source: file };
+}
