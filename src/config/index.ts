@@ -102,6 +102,11 @@ export async function loadConfig(path?: string, cwd = process.cwd()): Promise<{ 
   } catch (e) {
     throw new ConfigError(file, [`cannot be loaded: ${(e as Error).message}`]);
   }
-  if (mod.default === undefined) throw new ConfigError(file, ['has no default export (export default defineConfig({...}))']);
-  return { config: validateConfig(mod.default, file), source: file };
+  let value = mod.default;
+  // A .ts file outside an ESM package loads as CommonJS, which wraps the default export once more.
+  if (isObject(value) && 'default' in value && Object.keys(value).every((k) => k === 'default' || k === '__esModule')) value = value.default;
+  if (value === undefined) throw new ConfigError(file, ['has no default export (export default defineConfig({...}))']);
+  return { config: validateConfig(value, file), source: file };
 }
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;

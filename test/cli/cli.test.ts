@@ -1,0 +1,137 @@
+// The `sluice` command as a user runs it: real processes, real ports, real signals.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SqliteEngine } from '../../src/engine/sqlite/index.js';
+import { tempDir } from '../support/tmp.js';
+
+const BIN = new URL('../../src/cli/bin.ts', import.meta.url).pathname;
+const TSX = new URL('../../node_modules/tsx/dist/loader.mjs', import.meta.url).href; // absolute: the cwd is a temp dir
+const running: ChildProcess[] = [];
+afterEach(() => {
+  for (const c of running.splice(0)) c.kill('SIGKILL');
+});
+
+function sluice(args: string[], cwd: string, input?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', TSX, BIN, ...args], { cwd, env: { ...process.env, SLUICE_URL: '', SLUICE_API_KEY: '' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.stdin.end(input);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** Starts `sluice dev` and resolves with its URL once it listens. */
+function startDev(cwd: string, args: string[] = []): Promise<{ child: ChildProcess; url: string; stderr: () => string; exited: Promise<number | null> }> {
+  const child = spawn(process.execPath, ['--import', TSX, BIN, 'dev', '--port', '0', '--data-dir', join(cwd, 'data'), ...args], { cwd });
+  running.push(child);
+  let stderr = '';
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    child.stderr!.on('data', (d) => {
+      stderr += d;
+      const m = /listening on (http:\/\/[^\s]+)/.exec(stderr);
+      if (m) resolve({ child, url: m[1]!, stderr: () => stderr, exited });
+    });
+    child.on('exit', () => reject(new Error(`sluice dev exited: ${stderr}`)));
+  });
+}
+
+describe('sluice start and configuration', () => {
+  it('start refuses to run without API keys unless --insecure', async () => {
+    const r = await sluice(['start', '--port', '0'], tempDir());
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('sluice: sluice start refuses to run without API keys: add auth.principals to sluice.config.ts (see `sluice keys create`), or pass --insecure\n');
+  });
+
+  it('rejects a config naming every bad field, with exit code 2', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'sluice.config.ts'), `const port: string = 'eighty';\nexport default { gateway: { port }, streams: { events: { partitions: 0, retention: 'forever' } }, colour: 'red' };\n`);
+    const r = await sluice(['dev', '--port', '0'], dir);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`sluice: ${join(dir, 'sluice.config.ts')}: invalid configuration`);
+    expect(r.stderr).toContain('  - gateway.port: Invalid input: expected number, received string');
+    expect(r.stderr).toContain('  - streams.events.partitions: Too small: expected number to be >=1');
+    expect(r.stderr).toContain(`  - streams.events.retention: expected milliseconds or a duration like '7d', got "forever"`);
+    expect(r.stderr).toContain('  - (root): Unrecognized key: "colour"');
+  });
+
+  it('rejects bad flags with a message naming the flag', async () => {
+    const r = await sluice(['dev', '--port', 'eighty'], tempDir());
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("error: option '-p, --port <port>' argument 'eighty' is invalid. port must be an integer from 0 to 65535");
+    const s = await sluice(['streams', 'create', 'x', '--retention', 'soon', '--url', 'http://127.0.0.1:1'], tempDir());
+    expect(s.stderr).toBe("sluice: --retention: expected a duration like '7d' or '12h', got 'soon'\n");
+    expect(s.code).toBe(2);
+  });
+
+  it('keys create prints a key and its config entry; a bad scope is refused', async () => {
+    const r = await sluice(['keys', 'create', 'ingest', '--scope', 'events=write', '--scope', 'metrics-*=read'], tempDir());
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^API key \(shown once; send as "Authorization: Bearer <key>"\):\n {2}sluice\.ingest\.[A-Za-z0-9_-]{43}\n/);
+    expect(r.stdout).toMatch(/"apiKeyHash":"sha256:[0-9a-f]{64}","scopes":\{"events":\["write"\],"metrics-\*":\["read"\]\}/);
+    const bad = await sluice(['keys', 'create', 'ingest', '--scope', 'events=delete'], tempDir());
+    expect(bad.code).toBe(2);
+  });
+});
+
+describe('sluice dev, streams, put and tail', () => {
+  it('serves a configured stream, takes a file with put, tails it, and drains on SIGTERM keeping every record', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'sluice.config.ts'), `const partitions: number = 2;\nexport default { streams: { views: { partitions, partitionKeyField: 'adId' } } };\n`);
+    const dev = await startDev(dir);
+    const lines = Array.from({ length: 1234 }, (_, i) => JSON.stringify({ adId: `ad-${i % 10}`, i }));
+    writeFileSync(join(dir, 'views.ndjson'), lines.join('\n') + '\n');
+    const put = await sluice(['put', 'views', 'views.ndjson', '--url', dev.url, '--batch', '500'], dir);
+    expect(put.stdout).toBe('stored 1234, duplicates 0, failed 0\n');
+    expect(put.code).toBe(0);
+    const fromStdin = await sluice(['put', 'views', '-', '--url', dev.url], dir, '[{"adId":"x","i":-1}]');
+    expect(fromStdin.stdout).toBe('stored 1, duplicates 0, failed 0\n');
+    const tail = await sluice(['tail', 'views', '--from', 'earliest', '--limit', '1235', '--url', dev.url], dir);
+    const seen = tail.stdout.trim().split('\n').map((l) => JSON.parse(l).value.i as number);
+    expect(seen.sort((a, b) => a - b)).toEqual([-1, ...lines.map((_, i) => i)]);
+    const list = await sluice(['streams', 'list', '--url', dev.url], dir);
+    expect(list.stdout).toBe('views\t2 partitions\tretention 168 h\n');
+    expect((await sluice(['streams', 'create', 'other', '--partitions', '3', '--retention', '12h', '--url', dev.url], dir)).stdout).toBe(
+      "created stream 'other' with 3 partitions, retention 12 h\n",
+    );
+    expect((await sluice(['streams', 'create', 'other', '--url', dev.url], dir)).stderr).toBe("sluice: 409 StreamExists: stream 'other' already exists\n");
+    expect((await sluice(['streams', 'delete', 'other', '--url', dev.url], dir)).stdout).toBe("deleted stream 'other'\n");
+    dev.child.kill('SIGTERM');
+    expect(await dev.exited).toBe(0);
+    expect(dev.stderr()).toContain('SIGTERM: draining in-flight requests\nstopped\n');
+    const engine = new SqliteEngine({ dataDir: join(dir, 'data'), retentionIntervalMs: 0 });
+    const info = await engine.describeStream('views');
+    expect(info.partitionInfo.reduce((n, p) => n + p.next, 0)).toBe(1235);
+    await engine.close();
+  });
+
+  it('put refuses a malformed line before sending anything, and reports an unreachable gateway', async () => {
+    const dir = tempDir();
+    const dev = await startDev(dir);
+    await sluice(['streams', 'create', 's', '--url', dev.url], dir);
+    writeFileSync(join(dir, 'bad.ndjson'), '{"a":1}\n{"a":2}\n{"a":\n');
+    const r = await sluice(['put', 's', 'bad.ndjson', '--url', dev.url], dir);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^sluice: line 3 is not valid JSON: /);
+    const stored = await fetch(`${dev.url}/v1/streams/s`).then((x) => x.json() as Promise<{ partitionInfo: { next: number }[] }>);
+    expect(stored.partitionInfo.map((p) => p.next)).toEqual([0, 0, 0, 0]);
+    const down = await sluice(['streams', 'list', '--url', 'http://127.0.0.1:1'], dir);
+    expect(down.stderr).toMatch(/^sluice: cannot reach the gateway at http:\/\/127\.0\.0\.1:1: /);
+  }, 20_000);
+
+  it('put waits out 429 answers and stores every record exactly once', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'sluice.config.ts'), `export default { gateway: { rateLimit: { recordsPerSecond: 400 } }, streams: { s: { partitions: 1 } } };\n`);
+    const dev = await startDev(dir);
+    writeFileSync(join(dir, 'in.ndjson'), Array.from({ length: 1000 }, (_, i) => JSON.stringify({ i })).join('\n'));
+    const r = await sluice(['put', 's', 'in.ndjson', '--batch', '250', '--url', dev.url], dir);
+    expect(r.stdout).toBe('stored 1000, duplicates 0, failed 0\n');
+    const res = await fetch(`${dev.url}/v1/streams/s/records?partition=0&limit=2000`).then((x) => x.json() as Promise<{ records: { value: { i: number } }[] }>);
+    expect(res.records.map((x) => x.value.i)).toEqual(Array.from({ length: 1000 }, (_, i) => i));
+  }, 30_000);
+});
