@@ -1,6 +1,6 @@
 // Kinesis' key → partition mapping: MD5 of the partition key read as a 128-bit number, and the
 // 2^128 hash space cut into equal ranges, one per partition.
-import { createHash } from 'node:crypto';
+import crypto from 'node:crypto';
 
 const HASH_SPACE = 1n << 128n;
 const MAX_HASH = HASH_SPACE - 1n;
@@ -13,9 +13,30 @@ export function partitionOfHash(hash: bigint, partitions: number): number {
   return Number(((hash + 1n) * BigInt(partitions) - 1n) / HASH_SPACE);
 }
 
-/** The partition of a partition key. Fast path on the top 32 bits; exact BigInt near a boundary. */
+// MD5 costs about 1.5 µs a key here while a Map lookup costs about 0.05 µs, and real keys repeat
+// (sessions, ads, devices): remember recent keys, forgetting all at once when the cache is full.
+export const KEY_CACHE_SIZE = 65_536;
+const cacheByPartitions = new Map<number, Map<string, number>>();
+
+const md5 = (key: string): Buffer =>
+  typeof crypto.hash === 'function' ? (crypto.hash('md5', key, 'buffer') as unknown as Buffer) : crypto.createHash('md5').update(key).digest();
+
+/** The partition of a partition key (MD5, Kinesis' mapping), cached for recently seen keys. */
 export function partitionOfKey(key: string, partitions: number): number {
-  const digest = createHash('md5').update(key).digest();
+  let cache = cacheByPartitions.get(partitions);
+  if (!cache) cacheByPartitions.set(partitions, (cache = new Map()));
+  let p = cache.get(key);
+  if (p === undefined) {
+    if (cache.size >= KEY_CACHE_SIZE) cache.clear();
+    p = hashPartitionOfKey(key, partitions);
+    cache.set(key, p);
+  }
+  return p;
+}
+
+/** The partition of a key without the cache. Fast path on the top 32 bits; exact BigInt near a boundary. */
+export function hashPartitionOfKey(key: string, partitions: number): number {
+  const digest = md5(key);
   const scaled = digest.readUInt32BE(0) * partitions;
   const low = scaled % 0x1_0000_0000;
   if (low <= 0x1_0000_0000 - partitions) return Math.floor(scaled / 0x1_0000_0000);

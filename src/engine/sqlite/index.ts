@@ -16,6 +16,7 @@ import { checkStreamName, resolveStreamOptions } from '../validate.js';
 import { DirectoryBlobs } from './blobs.js';
 import { SCHEMA, type StreamRow } from './schema.js';
 import { Statements } from './statements.js';
+import { Checkpointer } from './checkpointer.js';
 import { appendInTransaction } from './append.js';
 
 export const DEFAULT_POLL_INTERVAL_MS = 250; // cross-process change check, only while someone waits
@@ -44,6 +45,7 @@ export class SqliteEngine implements Engine {
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly commitTx: Database.Transaction<(unit: CommitUnit) => CommitResult>;
   private readonly sticky = { next: 0 };
+  private readonly checkpointer: Checkpointer;
   private dataVersion = 0;
   private closed = false;
 
@@ -54,10 +56,14 @@ export class SqliteEngine implements Engine {
     }
     mkdirSync(o.dataDir, { recursive: true });
     this.clock = o.clock ?? systemClock;
-    this.db = new Database(join(o.dataDir, 'sluice.db'));
+    const file = join(o.dataDir, 'sluice.db');
+    const synchronous = o.durability === 'fsync' ? 'FULL' : 'NORMAL';
+    this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
-    this.db.pragma(`synchronous = ${o.durability === 'fsync' ? 'FULL' : 'NORMAL'}`);
+    this.db.pragma(`synchronous = ${synchronous}`);
     this.db.pragma('busy_timeout = 5000');
+    this.db.pragma('wal_autocheckpoint = 0'); // the checkpointer thread does it
+    this.checkpointer = new Checkpointer(file, synchronous);
     this.db.exec(SCHEMA);
     this.q = new Statements(this.db);
     this.blobs = new DirectoryBlobs(join(o.dataDir, 'blobs'), o.durability === 'fsync');
@@ -231,6 +237,7 @@ export class SqliteEngine implements Engine {
     for (const t of this.timers) clearInterval(t);
     this.notifier.poke();
     this.db.close();
+    await this.checkpointer.close();
   }
 
   private commitInTransaction(unit: CommitUnit): CommitResult {

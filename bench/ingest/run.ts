@@ -1,0 +1,122 @@
+// bench/ingest: acknowledged records/s through the gateway (sqlite, durability 'process') at
+// several concurrencies, against the ceiling of a bare node:http server that only parses the
+// same bodies, measured in the same run. Prints one JSON line.
+//   node --import tsx bench/ingest/run.ts        (env: BENCH_SECONDS, BENCH_CONCURRENCY)
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const CONCURRENCY = (process.env.BENCH_CONCURRENCY ?? '1,4,16').split(',').map(Number);
+const BATCH = 500;
+const RECORD_BYTES = 200;
+const here = (f: string) => new URL(f, import.meta.url).pathname;
+const TSX = new URL('../../node_modules/tsx/dist/loader.mjs', import.meta.url).href;
+
+interface Point {
+  concurrency: number;
+  recordsPerSec: number;
+  mbPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  serverCpuUsPerRecord: number;
+  errors: number;
+}
+
+function start(args: string[]): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, ['--import', TSX, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const onData = (d: Buffer) => {
+      out += d;
+      const m = /listening on (http:\/\/[^\s]+)/.exec(out);
+      if (m) resolve({ child, url: m[1]! });
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`server exited ${code}: ${out}`)));
+  });
+}
+
+/** CPU seconds (user + system) a process has used, from /proc. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+function loadgen(url: string, concurrency: number): Promise<{ records: number; bytes: number; errors: number; elapsed: number; p50Ms: number; p99Ms: number }> {
+  const child = spawn(process.execPath, ['--import', TSX, here('./loadgen.ts'), url, String(concurrency), String(SECONDS), String(BATCH), String(RECORD_BYTES)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  return new Promise((resolve, reject) => child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`loadgen exited ${code}`)))));
+}
+
+async function measure(server: { child: ChildProcess; url: string }): Promise<Point[]> {
+  const points: Point[] = [];
+  for (const concurrency of CONCURRENCY) {
+    const cpu0 = cpuSeconds(server.child.pid!);
+    const r = await loadgen(server.url, concurrency);
+    const cpu = cpuSeconds(server.child.pid!) - cpu0;
+    points.push({
+      concurrency,
+      recordsPerSec: Math.round(r.records / r.elapsed),
+      mbPerSec: Number((r.bytes / r.elapsed / 1e6).toFixed(1)),
+      p50Ms: Number(r.p50Ms.toFixed(2)),
+      p99Ms: Number(r.p99Ms.toFixed(2)),
+      serverCpuUsPerRecord: Number(((cpu / Math.max(1, r.records)) * 1e6).toFixed(2)),
+      errors: r.errors,
+    });
+  }
+  return points;
+}
+
+async function sluice(keyField?: string): Promise<Point[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-'));
+  const server = await start([here('../../src/cli/bin.ts'), 'dev', '--port', '0', '--data-dir', dir]);
+  try {
+    const res = await fetch(`${server.url}/v1/streams`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'bench', partitions: 4, ...(keyField ? { partitionKeyField: keyField } : {}) }),
+    });
+    if (res.status !== 201) throw new Error(`cannot create the bench stream: ${res.status}`);
+    return await measure(server);
+  } finally {
+    server.child.kill('SIGTERM');
+    await new Promise((r) => server.child.once('exit', r));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function baseline(): Promise<Point[]> {
+  const server = await start([here('./baseline-server.ts')]);
+  try {
+    return await measure(server);
+  } finally {
+    server.child.kill('SIGKILL');
+  }
+}
+
+const best = (ps: Point[]) => Math.max(...ps.map((p) => p.recordsPerSec));
+const base = await baseline();
+const keyless = await sluice();
+const keyed = await sluice('sessionId');
+process.stdout.write(
+  JSON.stringify({
+    bench: 'ingest',
+    date: new Date().toISOString(),
+    nproc: availableParallelism(),
+    node: process.version,
+    engine: 'sqlite',
+    durability: 'process',
+    batch: BATCH,
+    recordBytes: RECORD_BYTES,
+    seconds: SECONDS,
+    baseline: base,
+    sluiceKeyless: keyless,
+    sluiceKeyed: keyed,
+    ratioKeyless: Number((best(keyless) / best(base)).toFixed(3)),
+    ratioKeyed: Number((best(keyed) / best(base)).toFixed(3)),
+  }) + '\n',
+);
