@@ -1,6 +1,7 @@
 // `sluice tail <stream>`: follows the gateway's Server-Sent Events tail and prints one JSON
 // record per line.
 import { CliError, GatewayClient, type ClientOptions } from './client.js';
+import { sseData } from './sse.js';
 
 export interface TailOptions extends ClientOptions {
   from?: string;
@@ -29,17 +30,8 @@ export async function tail(stream: string, o: TailOptions, signal?: AbortSignal)
     throw new CliError(body.error ? `${res.status} ${body.error.code}: ${body.error.message}` : `${res.status} ${res.statusText}`);
   }
   let printed = 0;
-  let buf = '';
-  const decoder = new TextDecoder();
-  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-    buf += decoder.decode(chunk, { stream: true });
-    let i: number;
-    while ((i = buf.indexOf('\n\n')) >= 0) {
-      const data = buf.slice(0, i).split('\n').find((l) => l.startsWith('data: '));
-      buf = buf.slice(i + 2);
-      if (!data) continue;
-      process.stdout.write(data.slice(6) + '\n');
-      if (o.limit !== undefined && ++printed >= o.limit) return;
-    }
+  for await (const data of sseData(res.body)) {
+    process.stdout.write(data + '\n');
+    if (o.limit !== undefined && ++printed >= o.limit) return;
   }
 }

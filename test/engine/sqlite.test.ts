@@ -6,12 +6,14 @@ import { engineConformance } from './conformance.js';
 const open = (config: SqliteEngineConfig, clock?: import('../../src/clock.js').Clock) =>
   new SqliteEngine({ dataDir: config.dataDir!, durability: config.durability, clock, retentionIntervalMs: 0 });
 
-engineConformance('sqlite', {
-  async create(clock) {
-    const config: SqliteEngineConfig = { kind: 'sqlite', dataDir: tempDir(), durability: 'process' };
-    return { engine: open(config, clock), config };
-  },
-  async reopen(config, clock) {
-    return open(config as SqliteEngineConfig, clock);
-  },
-});
+for (const durability of ['process', 'fsync'] as const) {
+  engineConformance(`sqlite (durability ${durability})`, {
+    async create(clock) {
+      const config: SqliteEngineConfig = { kind: 'sqlite', dataDir: tempDir(), durability };
+      return { engine: open(config, clock), config };
+    },
+    async reopen(config, clock) {
+      return open(config as SqliteEngineConfig, clock);
+    },
+  });
+}

@@ -5,7 +5,7 @@ import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import { createApiKey } from '../../src/gateway/auth/api-keys.js';
-import { get, post, startGateway, type TestGateway } from '../support/gateway.js';
+import { get, post, sqliteFactory, startGateway, type TestGateway } from '../support/gateway.js';
 
 let t: TestGateway | undefined;
 afterEach(async () => {
@@ -111,6 +111,35 @@ describe('overload', () => {
     clock.advance(1000);
     expect((await post(`${t.url}/v1/streams/events/records`, Array(5).fill(1), { 'x-api-key': a.key })).body.stored).toBe(5);
     expect(await count(t, 'events')).toBe(18);
+  });
+});
+
+describe('engine back-pressure', () => {
+  it('answers 503 when more appends wait for the engine than allowed, and stores the admitted ones', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    t = await startGateway({ maxPendingAppends: 2 }, {
+      engine: async (clock) => {
+        const engine = await sqliteFactory(clock);
+        const append = engine.append.bind(engine);
+        engine.append = async (...args) => {
+          await gate; // an engine that has fallen behind
+          return append(...args);
+        };
+        return engine;
+      },
+    });
+    await post(`${t.url}/v1/streams`, { name: 'events', partitions: 1 });
+    const admitted = [post(`${t.url}/v1/streams/events/records`, [1]), post(`${t.url}/v1/streams/events/records`, [2])];
+    await waitUntil(() => t!.gw.admission.stats.pendingAppends === 2);
+    const refused = await post(`${t.url}/v1/streams/events/records`, [3]);
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toBe('1');
+    expect(refused.body.error).toEqual({ code: 'Overloaded', message: 'the engine is not keeping up; retry later' });
+    release();
+    expect((await Promise.all(admitted)).map((r) => r.body.stored)).toEqual([1, 1]);
+    expect(await count(t, 'events')).toBe(2);
+    expect(t.gw.admission.stats.pendingAppends).toBe(0);
   });
 });
 

@@ -166,3 +166,24 @@ describe('Kinesis errors and limits', () => {
     expect(unknown.body.__type).toBe('UnknownOperationException');
   });
 });
+
+describe('Kinesis time: iterator expiry and signature age, on an injected clock', () => {
+  it('expires a shard iterator after 5 minutes and refuses a signature 15 minutes off', async () => {
+    let skew = 0;
+    const g = await startGateway({ principals: [{ id: 'p', ...CREDS, scopes: { '*': ['admin'] } }] }, { clock: { now: () => Date.now() + skew } });
+    const k = new KinesisClient({ endpoint: g.url, region: 'us-east-1', credentials: CREDS, maxAttempts: 1 });
+    try {
+      await k.send(new CreateStreamCommand({ StreamName: 'timed', ShardCount: 1 }));
+      const it = await k.send(new GetShardIteratorCommand({ StreamName: 'timed', ShardId: 'shardId-000000000000', ShardIteratorType: 'TRIM_HORIZON' }));
+      skew = 5 * 60 * 1000 - 5_000;
+      expect((await k.send(new GetRecordsCommand({ ShardIterator: it.ShardIterator }))).Records).toEqual([]);
+      skew = 5 * 60 * 1000 + 5_000;
+      await expect(k.send(new GetRecordsCommand({ ShardIterator: it.ShardIterator }))).rejects.toMatchObject({ name: 'ExpiredIteratorException' });
+      skew = 16 * 60 * 1000;
+      await expect(k.send(new ListStreamsCommand({}))).rejects.toMatchObject({ name: 'InvalidSignatureException', message: expect.stringMatching(/^Signature expired/) });
+    } finally {
+      k.destroy();
+      await g.close();
+    }
+  });
+});

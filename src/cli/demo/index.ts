@@ -8,7 +8,7 @@ export const DEMO_STREAM = 'player-events';
 
 export function runDemo(gateway: Gateway): { stop(): Promise<void> } {
   const ac = new AbortController();
-  const view = new LiveView(DEMO_STREAM);
+  const view = new LiveView(DEMO_STREAM, gateway.url);
   const errors = (e: string) => view.error(e);
   const running = (async () => {
     const res = await fetch(`${gateway.url}/v1/streams`, {

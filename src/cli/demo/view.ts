@@ -1,6 +1,8 @@
 // The demo's live view: counts of what arrives per event type and per partition, records/s,
 // and the newest event, redrawn each second (a line per second when not on a terminal).
 
+import { sseData } from '../sse.js';
+
 const REDRAW_MS = 1000;
 
 export class LiveView {
@@ -13,7 +15,7 @@ export class LiveView {
   private readonly timer: NodeJS.Timeout;
   private readonly tty = Boolean(process.stdout.isTTY);
 
-  constructor(private readonly stream: string) {
+  constructor(private readonly stream: string, private readonly gatewayUrl: string) {
     this.timer = setInterval(() => this.render(), REDRAW_MS);
   }
 
@@ -28,17 +30,7 @@ export class LiveView {
   /** Reads the gateway's SSE tail from 'latest' and counts each record. */
   async follow(url: string, signal: AbortSignal): Promise<void> {
     const res = await fetch(`${url}/v1/streams/${this.stream}/tail?from=latest`, { signal });
-    const decoder = new TextDecoder();
-    let buf = '';
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-      buf += decoder.decode(chunk, { stream: true });
-      let i: number;
-      while ((i = buf.indexOf('\n\n')) >= 0) {
-        const data = buf.slice(0, i).split('\n').find((l) => l.startsWith('data: '));
-        buf = buf.slice(i + 2);
-        if (data) this.count(JSON.parse(data.slice(6)) as { partition: number; value: { event: string } });
-      }
-    }
+    for await (const data of sseData(res.body)) this.count(JSON.parse(data) as { partition: number; value: { event: string } });
   }
 
   private count(r: { partition: number; value: { event: string } }): void {
@@ -59,6 +51,7 @@ export class LiveView {
     const parts = [...this.byPartition.entries()].sort((a, b) => a[0] - b[0]).map(([p, n]) => `p${p}: ${n}`).join('   ');
     const screen = [
       `Sluice demo — live view of stream '${this.stream}' (Ctrl-C to stop)`,
+      `gateway: ${this.gatewayUrl}   (try: ./bin/sluice.js tail ${this.stream})`,
       '',
       `records received: ${this.total}   (${rate}/s)`,
       `per partition:    ${parts}`,
@@ -66,9 +59,10 @@ export class LiveView {
       'per event type:',
       ...rows,
       '',
-      `newest: ${this.latest.slice(0, 160)}`,
-      this.lastError ? `last error: ${this.lastError.slice(0, 160)}` : '',
+      `newest: ${this.latest}`,
+      this.lastError ? `last error: ${this.lastError}` : '',
     ];
-    process.stdout.write('\x1b[2J\x1b[H' + screen.join('\n') + '\n');
+    const width = process.stdout.columns || 120;
+    process.stdout.write('\x1b[2J\x1b[H' + screen.map((l) => l.slice(0, width)).join('\n') + '\n');
   }
 }
