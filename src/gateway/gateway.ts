@@ -120,11 +120,10 @@ export class Gateway {
 
   private async handle(req: GatewayRequest, res: GatewayResponse): Promise<void> {
     this.inflight++;
-    const ac = new AbortController();
-    const onClose = () => ac.abort();
-    res.once('close', onClose);
-    const unlink = () => ac.abort();
-    this.shutdown.signal.addEventListener('abort', unlink, { once: true });
+    const ac = new AbortController(); // the client went away, or the gateway is shutting down
+    const abort = () => ac.abort();
+    res.once('close', abort);
+    this.shutdown.signal.addEventListener('abort', abort, { once: true });
     try {
       await this.dispatch(req, res, ac.signal);
     } catch (e) {
@@ -136,8 +135,8 @@ export class Gateway {
         this.sendError(req, res, err);
       }
     } finally {
-      this.shutdown.signal.removeEventListener('abort', unlink);
-      res.off('close', onClose);
+      this.shutdown.signal.removeEventListener('abort', abort);
+      res.off('close', abort);
       if (--this.inflight === 0) this.idle?.();
     }
   }
