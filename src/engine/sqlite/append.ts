@@ -19,11 +19,15 @@ export function appendInTransaction(
   now: number,
   sticky: { next: number },
 ): AppendResult[] {
+  const keyless = sticky.next++ % stream.partitions; // all keyless records of an append share one partition
+  if (records.every(isPlain)) {
+    const base = storeSlice(q, stream, keyless, records, now);
+    return records.map((_, i) => ({ partition: keyless, offset: base + i }));
+  }
   const results: AppendResult[] = new Array(records.length);
   const slices = new Map<number, Slice>();
   const seen = new Map<string, number>(); // id → index of its first record in this append
   const copies: [copy: number, first: number][] = [];
-  const keyless = sticky.next++ % stream.partitions; // all keyless records of an append share one partition
   for (let i = 0; i < records.length; i++) {
     const r = records[i]!;
     if (r.id !== undefined) {
@@ -51,15 +55,11 @@ export function appendInTransaction(
     slice.ids.push(r.id);
   }
   for (const [partition, slice] of slices) {
-    const head = q.headGet.get(stream.id, partition) as { next_offset: number; last_ts: number } | undefined;
-    const base = head?.next_offset ?? 0;
-    const ts = Math.max(now, head?.last_ts ?? 0); // arrival time never goes back within a partition
-    q.insertBatch.run(stream.id, partition, base, slice.entries.length, ts, encodeBatch(slice.entries));
-    q.headUpsert.run(stream.id, partition, base + slice.entries.length, ts);
+    const base = storeSlice(q, stream, partition, slice.entries, now);
     for (let j = 0; j < slice.indexes.length; j++) {
       results[slice.indexes[j]!] = { partition, offset: base + j };
       const id = slice.ids[j];
-      if (id !== undefined) q.dedupInsert.run(stream.id, id, partition, base + j, ts);
+      if (id !== undefined) q.dedupInsert.run(stream.id, id, partition, base + j, now);
     }
   }
   for (const [copy, index] of copies) {
@@ -67,4 +67,17 @@ export function appendInTransaction(
     results[copy] = 'offset' in first ? { partition: first.partition, offset: first.offset, duplicate: true } : first;
   }
   return results;
+}
+
+/** No id, key, hash key or partition: the whole append is one batch in the keyless partition. */
+const isPlain = (r: AppendRecord) => r.id === undefined && r.key === undefined && r.partition === undefined && r.explicitHashKey === undefined;
+
+/** Stores entries as one batch at the partition's head; returns the base offset. */
+function storeSlice(q: Statements, stream: StreamRow, partition: number, entries: readonly BatchEntry[], now: number): number {
+  const head = q.headGet.get(stream.id, partition) as { next_offset: number; last_ts: number } | undefined;
+  const base = head?.next_offset ?? 0;
+  const ts = Math.max(now, head?.last_ts ?? 0); // arrival time never goes back within a partition
+  q.insertBatch.run(stream.id, partition, base, entries.length, ts, encodeBatch(entries));
+  q.headUpsert.run(stream.id, partition, base + entries.length, ts);
+  return base;
 }

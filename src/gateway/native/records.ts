@@ -40,7 +40,9 @@ export function parseRecords(body: Buffer, o: ParseOptions): ParsedRequest {
   const type = o.contentType.split(';')[0]!.trim().toLowerCase();
   let items: { value: unknown; raw?: Buffer }[];
   if (type === 'application/json') items = parseJson(body);
-  else if (type === 'application/x-ndjson' || type === 'application/jsonl' || type === 'application/x-jsonlines') items = parseNdjson(body);
+  else if (type === 'application/x-ndjson' || type === 'application/jsonl' || type === 'application/x-jsonlines') {
+    items = parseNdjson(body, o.envelope || o.keyField !== undefined);
+  }
   else {
     throw new HttpError(415, 'UnsupportedMediaType', `content-type '${type || '(none)'}' is not supported; use application/json or application/x-ndjson`);
   }
@@ -49,26 +51,28 @@ export function parseRecords(body: Buffer, o: ParseOptions): ParsedRequest {
     throw new HttpError(413, 'TooManyRecords', `the request holds ${items.length} records; at most ${o.maxRecords} are allowed`, { limit: o.maxRecords });
   }
   const out: ParsedRequest = { total: items.length, records: [], indexes: [], failed: new Map() };
-  items.forEach((item, i) => {
-    const r = o.envelope ? fromEnvelope(item.value, i) : { value: item.value };
-    const bytes = !o.envelope && item.raw ? item.raw : Buffer.from(JSON.stringify(r.value));
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i]!;
+    const env = o.envelope ? fromEnvelope(item.value, i) : undefined;
+    const value = env ? env.value : item.value;
+    const bytes = !env && item.raw ? item.raw : Buffer.from(JSON.stringify(value));
     if (bytes.length > o.maxRecordBytes) {
       out.failed.set(i, { code: 'RecordTooLarge', message: `record is ${bytes.length} bytes; the limit is ${o.maxRecordBytes}` });
-      return;
+      continue;
     }
-    const key = r.key ?? o.key ?? keyFromField(r.value, o.keyField);
+    const key = env?.key ?? o.key ?? keyFromField(value, o.keyField);
     if (key !== undefined && (key.length < 1 || key.length > MAX_KEY_LENGTH)) {
       out.failed.set(i, { code: 'InvalidPartitionKey', message: `partition key must be 1-${MAX_KEY_LENGTH} characters, got ${key.length}` });
-      return;
+      continue;
     }
-    const id = r.id ?? (o.idempotencyKey === undefined ? undefined : `${o.idempotencyKey}:${i}`);
+    const id = env?.id ?? (o.idempotencyKey === undefined ? undefined : `${o.idempotencyKey}:${i}`);
     const record: AppendRecord = { value: bytes };
     if (key !== undefined) record.key = key;
-    if (r.hashKey !== undefined) record.explicitHashKey = r.hashKey;
+    if (env?.hashKey !== undefined) record.explicitHashKey = env.hashKey;
     if (id !== undefined) record.id = id;
     out.records.push(record);
     out.indexes.push(i);
-  });
+  }
   return out;
 }
 
@@ -87,7 +91,8 @@ export function parseJsonText(text: string): unknown {
   }
 }
 
-function parseNdjson(body: Buffer): { value: unknown; raw: Buffer }[] {
+/** Parses each line; keeps the parsed value only when it is needed (envelopes, key fields). */
+function parseNdjson(body: Buffer, keepValues: boolean): { value: unknown; raw: Buffer }[] {
   const out: { value: unknown; raw: Buffer }[] = [];
   let start = 0;
   for (let line = 1; start < body.length; line++) {
@@ -95,11 +100,11 @@ function parseNdjson(body: Buffer): { value: unknown; raw: Buffer }[] {
     if (end < 0) end = body.length;
     let stop = end;
     if (stop > start && body[stop - 1] === 13) stop--; // CRLF
-    const raw = body.subarray(start, stop);
-    const text = raw.toString('utf8');
-    if (text.trim() !== '') {
+    const text = body.toString('utf8', start, stop);
+    if (!isBlank(text)) {
       try {
-        out.push({ value: JSON.parse(text), raw });
+        const value: unknown = JSON.parse(text);
+        out.push({ value: keepValues ? value : undefined, raw: body.subarray(start, stop) });
       } catch (e) {
         const at = locateJsonError(text, e as Error);
         throw new HttpError(400, 'MalformedJson', `malformed JSON on line ${line}, column ${at.column}: ${at.reason}`, { line, column: at.column });
@@ -109,6 +114,8 @@ function parseNdjson(body: Buffer): { value: unknown; raw: Buffer }[] {
   }
   return out;
 }
+
+const isBlank = (text: string) => text.length === 0 || (text.charCodeAt(0) <= 32 && text.trim() === '');
 
 function fromEnvelope(v: unknown, i: number): { value: unknown; key?: string; id?: string; hashKey?: string } {
   const bad = (why: string) => new HttpError(400, 'InvalidEnvelope', `record ${i}: ${why}`, { index: i });
