@@ -1,10 +1,18 @@
 // One append inside the commit transaction: route each record to its partition, drop retried
-// duplicates, and store each partition's slice as a single batch row.
+// duplicates, and store each partition's slice as a single batch (segment bytes + index row).
 import { encodeBatch, type BatchEntry } from '../batch-codec.js';
 import type { AppendRecord, AppendResult } from '../engine.js';
 import { routeRecord } from '../route.js';
 import type { StreamRow } from './schema.js';
+import type { Segments } from './segments.js';
 import type { Statements } from './statements.js';
+
+export interface AppendContext {
+  q: Statements;
+  segments: Segments;
+  segmentBytes: number;
+  sticky: { next: number };
+}
 
 interface Slice {
   entries: BatchEntry[];
@@ -12,16 +20,11 @@ interface Slice {
   ids: (string | undefined)[];
 }
 
-export function appendInTransaction(
-  q: Statements,
-  stream: StreamRow,
-  records: AppendRecord[],
-  now: number,
-  sticky: { next: number },
-): AppendResult[] {
+export function appendInTransaction(ctx: AppendContext, stream: StreamRow, records: AppendRecord[], now: number): AppendResult[] {
+  const { q, sticky } = ctx;
   const keyless = sticky.next++ % stream.partitions; // all keyless records of an append share one partition
   if (records.every(isPlain)) {
-    const base = storeSlice(q, stream, keyless, records, now);
+    const base = storeSlice(ctx, stream, keyless, records, now);
     return records.map((_, i) => ({ partition: keyless, offset: base + i }));
   }
   const results: AppendResult[] = new Array(records.length);
@@ -55,7 +58,7 @@ export function appendInTransaction(
     slice.ids.push(r.id);
   }
   for (const [partition, slice] of slices) {
-    const base = storeSlice(q, stream, partition, slice.entries, now);
+    const base = storeSlice(ctx, stream, partition, slice.entries, now);
     for (let j = 0; j < slice.indexes.length; j++) {
       results[slice.indexes[j]!] = { partition, offset: base + j };
       const id = slice.ids[j];
@@ -72,12 +75,27 @@ export function appendInTransaction(
 /** No id, key, hash key or partition: the whole append is one batch in the keyless partition. */
 const isPlain = (r: AppendRecord) => r.id === undefined && r.key === undefined && r.partition === undefined && r.explicitHashKey === undefined;
 
+interface Head {
+  next_offset: number;
+  last_ts: number;
+  seg_base: number;
+  seg_end: number;
+}
+
 /** Stores entries as one batch at the partition's head; returns the base offset. */
-function storeSlice(q: Statements, stream: StreamRow, partition: number, entries: readonly BatchEntry[], now: number): number {
-  const head = q.headGet.get(stream.id, partition) as { next_offset: number; last_ts: number } | undefined;
+function storeSlice({ q, segments, segmentBytes }: AppendContext, stream: StreamRow, partition: number, entries: readonly BatchEntry[], now: number): number {
+  const head = q.headGet.get(stream.id, partition) as Head | undefined;
   const base = head?.next_offset ?? 0;
   const ts = Math.max(now, head?.last_ts ?? 0); // arrival time never goes back within a partition
-  q.insertBatch.run(stream.id, partition, base, entries.length, ts, encodeBatch(entries));
-  q.headUpsert.run(stream.id, partition, base + entries.length, ts);
+  const payload = encodeBatch(entries);
+  let segBase = head?.seg_base ?? 0;
+  let pos = head?.seg_end ?? 0;
+  if (pos > 0 && pos + payload.length > segmentBytes) {
+    segBase = base; // roll over: a new segment named by its first offset
+    pos = 0;
+  }
+  segments.write(stream.id, partition, segBase, pos, payload);
+  q.insertBatch.run(stream.id, partition, base, entries.length, ts, segBase, pos, payload.length);
+  q.headUpsert.run(stream.id, partition, base + entries.length, ts, segBase, pos + payload.length);
   return base;
 }

@@ -14,10 +14,11 @@ import { ConflictError, EngineClosedError, InvalidArgumentError, StreamExistsErr
 import { channelOf, Notifier } from '../notifier.js';
 import { checkStreamName, resolveStreamOptions } from '../validate.js';
 import { DirectoryBlobs } from './blobs.js';
-import { SCHEMA, type StreamRow } from './schema.js';
+import { SCHEMA, SCHEMA_VERSION, type StreamRow } from './schema.js';
+import { DEFAULT_SEGMENT_BYTES, Segments } from './segments.js';
 import { Statements } from './statements.js';
 import { Checkpointer } from './checkpointer.js';
-import { appendInTransaction } from './append.js';
+import { appendInTransaction, type AppendContext } from './append.js';
 
 export const DEFAULT_POLL_INTERVAL_MS = 250; // cross-process change check, only while someone waits
 export const DEFAULT_RETENTION_INTERVAL_MS = 60 * 1000; // 1 minute
@@ -33,6 +34,8 @@ export interface SqliteEngineOptions {
   pollIntervalMs?: number;
   /** How often retention runs by itself; 0 turns the timer off. Default 1 minute. */
   retentionIntervalMs?: number;
+  /** A partition starts a new segment file past this size. Default 64 MiB. */
+  segmentBytes?: number;
 }
 
 export class SqliteEngine implements Engine {
@@ -46,11 +49,13 @@ export class SqliteEngine implements Engine {
   private readonly commitTx: Database.Transaction<(unit: CommitUnit) => CommitResult>;
   private readonly sticky = { next: 0 };
   private readonly checkpointer: Checkpointer;
+  private readonly segments: Segments;
+  private readonly appendCtx: AppendContext;
   private dataVersion = 0;
   private closed = false;
 
   constructor(options: SqliteEngineOptions) {
-    const o = withDefaults({ durability: 'process' as 'process' | 'fsync', pollIntervalMs: DEFAULT_POLL_INTERVAL_MS, retentionIntervalMs: DEFAULT_RETENTION_INTERVAL_MS }, options);
+    const o = withDefaults({ durability: 'process' as 'process' | 'fsync', pollIntervalMs: DEFAULT_POLL_INTERVAL_MS, retentionIntervalMs: DEFAULT_RETENTION_INTERVAL_MS, segmentBytes: DEFAULT_SEGMENT_BYTES }, options);
     if (o.durability !== 'process' && o.durability !== 'fsync') {
       throw new InvalidArgumentError(`durability must be 'process' or 'fsync', got '${o.durability}'`, 'durability');
     }
@@ -63,9 +68,16 @@ export class SqliteEngine implements Engine {
     this.db.pragma(`synchronous = ${synchronous}`);
     this.db.pragma('busy_timeout = 5000');
     this.db.pragma('wal_autocheckpoint = 0'); // the checkpointer thread does it
+    try {
+      migrate(this.db, file);
+    } catch (e) {
+      this.db.close();
+      throw e;
+    }
     this.checkpointer = new Checkpointer(file, synchronous);
-    this.db.exec(SCHEMA);
     this.q = new Statements(this.db);
+    this.segments = new Segments(join(o.dataDir, 'segments'), o.durability === 'fsync');
+    this.appendCtx = { q: this.q, segments: this.segments, segmentBytes: o.segmentBytes, sticky: this.sticky };
     this.blobs = new DirectoryBlobs(join(o.dataDir, 'blobs'), o.durability === 'fsync');
     this.commitTx = this.db.transaction((unit: CommitUnit) => this.commitInTransaction(unit));
     this.dataVersion = this.db.pragma('data_version', { simple: true }) as number;
@@ -107,8 +119,9 @@ export class SqliteEngine implements Engine {
       const row = this.streamRow(name);
       for (const stmt of [this.q.deleteBatches, this.q.deleteHeads, this.q.deleteDedup]) stmt.run(row.id);
       this.q.deleteStream.run(row.id);
+      return row.id;
     });
-    del.immediate();
+    this.segments.dropStream(del.immediate()); // ids are never reused (AUTOINCREMENT)
     this.notifier.poke();
   }
 
@@ -137,12 +150,13 @@ export class SqliteEngine implements Engine {
     if (!Number.isSafeInteger(offset) || offset < 0) throw new InvalidArgumentError(`invalid offset ${offset}`, 'offset');
     const records: StoredRecord[] = [];
     let next = offset;
-    type BatchRow = { base_offset: number; count: number; ts: number; payload: Buffer };
+    type BatchRow = { base_offset: number; count: number; ts: number; seg_base: number; pos: number; len: number };
     const containing = this.q.batchContaining.get(row.id, partition, offset) as BatchRow | undefined;
     const rows = containing && containing.base_offset + containing.count > offset ? [containing] : [];
     const take = (b: BatchRow) => {
       const start = Math.max(next, b.base_offset);
-      const entries = decodeBatch(b.payload, start - b.base_offset, max - records.length);
+      const payload = this.segments.read(row.id, partition, b.seg_base, b.pos, b.len);
+      const entries = decodeBatch(payload, start - b.base_offset, max - records.length);
       for (let i = 0; i < entries.length; i++) {
         const e = entries[i]!;
         records.push({ partition, offset: start + i, timestamp: b.ts, key: e.key, value: e.value });
@@ -228,6 +242,7 @@ export class SqliteEngine implements Engine {
       }
     });
     run.immediate();
+    this.dropExpiredSegments();
     return { deletedRecords };
   }
 
@@ -237,13 +252,14 @@ export class SqliteEngine implements Engine {
     for (const t of this.timers) clearInterval(t);
     this.notifier.poke();
     this.db.close();
+    this.segments.close();
     await this.checkpointer.close();
   }
 
   private commitInTransaction(unit: CommitUnit): CommitResult {
     for (const f of unit.fences ?? []) this.checkVersion(f.key, f.version);
     const appends = (unit.appends ?? []).map((a) =>
-      appendInTransaction(this.q, this.streamRow(a.stream), a.records, this.clock.now(), this.sticky),
+      appendInTransaction(this.appendCtx, this.streamRow(a.stream), a.records, this.clock.now()),
     );
     const versions = (unit.state ?? []).map((w) => {
       const current = this.checkVersion(w.key, w.expectedVersion);
@@ -256,6 +272,17 @@ export class SqliteEngine implements Engine {
     });
     for (const o of unit.offsets ?? []) this.q.offsetUpsert.run(o.group, o.stream, o.partition, o.offset);
     return { appends, versions };
+  }
+
+  /** Deletes segment files that no remaining batch points into (never the one being written). */
+  private dropExpiredSegments(): void {
+    for (const s of this.q.allStreams.all() as StreamRow[]) {
+      for (let p = 0; p < s.partitions; p++) {
+        const first = this.q.firstBatch.get(s.id, p) as { seg_base: number } | undefined;
+        const head = this.q.headGet.get(s.id, p) as { seg_base: number } | undefined;
+        if (head) this.segments.dropBefore(s.id, p, first?.seg_base ?? head.seg_base);
+      }
+    }
   }
 
   private checkVersion(key: string, expected: number | undefined): number {
@@ -309,4 +336,16 @@ export class SqliteEngine implements Engine {
   private checkOpen(): void {
     if (this.closed) throw new EngineClosedError();
   }
+}
+
+/** Creates the schema in a new database; refuses one written by another schema version. */
+function migrate(db: Database.Database, file: string): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  const hasTables = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'streams'").get() !== undefined;
+  if (version === SCHEMA_VERSION) return;
+  if (version !== 0 || hasTables) {
+    throw new InvalidArgumentError(`${file} was written by storage schema version ${version || 1}; this Sluice reads version ${SCHEMA_VERSION}`, 'dataDir');
+  }
+  db.exec(SCHEMA);
+  db.pragma(`user_version = ${SCHEMA_VERSION}`);
 }

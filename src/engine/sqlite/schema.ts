@@ -1,9 +1,12 @@
-// The SQLite schema of the embedded engine. One row per record batch (not per record): see
-// docs/decisions/002-record-batches.md.
+// The SQLite schema of the embedded engine. One index row per record batch (not per record);
+// the batch's bytes are in a segment file (segments.ts). See docs/decisions/002-record-batches.md.
+
+/** Bumped when the schema changes; a data dir of another version is refused, not misread. */
+export const SCHEMA_VERSION = 2;
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS streams (
-  id INTEGER PRIMARY KEY,
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
   name TEXT NOT NULL UNIQUE,
   partitions INTEGER NOT NULL,
   retention_ms INTEGER NOT NULL,
@@ -16,6 +19,8 @@ CREATE TABLE IF NOT EXISTS heads (
   partition INTEGER NOT NULL,
   next_offset INTEGER NOT NULL,
   last_ts INTEGER NOT NULL,
+  seg_base INTEGER NOT NULL,
+  seg_end INTEGER NOT NULL,
   PRIMARY KEY (stream_id, partition)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS batches (
@@ -25,7 +30,9 @@ CREATE TABLE IF NOT EXISTS batches (
   base_offset INTEGER NOT NULL,
   count INTEGER NOT NULL,
   ts INTEGER NOT NULL,
-  payload BLOB NOT NULL
+  seg_base INTEGER NOT NULL,
+  pos INTEGER NOT NULL,
+  len INTEGER NOT NULL
 );
 CREATE UNIQUE INDEX IF NOT EXISTS batches_by_offset ON batches (stream_id, partition, base_offset);
 CREATE INDEX IF NOT EXISTS batches_by_time ON batches (stream_id, partition, ts);

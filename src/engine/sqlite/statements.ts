@@ -42,19 +42,20 @@ export class Statements {
     this.deleteBatches = p('DELETE FROM batches WHERE stream_id = ?');
     this.deleteHeads = p('DELETE FROM heads WHERE stream_id = ?');
     this.deleteDedup = p('DELETE FROM dedup WHERE stream_id = ?');
-    this.headGet = p('SELECT next_offset, last_ts FROM heads WHERE stream_id = ? AND partition = ?');
+    this.headGet = p('SELECT next_offset, last_ts, seg_base, seg_end FROM heads WHERE stream_id = ? AND partition = ?');
     this.headUpsert = p(
-      'INSERT INTO heads (stream_id, partition, next_offset, last_ts) VALUES (?, ?, ?, ?) ' +
-        'ON CONFLICT (stream_id, partition) DO UPDATE SET next_offset = excluded.next_offset, last_ts = excluded.last_ts',
+      'INSERT INTO heads (stream_id, partition, next_offset, last_ts, seg_base, seg_end) VALUES (?, ?, ?, ?, ?, ?) ' +
+        'ON CONFLICT (stream_id, partition) DO UPDATE SET next_offset = excluded.next_offset, last_ts = excluded.last_ts, ' +
+        'seg_base = excluded.seg_base, seg_end = excluded.seg_end',
     );
-    this.firstBatch = p('SELECT base_offset FROM batches WHERE stream_id = ? AND partition = ? ORDER BY base_offset LIMIT 1');
-    this.insertBatch = p('INSERT INTO batches (stream_id, partition, base_offset, count, ts, payload) VALUES (?, ?, ?, ?, ?, ?)');
+    this.firstBatch = p('SELECT base_offset, seg_base FROM batches WHERE stream_id = ? AND partition = ? ORDER BY base_offset LIMIT 1');
+    this.insertBatch = p('INSERT INTO batches (stream_id, partition, base_offset, count, ts, seg_base, pos, len) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
     this.batchContaining = p(
-      'SELECT base_offset, count, ts, payload FROM batches WHERE stream_id = ? AND partition = ? AND base_offset <= ? ' +
+      'SELECT base_offset, count, ts, seg_base, pos, len FROM batches WHERE stream_id = ? AND partition = ? AND base_offset <= ? ' +
         'ORDER BY base_offset DESC LIMIT 1',
     );
     this.batchesAfter = p(
-      'SELECT base_offset, count, ts, payload FROM batches WHERE stream_id = ? AND partition = ? AND base_offset > ? ORDER BY base_offset',
+      'SELECT base_offset, count, ts, seg_base, pos, len FROM batches WHERE stream_id = ? AND partition = ? AND base_offset > ? ORDER BY base_offset',
     );
     this.firstBatchAtOrAfterTime = p(
       'SELECT base_offset FROM batches WHERE stream_id = ? AND partition = ? AND ts >= ? ORDER BY ts, base_offset LIMIT 1',

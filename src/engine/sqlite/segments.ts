@@ -1,0 +1,87 @@
+// Batch payloads live in per-partition segment files (Kafka's layout); SQLite keeps only the
+// index row (offset → segment, position, length). Each stored byte is written once, instead of
+// into the WAL and again at checkpoint. Writes happen inside the commit transaction at the
+// position SQLite records, so a crash before the commit leaves bytes that the next write
+// overwrites: nothing half-written is ever referenced. See docs/decisions/002-record-batches.md.
+import { closeSync, constants, fdatasyncSync, mkdirSync, openSync, readdirSync, readSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024; // a new segment starts past 64 MiB
+
+const segmentName = (base: number) => `${String(base).padStart(20, '0')}.log`;
+
+export class Segments {
+  private readonly fds = new Map<string, number>();
+
+  constructor(private readonly root: string, private readonly fsync: boolean) {}
+
+  /** Writes `data` at `pos` of the segment starting at offset `base` (created when missing). */
+  write(stream: number, partition: number, base: number, pos: number, data: Uint8Array): void {
+    const fd = this.fd(stream, partition, base);
+    let done = 0;
+    while (done < data.length) done += writeSync(fd, data, done, data.length - done, pos + done);
+    if (this.fsync) fdatasyncSync(fd);
+  }
+
+  read(stream: number, partition: number, base: number, pos: number, len: number): Buffer {
+    const fd = this.fd(stream, partition, base);
+    const out = Buffer.allocUnsafe(len);
+    let done = 0;
+    while (done < len) {
+      const n = readSync(fd, out, done, len - done, pos + done);
+      if (n === 0) throw new Error(`segment ${segmentName(base)} of stream ${stream} partition ${partition} is shorter than its index`);
+      done += n;
+    }
+    return out;
+  }
+
+  /** Deletes the segment files of a partition that start before `keepFrom`. */
+  dropBefore(stream: number, partition: number, keepFrom: number): void {
+    const dir = this.dir(stream, partition);
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      const base = Number(name.slice(0, 20));
+      if (!name.endsWith('.log') || !(base < keepFrom)) continue;
+      this.closeFd(join(dir, name));
+      unlinkSync(join(dir, name));
+    }
+  }
+
+  dropStream(stream: number): void {
+    const dir = join(this.root, String(stream));
+    for (const path of [...this.fds.keys()]) if (path.startsWith(dir + '/')) this.closeFd(path);
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  close(): void {
+    for (const path of [...this.fds.keys()]) this.closeFd(path);
+  }
+
+  private dir(stream: number, partition: number): string {
+    return join(this.root, String(stream), String(partition));
+  }
+
+  /** Opened read-write without O_APPEND: on Linux, pwrite on an O_APPEND file ignores the position. */
+  private fd(stream: number, partition: number, base: number): number {
+    const path = join(this.dir(stream, partition), segmentName(base));
+    let fd = this.fds.get(path);
+    if (fd === undefined) {
+      mkdirSync(this.dir(stream, partition), { recursive: true });
+      fd = openSync(path, constants.O_RDWR | constants.O_CREAT, 0o644);
+      this.fds.set(path, fd);
+    }
+    return fd;
+  }
+
+  private closeFd(path: string): void {
+    const fd = this.fds.get(path);
+    if (fd === undefined) return;
+    closeSync(fd);
+    this.fds.delete(path);
+  }
+}
