@@ -150,8 +150,8 @@ export interface Engine {
   listBlobs(prefix: string, call?: CallOptions): Promise<BlobInfo[]>;
   deleteBlob(name: string, call?: CallOptions): Promise<boolean>;
 
-  /** Deletes records past their stream's retention and expired de-duplication ids. */
-  enforceRetention(call?: CallOptions): Promise<{ deletedRecords: number }>;
+  /** Deletes records past their stream's retention (by the engine's clock) and expired de-duplication ids. */
+  enforceRetention(call?: CallOptions): Promise<void>;
 
   close(): Promise<void>;
 }

@@ -229,21 +229,17 @@ export class SqliteEngine implements Engine {
     return this.blobs.delete(name);
   }
 
-  async enforceRetention(): Promise<{ deletedRecords: number }> {
+  async enforceRetention(): Promise<void> {
     this.checkOpen();
     const now = this.clock.now();
-    let deletedRecords = 0;
     const run = this.db.transaction(() => {
       for (const s of this.q.allStreams.all() as StreamRow[]) {
-        const gone = this.q.countExpired.get(s.id, now - s.retention_ms) as { n: number | null };
-        deletedRecords += gone.n ?? 0;
         this.q.deleteExpired.run(s.id, now - s.retention_ms);
         this.q.deleteExpiredDedup.run(s.id, now - s.dedup_window_ms);
       }
     });
     run.immediate();
     this.dropExpiredSegments();
-    return { deletedRecords };
   }
 
   async close(): Promise<void> {

@@ -20,7 +20,6 @@ export class Statements {
   readonly firstBatchAtOrAfterTime: Stmt;
   readonly dedupGet: Stmt;
   readonly dedupInsert: Stmt;
-  readonly countExpired: Stmt;
   readonly deleteExpired: Stmt;
   readonly deleteExpiredDedup: Stmt;
   readonly offsetsOf: Stmt;
@@ -65,7 +64,6 @@ export class Statements {
       'INSERT INTO dedup (stream_id, id, partition, offset, ts) VALUES (?, ?, ?, ?, ?) ' +
         'ON CONFLICT (stream_id, id) DO UPDATE SET partition = excluded.partition, offset = excluded.offset, ts = excluded.ts',
     );
-    this.countExpired = p('SELECT SUM(count) AS n FROM batches WHERE stream_id = ? AND ts < ?');
     this.deleteExpired = p('DELETE FROM batches WHERE stream_id = ? AND ts < ?');
     this.deleteExpiredDedup = p('DELETE FROM dedup WHERE stream_id = ? AND ts < ?');
     this.offsetsOf = p('SELECT partition, offset FROM offsets WHERE grp = ? AND stream = ? ORDER BY partition');
