@@ -97,6 +97,11 @@ export interface OffsetCommit {
 
 /** A unit of work that becomes visible all or nothing. */
 export interface CommitUnit {
+  /**
+   * A deterministic id of this unit (e.g. task + epoch). Engines that publish before they write
+   * state (nats) derive message ids from it, so replaying a unit after a crash stores nothing twice.
+   */
+  id?: string;
   appends?: { stream: string; records: AppendRecord[] }[];
   state?: StateWrite[];
   offsets?: OffsetCommit[];

@@ -3,6 +3,7 @@
 import type { Clock } from '../clock.js';
 import type { Engine } from './engine.js';
 import { InvalidArgumentError } from './errors.js';
+import type { NatsEngineConfig } from './nats/connect.js';
 import { SqliteEngine } from './sqlite/index.js';
 
 export interface SqliteEngineConfig {
@@ -13,7 +14,7 @@ export interface SqliteEngineConfig {
   durability?: 'process' | 'fsync';
 }
 
-export type EngineConfig = SqliteEngineConfig;
+export type EngineConfig = SqliteEngineConfig | NatsEngineConfig;
 
 export const DEFAULT_DATA_DIR = '.sluice/data';
 
@@ -21,6 +22,10 @@ export async function openEngine(config: EngineConfig, clock?: Clock): Promise<E
   switch (config.kind) {
     case 'sqlite':
       return new SqliteEngine({ dataDir: config.dataDir ?? DEFAULT_DATA_DIR, durability: config.durability, clock });
+    case 'nats': {
+      const { NatsEngine } = await import('./nats/index.js'); // the NATS client loads only when used
+      return NatsEngine.open(config, clock);
+    }
     default:
       throw new InvalidArgumentError(`unknown engine kind '${(config as { kind: string }).kind}'`, 'engine.kind');
   }

@@ -1,0 +1,382 @@
+// The scale-out engine: NATS JetStream. Mapping and its departures from ARCHITECTURE.md are in
+// docs/decisions/001-engine-contract.md; partitions in partitions.ts; state in state.ts.
+import { randomBytes, createHash } from 'node:crypto';
+import type { NatsConnection, Subscription } from '@nats-io/nats-core';
+import { jetstream, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { Kvm, type KV } from '@nats-io/kv';
+import { Objm, type ObjectStore } from '@nats-io/obj';
+import { systemClock, type Clock } from '../../clock.js';
+import type { BatchEntry } from '../batch-codec.js';
+import type {
+  AppendRecord, AppendResult, BlobInfo, CallOptions, CommitResult, CommitUnit, Engine, PartitionInfo,
+  ReadFrom, ReadResult, StateEntry, StreamInfo, StreamOptions,
+} from '../engine.js';
+import { EngineClosedError, InvalidArgumentError, StreamExistsError, StreamNotFoundError } from '../errors.js';
+import { channelOf, Notifier } from '../notifier.js';
+import { routeRecord } from '../route.js';
+import { checkBlobName } from '../sqlite/blobs.js';
+import { checkStreamName, resolveStreamOptions } from '../validate.js';
+import { connectJetStream, DEFAULT_PREFIX, DEFAULT_REQUEST_TIMEOUT_MS, type NatsEngineConfig } from './connect.js';
+import { DedupStore } from './dedup.js';
+import {
+  createPartition, lastMessage, MAX_BATCH_RECORDS, offsetOf, partitionRef, publishBatch, readRecords, seqAtTime, seqOf, tsOf,
+  type PartitionRef,
+} from './partitions.js';
+import { StateStore, type Current } from './state.js';
+
+export type { NatsEngineConfig } from './connect.js';
+
+interface StreamMeta extends StreamInfo {
+  id: string;
+}
+
+export class NatsEngine implements Engine {
+  readonly kind = 'nats';
+  private readonly notifier = new Notifier();
+  private readonly subscriptions = new Map<string, Subscription>();
+  private readonly chains = new Map<string, Promise<unknown>>();
+  private readonly lastTs = new Map<string, number>();
+  private readonly sticky = { next: 0 };
+  private readonly maxPayload: number;
+  private closed = false;
+
+  private constructor(
+    private readonly nc: NatsConnection,
+    private readonly js: JetStreamClient,
+    private readonly jsm: JetStreamManager,
+    private readonly meta: KV,
+    private readonly state: StateStore,
+    private readonly blobs: ObjectStore,
+    private readonly dedup: DedupStore,
+    private readonly prefix: string,
+    private readonly replicas: number,
+    private readonly clock: Clock,
+  ) {
+    this.maxPayload = nc.info?.max_payload ?? 1024 * 1024;
+  }
+
+  /** Connects, checks JetStream, and opens (creating when missing) the engine's buckets. */
+  static async open(config: NatsEngineConfig, clock: Clock = systemClock): Promise<NatsEngine> {
+    const { nc, jsm } = await connectJetStream(config);
+    const prefix = config.prefix ?? DEFAULT_PREFIX;
+    const replicas = config.replicas ?? 1;
+    const js = jetstream(nc, { timeout: config.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS });
+    const kvm = new Kvm(js);
+    const meta = await kvm.create(`${prefix}_streams`, { history: 1, replicas });
+    const state = await kvm.create(`${prefix}_state`, { history: 1, replicas });
+    const blobs = await new Objm(js).create(`${prefix}_blobs`, { replicas });
+    const dedup = new DedupStore(kvm, prefix, replicas);
+    return new NatsEngine(nc, js, jsm, meta, new StateStore(state), blobs, dedup, prefix, replicas, clock);
+  }
+
+  async createStream(name: string, options?: StreamOptions): Promise<StreamInfo> {
+    this.checkOpen();
+    checkStreamName(name);
+    const o = resolveStreamOptions(options);
+    if (await this.findMeta(name)) throw new StreamExistsError(name);
+    const m: StreamMeta = { name, partitions: o.partitions, retentionMs: o.retentionMs, dedupWindowMs: o.dedupWindowMs, createdAt: this.clock.now(), id: randomBytes(6).toString('hex') };
+    if (o.partitionKeyField !== undefined) m.partitionKeyField = o.partitionKeyField;
+    for (let p = 0; p < m.partitions; p++) await createPartition(this.jsm, this.ref(m, p), { ...o, replicas: this.replicas });
+    await this.dedup.create(m.id, m.dedupWindowMs);
+    try {
+      await this.meta.create(metaKey(name), JSON.stringify(m));
+    } catch {
+      await this.dropPartitions(m);
+      throw new StreamExistsError(name); // another process created it meanwhile
+    }
+    return infoOf(m);
+  }
+
+  async describeStream(name: string): Promise<StreamInfo & { partitionInfo: PartitionInfo[] }> {
+    const m = await this.metaOf(name);
+    const partitionInfo = await Promise.all([...Array(m.partitions).keys()].map((p) => this.partitionInfo(m, p)));
+    return { ...infoOf(m), partitionInfo };
+  }
+
+  async listStreams(): Promise<StreamInfo[]> {
+    this.checkOpen();
+    const out: StreamInfo[] = [];
+    for await (const k of await this.meta.keys()) {
+      const e = await this.meta.get(k);
+      if (e?.operation === 'PUT') out.push(infoOf(JSON.parse(e.string()) as StreamMeta));
+    }
+    return out.sort((a, b) => (a.name < b.name ? -1 : 1));
+  }
+
+  async deleteStream(name: string): Promise<void> {
+    const m = await this.metaOf(name);
+    await this.meta.delete(metaKey(name));
+    await this.dropPartitions(m);
+    await this.dedup.drop(m.id);
+    this.notifier.poke();
+  }
+
+  async append(stream: string, records: AppendRecord[]): Promise<AppendResult[]> {
+    return (await this.commit({ appends: [{ stream, records }] })).appends[0]!;
+  }
+
+  async resolve(stream: string, partition: number, from: ReadFrom): Promise<number> {
+    const m = await this.metaOf(stream);
+    const info = await this.partitionInfo(m, this.checkPartition(m, partition));
+    if (from === 'earliest') return info.earliest;
+    if (from === 'latest') return info.next;
+    if (typeof from === 'number') {
+      if (!Number.isSafeInteger(from) || from < 0) throw new InvalidArgumentError(`invalid offset ${from}`, 'offset');
+      return from;
+    }
+    if (info.earliest === info.next) return info.next;
+    return offsetOf(await seqAtTime(this.jsm, this.ref(m, partition), seqOf(info.earliest), seqOf(info.next) - 1, from.timestamp));
+  }
+
+  async read(stream: string, partition: number, offset: number, max: number): Promise<ReadResult> {
+    const m = await this.metaOf(stream);
+    this.checkPartition(m, partition);
+    if (!Number.isSafeInteger(offset) || offset < 0) throw new InvalidArgumentError(`invalid offset ${offset}`, 'offset');
+    const result = await readRecords(this.jsm, this.ref(m, partition), partition, offset, max);
+    if (result.records.length === 0) {
+      const info = await this.partitionInfo(m, partition);
+      result.next = Math.max(offset, info.earliest);
+    }
+    return result;
+  }
+
+  async waitFor(stream: string, partition: number, offset: number, call?: CallOptions): Promise<void> {
+    const m = await this.metaOf(stream);
+    const ref = this.ref(m, this.checkPartition(m, partition));
+    const channel = channelOf(stream, partition);
+    this.subscribe(ref, channel); // before checking, so an append in between still wakes us
+    while (!this.closed && !call?.signal?.aborted) {
+      if ((await this.partitionInfo(m, partition)).next > offset) return;
+      await this.notifier.wait(channel, call?.signal);
+    }
+  }
+
+  getOffsets(group: string, stream: string): Promise<Map<number, number>> {
+    this.checkOpen();
+    return this.state.getOffsets(group, stream);
+  }
+
+  getState(key: string): Promise<StateEntry | undefined> {
+    this.checkOpen();
+    return this.state.get(key);
+  }
+
+  listState(prefix: string): Promise<Map<string, StateEntry>> {
+    this.checkOpen();
+    return this.state.list(prefix);
+  }
+
+  /**
+   * Preconditions are all checked before anything is written, so a stale owner writes nothing.
+   * Then outputs are published (with msg ids derived from `unit.id`, so a replayed unit is
+   * de-duplicated by JetStream), then state with compare-and-set, then offsets.
+   */
+  async commit(unit: CommitUnit): Promise<CommitResult> {
+    this.checkOpen();
+    for (const f of unit.fences ?? []) await this.state.check(f.key, f.version);
+    const current: Current[] = [];
+    for (const w of unit.state ?? []) current.push(await this.state.check(w.key, w.expectedVersion));
+    const appends: AppendResult[][] = [];
+    for (const [i, a] of (unit.appends ?? []).entries()) {
+      appends.push(await this.appendOne(a.stream, a.records, unit.id === undefined ? undefined : `${unit.id}/${i}`));
+    }
+    const versions: number[] = [];
+    for (const [i, w] of (unit.state ?? []).entries()) versions.push(await this.state.write(w.key, w.value, current[i]!, w.expectedVersion !== undefined));
+    for (const o of unit.offsets ?? []) await this.state.putOffset(o.group, o.stream, o.partition, o.offset);
+    return { appends, versions };
+  }
+
+  async putBlob(name: string, data: Uint8Array): Promise<void> {
+    this.checkOpen();
+    checkBlobName(name);
+    await this.blobs.putBlob({ name }, data);
+  }
+
+  async getBlob(name: string): Promise<Uint8Array | undefined> {
+    this.checkOpen();
+    checkBlobName(name);
+    return (await this.blobs.getBlob(name)) ?? undefined;
+  }
+
+  async listBlobs(prefix: string): Promise<BlobInfo[]> {
+    this.checkOpen();
+    const all = await this.blobs.list();
+    return all
+      .filter((o) => !o.deleted && o.name.startsWith(prefix))
+      .map((o) => ({ name: o.name, size: o.size, modified: Date.parse(o.mtime) }))
+      .sort((a, b) => (a.name < b.name ? -1 : 1));
+  }
+
+  async deleteBlob(name: string): Promise<boolean> {
+    this.checkOpen();
+    checkBlobName(name);
+    const info = await this.blobs.info(name);
+    if (!info || info.deleted) return false;
+    await this.blobs.delete(name);
+    return true;
+  }
+
+  /** Purges batches older than retention by the engine's clock (JetStream's max_age is the backstop). */
+  async enforceRetention(): Promise<void> {
+    this.checkOpen();
+    const now = this.clock.now();
+    for (const info of await this.listStreams()) {
+      const m = await this.metaOf(info.name);
+      for (let p = 0; p < m.partitions; p++) {
+        const pi = await this.partitionInfo(m, p);
+        if (pi.earliest === pi.next) continue;
+        const keep = await seqAtTime(this.jsm, this.ref(m, p), seqOf(pi.earliest), seqOf(pi.next) - 1, now - m.retentionMs);
+        if (keep > seqOf(pi.earliest)) await this.jsm.streams.purge(this.ref(m, p).name, { seq: keep });
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.notifier.poke();
+    await Promise.allSettled([...this.chains.values()]);
+    for (const s of this.subscriptions.values()) s.unsubscribe();
+    await this.nc.close();
+  }
+
+  private async appendOne(stream: string, records: AppendRecord[], unitId: string | undefined): Promise<AppendResult[]> {
+    const m = await this.metaOf(stream);
+    const results: AppendResult[] = new Array(records.length);
+    const check = await this.dedup.check(m, records, this.clock.now(), results);
+    const keyless = this.sticky.next++ % m.partitions;
+    const slices = new Map<number, { entries: BatchEntry[]; indexes: number[] }>();
+    for (const i of check.pending) {
+      const r = records[i]!;
+      const partition = routeRecord(r, m.partitions, keyless);
+      if (typeof partition !== 'number') {
+        results[i] = partition;
+        continue;
+      }
+      if (r.value.length + (r.key?.length ?? 0) * 3 + 64 > this.maxPayload - 1024) {
+        results[i] = { error: { code: 'RecordTooLarge', message: `record is larger than the NATS max_payload of ${this.maxPayload} bytes` } };
+        continue;
+      }
+      let slice = slices.get(partition);
+      if (!slice) slices.set(partition, (slice = { entries: [], indexes: [] }));
+      slice.entries.push(r.key === undefined ? { value: r.value } : { key: r.key, value: r.value });
+      slice.indexes.push(i);
+    }
+    await Promise.all(
+      [...slices].map(([p, slice]) => this.publishSlice(m, p, slice, records, results, unitId === undefined ? undefined : `${unitId}/${p}`)),
+    );
+    await this.dedup.remember(m, records, check, results, this.clock.now());
+    return results;
+  }
+
+  /** Publishes a partition's slice in chunks under max_payload, one partition at a time in order. */
+  private publishSlice(m: StreamMeta, p: number, slice: { entries: BatchEntry[]; indexes: number[] }, records: AppendRecord[], results: AppendResult[], msgBase?: string) {
+    const key = `${m.id}/${p}`;
+    const run = async () => {
+      const ref = this.ref(m, p);
+      let ts = Math.max(this.clock.now(), await this.lastTsOf(key, ref));
+      for (const [start, end] of chunks(slice.entries, this.maxPayload - 1024)) {
+        const entries = slice.entries.slice(start, end);
+        const ids = slice.indexes.slice(start, end).map((i) => records[i]!.id);
+        const msgID = msgBase !== undefined ? `${msgBase}/${start}` : ids.every((id) => id !== undefined) ? idsHash(ids as string[]) : undefined;
+        try {
+          const ack = await publishBatch(this.js, ref, entries, ts, msgID);
+          slice.indexes.slice(start, end).forEach((i, j) => {
+            results[i] = ack.duplicate ? { partition: p, offset: offsetOf(ack.seq, j), duplicate: true } : { partition: p, offset: offsetOf(ack.seq, j) };
+          });
+        } catch (e) {
+          for (const i of slice.indexes.slice(start, end)) results[i] = { error: { code: 'Unavailable', message: `not stored: ${(e as Error).message}` } };
+        }
+      }
+      this.lastTs.set(key, ts);
+      this.notifier.notify(channelOf(m.name, p));
+    };
+    const next = (this.chains.get(key) ?? Promise.resolve()).then(run, run);
+    this.chains.set(key, next.catch(() => {}));
+    return next;
+  }
+
+  private async lastTsOf(key: string, ref: PartitionRef): Promise<number> {
+    const known = this.lastTs.get(key);
+    if (known !== undefined) return known;
+    const last = await lastMessage(this.jsm, ref).catch(() => null);
+    return last ? tsOf(last) : 0;
+  }
+
+  private subscribe(ref: PartitionRef, channel: string): void {
+    if (this.subscriptions.has(channel)) return;
+    const sub = this.nc.subscribe(ref.subject, { callback: () => this.notifier.notify(channel) });
+    this.subscriptions.set(channel, sub);
+  }
+
+  private async partitionInfo(m: StreamMeta, p: number): Promise<PartitionInfo> {
+    const ref = this.ref(m, p);
+    const s = (await this.jsm.streams.info(ref.name)).state;
+    const next = offsetOf(s.last_seq + 1);
+    const info: PartitionInfo = { partition: p, earliest: s.messages > 0 ? offsetOf(s.first_seq) : next, next };
+    const known = this.lastTs.get(`${m.id}/${p}`);
+    if (s.messages > 0) info.lastTimestamp = known ?? tsOf((await lastMessage(this.jsm, ref))!);
+    return info;
+  }
+
+  private async dropPartitions(m: StreamMeta): Promise<void> {
+    for (let p = 0; p < m.partitions; p++) {
+      await this.jsm.streams.delete(this.ref(m, p).name).catch(() => false);
+      this.subscriptions.get(channelOf(m.name, p))?.unsubscribe();
+      this.subscriptions.delete(channelOf(m.name, p));
+      this.lastTs.delete(`${m.id}/${p}`);
+    }
+  }
+
+  private ref(m: StreamMeta, p: number): PartitionRef {
+    return partitionRef(this.prefix, m.id, p);
+  }
+
+  private async findMeta(name: string): Promise<StreamMeta | undefined> {
+    const e = await this.meta.get(metaKey(name));
+    return e?.operation === 'PUT' ? (JSON.parse(e.string()) as StreamMeta) : undefined;
+  }
+
+  private async metaOf(name: string): Promise<StreamMeta> {
+    this.checkOpen();
+    const m = await this.findMeta(name);
+    if (!m) throw new StreamNotFoundError(name);
+    return m;
+  }
+
+  private checkPartition(m: StreamMeta, partition: number): number {
+    if (!Number.isInteger(partition) || partition < 0 || partition >= m.partitions) {
+      throw new InvalidArgumentError(`stream '${m.name}' has no partition ${partition}`, 'partition');
+    }
+    return partition;
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new EngineClosedError();
+  }
+}
+
+const metaKey = (name: string) => Buffer.from(name).toString('hex');
+
+function infoOf(m: StreamMeta): StreamInfo {
+  const { id: _id, ...info } = m;
+  return info;
+}
+
+const idsHash = (ids: string[]) => createHash('sha256').update(ids.join('\u0000')).digest('base64url');
+
+/** Splits entries into [start, end) runs that fit `maxBytes` and MAX_BATCH_RECORDS. */
+function* chunks(entries: readonly BatchEntry[], maxBytes: number): Generator<[number, number]> {
+  let start = 0;
+  let bytes = 4;
+  for (let i = 0; i < entries.length; i++) {
+    const size = 6 + (entries[i]!.key?.length ?? 0) * 3 + entries[i]!.value.length;
+    if (i > start && (bytes + size > maxBytes || i - start >= MAX_BATCH_RECORDS)) {
+      yield [start, i];
+      start = i;
+      bytes = 4;
+    }
+    bytes += size;
+  }
+  if (start < entries.length) yield [start, entries.length];
+}

@@ -1,0 +1,101 @@
+// Real nats-server processes with JetStream, on loopback ports in temporary directories.
+// A missing nats-server fails the test (CI installs the Debian package); it never skips.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { join } from 'node:path';
+import { connect } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { tempDir } from './tmp.js';
+
+export const NATS_SERVER = process.env.NATS_SERVER ?? 'nats-server';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export class NatsServer {
+  private child?: ChildProcess;
+  constructor(readonly name: string, readonly port: number, private readonly configFile: string) {}
+
+  get url(): string {
+    return `nats://127.0.0.1:${this.port}`;
+  }
+
+  start(): void {
+    if (spawnSync(NATS_SERVER, ['--version']).status !== 0) throw new Error(`${NATS_SERVER} is not installed: apt-get install nats-server`);
+    this.child = spawn(NATS_SERVER, ['-c', this.configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let log = '';
+    this.child.stderr!.on('data', (d) => (log = (log + d).slice(-4000)));
+    this.child.on('exit', (code, signal) => {
+      if (code && code !== 0 && !signal) process.stderr.write(`nats-server ${this.name} exited ${code}: ${log}\n`);
+    });
+  }
+
+  /** kill -9, as a crash. */
+  kill(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+    return new Promise((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill('SIGKILL');
+    });
+  }
+
+  stop(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+    return new Promise((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    });
+  }
+}
+
+/** One server with JetStream and an 8 MB max_payload (Sluice batches can be large). */
+export async function startNats(): Promise<NatsServer> {
+  const [server] = await startServers(1);
+  return server!;
+}
+
+/** `n` servers; with n > 1 they form a cluster with routes on loopback. */
+export async function startServers(n: number): Promise<NatsServer[]> {
+  const dir = tempDir('sluice-nats-');
+  const ports = await Promise.all(Array.from({ length: n }, () => freePort()));
+  const routes = await Promise.all(Array.from({ length: n }, () => freePort()));
+  const servers = ports.map((port, i) => {
+    const file = join(dir, `n${i}.conf`);
+    const cluster = n > 1
+      ? `cluster { name: sluice, listen: "127.0.0.1:${routes[i]}", routes: [${routes.map((r) => `"nats-route://127.0.0.1:${r}"`).join(', ')}] }`
+      : '';
+    writeFileSync(file, `server_name: n${i}\nlisten: "127.0.0.1:${port}"\nmax_payload: 8MB\njetstream { store_dir: "${join(dir, `n${i}`)}" }\n${cluster}\n`);
+    return new NatsServer(`n${i}`, port, file);
+  });
+  for (const s of servers) s.start();
+  await Promise.all(servers.map((s) => waitReady(s.url)));
+  return servers;
+}
+
+/** Waits until the server answers JetStream requests (in a cluster: a meta leader exists). */
+export async function waitReady(url: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const nc = await connect({ servers: url, timeout: 1000, reconnect: false });
+      try {
+        await (await jetstreamManager(nc, { timeout: 1000 })).getAccountInfo();
+        return;
+      } finally {
+        await nc.close();
+      }
+    } catch (e) {
+      if (Date.now() > deadline) throw new Error(`nats-server at ${url} not ready: ${(e as Error).message}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
