@@ -59,6 +59,8 @@ export async function readBody(req: GatewayRequest, limits: BodyLimits, admissio
 
 function collect(req: GatewayRequest, limits: BodyLimits, onSize: (n: number) => void): Promise<Buffer> {
   return new Promise((resolve, reject) => {
+    // The client may have gone while we awaited something before reading (auth, stream lookup).
+    if ((req as { destroyed?: boolean }).destroyed || (req as { aborted?: boolean }).aborted) return reject(new ClientAbortedError());
     const chunks: Buffer[] = [];
     let size = 0;
     let done = false;

@@ -7,163 +7,168 @@ import {
 } from '@aws-sdk/client-kinesis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { partitionOfKey } from '../../src/engine/partitioner.js';
+import { ENGINES } from '../support/engines.js';
 import { post, startGateway, type TestGateway } from '../support/gateway.js';
 
 const CREDS = { accessKeyId: 'AKIDPRODUCER', secretAccessKey: 'producer-secret-key' };
-let t: TestGateway;
-let kinesis: KinesisClient;
-const client = (credentials: { accessKeyId: string; secretAccessKey: string }) =>
-  new KinesisClient({ endpoint: t.url, region: 'us-east-1', credentials, maxAttempts: 1 });
 
-beforeAll(async () => {
-  t = await startGateway({
-    principals: [
-      { id: 'producer', ...CREDS, scopes: { '*': ['admin'] } },
-      { id: 'reader', accessKeyId: 'AKIDREADER', secretAccessKey: 'reader-secret', scopes: { 'public-*': ['read'] } },
-    ],
+describe.each(ENGINES)('on the $name engine', ({ factory: engine }) => {
+  let t: TestGateway;
+  let kinesis: KinesisClient;
+  const client = (credentials: { accessKeyId: string; secretAccessKey: string }) =>
+    new KinesisClient({ endpoint: t.url, region: 'us-east-1', credentials, maxAttempts: 1 });
+
+  beforeAll(async () => {
+    t = await startGateway({
+      principals: [
+        { id: 'producer', ...CREDS, scopes: { '*': ['admin'] } },
+        { id: 'reader', accessKeyId: 'AKIDREADER', secretAccessKey: 'reader-secret', scopes: { 'public-*': ['read'] } },
+      ],
+    }, { engine });
+    kinesis = client(CREDS);
+    await kinesis.send(new CreateStreamCommand({ StreamName: 'clicks', ShardCount: 3 }));
   });
-  kinesis = client(CREDS);
-  await kinesis.send(new CreateStreamCommand({ StreamName: 'clicks', ShardCount: 3 }));
-});
-afterAll(async () => {
-  kinesis.destroy();
-  await t.close();
-});
-
-const dec = (b: Uint8Array | undefined) => Buffer.from(b ?? []).toString('utf8');
-
-describe('Kinesis API with the AWS SDK', () => {
-  it('describes, lists streams and shards with equal hash-key ranges', async () => {
-    const d = await kinesis.send(new DescribeStreamCommand({ StreamName: 'clicks' }));
-    expect(d.StreamDescription?.StreamStatus).toBe('ACTIVE');
-    expect(d.StreamDescription?.Shards?.map((s) => [s.ShardId, s.HashKeyRange?.StartingHashKey, s.HashKeyRange?.EndingHashKey])).toEqual([
-      ['shardId-000000000000', '0', '113427455640312821154458202477256070484'],
-      ['shardId-000000000001', '113427455640312821154458202477256070485', '226854911280625642308916404954512140969'],
-      ['shardId-000000000002', '226854911280625642308916404954512140970', '340282366920938463463374607431768211455'],
-    ]);
-    const s = await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: 'clicks' }));
-    expect(s.StreamDescriptionSummary).toMatchObject({ StreamName: 'clicks', OpenShardCount: 3, RetentionPeriodHours: 168 });
-    expect((await kinesis.send(new ListStreamsCommand({}))).StreamNames).toContain('clicks');
-    const shards = await kinesis.send(new ListShardsCommand({ StreamName: 'clicks', MaxResults: 2 }));
-    expect(shards.Shards?.map((x) => x.ShardId)).toEqual(['shardId-000000000000', 'shardId-000000000001']);
-    const rest = await kinesis.send(new ListShardsCommand({ NextToken: shards.NextToken }));
-    expect(rest.Shards?.map((x) => x.ShardId)).toEqual(['shardId-000000000002']);
-    expect(rest.NextToken).toBeUndefined();
+  afterAll(async () => {
+    kinesis.destroy();
+    await t.close();
   });
 
-  it('puts records to the shard MD5 of the partition key picks, and reads them back with every iterator type', async () => {
-    await kinesis.send(new CreateStreamCommand({ StreamName: 'iter', ShardCount: 2 }));
-    const shard = partitionOfKey('user-9', 2);
-    const one = await kinesis.send(new PutRecordCommand({ StreamName: 'iter', PartitionKey: 'user-9', Data: Buffer.from('first') }));
-    expect(one.ShardId).toBe(`shardId-00000000000${shard}`);
-    expect(one.SequenceNumber).toBe('0');
-    const many = await kinesis.send(new PutRecordsCommand({
-      StreamName: 'iter',
-      Records: ['second', 'third'].map((d) => ({ PartitionKey: 'user-9', Data: Buffer.from(d) })),
-    }));
-    expect(many.FailedRecordCount).toBe(0);
-    expect(many.Records?.map((r) => r.SequenceNumber)).toEqual(['1', '2']);
-    const read = async (type: ShardIteratorType, extra: object = {}) => {
-      const it = await kinesis.send(new GetShardIteratorCommand({ StreamName: 'iter', ShardId: one.ShardId, ShardIteratorType: type, ...extra }));
+  const dec = (b: Uint8Array | undefined) => Buffer.from(b ?? []).toString('utf8');
+
+  describe('Kinesis API with the AWS SDK', () => {
+    it('describes, lists streams and shards with equal hash-key ranges', async () => {
+      const d = await kinesis.send(new DescribeStreamCommand({ StreamName: 'clicks' }));
+      expect(d.StreamDescription?.StreamStatus).toBe('ACTIVE');
+      expect(d.StreamDescription?.Shards?.map((s) => [s.ShardId, s.HashKeyRange?.StartingHashKey, s.HashKeyRange?.EndingHashKey])).toEqual([
+        ['shardId-000000000000', '0', '113427455640312821154458202477256070484'],
+        ['shardId-000000000001', '113427455640312821154458202477256070485', '226854911280625642308916404954512140969'],
+        ['shardId-000000000002', '226854911280625642308916404954512140970', '340282366920938463463374607431768211455'],
+      ]);
+      const s = await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: 'clicks' }));
+      expect(s.StreamDescriptionSummary).toMatchObject({ StreamName: 'clicks', OpenShardCount: 3, RetentionPeriodHours: 168 });
+      expect((await kinesis.send(new ListStreamsCommand({}))).StreamNames).toContain('clicks');
+      const shards = await kinesis.send(new ListShardsCommand({ StreamName: 'clicks', MaxResults: 2 }));
+      expect(shards.Shards?.map((x) => x.ShardId)).toEqual(['shardId-000000000000', 'shardId-000000000001']);
+      const rest = await kinesis.send(new ListShardsCommand({ NextToken: shards.NextToken }));
+      expect(rest.Shards?.map((x) => x.ShardId)).toEqual(['shardId-000000000002']);
+      expect(rest.NextToken).toBeUndefined();
+    });
+
+    it('puts records to the shard MD5 of the partition key picks, and reads them back with every iterator type', async () => {
+      await kinesis.send(new CreateStreamCommand({ StreamName: 'iter', ShardCount: 2 }));
+      const shard = partitionOfKey('user-9', 2);
+      const one = await kinesis.send(new PutRecordCommand({ StreamName: 'iter', PartitionKey: 'user-9', Data: Buffer.from('first') }));
+      expect(one.ShardId).toBe(`shardId-00000000000${shard}`);
+      expect(one.SequenceNumber).toMatch(/^\d+$/);
+      const many = await kinesis.send(new PutRecordsCommand({
+        StreamName: 'iter',
+        Records: ['second', 'third'].map((d) => ({ PartitionKey: 'user-9', Data: Buffer.from(d) })),
+      }));
+      expect(many.FailedRecordCount).toBe(0);
+      const [second, third] = many.Records!.map((r) => BigInt(r.SequenceNumber!));
+      expect(second! > BigInt(one.SequenceNumber!) && third! > second!).toBe(true);
+      const read = async (type: ShardIteratorType, extra: object = {}) => {
+        const it = await kinesis.send(new GetShardIteratorCommand({ StreamName: 'iter', ShardId: one.ShardId, ShardIteratorType: type, ...extra }));
+        const r = await kinesis.send(new GetRecordsCommand({ ShardIterator: it.ShardIterator }));
+        return { data: r.Records?.map((x) => dec(x.Data)), next: r.NextShardIterator, behind: r.MillisBehindLatest, records: r.Records };
+      };
+      const horizon = await read('TRIM_HORIZON');
+      expect(horizon.data).toEqual(['first', 'second', 'third']);
+      expect(horizon.behind).toBe(0);
+      expect(horizon.records?.[0]?.PartitionKey).toBe('user-9');
+      expect(horizon.records?.[0]?.ApproximateArrivalTimestamp).toBeInstanceOf(Date);
+      expect((await read('AT_SEQUENCE_NUMBER', { StartingSequenceNumber: String(second) })).data).toEqual(['second', 'third']);
+      expect((await read('AFTER_SEQUENCE_NUMBER', { StartingSequenceNumber: String(second) })).data).toEqual(['third']);
+      expect((await read('AT_TIMESTAMP', { Timestamp: new Date(Date.now() - 60_000) })).data).toEqual(['first', 'second', 'third']);
+      const latest = await read('LATEST');
+      expect(latest.data).toEqual([]);
+      await kinesis.send(new PutRecordCommand({ StreamName: 'iter', PartitionKey: 'user-9', Data: Buffer.from('fourth') }));
+      const after = await kinesis.send(new GetRecordsCommand({ ShardIterator: latest.next }));
+      expect(after.Records?.map((x) => dec(x.Data))).toEqual(['fourth']);
+    });
+
+    it('routes by ExplicitHashKey and limits a GetRecords page', async () => {
+      await kinesis.send(new CreateStreamCommand({ StreamName: 'hashed', ShardCount: 2 }));
+      const put = await kinesis.send(new PutRecordsCommand({
+        StreamName: 'hashed',
+        Records: [0, 1, 2].map((i) => ({ PartitionKey: 'k', ExplicitHashKey: '340282366920938463463374607431768211455', Data: Buffer.from(String(i)) })),
+      }));
+      expect(put.Records?.map((r) => r.ShardId)).toEqual(Array(3).fill('shardId-000000000001'));
+      const it = await kinesis.send(new GetShardIteratorCommand({ StreamName: 'hashed', ShardId: 'shardId-000000000001', ShardIteratorType: 'TRIM_HORIZON' }));
+      const page = await kinesis.send(new GetRecordsCommand({ ShardIterator: it.ShardIterator, Limit: 2 }));
+      expect(page.Records?.map((r) => dec(r.Data))).toEqual(['0', '1']);
+      expect(page.MillisBehindLatest).toBeGreaterThanOrEqual(0);
+      const rest = await kinesis.send(new GetRecordsCommand({ ShardIterator: page.NextShardIterator }));
+      expect(rest.Records?.map((r) => dec(r.Data))).toEqual(['2']);
+    });
+
+    it('records put through Kinesis are readable on the native API and the reverse', async () => {
+      await kinesis.send(new CreateStreamCommand({ StreamName: 'both', ShardCount: 1 }));
+      await kinesis.send(new PutRecordCommand({ StreamName: 'both', PartitionKey: 'p', Data: Buffer.from('{"via":"kinesis"}') }));
+      const it = await kinesis.send(new GetShardIteratorCommand({ StreamName: 'both', ShardId: 'shardId-000000000000', ShardIteratorType: 'TRIM_HORIZON' }));
       const r = await kinesis.send(new GetRecordsCommand({ ShardIterator: it.ShardIterator }));
-      return { data: r.Records?.map((x) => dec(x.Data)), next: r.NextShardIterator, behind: r.MillisBehindLatest, records: r.Records };
-    };
-    const horizon = await read('TRIM_HORIZON');
-    expect(horizon.data).toEqual(['first', 'second', 'third']);
-    expect(horizon.behind).toBe(0);
-    expect(horizon.records?.[0]?.PartitionKey).toBe('user-9');
-    expect(horizon.records?.[0]?.ApproximateArrivalTimestamp).toBeInstanceOf(Date);
-    expect((await read('AT_SEQUENCE_NUMBER', { StartingSequenceNumber: '1' })).data).toEqual(['second', 'third']);
-    expect((await read('AFTER_SEQUENCE_NUMBER', { StartingSequenceNumber: '1' })).data).toEqual(['third']);
-    expect((await read('AT_TIMESTAMP', { Timestamp: new Date(Date.now() - 60_000) })).data).toEqual(['first', 'second', 'third']);
-    const latest = await read('LATEST');
-    expect(latest.data).toEqual([]);
-    await kinesis.send(new PutRecordCommand({ StreamName: 'iter', PartitionKey: 'user-9', Data: Buffer.from('fourth') }));
-    const after = await kinesis.send(new GetRecordsCommand({ ShardIterator: latest.next }));
-    expect(after.Records?.map((x) => dec(x.Data))).toEqual(['fourth']);
-  });
+      expect(r.Records?.map((x) => JSON.parse(dec(x.Data)))).toEqual([{ via: 'kinesis' }]);
+    });
 
-  it('routes by ExplicitHashKey and limits a GetRecords page', async () => {
-    await kinesis.send(new CreateStreamCommand({ StreamName: 'hashed', ShardCount: 2 }));
-    const put = await kinesis.send(new PutRecordsCommand({
-      StreamName: 'hashed',
-      Records: [0, 1, 2].map((i) => ({ PartitionKey: 'k', ExplicitHashKey: '340282366920938463463374607431768211455', Data: Buffer.from(String(i)) })),
-    }));
-    expect(put.Records?.map((r) => r.ShardId)).toEqual(Array(3).fill('shardId-000000000001'));
-    const it = await kinesis.send(new GetShardIteratorCommand({ StreamName: 'hashed', ShardId: 'shardId-000000000001', ShardIteratorType: 'TRIM_HORIZON' }));
-    const page = await kinesis.send(new GetRecordsCommand({ ShardIterator: it.ShardIterator, Limit: 2 }));
-    expect(page.Records?.map((r) => dec(r.Data))).toEqual(['0', '1']);
-    expect(page.MillisBehindLatest).toBeGreaterThanOrEqual(0);
-    const rest = await kinesis.send(new GetRecordsCommand({ ShardIterator: page.NextShardIterator }));
-    expect(rest.Records?.map((r) => dec(r.Data))).toEqual(['2']);
-  });
-
-  it('records put through Kinesis are readable on the native API and the reverse', async () => {
-    await kinesis.send(new CreateStreamCommand({ StreamName: 'both', ShardCount: 1 }));
-    await kinesis.send(new PutRecordCommand({ StreamName: 'both', PartitionKey: 'p', Data: Buffer.from('{"via":"kinesis"}') }));
-    const it = await kinesis.send(new GetShardIteratorCommand({ StreamName: 'both', ShardId: 'shardId-000000000000', ShardIteratorType: 'TRIM_HORIZON' }));
-    const r = await kinesis.send(new GetRecordsCommand({ ShardIterator: it.ShardIterator }));
-    expect(r.Records?.map((x) => JSON.parse(dec(x.Data)))).toEqual([{ via: 'kinesis' }]);
-  });
-
-  it('deletes a stream', async () => {
-    await kinesis.send(new CreateStreamCommand({ StreamName: 'gone', ShardCount: 1 }));
-    await kinesis.send(new DeleteStreamCommand({ StreamName: 'gone' }));
-    await expect(kinesis.send(new DescribeStreamCommand({ StreamName: 'gone' }))).rejects.toMatchObject({
-      name: 'ResourceNotFoundException', message: 'Stream gone under account 000000000000 not found.',
+    it('deletes a stream', async () => {
+      await kinesis.send(new CreateStreamCommand({ StreamName: 'gone', ShardCount: 1 }));
+      await kinesis.send(new DeleteStreamCommand({ StreamName: 'gone' }));
+      await expect(kinesis.send(new DescribeStreamCommand({ StreamName: 'gone' }))).rejects.toMatchObject({
+        name: 'ResourceNotFoundException', message: 'Stream gone under account 000000000000 not found.',
+      });
     });
   });
-});
 
-describe('Kinesis errors and limits', () => {
-  const expectError = (p: Promise<unknown>, name: string, message?: string | RegExp) =>
-    expect(p).rejects.toMatchObject({ name, ...(message ? { message: typeof message === 'string' ? message : expect.stringMatching(message) } : {}) });
+  describe('Kinesis errors and limits', () => {
+    const expectError = (p: Promise<unknown>, name: string, message?: string | RegExp) =>
+      expect(p).rejects.toMatchObject({ name, ...(message ? { message: typeof message === 'string' ? message : expect.stringMatching(message) } : {}) });
 
-  it('refuses an existing stream, an unknown stream and an unknown shard', async () => {
-    await expectError(kinesis.send(new CreateStreamCommand({ StreamName: 'clicks', ShardCount: 1 })), 'ResourceInUseException');
-    await expectError(kinesis.send(new PutRecordCommand({ StreamName: 'nope', PartitionKey: 'k', Data: Buffer.from('x') })), 'ResourceNotFoundException');
-    await expectError(kinesis.send(new GetShardIteratorCommand({ StreamName: 'clicks', ShardId: 'shardId-000000000009', ShardIteratorType: 'LATEST' })), 'ResourceNotFoundException');
-  });
+    it('refuses an existing stream, an unknown stream and an unknown shard', async () => {
+      await expectError(kinesis.send(new CreateStreamCommand({ StreamName: 'clicks', ShardCount: 1 })), 'ResourceInUseException');
+      await expectError(kinesis.send(new PutRecordCommand({ StreamName: 'nope', PartitionKey: 'k', Data: Buffer.from('x') })), 'ResourceNotFoundException');
+      await expectError(kinesis.send(new GetShardIteratorCommand({ StreamName: 'clicks', ShardId: 'shardId-000000000009', ShardIteratorType: 'LATEST' })), 'ResourceNotFoundException');
+    });
 
-  it('enforces the record, batch and key limits with ValidationException, storing nothing', async () => {
-    await kinesis.send(new CreateStreamCommand({ StreamName: 'limits', ShardCount: 1 }));
-    await expectError(kinesis.send(new PutRecordCommand({ StreamName: 'limits', PartitionKey: 'k', Data: Buffer.alloc(1024 * 1024 + 1) })), 'ValidationException',
-      "1 validation error detected: Value at 'data' failed to satisfy constraint: Member must have length less than or equal to 1048576");
-    await expectError(kinesis.send(new PutRecordCommand({ StreamName: 'limits', PartitionKey: 'k'.repeat(257), Data: Buffer.from('x') })), 'ValidationException', /partitionKey/);
-    await expectError(kinesis.send(new PutRecordCommand({ StreamName: 'limits', PartitionKey: '', Data: Buffer.from('x') })), 'ValidationException', /partitionKey/);
-    const tooMany = Array.from({ length: 501 }, () => ({ PartitionKey: 'k', Data: Buffer.from('x') }));
-    await expectError(kinesis.send(new PutRecordsCommand({ StreamName: 'limits', Records: tooMany })), 'ValidationException', /less than or equal to 500/);
-    const tooBig = Array.from({ length: 6 }, () => ({ PartitionKey: 'k', Data: Buffer.alloc(1000 * 1000) }));
-    await expectError(kinesis.send(new PutRecordsCommand({ StreamName: 'limits', Records: tooBig })), 'InvalidArgumentException', /Records size exceeds 5 MB limit/);
-    await expectError(kinesis.send(new PutRecordsCommand({ StreamName: 'limits', Records: [{ PartitionKey: 'k', Data: Buffer.from('x'), ExplicitHashKey: 'abc' }] })), 'ValidationException');
-    const it = await kinesis.send(new GetShardIteratorCommand({ StreamName: 'limits', ShardId: 'shardId-000000000000', ShardIteratorType: 'TRIM_HORIZON' }));
-    expect((await kinesis.send(new GetRecordsCommand({ ShardIterator: it.ShardIterator }))).Records).toEqual([]);
-  });
+    it('enforces the record, batch and key limits with ValidationException, storing nothing', async () => {
+      await kinesis.send(new CreateStreamCommand({ StreamName: 'limits', ShardCount: 1 }));
+      await expectError(kinesis.send(new PutRecordCommand({ StreamName: 'limits', PartitionKey: 'k', Data: Buffer.alloc(1024 * 1024 + 1) })), 'ValidationException',
+        "1 validation error detected: Value at 'data' failed to satisfy constraint: Member must have length less than or equal to 1048576");
+      await expectError(kinesis.send(new PutRecordCommand({ StreamName: 'limits', PartitionKey: 'k'.repeat(257), Data: Buffer.from('x') })), 'ValidationException', /partitionKey/);
+      await expectError(kinesis.send(new PutRecordCommand({ StreamName: 'limits', PartitionKey: '', Data: Buffer.from('x') })), 'ValidationException', /partitionKey/);
+      const tooMany = Array.from({ length: 501 }, () => ({ PartitionKey: 'k', Data: Buffer.from('x') }));
+      await expectError(kinesis.send(new PutRecordsCommand({ StreamName: 'limits', Records: tooMany })), 'ValidationException', /less than or equal to 500/);
+      const tooBig = Array.from({ length: 6 }, () => ({ PartitionKey: 'k', Data: Buffer.alloc(1000 * 1000) }));
+      await expectError(kinesis.send(new PutRecordsCommand({ StreamName: 'limits', Records: tooBig })), 'InvalidArgumentException', /Records size exceeds 5 MB limit/);
+      await expectError(kinesis.send(new PutRecordsCommand({ StreamName: 'limits', Records: [{ PartitionKey: 'k', Data: Buffer.from('x'), ExplicitHashKey: 'abc' }] })), 'ValidationException');
+      const it = await kinesis.send(new GetShardIteratorCommand({ StreamName: 'limits', ShardId: 'shardId-000000000000', ShardIteratorType: 'TRIM_HORIZON' }));
+      expect((await kinesis.send(new GetRecordsCommand({ ShardIterator: it.ShardIterator }))).Records).toEqual([]);
+    });
 
-  it('refuses a forged iterator and a bad iterator type', async () => {
-    await expectError(kinesis.send(new GetRecordsCommand({ ShardIterator: 'bm90IGFuIGl0ZXJhdG9y' })), 'InvalidArgumentException', 'Invalid ShardIterator.');
-    await expectError(kinesis.send(new GetShardIteratorCommand({ StreamName: 'clicks', ShardId: 'shardId-000000000000', ShardIteratorType: 'SOMETIME' as ShardIteratorType })), 'ValidationException');
-  });
+    it('refuses a forged iterator and a bad iterator type', async () => {
+      await expectError(kinesis.send(new GetRecordsCommand({ ShardIterator: 'bm90IGFuIGl0ZXJhdG9y' })), 'InvalidArgumentException', 'Invalid ShardIterator.');
+      await expectError(kinesis.send(new GetShardIteratorCommand({ StreamName: 'clicks', ShardId: 'shardId-000000000000', ShardIteratorType: 'SOMETIME' as ShardIteratorType })), 'ValidationException');
+    });
 
-  it('refuses an unknown access key, a wrong secret and a missing scope', async () => {
-    const stranger = client({ accessKeyId: 'AKIDSTRANGER', secretAccessKey: 'x' });
-    await expectError(stranger.send(new ListStreamsCommand({})), 'UnrecognizedClientException', 'The security token included in the request is invalid.');
-    const wrong = client({ accessKeyId: CREDS.accessKeyId, secretAccessKey: 'not-the-secret' });
-    await expectError(wrong.send(new ListStreamsCommand({})), 'InvalidSignatureException', /does not match the signature you provided/);
-    const reader = client({ accessKeyId: 'AKIDREADER', secretAccessKey: 'reader-secret' });
-    await expectError(reader.send(new PutRecordCommand({ StreamName: 'clicks', PartitionKey: 'k', Data: Buffer.from('x') })), 'AccessDeniedException',
-      "User 'reader' is not authorized to write stream 'clicks'");
-    expect((await reader.send(new ListStreamsCommand({}))).StreamNames).toEqual([]);
-    for (const c of [stranger, wrong, reader]) c.destroy();
-  });
+    it('refuses an unknown access key, a wrong secret and a missing scope', async () => {
+      const stranger = client({ accessKeyId: 'AKIDSTRANGER', secretAccessKey: 'x' });
+      await expectError(stranger.send(new ListStreamsCommand({})), 'UnrecognizedClientException', 'The security token included in the request is invalid.');
+      const wrong = client({ accessKeyId: CREDS.accessKeyId, secretAccessKey: 'not-the-secret' });
+      await expectError(wrong.send(new ListStreamsCommand({})), 'InvalidSignatureException', /does not match the signature you provided/);
+      const reader = client({ accessKeyId: 'AKIDREADER', secretAccessKey: 'reader-secret' });
+      await expectError(reader.send(new PutRecordCommand({ StreamName: 'clicks', PartitionKey: 'k', Data: Buffer.from('x') })), 'AccessDeniedException',
+        "User 'reader' is not authorized to write stream 'clicks'");
+      expect((await reader.send(new ListStreamsCommand({}))).StreamNames).toEqual([]);
+      for (const c of [stranger, wrong, reader]) c.destroy();
+    });
 
-  it('refuses an unsigned request and an unknown operation (HTTP/1.1)', async () => {
-    const unsigned = await post(t.url, { StreamName: 'clicks' }, { 'x-amz-target': 'Kinesis_20131202.DescribeStream', 'content-type': 'application/x-amz-json-1.1' });
-    expect(unsigned.status).toBe(403);
-    expect(unsigned.body).toEqual({ __type: 'MissingAuthenticationTokenException', message: 'Missing Authentication Token' });
-    expect(unsigned.headers.get('x-amzn-errortype')).toBe('MissingAuthenticationTokenException');
-    const unknown = await post(t.url, {}, { 'x-amz-target': 'Kinesis_20131202.SplitShard', 'content-type': 'application/x-amz-json-1.1' });
-    expect(unknown.body.__type).toBe('UnknownOperationException');
+    it('refuses an unsigned request and an unknown operation (HTTP/1.1)', async () => {
+      const unsigned = await post(t.url, { StreamName: 'clicks' }, { 'x-amz-target': 'Kinesis_20131202.DescribeStream', 'content-type': 'application/x-amz-json-1.1' });
+      expect(unsigned.status).toBe(403);
+      expect(unsigned.body).toEqual({ __type: 'MissingAuthenticationTokenException', message: 'Missing Authentication Token' });
+      expect(unsigned.headers.get('x-amzn-errortype')).toBe('MissingAuthenticationTokenException');
+      const unknown = await post(t.url, {}, { 'x-amz-target': 'Kinesis_20131202.SplitShard', 'content-type': 'application/x-amz-json-1.1' });
+      expect(unknown.body.__type).toBe('UnknownOperationException');
+    });
   });
 });
 

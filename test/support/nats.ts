@@ -21,6 +21,7 @@ export async function freePort(): Promise<number> {
 
 export class NatsServer {
   private child?: ChildProcess;
+  private stopping = false;
   constructor(readonly name: string, readonly port: number, private readonly configFile: string) {}
 
   get url(): string {
@@ -28,17 +29,19 @@ export class NatsServer {
   }
 
   start(): void {
+    this.stopping = false;
     if (spawnSync(NATS_SERVER, ['--version']).status !== 0) throw new Error(`${NATS_SERVER} is not installed: apt-get install nats-server`);
     this.child = spawn(NATS_SERVER, ['-c', this.configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
     let log = '';
     this.child.stderr!.on('data', (d) => (log = (log + d).slice(-4000)));
     this.child.on('exit', (code, signal) => {
-      if (code && code !== 0 && !signal) process.stderr.write(`nats-server ${this.name} exited ${code}: ${log}\n`);
+      if (code && !signal && !this.stopping) process.stderr.write(`nats-server ${this.name} exited ${code}: ${log}\n`);
     });
   }
 
   /** kill -9, as a crash. */
   kill(): Promise<void> {
+    this.stopping = true;
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
     return new Promise((resolve) => {
@@ -48,6 +51,7 @@ export class NatsServer {
   }
 
   stop(): Promise<void> {
+    this.stopping = true;
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
     return new Promise((resolve) => {
