@@ -11,7 +11,8 @@ import type {
   AppendRecord, AppendResult, BlobInfo, CallOptions, CommitResult, CommitUnit, Engine, PartitionInfo,
   ReadFrom, ReadResult, StateEntry, StreamInfo, StreamOptions,
 } from '../engine.js';
-import { EngineClosedError, InvalidArgumentError, StreamExistsError, StreamNotFoundError } from '../errors.js';
+import { SluiceError } from '../../errors.js';
+import { EngineClosedError, EngineUnavailableError, InvalidArgumentError, StreamExistsError, StreamNotFoundError } from '../errors.js';
 import { channelOf, Notifier } from '../notifier.js';
 import { routeRecord } from '../route.js';
 import { checkBlobName } from '../sqlite/blobs.js';
@@ -132,7 +133,7 @@ export class NatsEngine implements Engine {
     const m = await this.metaOf(stream);
     this.checkPartition(m, partition);
     if (!Number.isSafeInteger(offset) || offset < 0) throw new InvalidArgumentError(`invalid offset ${offset}`, 'offset');
-    const result = await readRecords(this.jsm, this.ref(m, partition), partition, offset, max);
+    const result = await readRecords(this.jsm, this.ref(m, partition), partition, offset, max).catch(unavailable);
     if (result.records.length === 0) {
       const info = await this.partitionInfo(m, partition);
       result.next = Math.max(offset, info.earliest);
@@ -173,6 +174,10 @@ export class NatsEngine implements Engine {
    */
   async commit(unit: CommitUnit): Promise<CommitResult> {
     this.checkOpen();
+    return this.commitUnit(unit).catch(unavailable);
+  }
+
+  private async commitUnit(unit: CommitUnit): Promise<CommitResult> {
     for (const f of unit.fences ?? []) await this.state.check(f.key, f.version);
     const current: Current[] = [];
     for (const w of unit.state ?? []) current.push(await this.state.check(w.key, w.expectedVersion));
@@ -311,7 +316,7 @@ export class NatsEngine implements Engine {
 
   private async partitionInfo(m: StreamMeta, p: number): Promise<PartitionInfo> {
     const ref = this.ref(m, p);
-    const s = (await this.jsm.streams.info(ref.name)).state;
+    const s = (await this.jsm.streams.info(ref.name).catch(unavailable)).state;
     const next = offsetOf(s.last_seq + 1);
     const info: PartitionInfo = { partition: p, earliest: s.messages > 0 ? offsetOf(s.first_seq) : next, next };
     const known = this.lastTs.get(`${m.id}/${p}`);
@@ -333,7 +338,7 @@ export class NatsEngine implements Engine {
   }
 
   private async findMeta(name: string): Promise<StreamMeta | undefined> {
-    const e = await this.meta.get(metaKey(name));
+    const e = await this.meta.get(metaKey(name)).catch(unavailable);
     return e?.operation === 'PUT' ? (JSON.parse(e.string()) as StreamMeta) : undefined;
   }
 
@@ -354,6 +359,12 @@ export class NatsEngine implements Engine {
   private checkOpen(): void {
     if (this.closed) throw new EngineClosedError();
   }
+}
+
+/** NATS client failures (timeouts, no responders during a leader election) are retriable. */
+function unavailable(e: unknown): never {
+  if (e instanceof SluiceError) throw e;
+  throw new EngineUnavailableError(`NATS: ${(e as Error)?.message ?? e}`, { cause: e });
 }
 
 const metaKey = (name: string) => Buffer.from(name).toString('hex');
