@@ -21,7 +21,8 @@ function program(): Command {
       .option('-c, --config <file>', 'configuration file (default: ./sluice.config.ts if present)')
       .option('--host <host>', 'interface to bind')
       .option('-p, --port <port>', 'port to listen on (0 picks a free one)', int('port', 0, 65535))
-      .option('--data-dir <dir>', 'directory of the embedded engine (default .sluice/data)');
+      .option('--data-dir <dir>', 'directory of the embedded engine (default .sluice/data)')
+      .option('--engine <engine>', "'sqlite' (default) or NATS servers: nats://host:4222[,nats://…]");
   server(p.command('dev').description('run locally on the embedded engine, bound to 127.0.0.1, open unless keys are configured'))
     .option('--demo', 'also run the demo: a video-events producer and a live view of what arrives')
     .action((o) => serve('dev', o));

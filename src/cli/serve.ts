@@ -11,6 +11,8 @@ import { runDemo } from './demo/index.js';
 
 export interface ServeFlags {
   config?: string;
+  /** 'sqlite', or a NATS URL list 'nats://host:4222,nats://other:4222'. */
+  engine?: string;
   host?: string;
   port?: number;
   dataDir?: string;
@@ -24,14 +26,14 @@ export async function serve(mode: 'dev' | 'start', flags: ServeFlags): Promise<v
   if (mode === 'start' && principals.length === 0 && !flags.insecure) {
     throw new CliError('sluice start refuses to run without API keys: add auth.principals to sluice.config.ts (see `sluice keys create`), or pass --insecure', 2);
   }
-  const engineConfig: EngineConfig = { kind: 'sqlite', ...config.engine, ...(flags.dataDir ? { dataDir: flags.dataDir } : {}) };
+  const engineConfig = engineConfigOf(config, flags);
   const engine = await openEngine(engineConfig);
   await ensureStreams(engine, config);
   const gateway = new Gateway(engine, gatewayOptions(mode, config, flags));
   const { host, port } = await gateway.listen();
   const auth = principals.length ? `${principals.length} principals` : 'open (no keys)';
+  log(`engine ${describeEngine(engineConfig)}; auth ${auth}${source ? `; config ${source}` : ''}`);
   log(`sluice ${mode}: listening on ${gateway.url} (host ${host}, port ${port})`);
-  log(`engine sqlite at ${engineConfig.dataDir ?? DEFAULT_DATA_DIR}, durability ${engineConfig.durability ?? 'process'}; auth ${auth}${source ? `; config ${source}` : ''}`);
   const demo = flags.demo ? runDemo(gateway) : undefined;
   await new Promise<void>((resolve) => {
     const stop = async (signal: string) => {
@@ -49,6 +51,33 @@ export async function serve(mode: 'dev' | 'start', flags: ServeFlags): Promise<v
     process.on('SIGTERM', onTerm);
     process.on('SIGINT', onInt);
   });
+}
+
+/** The engine from --engine (a NATS URL list or 'sqlite'), else the config file, else sqlite. */
+export function engineConfigOf(config: ResolvedConfig, flags: ServeFlags): EngineConfig {
+  if (flags.engine !== undefined && flags.engine !== 'sqlite') {
+    const servers = flags.engine.split(',').map((s) => s.trim());
+    if (servers.some((s) => !/^(nats|tls):\/\/[^\s/]+$/.test(s))) {
+      throw new CliError(`--engine: expected 'sqlite' or nats://host:port[,nats://…], got '${flags.engine}'`, 2);
+    }
+    const fromFile = config.engine?.kind === 'nats' ? config.engine : undefined;
+    return toEngineConfig({ ...fromFile, kind: 'nats', servers });
+  }
+  const base = flags.engine === 'sqlite' || config.engine === undefined ? { kind: 'sqlite' as const } : config.engine;
+  const resolved = toEngineConfig(base);
+  if (flags.dataDir && resolved.kind === 'sqlite') resolved.dataDir = flags.dataDir;
+  return resolved;
+}
+
+function toEngineConfig(e: NonNullable<ResolvedConfig['engine']>): EngineConfig {
+  if (e.kind === 'sqlite') return { ...e };
+  const { requestTimeout, ...rest } = e;
+  return { ...rest, ...(requestTimeout !== undefined ? { requestTimeoutMs: requestTimeout } : {}) };
+}
+
+function describeEngine(e: EngineConfig): string {
+  if (e.kind === 'sqlite') return `sqlite at ${e.dataDir ?? DEFAULT_DATA_DIR}, durability ${e.durability ?? 'process'}`;
+  return `nats at ${[e.servers].flat().join(',')}, replicas ${e.replicas ?? 1}`;
 }
 
 function gatewayOptions(mode: 'dev' | 'start', config: ResolvedConfig, flags: ServeFlags): GatewayOptions {

@@ -37,6 +37,19 @@ const schema = z.strictObject({
         dataDir: z.string().min(1).optional(),
         durability: z.enum(['process', 'fsync']).optional(),
       }),
+      z.strictObject({
+        kind: z.literal('nats'),
+        servers: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
+        replicas: z.number().int().min(1).max(5).optional(),
+        prefix: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'use 1-32 letters, digits, _ or -').optional(),
+        user: z.string().optional(),
+        pass: z.string().optional(),
+        token: z.string().optional(),
+        nkeySeed: z.string().optional(),
+        credsFile: z.string().optional(),
+        tls: z.strictObject({ caFile: z.string().optional(), certFile: z.string().optional(), keyFile: z.string().optional() }).optional(),
+        requestTimeout: duration.optional(),
+      }),
     ])
     .optional(),
   gateway: z

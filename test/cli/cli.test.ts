@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SqliteEngine } from '../../src/engine/sqlite/index.js';
+import { startNats } from '../support/nats.js';
 import { tempDir } from '../support/tmp.js';
 
 const BIN = new URL('../../src/cli/bin.ts', import.meta.url).pathname;
@@ -134,4 +135,30 @@ describe('sluice dev, streams, put and tail', () => {
     const res = await fetch(`${dev.url}/v1/streams/s/records?partition=0&limit=2000`).then((x) => x.json() as Promise<{ records: { value: { i: number } }[] }>);
     expect(res.records.map((x) => x.value.i)).toEqual(Array.from({ length: 1000 }, (_, i) => i));
   }, 30_000);
+});
+
+describe('sluice dev on the nats engine', () => {
+  it('runs the gateway on a real nats-server with --engine, and says clearly when NATS is unreachable or the flag is wrong', async () => {
+    const nats = await startNats();
+    try {
+      const dir = tempDir();
+      const dev = await startDev(dir, ['--engine', nats.url]);
+      expect(dev.stderr()).toContain(`engine nats at ${nats.url}, replicas 1`);
+      expect((await sluice(['streams', 'create', 'ev', '--partitions', '2', '--url', dev.url], dir)).code).toBe(0);
+      writeFileSync(join(dir, 'in.ndjson'), Array.from({ length: 700 }, (_, i) => JSON.stringify({ i })).join('\n'));
+      expect((await sluice(['put', 'ev', 'in.ndjson', '--url', dev.url], dir)).stdout).toBe('stored 700, duplicates 0, failed 0\n');
+      const tail = await sluice(['tail', 'ev', '--from', 'earliest', '--limit', '700', '--url', dev.url], dir);
+      expect(tail.stdout.trim().split('\n').map((l) => JSON.parse(l).value.i).sort((a: number, b: number) => a - b)).toEqual(Array.from({ length: 700 }, (_, i) => i));
+      dev.child.kill('SIGTERM');
+      expect(await dev.exited).toBe(0);
+    } finally {
+      await nats.stop();
+    }
+    const down = await sluice(['dev', '--port', '0', '--engine', 'nats://127.0.0.1:1'], tempDir());
+    expect(down.code).toBe(1);
+    expect(down.stderr).toMatch(/^sluice: cannot connect to NATS at nats:\/\/127\.0\.0\.1:1: /);
+    const bad = await sluice(['dev', '--port', '0', '--engine', 'postgres://x'], tempDir());
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toBe("sluice: --engine: expected 'sqlite' or nats://host:port[,nats://…], got 'postgres://x'\n");
+  }, 60_000);
 });

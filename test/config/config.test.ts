@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, validateConfig } from '../../src/config/index.js';
+
+const issues = (value: unknown) => {
+  try {
+    validateConfig(value, 'sluice.config.ts');
+  } catch (e) {
+    return (e as ConfigError).issues;
+  }
+  return [];
+};
+
+describe('configuration validation', () => {
+  it('accepts both engines and turns durations into milliseconds', () => {
+    const c = validateConfig({ engine: { kind: 'nats', servers: ['nats://a:4222'], replicas: 3, requestTimeout: '5s' }, streams: { s: { retention: '12h' } } });
+    expect(c.engine).toEqual({ kind: 'nats', servers: ['nats://a:4222'], replicas: 3, requestTimeout: 5000 });
+    expect(c.streams?.s?.retention).toBe(43_200_000);
+    expect(validateConfig({ engine: { kind: 'sqlite', durability: 'fsync' } }).engine).toEqual({ kind: 'sqlite', durability: 'fsync' });
+  });
+
+  it('names every bad field of an engine', () => {
+    expect(issues({ engine: { kind: 'nats', replicas: 7 } })).toEqual([
+      'engine.servers: Invalid input: expected string, received undefined',
+      'engine.replicas: Too big: expected number to be <=5',
+    ].map((m) => expect.stringContaining(m.split(':')[0]!)));
+    expect(issues({ engine: { kind: 'kafka' } })[0]).toMatch(/^engine.kind: /);
+    expect(issues({ engine: { kind: 'sqlite', durability: 'sometimes' } })[0]).toMatch(/^engine.durability: /);
+    expect(issues({ auth: { principals: [{ id: 'a b', scopes: { '*': ['fly'] } }] } })).toEqual([
+      'auth.principals.0.id: use 1-64 letters, digits, _ or -',
+      expect.stringMatching(/^auth\.principals\.0\.scopes\.\*\.0: /),
+    ]);
+  });
+});
