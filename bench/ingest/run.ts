@@ -1,11 +1,15 @@
 // bench/ingest: acknowledged records/s through the gateway (sqlite, durability 'process') at
 // several concurrencies, against the ceiling of a bare node:http server that only parses the
 // same bodies, measured in the same run. Prints one JSON line.
-//   node --import tsx bench/ingest/run.ts        (env: BENCH_SECONDS, BENCH_CONCURRENCY)
+//   node --import tsx bench/ingest/run.ts                 (env: BENCH_SECONDS, BENCH_CONCURRENCY)
+//   node --import tsx bench/ingest/run.ts --engine nats   the gateway on a NATS node and on a
+//     3-node cluster (replicas 3), beside sqlite and a bare JetStream publish loop (one message per
+//     record), all in the same run.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startServers } from '../../test/support/nats.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONCURRENCY = (process.env.BENCH_CONCURRENCY ?? '1,4,16').split(',').map(Number);
@@ -71,9 +75,9 @@ async function measure(server: { child: ChildProcess; url: string }): Promise<Po
   return points;
 }
 
-async function sluice(keyField?: string): Promise<Point[]> {
+async function sluice(keyField?: string, engineArgs: string[] = []): Promise<Point[]> {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-'));
-  const server = await start([here('../../src/cli/bin.ts'), 'dev', '--port', '0', '--data-dir', dir]);
+  const server = await start([here('../../src/cli/bin.ts'), 'dev', '--port', '0', '--data-dir', dir, ...engineArgs]);
   try {
     const res = await fetch(`${server.url}/v1/streams`, {
       method: 'POST',
@@ -99,24 +103,58 @@ async function baseline(): Promise<Point[]> {
 }
 
 const best = (ps: Point[]) => Math.max(...ps.map((p) => p.recordsPerSec));
-const base = await baseline();
-const keyless = await sluice();
-const keyed = await sluice('sessionId');
-process.stdout.write(
-  JSON.stringify({
-    bench: 'ingest',
-    date: new Date().toISOString(),
-    nproc: availableParallelism(),
-    node: process.version,
-    engine: 'sqlite',
-    durability: 'process',
-    batch: BATCH,
-    recordBytes: RECORD_BYTES,
-    seconds: SECONDS,
-    baseline: base,
-    sluiceKeyless: keyless,
-    sluiceKeyed: keyed,
-    ratioKeyless: Number((best(keyless) / best(base)).toFixed(3)),
-    ratioKeyed: Number((best(keyed) / best(base)).toFixed(3)),
-  }) + '\n',
-);
+const header = { date: new Date().toISOString(), nproc: availableParallelism(), node: process.version, batch: BATCH, recordBytes: RECORD_BYTES, seconds: SECONDS };
+
+/** Sluice on `n` fresh nats-servers (replicas n), and the bare JetStream publish loop on them. */
+async function onNats(n: number): Promise<{ gateway: Point[]; barePublish: number }> {
+  const nodes = await startServers(n);
+  try {
+    const gateway = await sluice(undefined, ['--engine', nodes.map((x) => x.url).join(',')]);
+    return { gateway, barePublish: await barePublish(nodes.map((x) => x.url).join(','), n) };
+  } finally {
+    await Promise.all(nodes.map((x) => x.stop()));
+  }
+}
+
+function barePublish(servers: string, replicas: number): Promise<number> {
+  const child = spawn(process.execPath, ['--import', TSX, here('./jetstream-publish.ts'), servers, String(replicas), String(SECONDS), String(RECORD_BYTES)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  return new Promise((resolve, reject) => child.on('exit', (code) => (code === 0 ? resolve((JSON.parse(out) as { recordsPerSec: number }).recordsPerSec) : reject(new Error(`publish loop exited ${code}`)))));
+}
+
+if (process.argv.includes('--engine') && process.argv[process.argv.indexOf('--engine') + 1] === 'nats') {
+  const sqliteKeyless = await sluice();
+  const single = await onNats(1);
+  const cluster = await onNats(3);
+  process.stdout.write(
+    JSON.stringify({
+      bench: 'ingest-nats',
+      ...header,
+      sqlite: sqliteKeyless,
+      natsSingle: single.gateway,
+      natsCluster3: cluster.gateway,
+      barePublishSingle: single.barePublish,
+      barePublishCluster3: cluster.barePublish,
+      ratioSingleVsBarePublish: Number((best(single.gateway) / single.barePublish).toFixed(2)),
+      ratioClusterVsBarePublish: Number((best(cluster.gateway) / cluster.barePublish).toFixed(2)),
+    }) + '\n',
+  );
+} else {
+  const base = await baseline();
+  const keyless = await sluice();
+  const keyed = await sluice('sessionId');
+  process.stdout.write(
+    JSON.stringify({
+      bench: 'ingest',
+      ...header,
+      engine: 'sqlite',
+      durability: 'process',
+      baseline: base,
+      sluiceKeyless: keyless,
+      sluiceKeyed: keyed,
+      ratioKeyless: Number((best(keyless) / best(base)).toFixed(3)),
+      ratioKeyed: Number((best(keyed) / best(base)).toFixed(3)),
+    }) + '\n',
+  );
+}

@@ -1,12 +1,13 @@
 // Real nats-server processes with JetStream, on loopback ports in temporary directories.
 // A missing nats-server fails the test (CI installs the Debian package); it never skips.
+// No vitest import here: bench/ uses it too.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { tempDir } from './tmp.js';
 
 export const NATS_SERVER = process.env.NATS_SERVER ?? 'nats-server';
 
@@ -22,7 +23,7 @@ export async function freePort(): Promise<number> {
 export class NatsServer {
   private child?: ChildProcess;
   private stopping = false;
-  constructor(readonly name: string, readonly port: number, private readonly configFile: string) {}
+  constructor(readonly name: string, readonly port: number, private readonly configFile: string, private readonly storeDir: string) {}
 
   get url(): string {
     return `nats://127.0.0.1:${this.port}`;
@@ -50,14 +51,17 @@ export class NatsServer {
     });
   }
 
-  stop(): Promise<void> {
+  /** Stops the server and removes its store. */
+  async stop(): Promise<void> {
     this.stopping = true;
     const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-    return new Promise((resolve) => {
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-    });
+    if (child && child.exitCode === null && child.signalCode === null) {
+      await new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      });
+    }
+    rmSync(this.storeDir, { recursive: true, force: true });
   }
 }
 
@@ -69,7 +73,7 @@ export async function startNats(): Promise<NatsServer> {
 
 /** `n` servers; with n > 1 they form a cluster with routes on loopback. */
 export async function startServers(n: number): Promise<NatsServer[]> {
-  const dir = tempDir('sluice-nats-');
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-nats-'));
   const ports = await Promise.all(Array.from({ length: n }, () => freePort()));
   const routes = await Promise.all(Array.from({ length: n }, () => freePort()));
   const servers = ports.map((port, i) => {
@@ -78,7 +82,7 @@ export async function startServers(n: number): Promise<NatsServer[]> {
       ? `cluster { name: sluice, listen: "127.0.0.1:${routes[i]}", routes: [${routes.map((r) => `"nats-route://127.0.0.1:${r}"`).join(', ')}] }`
       : '';
     writeFileSync(file, `server_name: n${i}\nlisten: "127.0.0.1:${port}"\nmax_payload: 8MB\njetstream { store_dir: "${join(dir, `n${i}`)}" }\n${cluster}\n`);
-    return new NatsServer(`n${i}`, port, file);
+    return new NatsServer(`n${i}`, port, file, join(dir, `n${i}`));
   });
   for (const s of servers) s.start();
   await Promise.all(servers.map((s) => waitReady(s.url)));
