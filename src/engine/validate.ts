@@ -43,3 +43,11 @@ export function resolveStreamOptions(options: StreamOptions = {}): Required<Omit
 export function checkKey(key: string): void {
   if (Buffer.byteLength(key) > MAX_KEY_BYTES) throw new InvalidArgumentError('partition key is longer than 65534 bytes', 'key');
 }
+
+/** The partition number, or InvalidArgumentError when the stream has no such partition. */
+export function checkPartition(stream: { name: string; partitions: number }, partition: number): number {
+  if (!Number.isInteger(partition) || partition < 0 || partition >= stream.partitions) {
+    throw new InvalidArgumentError(`stream '${stream.name}' has no partition ${partition}`, 'partition');
+  }
+  return partition;
+}

@@ -16,7 +16,7 @@ import { EngineClosedError, EngineUnavailableError, InvalidArgumentError, Stream
 import { channelOf, Notifier } from '../notifier.js';
 import { routeRecord } from '../route.js';
 import { checkBlobName } from '../sqlite/blobs.js';
-import { checkStreamName, resolveStreamOptions } from '../validate.js';
+import { checkPartition, checkStreamName, resolveStreamOptions } from '../validate.js';
 import { connectJetStream, DEFAULT_PREFIX, DEFAULT_REQUEST_TIMEOUT_MS, type NatsEngineConfig } from './connect.js';
 import { DedupStore } from './dedup.js';
 import {
@@ -118,7 +118,7 @@ export class NatsEngine implements Engine {
 
   async resolve(stream: string, partition: number, from: ReadFrom): Promise<number> {
     const m = await this.metaOf(stream);
-    const info = await this.partitionInfo(m, this.checkPartition(m, partition));
+    const info = await this.partitionInfo(m, checkPartition(m, partition));
     if (from === 'earliest') return info.earliest;
     if (from === 'latest') return info.next;
     if (typeof from === 'number') {
@@ -131,7 +131,7 @@ export class NatsEngine implements Engine {
 
   async read(stream: string, partition: number, offset: number, max: number): Promise<ReadResult> {
     const m = await this.metaOf(stream);
-    this.checkPartition(m, partition);
+    checkPartition(m, partition);
     if (!Number.isSafeInteger(offset) || offset < 0) throw new InvalidArgumentError(`invalid offset ${offset}`, 'offset');
     const result = await readRecords(this.jsm, this.ref(m, partition), partition, offset, max).catch(unavailable);
     if (result.records.length === 0) {
@@ -143,7 +143,7 @@ export class NatsEngine implements Engine {
 
   async waitFor(stream: string, partition: number, offset: number, call?: CallOptions): Promise<void> {
     const m = await this.metaOf(stream);
-    const ref = this.ref(m, this.checkPartition(m, partition));
+    const ref = this.ref(m, checkPartition(m, partition));
     const channel = channelOf(stream, partition);
     this.subscribe(ref, channel); // before checking, so an append in between still wakes us
     while (!this.closed && !call?.signal?.aborted) {
@@ -349,12 +349,6 @@ export class NatsEngine implements Engine {
     return m;
   }
 
-  private checkPartition(m: StreamMeta, partition: number): number {
-    if (!Number.isInteger(partition) || partition < 0 || partition >= m.partitions) {
-      throw new InvalidArgumentError(`stream '${m.name}' has no partition ${partition}`, 'partition');
-    }
-    return partition;
-  }
 
   private checkOpen(): void {
     if (this.closed) throw new EngineClosedError();

@@ -12,7 +12,7 @@ import type {
 } from '../engine.js';
 import { ConflictError, EngineClosedError, InvalidArgumentError, StreamExistsError, StreamNotFoundError } from '../errors.js';
 import { channelOf, Notifier } from '../notifier.js';
-import { checkStreamName, resolveStreamOptions } from '../validate.js';
+import { checkPartition, checkStreamName, resolveStreamOptions } from '../validate.js';
 import { DirectoryBlobs } from './blobs.js';
 import { SCHEMA, SCHEMA_VERSION, type StreamRow } from './schema.js';
 import { DEFAULT_SEGMENT_BYTES, Segments } from './segments.js';
@@ -132,7 +132,7 @@ export class SqliteEngine implements Engine {
   async resolve(stream: string, partition: number, from: ReadFrom): Promise<number> {
     this.checkOpen();
     const row = this.streamRow(stream);
-    const info = this.partitionInfo(row, this.checkPartition(row, partition));
+    const info = this.partitionInfo(row, checkPartition(row, partition));
     if (from === 'earliest') return info.earliest;
     if (from === 'latest') return info.next;
     if (typeof from === 'number') {
@@ -146,7 +146,7 @@ export class SqliteEngine implements Engine {
   async read(stream: string, partition: number, offset: number, max: number): Promise<ReadResult> {
     this.checkOpen();
     const row = this.streamRow(stream);
-    this.checkPartition(row, partition);
+    checkPartition(row, partition);
     if (!Number.isSafeInteger(offset) || offset < 0) throw new InvalidArgumentError(`invalid offset ${offset}`, 'offset');
     const records: StoredRecord[] = [];
     let next = offset;
@@ -178,7 +178,7 @@ export class SqliteEngine implements Engine {
     const channel = channelOf(stream, partition);
     while (!this.closed && !call?.signal?.aborted) {
       const row = this.streamRow(stream);
-      if (this.partitionInfo(row, this.checkPartition(row, partition)).next > offset) return;
+      if (this.partitionInfo(row, checkPartition(row, partition)).next > offset) return;
       await this.notifier.wait(channel, call?.signal);
     }
   }
@@ -294,12 +294,6 @@ export class SqliteEngine implements Engine {
     return row;
   }
 
-  private checkPartition(row: StreamRow, partition: number): number {
-    if (!Number.isInteger(partition) || partition < 0 || partition >= row.partitions) {
-      throw new InvalidArgumentError(`stream '${row.name}' has no partition ${partition}`, 'partition');
-    }
-    return partition;
-  }
 
   private partitionInfo(row: StreamRow, partition: number): PartitionInfo {
     const head = this.q.headGet.get(row.id, partition) as { next_offset: number; last_ts: number } | undefined;
