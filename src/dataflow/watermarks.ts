@@ -1,0 +1,57 @@
+// Watermarks: per source partition, max event time seen minus the allowed out-of-orderness;
+// combined by minimum over partitions that are not idle. Never moves backwards.
+
+interface PartitionMark {
+  maxEventTime: number;
+  lastSeen: number; // processing time of its last record
+}
+
+export interface WatermarkSource {
+  id: number;
+  outOfOrderness: number;
+  idleTimeout: number;
+}
+
+export class Watermarks {
+  private readonly parts = new Map<number, Map<number, PartitionMark>>();
+  private value = -Infinity;
+
+  constructor(private readonly sources: WatermarkSource[], private readonly startedAt: number) {
+    for (const s of sources) this.parts.set(s.id, new Map());
+  }
+
+  observe(source: number, partition: number, eventTime: number, now: number): void {
+    const marks = this.parts.get(source)!;
+    const m = marks.get(partition);
+    if (m) {
+      m.maxEventTime = Math.max(m.maxEventTime, eventTime);
+      m.lastSeen = now;
+    } else {
+      marks.set(partition, { maxEventTime: eventTime, lastSeen: now });
+    }
+  }
+
+  /** The watermark at processing time `now`. */
+  current(now: number): number {
+    let min = Infinity;
+    let maxIdle = -Infinity;
+    for (const s of this.sources) {
+      const marks = this.parts.get(s.id)!;
+      if (marks.size === 0 && now - this.startedAt < s.idleTimeout) return this.value; // a source not heard from yet
+      for (const m of marks.values()) {
+        const w = m.maxEventTime - s.outOfOrderness;
+        if (now - m.lastSeen >= s.idleTimeout) maxIdle = Math.max(maxIdle, w);
+        else min = Math.min(min, w);
+      }
+    }
+    const next = min === Infinity ? maxIdle : min; // all idle: let windows close on what was seen
+    if (next > this.value) this.value = next;
+    return this.value;
+  }
+
+  /** End of input: every window may fire. */
+  finish(): number {
+    this.value = Infinity;
+    return this.value;
+  }
+}

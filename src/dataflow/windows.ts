@@ -1,0 +1,61 @@
+// Window assigners: tumbling, sliding (hopping) and session windows over event time.
+import { parseDuration } from '../config/duration.js';
+import { InvalidArgumentError } from '../engine/errors.js';
+
+export type WindowSpec =
+  | { kind: 'tumbling'; size: number; offset: number }
+  | { kind: 'sliding'; size: number; slide: number }
+  | { kind: 'session'; gap: number };
+
+export interface Window {
+  start: number;
+  end: number;
+}
+
+/** Milliseconds of a duration option, or an error naming the option. */
+export function ms(v: number | string, name: string): number {
+  const d = parseDuration(v);
+  if (d === undefined) throw new InvalidArgumentError(`${name} must be milliseconds or a duration like '1m', got ${JSON.stringify(v)}`, name);
+  return d;
+}
+
+/** Fixed, non-overlapping windows of `size` (aligned to the epoch plus `offset`). */
+export function tumbling(size: number | string, offset: number | string = 0): WindowSpec {
+  const s = ms(size, 'size');
+  if (s <= 0) throw new InvalidArgumentError('a tumbling window needs a size above 0', 'size');
+  return { kind: 'tumbling', size: s, offset: ms(offset, 'offset') % s };
+}
+
+/** Windows of `size` starting every `slide` (a record belongs to size/slide windows). */
+export function sliding(size: number | string, slide: number | string): WindowSpec {
+  const s = ms(size, 'size');
+  const h = ms(slide, 'slide');
+  if (h <= 0 || s < h || s % h !== 0) throw new InvalidArgumentError('a sliding window needs 0 < slide <= size, with size a multiple of slide', 'slide');
+  return { kind: 'sliding', size: s, slide: h };
+}
+
+/** Per-key sessions that close after `gap` without records; overlapping sessions merge. */
+export function session(gap: number | string): WindowSpec {
+  const g = ms(gap, 'gap');
+  if (g <= 0) throw new InvalidArgumentError('a session window needs a gap above 0', 'gap');
+  return { kind: 'session', gap: g };
+}
+
+/** The windows an event time belongs to (a session's is its own [t, t + gap), merged later). */
+export function assign(spec: WindowSpec, t: number): Window[] {
+  switch (spec.kind) {
+    case 'tumbling': {
+      const start = t - mod(t - spec.offset, spec.size);
+      return [{ start, end: start + spec.size }];
+    }
+    case 'sliding': {
+      const out: Window[] = [];
+      for (let start = t - mod(t, spec.slide); start > t - spec.size; start -= spec.slide) out.push({ start, end: start + spec.size });
+      return out.reverse();
+    }
+    case 'session':
+      return [{ start: t, end: t + spec.gap }];
+  }
+}
+
+const mod = (a: number, b: number) => ((a % b) + b) % b;
