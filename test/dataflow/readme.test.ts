@@ -11,7 +11,7 @@ it('the README example emits what the README says', () => {
     .to('campaign-minute');
   const d = new TestDriver(p)
     .send('views', [{ campaignId: 'c1', ts: 1_000, cost: 2 }], { partition: 0 })
-    .send('views', [{ campaignId: 'c1', ts: 61_000, cost: 1 }]);
+    .send('views', [{ campaignId: 'c1', ts: 66_000, cost: 1 }]);
   expect(d.output('campaign-minute')).toEqual([{ key: 'c1', windowStart: 0, windowEnd: 60000, views: 1, spend: 2 }]);
   d.advanceTime(30_000).finish();
   expect([...d.table('campaign-minute').values()].map((r) => [r.windowStart, r.views])).toEqual([[0, 1], [60_000, 1]]);
