@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NatsEngine } from '../../src/engine/nats/index.js';
 import type { NatsEngineConfig } from '../../src/engine/nats/connect.js';
 import { ConflictError } from '../../src/engine/errors.js';
+import { isRetriable } from '../../src/errors.js';
 import { Gateway } from '../../src/gateway/gateway.js';
 import { allRecords } from '../support/engines.js';
 import { startServers, waitReady, type NatsServer } from '../support/nats.js';
@@ -61,7 +62,7 @@ describe('nats engine on a 3-node cluster, replicas 3', () => {
       for (; n < 35; n++) await send(n);
 
       const seen = new Map<string, { partition: number; offset: number }>();
-      const records = await allRecords(engine, 'events');
+      const records = await retrying(() => allRecords(engine, 'events')); // the cluster may still be settling
       for (const r of records) {
         const v = JSON.parse(Buffer.from(r.value).toString()) as { n: number; i: number };
         const id = `${v.n}/${v.i}`;
@@ -109,6 +110,18 @@ describe('fencing', () => {
     }
   }, 60_000);
 });
+
+/** Retries a read while the engine says it is unavailable (a cluster settling after a failover). */
+async function retrying<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (!isRetriable(e) || attempt >= 30) throw e;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
 
 /** The node that leads the most JetStream streams of a prefix (Sluice partitions). */
 async function busiestLeader(prefix: string): Promise<NatsServer> {
