@@ -16,3 +16,13 @@ export function routeRecord(r: AppendRecord, partitions: number, keyless: number
   if (r.key !== undefined) return partitionOfKey(r.key, partitions);
   return keyless;
 }
+
+/**
+ * The partition all keyless records of an append share. Round-robin across appends, except when
+ * the append carries record ids: then it is fixed by the first id, so a producer's retry of the
+ * same request lands on the same partition, where its de-duplication can see the first attempt.
+ */
+export function keylessPartition(records: readonly AppendRecord[], partitions: number, sticky: { next: number }): number {
+  const id = records.find((r) => r.id !== undefined)?.id;
+  return id !== undefined ? partitionOfKey(id, partitions) : sticky.next++ % partitions;
+}

@@ -14,7 +14,7 @@ import type {
 import { SluiceError } from '../../errors.js';
 import { EngineClosedError, EngineUnavailableError, InvalidArgumentError, StreamExistsError, StreamNotFoundError } from '../errors.js';
 import { channelOf, Notifier } from '../notifier.js';
-import { routeRecord } from '../route.js';
+import { keylessPartition, routeRecord } from '../route.js';
 import { checkBlobName } from '../sqlite/blobs.js';
 import { checkPartition, checkStreamName, resolveStreamOptions } from '../validate.js';
 import { connectJetStream, DEFAULT_PREFIX, DEFAULT_REQUEST_TIMEOUT_MS, type NatsEngineConfig } from './connect.js';
@@ -249,7 +249,7 @@ export class NatsEngine implements Engine {
     const m = await this.metaOf(stream);
     const results: AppendResult[] = new Array(records.length);
     const check = await this.dedup.check(m, records, this.clock.now(), results);
-    const keyless = this.sticky.next++ % m.partitions;
+    const keyless = keylessPartition(records, m.partitions, this.sticky);
     const slices = new Map<number, { entries: BatchEntry[]; indexes: number[] }>();
     for (const i of check.pending) {
       const r = records[i]!;

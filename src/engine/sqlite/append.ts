@@ -2,7 +2,7 @@
 // duplicates, and store each partition's slice as a single batch (segment bytes + index row).
 import { encodeBatch, type BatchEntry } from '../batch-codec.js';
 import type { AppendRecord, AppendResult } from '../engine.js';
-import { routeRecord } from '../route.js';
+import { keylessPartition, routeRecord } from '../route.js';
 import type { StreamRow } from './schema.js';
 import type { Segments } from './segments.js';
 import type { Statements } from './statements.js';
@@ -22,7 +22,7 @@ interface Slice {
 
 export function appendInTransaction(ctx: AppendContext, stream: StreamRow, records: AppendRecord[], now: number): AppendResult[] {
   const { q, sticky } = ctx;
-  const keyless = sticky.next++ % stream.partitions; // all keyless records of an append share one partition
+  const keyless = keylessPartition(records, stream.partitions, sticky);
   if (records.every(isPlain)) {
     const base = storeSlice(ctx, stream, keyless, records, now);
     return records.map((_, i) => ({ partition: keyless, offset: base + i }));
