@@ -3,7 +3,13 @@
 import type { AppendRecord, AppendResult } from './engine.js';
 import { parseHashKey, partitionOfHash, partitionOfKey } from './partitioner.js';
 
+/** The batch format stores a key's length in 16 bits (decision 002). */
+export const MAX_KEY_BYTES = 65_534;
+
 export function routeRecord(r: AppendRecord, partitions: number, keyless: number): number | AppendResult {
+  if (r.key !== undefined && r.key.length * 3 > MAX_KEY_BYTES && Buffer.byteLength(r.key) > MAX_KEY_BYTES) {
+    return { error: { code: 'InvalidArgument', message: `partition key is longer than ${MAX_KEY_BYTES} bytes` } };
+  }
   if (r.partition !== undefined) {
     if (Number.isInteger(r.partition) && r.partition >= 0 && r.partition < partitions) return r.partition;
     return { error: { code: 'InvalidArgument', message: `partition ${r.partition} does not exist (0-${partitions - 1})` } };

@@ -10,7 +10,6 @@ import {
 } from './engine.js';
 
 const STREAM_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
-const MAX_KEY_BYTES = 65_535 - 1;
 
 export function checkStreamName(name: string): void {
   if (!STREAM_NAME.test(name)) {
@@ -40,8 +39,13 @@ export function resolveStreamOptions(options: StreamOptions = {}): Required<Omit
   return o;
 }
 
-export function checkKey(key: string): void {
-  if (Buffer.byteLength(key) > MAX_KEY_BYTES) throw new InvalidArgumentError('partition key is longer than 65534 bytes', 'key');
+
+const BLOB_SEGMENT = /^[A-Za-z0-9_=+,@-][A-Za-z0-9._=+,@-]{0,254}$/;
+
+/** Blob names are '/'-separated segments; no empty, '.' or '..' segment, nothing hidden. */
+export function checkBlobName(name: string): void {
+  const ok = typeof name === 'string' && name.length <= 1024 && name.split('/').every((s) => BLOB_SEGMENT.test(s) && s !== '..');
+  if (!ok) throw new InvalidArgumentError(`invalid blob name '${String(name).slice(0, 200)}'`, 'name');
 }
 
 /** The partition number, or InvalidArgumentError when the stream has no such partition. */

@@ -13,6 +13,10 @@ export class RateLimiter {
 
   /** Takes `records` tokens from the client's bucket, or throws 429 with the wait in Retry-After. */
   take(client: string, records: number): void {
+    if (records > this.burst) {
+      // Waiting would never help: the bucket never holds this many tokens.
+      throw new HttpError(413, 'TooManyRecords', `the request holds ${records} records, more than the rate limit's burst of ${this.burst}; send smaller requests`, { limit: this.burst });
+    }
     const now = this.clock.now();
     const b = this.buckets.get(client) ?? { tokens: this.burst, at: now };
     b.tokens = Math.min(this.burst, b.tokens + ((now - b.at) / 1000) * this.limit.recordsPerSecond);

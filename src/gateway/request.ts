@@ -7,8 +7,8 @@ export type GatewayResponse = ServerResponse | Http2ServerResponse;
 
 /** Sends a JSON body with a status and extra headers. */
 export function sendJson(res: GatewayResponse, status: number, body: unknown, headers: Record<string, string> = {}, contentType = 'application/json'): void {
-  const text = JSON.stringify(body);
   if (res.headersSent) return;
+  const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(text), ...headers });
   res.end(text);
 }

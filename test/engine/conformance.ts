@@ -110,6 +110,14 @@ export function engineConformance(name: string, harness: EngineHarness): void {
         expect(all.map((r) => dec(r.value))).toEqual([1, 2]);
       });
 
+      it('fails a record whose key the batch format cannot hold, storing the others', async () => {
+        const { engine } = await fresh();
+        await engine.createStream('s', { partitions: 1 });
+        const res = await engine.append('s', [{ key: 'k'.repeat(65_535), value: enc(1) }, { key: 'ok', value: enc(2) }]);
+        expect(res[0]).toEqual({ error: { code: 'InvalidArgument', message: 'partition key is longer than 65534 bytes' } });
+        expect((await engine.read('s', 0, 0, 10)).records.map((r) => dec(r.value))).toEqual([2]);
+      });
+
       it('reads from an offset inside a batch, from earliest, latest and a timestamp, up to max', async () => {
         const clock = new ManualClock(1_000_000);
         const { engine } = await fresh(clock);

@@ -92,6 +92,16 @@ describe.each(ENGINES)('on the $name engine', ({ name, factory: engine }) => {
       expect(await count(t, 'events')).toBe(2);
     });
 
+    it('answers 413 at once to a request larger than the rate limit allows in one burst', async () => {
+      t = await startGateway({ rateLimit: { recordsPerSecond: 10, burst: 20 } }, { engine });
+      await post(`${t.url}/v1/streams`, { name: 'events', partitions: 1 });
+      const big = await post(`${t.url}/v1/streams/events/records`, Array(21).fill(1));
+      expect(big.status).toBe(413);
+      expect(big.body.error).toEqual({ code: 'TooManyRecords', message: "the request holds 21 records, more than the rate limit's burst of 20; send smaller requests", limit: 20 });
+      expect((await post(`${t.url}/v1/streams/events/records`, Array(20).fill(1))).body.stored).toBe(20);
+      expect(await count(t, 'events')).toBe(20);
+    });
+
     it('answers 429 with Retry-After to a client over its rate, others still served', async () => {
       const clock = new ManualClock(1_000_000);
       const a = createApiKey('a');
@@ -188,6 +198,14 @@ describe.each(ENGINES)('on the $name engine', ({ name, factory: engine }) => {
       const put = await request({ ':method': 'POST', ':path': '/v1/streams/h2/records', 'content-type': 'application/json' }, '[{"over":"h2"}]');
       expect(put.body).toEqual({ stored: 1, duplicates: 0, failed: 0, results: [{ partition: 0, offset: expect.any(Number) }] });
       session.close();
+    });
+
+    it('refuses a tail of a partition the stream does not have', async () => {
+      t = await startGateway({}, { engine });
+      await post(`${t.url}/v1/streams`, { name: 'live', partitions: 2 });
+      const res = await get(`${t.url}/v1/streams/live/tail?partition=2`);
+      expect(res.status).toBe(400);
+      expect(res.body.error).toEqual({ code: 'InvalidArgument', message: "'partition' must be 0-1", field: 'partition' });
     });
 
     it('tails a stream over Server-Sent Events: existing records from earliest, then new ones as they arrive', async () => {

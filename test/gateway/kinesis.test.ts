@@ -192,3 +192,23 @@ describe('Kinesis time: iterator expiry and signature age, on an injected clock'
     }
   });
 });
+
+describe('Kinesis bodies that are not requests', () => {
+  it('answers SerializationException to malformed JSON and ValidationException to an oversized body, storing nothing', async () => {
+    const g = await startGateway(); // open: no signature needed, so the body itself is judged
+    try {
+      const headers = { 'x-amz-target': 'Kinesis_20131202.PutRecord', 'content-type': 'application/x-amz-json-1.1' };
+      await post(`${g.url}/v1/streams`, { name: 'k', partitions: 1 });
+      const bad = await post(g.url, '{"StreamName":"k",', headers);
+      expect(bad.status).toBe(400);
+      expect(bad.body.__type).toBe('SerializationException');
+      expect(bad.body.message).toMatch(/^the request body is not valid JSON: /);
+      const huge = await post(g.url, JSON.stringify({ StreamName: 'k', PartitionKey: 'p', Data: 'A'.repeat(9 * 1024 * 1024) }), headers);
+      expect(huge.status).toBe(400);
+      expect(huge.body).toEqual({ __type: 'ValidationException', message: 'the request body is larger than 8388608 bytes' });
+      expect((await g.engine.read('k', 0, 0, 10)).records).toEqual([]);
+    } finally {
+      await g.close();
+    }
+  });
+});

@@ -34,10 +34,10 @@ export class DedupStore {
   /** Fills `results` for records already stored within the window; returns the rest to store. */
   async check(m: Meta, records: AppendRecord[], now: number, results: AppendResult[]): Promise<DedupCheck> {
     const out: DedupCheck = { pending: [], copies: [] };
-    const first = new Map<string, number>();
+    const useIds = m.dedupWindowMs > 0 && records.some((r) => r.id !== undefined);
+    const kv = useIds ? await this.bucket(m.id, m.dedupWindowMs) : undefined;
+    const first = new Map<string, number>(); // id → index of its first record in this append
     const lookups: Promise<void>[] = [];
-    const kv = records.some((r) => r.id !== undefined) && m.dedupWindowMs > 0 ? await this.bucket(m.id, m.dedupWindowMs) : undefined;
-    const seen: boolean[] = new Array(records.length).fill(false);
     records.forEach((r, i) => {
       if (r.id === undefined || !kv) return void out.pending.push(i);
       const f = first.get(r.id);
@@ -45,17 +45,13 @@ export class DedupStore {
       first.set(r.id, i);
       lookups.push(
         kv.get(keyOf(r.id)).then((e) => {
-          if (e?.operation !== 'PUT') return;
-          const [p, o, t] = e.string().split(':').map(Number) as [number, number, number];
-          if (now - t < m.dedupWindowMs) {
-            results[i] = { partition: p, offset: o, duplicate: true };
-            seen[i] = true;
-          }
+          const [p, o, t] = e?.operation === 'PUT' ? (e.string().split(':').map(Number) as [number, number, number]) : [];
+          if (t !== undefined && now - t < m.dedupWindowMs) results[i] = { partition: p!, offset: o!, duplicate: true };
+          else out.pending.push(i);
         }),
       );
     });
     await Promise.all(lookups);
-    for (const [id, i] of first) if (!seen[i] && records[i]!.id === id) out.pending.push(i);
     out.pending.sort((a, b) => a - b);
     return out;
   }

@@ -15,8 +15,7 @@ import { SluiceError } from '../../errors.js';
 import { EngineClosedError, EngineUnavailableError, InvalidArgumentError, StreamExistsError, StreamNotFoundError } from '../errors.js';
 import { channelOf, Notifier } from '../notifier.js';
 import { keylessPartition, routeRecord } from '../route.js';
-import { checkBlobName } from '../sqlite/blobs.js';
-import { checkPartition, checkStreamName, resolveStreamOptions } from '../validate.js';
+import { checkBlobName, checkPartition, checkStreamName, resolveStreamOptions } from '../validate.js';
 import { connectJetStream, DEFAULT_PREFIX, DEFAULT_REQUEST_TIMEOUT_MS, type NatsEngineConfig } from './connect.js';
 import { DedupStore } from './dedup.js';
 import {
@@ -95,13 +94,7 @@ export class NatsEngine implements Engine {
   }
 
   async listStreams(): Promise<StreamInfo[]> {
-    this.checkOpen();
-    const out: StreamInfo[] = [];
-    for await (const k of await this.meta.keys()) {
-      const e = await this.meta.get(k);
-      if (e?.operation === 'PUT') out.push(infoOf(JSON.parse(e.string()) as StreamMeta));
-    }
-    return out.sort((a, b) => (a.name < b.name ? -1 : 1));
+    return (await this.allMeta()).map(infoOf);
   }
 
   async deleteStream(name: string): Promise<void> {
@@ -225,8 +218,7 @@ export class NatsEngine implements Engine {
   async enforceRetention(): Promise<void> {
     this.checkOpen();
     const now = this.clock.now();
-    for (const info of await this.listStreams()) {
-      const m = await this.metaOf(info.name);
+    for (const m of await this.allMeta()) {
       for (let p = 0; p < m.partitions; p++) {
         const pi = await this.partitionInfo(m, p);
         if (pi.earliest === pi.next) continue;
@@ -335,6 +327,16 @@ export class NatsEngine implements Engine {
 
   private ref(m: StreamMeta, p: number): PartitionRef {
     return partitionRef(this.prefix, m.id, p);
+  }
+
+  private async allMeta(): Promise<StreamMeta[]> {
+    this.checkOpen();
+    const out: StreamMeta[] = [];
+    for await (const k of await this.meta.keys()) {
+      const e = await this.meta.get(k);
+      if (e?.operation === 'PUT') out.push(JSON.parse(e.string()) as StreamMeta);
+    }
+    return out.sort((a, b) => (a.name < b.name ? -1 : 1));
   }
 
   private async findMeta(name: string): Promise<StreamMeta | undefined> {

@@ -2,16 +2,9 @@
 // renamed so a reader never sees half a blob.
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile, open } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
-import { InvalidArgumentError } from '../errors.js';
 import type { BlobInfo } from '../engine.js';
+import { checkBlobName } from '../validate.js';
 
-const SEGMENT = /^[A-Za-z0-9_=+,@-][A-Za-z0-9._=+,@-]{0,254}$/;
-
-/** Blob names are '/'-separated segments; no empty, '.' or '..' segment, nothing hidden. */
-export function checkBlobName(name: string): void {
-  const ok = typeof name === 'string' && name.length <= 1024 && name.split('/').every((s) => SEGMENT.test(s) && s !== '..');
-  if (!ok) throw new InvalidArgumentError(`invalid blob name '${String(name).slice(0, 200)}'`, 'name');
-}
 
 export class DirectoryBlobs {
   private seq = 0;

@@ -152,7 +152,6 @@ export class SqliteEngine implements Engine {
     let next = offset;
     type BatchRow = { base_offset: number; count: number; ts: number; seg_base: number; pos: number; len: number };
     const containing = this.q.batchContaining.get(row.id, partition, offset) as BatchRow | undefined;
-    const rows = containing && containing.base_offset + containing.count > offset ? [containing] : [];
     const take = (b: BatchRow) => {
       const start = Math.max(next, b.base_offset);
       const payload = this.segments.read(row.id, partition, b.seg_base, b.pos, b.len);
@@ -163,7 +162,7 @@ export class SqliteEngine implements Engine {
       }
       next = start + entries.length;
     };
-    for (const b of rows) take(b);
+    if (containing && containing.base_offset + containing.count > offset) take(containing); // offset inside a batch
     if (records.length < max) {
       for (const b of this.q.batchesAfter.iterate(row.id, partition, offset) as IterableIterator<BatchRow>) {
         take(b);

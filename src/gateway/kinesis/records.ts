@@ -133,9 +133,10 @@ export async function getRecords(call: KinesisCall): Promise<unknown> {
   }
   call.authorize(it.s, 'read');
   const { records, next } = await call.gw.engine.read(it.s, it.p, it.o, limit as number);
-  const head = (await call.gw.engine.describeStream(it.s)).partitionInfo[it.p]!;
+  const tip = await call.gw.engine.resolve(it.s, it.p, 'latest');
   const last = records.at(-1);
-  const behind = next >= head.next ? 0 : Math.max(0, (head.lastTimestamp ?? now) - (last?.timestamp ?? now));
+  // How far this page is from the tip: 0 when caught up, else the age of the last record returned.
+  const behind = next >= tip ? 0 : Math.max(0, now - (last?.timestamp ?? now));
   return {
     Records: records.map((r) => ({
       SequenceNumber: String(r.offset),
