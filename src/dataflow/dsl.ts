@@ -1,6 +1,7 @@
 // The pipeline DSL: a typed, fluent definition that records a plan (a graph of nodes). Nothing
 // runs here; runtimes (the test driver, engine tasks) execute the plan. See decision 004.
 import { combine, type Aggregator, type OutputOf } from './aggregators.js';
+import { InvalidArgumentError } from '../engine/errors.js';
 import { ms, type WindowSpec } from './windows.js';
 
 export type Key = string | number;
@@ -37,14 +38,33 @@ export interface LateRecord {
 }
 
 type Fn = (v: any) => any;
+type Select = (l: any, r: any) => any;
+
+export type JoinMode = { mode: 'window'; spec: WindowSpec; allowedLateness: number } | { mode: 'interval'; lower: number; upper: number; allowedLateness: number };
 
 export type PlanNode =
-  | { kind: 'source'; id: number; stream: string; eventTime?: (v: any, arrival: number) => number; outOfOrderness: number; idleTimeout: number; maxFutureSkew: number }
+  | { kind: 'source'; id: number; stream: string; eventTime?: (v: any, arrival: number) => number; outOfOrderness: number; idleTimeout: number; maxFutureSkew: number; watermark: boolean }
   | { kind: 'late'; id: number }
   | { kind: 'filter' | 'map' | 'flatMap'; id: number; input: number; fn: Fn }
   | { kind: 'union'; id: number; inputs: number[] }
   | { kind: 'window'; id: number; input: number; key: Fn; spec: WindowSpec; allowedLateness: number; agg: Aggregator<any, any, any> }
-  | { kind: 'sink'; id: number; input: number; name: string };
+  | { kind: 'join'; id: number; inputs: [number, number]; keys: [Fn, Fn]; join: JoinMode; outer: boolean; select: Select }
+  | { kind: 'lookup'; id: number; inputs: [number, number]; keys: [Fn, Fn]; outer: boolean; select: Select; isDelete?: Fn }
+  | { kind: 'sink'; id: number; input: number; name: string; table?: { key: Fn } };
+
+/** Nodes that keep keyed state (and are reached through a keyed shuffle when run as tasks). */
+export type KeyedNode = Extract<PlanNode, { kind: 'window' | 'join' | 'lookup' }>;
+
+export const isKeyed = (n: PlanNode): n is KeyedNode => n.kind === 'window' || n.kind === 'join' || n.kind === 'lookup';
+
+/** The input node ids of a node, by port. */
+export function inputsOf(n: PlanNode): number[] {
+  if (n.kind === 'union' || n.kind === 'join' || n.kind === 'lookup') return n.inputs;
+  return 'input' in n ? [n.input] : [];
+}
+
+/** The key function of a keyed node's input port. */
+export const keyOf = (n: KeyedNode, port: number): Fn => (n.kind === 'window' ? n.key : n.keys[port]!);
 
 /** Starts a pipeline definition. */
 export function pipeline(name: string): Pipeline {
@@ -67,7 +87,18 @@ export class Pipeline {
       outOfOrderness: ms(options.outOfOrderness ?? 0, 'outOfOrderness'),
       idleTimeout: ms(options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT_MS, 'idleTimeout'),
       maxFutureSkew: ms(options.maxFutureSkew ?? DEFAULT_MAX_FUTURE_SKEW_MS, 'maxFutureSkew'),
+      watermark: true,
     }));
+  }
+
+  /**
+   * A table built from a changelog stream: the latest record per key (a record for which
+   * `isDelete` is true removes its key). Use it with `keyBy(...).lookup(table)`. A table's stream
+   * does not hold the watermark back.
+   */
+  table<V, K extends Key = Key>(stream: string, options: { key: (value: V) => K; isDelete?: (value: V) => boolean }): Table<K, V> {
+    const id = this.add({ kind: 'source', id: 0, stream, outOfOrderness: 0, idleTimeout: DEFAULT_IDLE_TIMEOUT_MS, maxFutureSkew: DEFAULT_MAX_FUTURE_SKEW_MS, watermark: false });
+    return { id, key: options.key, isDelete: options.isDelete } as Table<K, V>;
   }
 
   /** Records later than allowed lateness, from every window of the pipeline. */
@@ -111,14 +142,91 @@ export class DataStream<T> {
     return new KeyedStream<K, T>(this.p, this.id, key);
   }
 
-  /** Writes each value to an output stream (or table) named `name`. */
+  /** Writes each value to the output stream `name` (created with defaults if missing). */
   to(name: string): void {
     this.p.add({ kind: 'sink', id: 0, input: this.id, name });
   }
+
+  /**
+   * Upserts each value as a row of the SQLite table `name` (one column per top-level field), keyed
+   * by `key` — by default the window's key and start, so a late update replaces its row.
+   */
+  toTable(name: string, options: { key?: (value: T) => unknown[] } = {}): void {
+    if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(name)) throw new InvalidArgumentError(`invalid table name '${name}': use a letter or _ then letters, digits, _ (at most 63)`, 'name');
+    this.p.add({ kind: 'sink', id: 0, input: this.id, name, table: { key: options.key ?? ((v: any) => [v?.key, v?.windowStart]) } });
+  }
+}
+
+/** A table built from a changelog stream (see Pipeline.table). */
+export interface Table<K extends Key, V> {
+  readonly id: number;
+  readonly key: (value: V) => K;
+  readonly isDelete?: (value: V) => boolean;
+  /** @internal type brand */
+  readonly __types?: [K, V];
+}
+
+export interface JoinOptions {
+  /** How long after the watermark passes a record's last chance it may still arrive and match. Default 0. */
+  allowedLateness?: Duration;
+}
+
+/** Picks the join type: inner pairs only, or left (a left record with no match pairs with null). */
+export class JoinSelect<T, U> {
+  constructor(private readonly make: (outer: boolean, select: Select) => number, private readonly p: Pipeline) {}
+
+  /** Emits select(left, right) for each matching pair. */
+  inner<R>(select: (left: T, right: U) => R): DataStream<R> {
+    return new DataStream<R>(this.p, this.make(false, select));
+  }
+
+  /** As inner, and select(left, null) for a left record that matched nothing. */
+  left<R>(select: (left: T, right: U | null) => R): DataStream<R> {
+    return new DataStream<R>(this.p, this.make(true, select));
+  }
+}
+
+export class JoinBuilder<K extends Key, T, U> {
+  constructor(private readonly p: Pipeline, private readonly l: [number, Fn], private readonly r: [number, Fn]) {}
+
+  /** Pairs records of both sides with the same key in the same window. */
+  window(spec: WindowSpec, options: JoinOptions = {}): JoinSelect<T, U> {
+    return this.build({ mode: 'window', spec, allowedLateness: ms(options.allowedLateness ?? 0, 'allowedLateness') });
+  }
+
+  /** Pairs a left record at time t with right records of the same key in [t + lower, t + upper]. */
+  between(lower: Duration, upper: Duration, options: JoinOptions = {}): JoinSelect<T, U> {
+    return this.build({ mode: 'interval', lower: signedMs(lower, 'lower'), upper: signedMs(upper, 'upper'), allowedLateness: ms(options.allowedLateness ?? 0, 'allowedLateness') });
+  }
+
+  private build(join: JoinMode): JoinSelect<T, U> {
+    if (join.mode === 'interval' && join.lower > join.upper) throw new InvalidArgumentError('an interval join needs lower <= upper', 'lower');
+    if (join.mode === 'window' && join.spec.kind === 'session') throw new InvalidArgumentError('a windowed join needs tumbling or sliding windows', 'spec');
+    return new JoinSelect<T, U>((outer, select) => this.p.add({ kind: 'join', id: 0, inputs: [this.l[0], this.r[0]], keys: [this.l[1], this.r[1]], join, outer, select }), this.p);
+  }
+}
+
+/** Durations that may be negative: -5000 or '-5s'. */
+function signedMs(v: Duration, name: string): number {
+  if (typeof v === 'string' && v.startsWith('-')) return -ms(v.slice(1), name);
+  return typeof v === 'number' && v < 0 ? v : ms(v, name);
 }
 
 export class KeyedStream<K extends Key, T> {
   constructor(private readonly p: Pipeline, private readonly input: number, private readonly key: (value: T) => K) {}
+
+  /** Joins with another stream keyed the same way: `.window(spec)` or `.between(lower, upper)`, then `.inner` or `.left`. */
+  join<U>(other: KeyedStream<K, U>): JoinBuilder<K, T, U> {
+    return new JoinBuilder<K, T, U>(this.p, [this.input, this.key], [other.input, other.key]);
+  }
+
+  /** Enriches each record with the table row of its key, as the table is when the record is processed. */
+  lookup<U>(table: Table<K, U>): JoinSelect<T, U> {
+    return new JoinSelect<T, U>(
+      (outer, select) => this.p.add({ kind: 'lookup', id: 0, inputs: [this.input, table.id], keys: [this.key, table.key], outer, select, isDelete: table.isDelete }),
+      this.p,
+    );
+  }
 
   window(spec: WindowSpec, options: WindowOptions = {}): WindowedStream<K, T> {
     return new WindowedStream<K, T>(this.p, this.input, this.key, spec, ms(options.allowedLateness ?? 0, 'allowedLateness'));

@@ -1,9 +1,11 @@
-// Executes a pipeline plan on batches of records: event time (with the future clamp),
-// watermarks, stateless operators, keyed windows, sinks and the late-records output.
-// Processing time comes from the caller, so the same code runs under the test driver's virtual
-// clock and under engine tasks.
-import type { LateRecord, Pipeline, PlanNode } from './dsl.js';
-import { Watermarks } from './watermarks.js';
+// Executes a pipeline plan on records: event time (with the future clamp), stateless operators,
+// keyed operators (windows, joins, lookups), sinks and the late-records output. The same code runs
+// the whole plan under the test driver and a slice of it in each engine task (keyed operators
+// that run elsewhere are handed to `exit`, the shuffle). Processing time comes from the caller.
+import { inputsOf, isKeyed, keyOf, type Key, type KeyedNode, type LateRecord, type Pipeline, type PlanNode } from './dsl.js';
+import { IntervalJoinOperator, LookupOperator, WindowJoinOperator } from './join-operators.js';
+import type { KeyedOperator } from './operator.js';
+import type { Watermarks } from './watermarks.js';
 import { WindowOperator } from './window-operator.js';
 
 export interface InputRecord {
@@ -15,6 +17,8 @@ export interface InputRecord {
 export interface Output {
   sink: string;
   value: unknown;
+  /** Present for table sinks: the row's key columns' values. */
+  tableKey?: unknown[];
 }
 
 export interface ExecutorMetrics {
@@ -23,30 +27,35 @@ export interface ExecutorMetrics {
   clampedFuture: number;
 }
 
+export interface ExecutorOptions {
+  /** Whether this executor runs a keyed node itself. Default: every keyed node. */
+  runs?: (node: KeyedNode) => boolean;
+  /** Records for keyed nodes run elsewhere (the shuffle). */
+  exit?: (node: KeyedNode, port: number, key: Key, value: unknown, t: number, stream: string | undefined) => void;
+}
+
 type Source = Extract<PlanNode, { kind: 'source' }>;
+type Consumer = { node: PlanNode; port: number };
 
 export class Executor {
   readonly metrics: ExecutorMetrics = { records: 0, late: 0, clampedFuture: 0 };
-  private readonly consumers = new Map<number, PlanNode[]>();
-  private readonly windows = new Map<number, WindowOperator>();
-  private readonly sources: Source[];
-  private readonly watermarks: Watermarks;
+  readonly operators = new Map<number, KeyedOperator>();
+  readonly sources: Source[];
+  private readonly consumers = new Map<number, Consumer[]>();
   private readonly lateNode?: number;
   private outputs: Output[] = [];
   private watermark = -Infinity;
 
-  constructor(private readonly p: Pipeline, now: number) {
+  constructor(readonly p: Pipeline, private readonly options: ExecutorOptions = {}) {
     for (const n of p.nodes) {
-      const inputs = n.kind === 'union' ? n.inputs : 'input' in n ? [n.input] : [];
-      for (const i of inputs) {
+      inputsOf(n).forEach((i, port) => {
         if (!this.consumers.has(i)) this.consumers.set(i, []);
-        this.consumers.get(i)!.push(n);
-      }
-      if (n.kind === 'window') this.windows.set(n.id, new WindowOperator(n, (value, t) => this.push(n.id, value, t)));
+        this.consumers.get(i)!.push({ node: n, port });
+      });
+      if (isKeyed(n) && (options.runs?.(n) ?? true)) this.operators.set(n.id, makeOperator(n, (value, t) => this.push(n.id, value, t)));
       if (n.kind === 'late') this.lateNode = n.id;
     }
     this.sources = p.nodes.filter((n): n is Source => n.kind === 'source');
-    this.watermarks = new Watermarks(this.sources, now);
   }
 
   /** The streams the pipeline reads. */
@@ -58,8 +67,8 @@ export class Executor {
     return this.watermark;
   }
 
-  /** Processes records of one stream partition, then moves the watermark and fires windows. */
-  ingest(stream: string, partition: number, records: readonly InputRecord[], now: number): void {
+  /** Processes records of one stream partition, observing their event times in `marks`. */
+  ingest(stream: string, partition: number, records: readonly InputRecord[], now: number, marks: Watermarks): void {
     for (const s of this.sources) {
       if (s.stream !== stream) continue;
       const ceiling = now + s.maxFutureSkew;
@@ -71,21 +80,23 @@ export class Executor {
           this.metrics.clampedFuture++;
         }
         this.metrics.records++;
-        this.watermarks.observe(s.id, partition, t, now);
+        if (s.watermark) marks.observe(s.id, partition, t, now);
         this.push(s.id, r.value, t, s.stream);
       }
     }
-    this.tick(now);
   }
 
-  /** Moves the watermark as processing time passes (idle partitions) and fires windows. */
-  tick(now: number): void {
-    this.advanceTo(this.watermarks.current(now));
+  /** A record for a keyed node this executor runs, from the shuffle. */
+  keyed(node: number, port: number, key: Key, value: unknown, t: number, stream: string | undefined): void {
+    const op = this.operators.get(node)!;
+    if (!op.add(port, key, value, t, this.watermark)) this.late(value, t, stream);
   }
 
-  /** End of input: fires every window. */
-  finish(): void {
-    this.advanceTo(this.watermarks.finish());
+  /** Moves the watermark: fires what it closes. Never moves back. */
+  advanceTo(w: number): void {
+    if (w <= this.watermark) return;
+    this.watermark = w;
+    for (const op of this.operators.values()) op.advance(w);
   }
 
   /** Takes the outputs produced since the last call. */
@@ -95,14 +106,19 @@ export class Executor {
     return out;
   }
 
-  private advanceTo(w: number): void {
-    if (w <= this.watermark) return;
-    this.watermark = w;
-    for (const op of this.windows.values()) op.advance(w);
+  snapshot(): { watermark: number | null; ops: [number, unknown][] } {
+    return { watermark: Number.isFinite(this.watermark) ? this.watermark : null, ops: [...this.operators].map(([id, op]) => [id, op.snapshot()]) };
+  }
+
+  restore(s: { watermark: number | null; ops: [number, unknown][] }): void {
+    this.watermark = s.watermark ?? -Infinity;
+    for (const [id, snap] of s.ops) this.operators.get(id)?.restore(snap);
   }
 
   private push(from: number, value: unknown, t: number, stream?: string): void {
-    for (const n of this.consumers.get(from) ?? []) {
+    const consumers = this.consumers.get(from);
+    if (!consumers) return;
+    for (const { node: n, port } of consumers) {
       switch (n.kind) {
         case 'filter':
           if (n.fn(value)) this.push(n.id, value, t, stream);
@@ -117,21 +133,41 @@ export class Executor {
           this.push(n.id, value, t, stream);
           break;
         case 'window':
-          if (!this.windows.get(n.id)!.add(value, t, this.watermark)) this.late(value, t, stream);
+        case 'join':
+        case 'lookup': {
+          const key = keyOf(n, port)(value) as Key;
+          const op = this.operators.get(n.id);
+          if (op) {
+            if (!op.add(port, key, value, t, this.watermark)) this.late(value, t, stream);
+          } else this.options.exit!(n, port, key, value, t, stream);
           break;
+        }
         case 'sink':
-          this.outputs.push({ sink: n.name, value });
+          this.outputs.push(n.table ? { sink: n.name, value, tableKey: n.table.key(value) } : { sink: n.name, value });
           break;
       }
     }
   }
 
-  private late(value: unknown, t: number, stream = '(derived)'): void {
+  /** A record too late for its keyed operator: to late() or '<pipeline>-late', counted. */
+  late(value: unknown, t: number, stream = '(derived)'): void {
     this.metrics.late++;
     const record: LateRecord = { source: stream, value, eventTime: t, watermark: this.watermark };
-    // Without a late() route of its own, a pipeline's late records go to '<pipeline>-late'.
     if (this.lateNode === undefined) this.outputs.push({ sink: lateSinkOf(this.p.name), value: record });
     else this.push(this.lateNode, record, t);
+  }
+}
+
+function makeOperator(n: KeyedNode, emit: (value: unknown, t: number) => void): KeyedOperator {
+  switch (n.kind) {
+    case 'window':
+      return new WindowOperator(n, emit);
+    case 'join':
+      return n.join.mode === 'window'
+        ? new WindowJoinOperator({ spec: n.join.spec, allowedLateness: n.join.allowedLateness, outer: n.outer, select: n.select }, emit)
+        : new IntervalJoinOperator({ lower: n.join.lower, upper: n.join.upper, allowedLateness: n.join.allowedLateness, outer: n.outer, select: n.select }, emit);
+    case 'lookup':
+      return new LookupOperator({ outer: n.outer, select: n.select, isDelete: n.isDelete }, emit);
   }
 }
 

@@ -2,6 +2,7 @@
 // No sleeps, no real clock: users test their own pipelines with it.
 import type { Pipeline } from './dsl.js';
 import { Executor, lateSinkOf, type ExecutorMetrics } from './executor.js';
+import { Watermarks } from './watermarks.js';
 
 export interface SendOptions {
   /** Source partition the records arrive on. Default 0. */
@@ -13,30 +14,33 @@ export interface SendOptions {
 export class TestDriver {
   private now: number;
   private readonly executor: Executor;
+  private readonly marks: Watermarks;
   private readonly emitted = new Map<string, unknown[]>();
 
   constructor(readonly pipeline: Pipeline, options: { startTime?: number } = {}) {
     this.now = options.startTime ?? 0;
-    this.executor = new Executor(pipeline, this.now);
+    this.executor = new Executor(pipeline);
+    this.marks = new Watermarks(this.executor.sources.filter((s) => s.watermark), this.now);
   }
 
   /** Delivers records of a source stream, as one batch of one partition. */
   send<T>(stream: string, values: T[], options: SendOptions = {}): this {
     const arrival = options.arrival ?? this.now;
-    this.executor.ingest(stream, options.partition ?? 0, values.map((value) => ({ value, arrival })), this.now);
+    this.executor.ingest(stream, options.partition ?? 0, values.map((value) => ({ value, arrival })), this.now, this.marks);
+    this.executor.advanceTo(this.marks.current(this.now));
     return this.collect();
   }
 
   /** Moves processing time forward (idle partitions stop holding the watermark back). */
   advanceTime(ms: number): this {
     this.now += ms;
-    this.executor.tick(this.now);
+    this.executor.advanceTo(this.marks.current(this.now));
     return this.collect();
   }
 
   /** Ends the input: every open window fires. */
   finish(): this {
-    this.executor.finish();
+    this.executor.advanceTo(this.marks.finish());
     return this.collect();
   }
 

@@ -1,94 +1,127 @@
 // Keyed windows: accumulators per key and window, fired when the watermark reaches a window's
 // end, updated (and emitted again) by records up to allowedLateness late, then dropped. A record
 // later than that for all its windows is reported as late, never silently dropped.
+// Partial accumulators (pre-aggregated before a shuffle) merge in with `addPartial`.
 import type { Aggregator } from './aggregators.js';
 import type { Key } from './dsl.js';
+import type { Emit, KeyedOperator } from './operator.js';
 import { assign, type WindowSpec } from './windows.js';
 
-interface WindowState {
+export interface WindowState {
   start: number;
   end: number;
   acc: unknown;
   fired: boolean;
 }
 
-interface KeyState {
-  key: Key;
-  windows: WindowState[];
-}
-
 export interface WindowOperatorConfig {
-  key: (v: any) => Key;
   spec: WindowSpec;
   allowedLateness: number;
   agg: Aggregator<any, any, any>;
 }
 
-export type Emit = (value: unknown, eventTime: number) => void;
-
-export class WindowOperator {
-  private readonly keys = new Map<Key, KeyState>();
+export class WindowOperator implements KeyedOperator {
+  private keys = new Map<Key, WindowState[]>();
   private nextFire = Infinity;
   private nextPurge = Infinity;
 
-  constructor(private readonly c: WindowOperatorConfig, private readonly emit: Emit) {}
+  /** `fires: false` collects without ever emitting (pre-aggregation before a shuffle). */
+  constructor(private readonly c: WindowOperatorConfig, private readonly emit: Emit, private readonly fires = true) {}
 
   /** Adds a record; returns false when every window it belongs to is past allowed lateness. */
-  add(value: unknown, t: number, watermark: number): boolean {
+  add(_port: number, key: Key, value: unknown, t: number, watermark: number): boolean {
     const live = assign(this.c.spec, t).filter((w) => w.end + this.c.allowedLateness > watermark);
     if (live.length === 0) return false;
-    const key = this.c.key(value);
-    let ks = this.keys.get(key);
-    if (!ks) this.keys.set(key, (ks = { key, windows: [] }));
-    for (const w of live) {
-      let state = this.c.spec.kind === 'session' ? this.mergeSession(ks, w.start, w.end) : ks.windows.find((x) => x.start === w.start);
-      if (!state) ks.windows.push((state = { start: w.start, end: w.end, acc: this.c.agg.create(), fired: false }));
-      state.acc = this.c.agg.add(state.acc, value);
-      if (state.fired || state.end <= watermark) this.fire(ks, state); // late but allowed: the result changes
-      else this.nextFire = Math.min(this.nextFire, state.end);
-      this.nextPurge = Math.min(this.nextPurge, state.end + this.c.allowedLateness);
-    }
+    const session = this.c.spec.kind === 'session';
+    for (const w of live) this.merge(key, w.start, w.end, session ? this.c.agg.add(this.c.agg.create(), value) : undefined, watermark, !session, value);
     return true;
+  }
+
+  /** Merges a partial accumulator of one window; false when that window is past allowed lateness. */
+  addPartial(key: Key, start: number, end: number, acc: unknown, watermark: number): boolean {
+    if (end + this.c.allowedLateness <= watermark) return false;
+    this.merge(key, start, end, acc, watermark, false);
+    return true;
+  }
+
+  private merge(key: Key, start: number, end: number, acc: unknown, watermark: number, isRecord: boolean, value?: unknown): void {
+    let windows = this.keys.get(key);
+    if (!windows) this.keys.set(key, (windows = []));
+    let state = this.c.spec.kind === 'session' ? this.mergeSession(key, windows, start, end) : windows.find((x) => x.start === start);
+    if (!state) {
+      windows.push((state = { start, end, acc: this.c.agg.create(), fired: false }));
+    }
+    // A single record is added (cheaper than merging a one-record accumulator); partials merge.
+    state.acc = isRecord ? this.c.agg.add(state.acc, value) : this.c.agg.merge(state.acc, acc);
+    if (!this.fires) return;
+    if (state.fired || state.end <= watermark) this.fire(key, state); // late but allowed: the result changes
+    else this.nextFire = Math.min(this.nextFire, state.end);
+    this.nextPurge = Math.min(this.nextPurge, state.end + this.c.allowedLateness);
   }
 
   /** Fires windows the watermark has reached and forgets those past allowed lateness. */
   advance(watermark: number): void {
     if (watermark >= this.nextFire) {
       this.nextFire = Infinity;
-      for (const ks of this.keys.values()) {
-        for (const w of ks.windows) {
+      for (const [key, windows] of this.keys) {
+        for (const w of windows) {
           if (w.fired) continue;
-          if (w.end <= watermark) this.fire(ks, w);
+          if (w.end <= watermark) this.fire(key, w);
           else this.nextFire = Math.min(this.nextFire, w.end);
         }
       }
     }
     if (watermark >= this.nextPurge) {
       this.nextPurge = Infinity;
-      for (const [key, ks] of this.keys) {
-        ks.windows = ks.windows.filter((w) => w.end + this.c.allowedLateness > watermark);
-        for (const w of ks.windows) this.nextPurge = Math.min(this.nextPurge, w.end + this.c.allowedLateness);
-        if (ks.windows.length === 0) this.keys.delete(key);
+      for (const [key, windows] of this.keys) {
+        const kept = windows.filter((w) => w.end + this.c.allowedLateness > watermark);
+        for (const w of kept) this.nextPurge = Math.min(this.nextPurge, w.end + this.c.allowedLateness);
+        if (kept.length === 0) this.keys.delete(key);
+        else this.keys.set(key, kept);
       }
     }
+  }
+
+  /** Takes every window held (pre-aggregation: the partials of one epoch). */
+  takeAll(): { key: Key; window: WindowState }[] {
+    const out: { key: Key; window: WindowState }[] = [];
+    for (const [key, windows] of this.keys) for (const window of windows) out.push({ key, window });
+    this.keys.clear();
+    return out;
   }
 
   /** Number of windows held (for metrics and tests). */
   get size(): number {
     let n = 0;
-    for (const ks of this.keys.values()) n += ks.windows.length;
+    for (const windows of this.keys.values()) n += windows.length;
     return n;
   }
 
-  private fire(ks: KeyState, w: WindowState): void {
+  snapshot(): unknown {
+    return [...this.keys];
+  }
+
+  restore(snapshot: unknown): void {
+    this.keys = new Map(snapshot as [Key, WindowState[]][]);
+    this.nextFire = Infinity;
+    this.nextPurge = Infinity;
+    for (const windows of this.keys.values()) {
+      for (const w of windows) {
+        if (!w.fired) this.nextFire = Math.min(this.nextFire, w.end);
+        this.nextPurge = Math.min(this.nextPurge, w.end + this.c.allowedLateness);
+      }
+    }
+  }
+
+  private fire(key: Key, w: WindowState): void {
     w.fired = true;
     const result = this.c.agg.result(w.acc) as Record<string, unknown>;
-    this.emit({ key: ks.key, windowStart: w.start, windowEnd: w.end, ...result }, w.end - 1);
+    this.emit({ key, windowStart: w.start, windowEnd: w.end, ...result }, w.end - 1);
   }
 
   /** A session [start, end) absorbs every session of the key it overlaps. */
-  private mergeSession(ks: KeyState, start: number, end: number): WindowState | undefined {
-    const overlapping = ks.windows.filter((w) => w.start < end && start < w.end);
+  private mergeSession(key: Key, windows: WindowState[], start: number, end: number): WindowState | undefined {
+    const overlapping = windows.filter((w) => w.start < end && start < w.end);
     if (overlapping.length === 0) return undefined;
     const merged: WindowState = {
       start: Math.min(start, ...overlapping.map((w) => w.start)),
@@ -96,7 +129,7 @@ export class WindowOperator {
       acc: overlapping.map((w) => w.acc).reduce((a, b) => this.c.agg.merge(a, b)),
       fired: overlapping.some((w) => w.fired),
     };
-    ks.windows = [...ks.windows.filter((w) => !overlapping.includes(w)), merged];
+    this.keys.set(key, [...windows.filter((w) => !overlapping.includes(w)), merged]);
     return merged;
   }
 }

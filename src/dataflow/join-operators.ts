@@ -1,0 +1,220 @@
+// Joins on a key: windowed (both sides in the same window), interval (the right side's time
+// within [left + lower, left + upper]) and stream–table lookups (the table built from a
+// changelog). Inner joins emit pairs; left joins also emit (left, null) for a left record that
+// found no match once nothing can match it any more. State is JSON, for exactly-once epochs.
+import type { Key } from './dsl.js';
+import type { Emit, KeyedOperator } from './operator.js';
+import { assign, type WindowSpec } from './windows.js';
+
+type Select = (left: any, right: any) => unknown;
+
+interface Side {
+  v: unknown;
+  t: number;
+  /** Left records only: matched at least once. */
+  m?: boolean;
+}
+
+interface JoinWindow {
+  start: number;
+  end: number;
+  l: Side[];
+  r: Side[];
+  fired: boolean;
+}
+
+export interface WindowJoinConfig {
+  spec: WindowSpec;
+  allowedLateness: number;
+  outer: boolean;
+  select: Select;
+}
+
+/**
+ * Records of both sides in the same window and key pair up when the window fires (watermark at its
+ * end); a record up to allowedLateness late pairs at once with what the window holds. Left joins
+ * emit (left, null) for unmatched left records when the window is dropped (end + allowedLateness).
+ */
+export class WindowJoinOperator implements KeyedOperator {
+  private keys = new Map<Key, JoinWindow[]>();
+
+  constructor(private readonly c: WindowJoinConfig, private readonly emit: Emit) {
+    if (c.spec.kind === 'session') throw new Error('a windowed join needs tumbling or sliding windows');
+  }
+
+  add(port: number, key: Key, v: unknown, t: number, watermark: number): boolean {
+    const live = assign(this.c.spec, t).filter((w) => w.end + this.c.allowedLateness > watermark);
+    if (live.length === 0) return false;
+    let windows = this.keys.get(key);
+    if (!windows) this.keys.set(key, (windows = []));
+    for (const { start, end } of live) {
+      let w = windows.find((x) => x.start === start);
+      if (!w) windows.push((w = { start, end, l: [], r: [], fired: false }));
+      const side: Side = port === 0 ? { v, t, m: false } : { v, t };
+      if (w.fired || w.end <= watermark) {
+        // Late but allowed: pair with what the window holds now.
+        if (port === 0) for (const r of w.r) this.pair(side, r, w.end - 1);
+        else for (const l of w.l) this.pair(l, side, w.end - 1);
+        w.fired = true;
+      }
+      (port === 0 ? w.l : w.r).push(side);
+    }
+    return true;
+  }
+
+  advance(watermark: number): void {
+    for (const [key, windows] of this.keys) {
+      for (const w of windows) {
+        if (!w.fired && w.end <= watermark) {
+          w.fired = true;
+          for (const l of w.l) for (const r of w.r) this.pair(l, r, w.end - 1);
+        }
+      }
+      const kept = windows.filter((w) => {
+        if (w.end + this.c.allowedLateness > watermark) return true;
+        if (this.c.outer) for (const l of w.l) if (!l.m) this.emit(this.c.select(l.v, null), w.end - 1);
+        return false;
+      });
+      if (kept.length === 0) this.keys.delete(key);
+      else this.keys.set(key, kept);
+    }
+  }
+
+  private pair(l: Side, r: Side, t: number): void {
+    l.m = true;
+    this.emit(this.c.select(l.v, r.v), t);
+  }
+
+  get size(): number {
+    let n = 0;
+    for (const ws of this.keys.values()) for (const w of ws) n += w.l.length + w.r.length;
+    return n;
+  }
+
+  snapshot(): unknown {
+    return [...this.keys];
+  }
+
+  restore(s: unknown): void {
+    this.keys = new Map(s as [Key, JoinWindow[]][]);
+  }
+}
+
+export interface IntervalJoinConfig {
+  lower: number;
+  upper: number;
+  allowedLateness: number;
+  outer: boolean;
+  select: Select;
+}
+
+interface IntervalKey {
+  l: Side[];
+  r: Side[];
+}
+
+/**
+ * A left record at tl pairs with every right record at tr in [tl + lower, tl + upper], as soon as
+ * both are there; the pair's time is max(tl, tr). A record older than watermark − allowedLateness
+ * is late (what it could have matched may be gone). A left record is kept until the watermark
+ * passes tl + upper + allowedLateness (then a left join emits (left, null) if it never matched); a
+ * right record until tr − lower + allowedLateness.
+ */
+export class IntervalJoinOperator implements KeyedOperator {
+  private keys = new Map<Key, IntervalKey>();
+
+  constructor(private readonly c: IntervalJoinConfig, private readonly emit: Emit) {
+    if (c.lower > c.upper) throw new Error('an interval join needs lower <= upper');
+  }
+
+  add(port: number, key: Key, v: unknown, t: number, watermark: number): boolean {
+    if (t + this.c.allowedLateness < watermark) return false;
+    let k = this.keys.get(key);
+    if (!k) this.keys.set(key, (k = { l: [], r: [] }));
+    if (port === 0) {
+      const l: Side = { v, t, m: false };
+      for (const r of k.r) if (r.t >= t + this.c.lower && r.t <= t + this.c.upper) this.pair(l, r);
+      k.l.push(l);
+    } else {
+      const r: Side = { v, t };
+      for (const l of k.l) if (t >= l.t + this.c.lower && t <= l.t + this.c.upper) this.pair(l, r);
+      k.r.push(r);
+    }
+    return true;
+  }
+
+  advance(watermark: number): void {
+    const w = watermark - this.c.allowedLateness;
+    for (const [key, k] of this.keys) {
+      k.l = k.l.filter((l) => {
+        if (l.t + this.c.upper >= w) return true;
+        if (this.c.outer && !l.m) this.emit(this.c.select(l.v, null), l.t);
+        return false;
+      });
+      k.r = k.r.filter((r) => r.t - this.c.lower >= w);
+      if (k.l.length === 0 && k.r.length === 0) this.keys.delete(key);
+    }
+  }
+
+  private pair(l: Side, r: Side): void {
+    l.m = true;
+    this.emit(this.c.select(l.v, r.v), Math.max(l.t, r.t));
+  }
+
+  get size(): number {
+    let n = 0;
+    for (const k of this.keys.values()) n += k.l.length + k.r.length;
+    return n;
+  }
+
+  snapshot(): unknown {
+    return [...this.keys];
+  }
+
+  restore(s: unknown): void {
+    this.keys = new Map(s as [Key, IntervalKey][]);
+  }
+}
+
+export interface LookupConfig {
+  outer: boolean;
+  select: Select;
+  /** A changelog record that deletes its key. */
+  isDelete?: (v: any) => boolean;
+}
+
+/**
+ * Enrichment: port 1 is a changelog (latest value per key is the table), port 0 records are joined
+ * with the table row of their key as it is when they are processed. Never late.
+ */
+export class LookupOperator implements KeyedOperator {
+  private rows = new Map<Key, unknown>();
+
+  constructor(private readonly c: LookupConfig, private readonly emit: Emit) {}
+
+  add(port: number, key: Key, v: unknown, t: number): boolean {
+    if (port === 1) {
+      if (this.c.isDelete?.(v)) this.rows.delete(key);
+      else this.rows.set(key, v);
+      return true;
+    }
+    const row = this.rows.get(key);
+    if (row !== undefined) this.emit(this.c.select(v, row), t);
+    else if (this.c.outer) this.emit(this.c.select(v, null), t);
+    return true;
+  }
+
+  advance(): void {}
+
+  get size(): number {
+    return this.rows.size;
+  }
+
+  snapshot(): unknown {
+    return [...this.rows];
+  }
+
+  restore(s: unknown): void {
+    this.rows = new Map(s as [Key, unknown][]);
+  }
+}
