@@ -29,6 +29,13 @@ export interface WindowOptions {
 /** A window's result: its key and bounds, and the aggregates. */
 export type WindowResult<K, V> = { key: K; windowStart: number; windowEnd: number } & V;
 
+/** A record a user function failed on (or that is not JSON): kept with the reason, not dropped. */
+export interface ErrorRecord {
+  source: string;
+  error: string;
+  value: unknown;
+}
+
 /** A record that came later than its windows' allowed lateness. */
 export interface LateRecord {
   source: string;
@@ -221,7 +228,7 @@ export class KeyedStream<K extends Key, T> {
   }
 
   /** Enriches each record with the table row of its key, as the table is when the record is processed. */
-  lookup<U>(table: Table<K, U>): JoinSelect<T, U> {
+  lookup<U>(table: Table<Key, U>): JoinSelect<T, U> {
     return new JoinSelect<T, U>(
       (outer, select) => this.p.add({ kind: 'lookup', id: 0, inputs: [this.input, table.id], keys: [this.key, table.key], outer, select, isDelete: table.isDelete }),
       this.p,

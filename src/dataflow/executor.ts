@@ -2,7 +2,7 @@
 // keyed operators (windows, joins, lookups), sinks and the late-records output. The same code runs
 // the whole plan under the test driver and a slice of it in each engine task (keyed operators
 // that run elsewhere are handed to `exit`, the shuffle). Processing time comes from the caller.
-import { inputsOf, isKeyed, keyOf, type Key, type KeyedNode, type LateRecord, type Pipeline, type PlanNode } from './dsl.js';
+import { inputsOf, isKeyed, keyOf, type ErrorRecord, type Key, type KeyedNode, type LateRecord, type Pipeline, type PlanNode } from './dsl.js';
 import { IntervalJoinOperator, LookupOperator, WindowJoinOperator } from './join-operators.js';
 import type { KeyedOperator } from './operator.js';
 import type { Watermarks } from './watermarks.js';
@@ -25,6 +25,8 @@ export interface ExecutorMetrics {
   records: number;
   late: number;
   clampedFuture: number;
+  /** Records a user function threw on (they go to '<pipeline>-errors'). */
+  errors: number;
 }
 
 export interface ExecutorOptions {
@@ -38,7 +40,7 @@ type Source = Extract<PlanNode, { kind: 'source' }>;
 type Consumer = { node: PlanNode; port: number };
 
 export class Executor {
-  readonly metrics: ExecutorMetrics = { records: 0, late: 0, clampedFuture: 0 };
+  readonly metrics: ExecutorMetrics = { records: 0, late: 0, clampedFuture: 0, errors: 0 };
   readonly operators = new Map<number, KeyedOperator>();
   readonly sources: Source[];
   private readonly consumers = new Map<number, Consumer[]>();
@@ -52,7 +54,7 @@ export class Executor {
         if (!this.consumers.has(i)) this.consumers.set(i, []);
         this.consumers.get(i)!.push({ node: n, port });
       });
-      if (isKeyed(n) && (options.runs?.(n) ?? true)) this.operators.set(n.id, makeOperator(n, (value, t) => this.push(n.id, value, t)));
+      if (isKeyed(n) && (options.runs?.(n) ?? true)) this.operators.set(n.id, makeOperator(n, (value, t) => this.emitFrom(n.id, value, t)));
       if (n.kind === 'late') this.lateNode = n.id;
     }
     this.sources = p.nodes.filter((n): n is Source => n.kind === 'source');
@@ -73,15 +75,19 @@ export class Executor {
       if (s.stream !== stream) continue;
       const ceiling = now + s.maxFutureSkew;
       for (const r of records) {
-        let t = s.eventTime ? s.eventTime(r.value, r.arrival) : r.arrival;
-        if (!Number.isFinite(t)) t = r.arrival;
-        if (t > ceiling) {
-          t = ceiling; // a clock far in the future must not close everyone's windows
-          this.metrics.clampedFuture++;
-        }
         this.metrics.records++;
-        if (s.watermark) marks.observe(s.id, partition, t, now);
-        this.push(s.id, r.value, t, s.stream);
+        try {
+          let t = s.eventTime ? s.eventTime(r.value, r.arrival) : r.arrival;
+          if (typeof t !== 'number' || !Number.isFinite(t)) t = r.arrival;
+          if (t > ceiling) {
+            t = ceiling; // a clock far in the future must not close everyone's windows
+            this.metrics.clampedFuture++;
+          }
+          if (s.watermark) marks.observe(s.id, partition, t, now);
+          this.push(s.id, r.value, t, s.stream);
+        } catch (e) {
+          this.error(s.stream, e, r.value);
+        }
       }
     }
   }
@@ -89,7 +95,18 @@ export class Executor {
   /** A record for a keyed node this executor runs, from the shuffle. */
   keyed(node: number, port: number, key: Key, value: unknown, t: number, stream: string | undefined): void {
     const op = this.operators.get(node)!;
-    if (!op.add(port, key, value, t, this.watermark)) this.late(value, t, stream);
+    try {
+      if (!op.add(port, key, value, t, this.watermark)) this.late(value, t, stream);
+    } catch (e) {
+      this.error(stream ?? '(derived)', e, value);
+    }
+  }
+
+  /** A record a user function threw on: to '<pipeline>-errors' with the reason, counted. */
+  error(source: string, e: unknown, value: unknown): void {
+    this.metrics.errors++;
+    const record: ErrorRecord = { source, error: e instanceof Error ? e.message : String(e), value };
+    this.outputs.push({ sink: errorSinkOf(this.p.name), value: record });
   }
 
   /** Moves the watermark: fires what it closes. Never moves back. */
@@ -113,6 +130,14 @@ export class Executor {
   restore(s: { watermark: number | null; ops: [number, unknown][] }): void {
     this.watermark = s.watermark ?? -Infinity;
     for (const [id, snap] of s.ops) this.operators.get(id)?.restore(snap);
+  }
+
+  private emitFrom(node: number, value: unknown, t: number): void {
+    try {
+      this.push(node, value, t);
+    } catch (e) {
+      this.error('(derived)', e, value);
+    }
   }
 
   private push(from: number, value: unknown, t: number, stream?: string): void {
@@ -170,6 +195,9 @@ function makeOperator(n: KeyedNode, emit: (value: unknown, t: number) => void): 
       return new LookupOperator({ outer: n.outer, select: n.select, isDelete: n.isDelete }, emit);
   }
 }
+
+/** The output stream that receives records a user function threw on. */
+export const errorSinkOf = (pipeline: string) => `${pipeline}-errors`;
 
 /** The output stream that receives late records when the pipeline does not route late() itself. */
 export const lateSinkOf = (pipeline: string) => `${pipeline}-late`;

@@ -1,7 +1,7 @@
 // The deterministic test driver: feed records, move virtual processing time, read outputs.
 // No sleeps, no real clock: users test their own pipelines with it.
 import type { Pipeline } from './dsl.js';
-import { Executor, lateSinkOf, type ExecutorMetrics } from './executor.js';
+import { errorSinkOf, Executor, lateSinkOf, type ExecutorMetrics } from './executor.js';
 import { Watermarks } from './watermarks.js';
 
 export interface SendOptions {
@@ -59,6 +59,11 @@ export class TestDriver {
   /** Late records when the pipeline does not route late() itself. */
   late<T = any>(): T[] {
     return this.output<T>(lateSinkOf(this.pipeline.name));
+  }
+
+  /** Records a user function threw on, with the reason. */
+  errors<T = any>(): T[] {
+    return this.output<T>(errorSinkOf(this.pipeline.name));
   }
 
   get watermark(): number {

@@ -49,6 +49,25 @@ export class Watermarks {
     return this.value;
   }
 
+  /** True when every partition is idle (or none was heard from for idleTimeout). */
+  idle(now: number): boolean {
+    for (const s of this.sources) {
+      const marks = this.parts.get(s.id)!;
+      if (marks.size === 0 && now - this.startedAt < s.idleTimeout) return false;
+      for (const m of marks.values()) if (now - m.lastSeen < s.idleTimeout) return false;
+    }
+    return true;
+  }
+
+  snapshot(): { value: number | null; parts: [number, [number, PartitionMark][]][] } {
+    return { value: Number.isFinite(this.value) ? this.value : null, parts: [...this.parts].map(([id, m]) => [id, [...m]]) };
+  }
+
+  restore(s: { value: number | null; parts: [number, [number, PartitionMark][]][] }): void {
+    this.value = s.value ?? -Infinity;
+    for (const [id, marks] of s.parts) if (this.parts.has(id)) this.parts.set(id, new Map(marks));
+  }
+
   /** End of input: every window may fire. */
   finish(): number {
     this.value = Infinity;

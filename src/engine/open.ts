@@ -12,6 +12,8 @@ export interface SqliteEngineConfig {
   dataDir?: string;
   /** 'process' (default): survives kill -9; 'fsync': survives power loss. */
   durability?: 'process' | 'fsync';
+  /** How often retention runs by itself; 0: never (a second connection to the same data). Default 1 minute. */
+  retentionIntervalMs?: number;
 }
 
 export type EngineConfig = SqliteEngineConfig | NatsEngineConfig;
@@ -21,7 +23,7 @@ export const DEFAULT_DATA_DIR = '.sluice/data';
 export async function openEngine(config: EngineConfig, clock?: Clock): Promise<Engine> {
   switch (config.kind) {
     case 'sqlite':
-      return new SqliteEngine({ dataDir: config.dataDir ?? DEFAULT_DATA_DIR, durability: config.durability, clock });
+      return new SqliteEngine({ dataDir: config.dataDir ?? DEFAULT_DATA_DIR, durability: config.durability, retentionIntervalMs: config.retentionIntervalMs, clock });
     case 'nats': {
       const { NatsEngine } = await import('./nats/index.js'); // the NATS client loads only when used
       return NatsEngine.open(config, clock);

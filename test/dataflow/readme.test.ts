@@ -16,5 +16,5 @@ it('the README example emits what the README says', () => {
   d.advanceTime(30_000).finish();
   expect([...d.table('campaign-minute').values()].map((r) => [r.windowStart, r.views])).toEqual([[0, 1], [60_000, 1]]);
   expect(d.late()).toEqual([]);
-  expect(d.metrics).toEqual({ records: 2, late: 0, clampedFuture: 0 });
+  expect(d.metrics).toEqual({ records: 2, late: 0, clampedFuture: 0, errors: 0 });
 });

@@ -1,0 +1,225 @@
+// Runs a pipeline on an engine as units of work (decision 005): sets up its internal streams and
+// lease, then steps units in a loop — in this thread, or spread over worker threads, each with its
+// own engine connection. Units are assigned to workers by a fixed order, so any worker count
+// resumes the same committed state (key groups are fixed for a pipeline's life).
+import { Worker } from 'node:worker_threads';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { systemClock, type Clock } from '../../clock.js';
+import type { Engine } from '../../engine/engine.js';
+import { ConflictError, StreamExistsError } from '../../engine/errors.js';
+import type { EngineConfig } from '../../engine/open.js';
+import type { Pipeline } from '../dsl.js';
+import { errorSinkOf, lateSinkOf } from '../executor.js';
+import { DEFAULT_KEY_GROUPS, keyedUnit, Layout, leaseKey, metaKey, shuffleStream, sourceUnit, tableStream, tableUnit } from './layout.js';
+import { DEFAULT_TABLES_PATH, TablesDb, TableSinkUnit } from './table-sink.js';
+import { KeyedUnit, SourceUnit, type Unit, type UnitContext, type UnitStats } from './units.js';
+import { decode, encode } from './wire.js';
+
+export interface RunOptions {
+  /** Key groups of a new pipeline (fixed once it has run). Default 16. */
+  keyGroups?: number;
+  /** SQLite file of table sinks. Default '.sluice/tables.db'. */
+  tablesPath?: string;
+  /** Records read per epoch. Default 4096. */
+  batch?: number;
+  /** Pause when no unit had work. Default 20 ms. */
+  idlePollMs?: number;
+  /** Worker threads; 0 runs every unit in this thread. Default 0. */
+  workers?: number;
+  /** For workers: the module that exports the pipeline, and the engine to open in each. */
+  module?: string;
+  engineConfig?: EngineConfig;
+  /** Where source units start when the pipeline has no state yet. Default 'earliest'. */
+  from?: 'earliest' | 'latest' | { timestamp: number };
+  clock?: Clock;
+  log?: (line: string) => void;
+}
+
+export interface Prepared {
+  layout: Layout;
+  lease: { key: string; version: number };
+  partitions: Map<string, number>;
+  units: string[];
+}
+
+/** Creates missing streams, fixes the key-group count, and takes the lease (fencing any older run). */
+export async function prepare(engine: Engine, p: Pipeline, o: RunOptions = {}): Promise<Prepared> {
+  const meta = await engine.getState(metaKey(p.name));
+  let keyGroups = o.keyGroups ?? DEFAULT_KEY_GROUPS;
+  if (meta) keyGroups = (decode(meta.value) as { keyGroups: number }).keyGroups;
+  else await engine.commit({ state: [{ key: metaKey(p.name), value: encode({ keyGroups }), expectedVersion: 0 }] });
+  const layout = new Layout(p, keyGroups);
+  const ensure = async (name: string, options?: { partitions: number }) => {
+    try {
+      await engine.createStream(name, options);
+    } catch (e) {
+      if (!(e instanceof StreamExistsError)) throw e;
+    }
+  };
+  for (const s of [...layout.streams, ...layout.sinkStreams, lateSinkOf(p.name), errorSinkOf(p.name)]) await ensure(s);
+  for (const n of layout.keyed) await ensure(shuffleStream(p.name, n.id), { partitions: keyGroups });
+  for (const t of layout.tables) await ensure(tableStream(p.name, t), { partitions: 1 });
+  const partitions = new Map<string, number>();
+  for (const s of layout.streams) partitions.set(s, (await engine.describeStream(s)).partitions);
+  const current = await engine.getState(leaseKey(p.name));
+  const { versions } = await engine.commit({ state: [{ key: leaseKey(p.name), value: encode({ at: Date.now(), pid: process.pid }), expectedVersion: current?.version ?? 0 }] });
+  const units = [
+    ...layout.streams.flatMap((s) => Array.from({ length: partitions.get(s)! }, (_, i) => sourceUnit(s, i))),
+    ...layout.keyed.flatMap((n) => Array.from({ length: keyGroups }, (_, g) => keyedUnit(n.id, g))),
+    ...layout.tables.map(tableUnit),
+  ];
+  return { layout, lease: { key: leaseKey(p.name), version: versions[0]! }, partitions, units };
+}
+
+/** Builds and opens the units with the given ids. */
+export async function openUnits(engine: Engine, prepared: Prepared, ids: string[], o: RunOptions, tables?: TablesDb): Promise<Unit[]> {
+  const { layout, partitions } = prepared;
+  const ctx: UnitContext = { engine, layout, clock: o.clock ?? systemClock, lease: prepared.lease, batch: o.batch ?? 4096 };
+  const from = o.from ?? 'earliest';
+  const units: Unit[] = [];
+  for (const id of ids) {
+    let unit: Unit;
+    let start: () => Promise<number>;
+    if (id.startsWith('s.')) {
+      const stream = layout.streams.find((s) => id.startsWith(`s.${s}.`) && /^\d+$/.test(id.slice(s.length + 3)))!;
+      const partition = Number(id.slice(stream.length + 3));
+      unit = new SourceUnit(stream, partition, ctx);
+      start = () => engine.resolve(stream, partition, from);
+    } else if (id.startsWith('k')) {
+      const [node, group] = id.slice(1).split('.').map(Number) as [number, number];
+      const u = new KeyedUnit(layout.keyed.find((n) => n.id === node)!, group, partitions, ctx);
+      unit = u;
+      start = () => engine.resolve(u.stream, group, 'earliest');
+    } else {
+      const u = new TableSinkUnit(id.slice(2), tables!, ctx);
+      unit = u;
+      start = () => engine.resolve(u.stream, 0, 'earliest');
+    }
+    await unit.open(start);
+    units.push(unit);
+  }
+  return units;
+}
+
+/** Steps units until stopped. Resolves when stopped; rejects when the lease is lost. */
+export class UnitLoop {
+  private stopped = false;
+  private idleRounds = 0;
+  private wake?: () => void;
+  readonly done: Promise<void>;
+
+  constructor(readonly units: Unit[], private readonly o: RunOptions) {
+    this.done = this.run();
+  }
+
+  /** True after a full round in which no unit had anything to do. */
+  get idle(): boolean {
+    return this.idleRounds > 0;
+  }
+
+  stop(): Promise<void> {
+    this.stopped = true;
+    this.wake?.();
+    return this.done.catch(() => {});
+  }
+
+  private async run(): Promise<void> {
+    const poll = this.o.idlePollMs ?? 20;
+    while (!this.stopped) {
+      let progressed = false;
+      for (const u of this.units) {
+        if (this.stopped) break;
+        try {
+          if (await u.step()) progressed = true;
+        } catch (e) {
+          if (e instanceof ConflictError) throw new LeaseLostError(`pipeline '${u.id}': another run of this pipeline took over (${e.message}); stopping`);
+          this.o.log?.(`unit ${u.id}: ${(e as Error).message}; retrying`);
+          await new Promise((r) => setTimeout(r, 500));
+        }
+      }
+      this.idleRounds = progressed ? 0 : this.idleRounds + 1;
+      if (!progressed && !this.stopped) await new Promise<void>((r) => ((this.wake = r), setTimeout(r, poll)));
+    }
+  }
+}
+
+/** This run's commits are fenced out: another process runs the pipeline now. */
+export class LeaseLostError extends Error {}
+
+/** A running pipeline: units in this thread, or in worker threads. */
+export class PipelineRun {
+  private stats = new Map<string, UnitStats>();
+  private idleWorkers = new Set<number>();
+
+  private constructor(
+    readonly pipeline: Pipeline,
+    readonly prepared: Prepared,
+    private readonly loop: UnitLoop | undefined,
+    private readonly workers: Worker[],
+    private readonly tables: TablesDb | undefined,
+    readonly done: Promise<void>,
+  ) {}
+
+  static async start(engine: Engine, p: Pipeline, o: RunOptions = {}): Promise<PipelineRun> {
+    const prepared = await prepare(engine, p, o);
+    const n = o.workers ?? 0;
+    if (n <= 0) {
+      const tables = prepared.layout.tables.length ? new TablesDb(o.tablesPath ?? DEFAULT_TABLES_PATH) : undefined;
+      const loop = new UnitLoop(await openUnits(engine, prepared, prepared.units, o, tables), o);
+      return new PipelineRun(p, prepared, loop, [], tables, loop.done);
+    }
+    if (!o.module || !o.engineConfig) throw new Error('worker threads need the pipeline module and the engine configuration');
+    const workers: Worker[] = [];
+    const exits: Promise<void>[] = [];
+    const run = new PipelineRun(p, prepared, undefined, workers, undefined, Promise.resolve());
+    for (let w = 0; w < n; w++) {
+      const ids = prepared.units.filter((_, i) => i % n === w);
+      const [entry, evalOption] = workerEntry();
+      const worker = new Worker(entry, {
+        ...evalOption,
+        workerData: { module: o.module, pipeline: p.name, engineConfig: o.engineConfig, prepared: { lease: prepared.lease, keyGroups: prepared.layout.keyGroups, partitions: [...prepared.partitions], units: prepared.units }, ids, options: { tablesPath: o.tablesPath, batch: o.batch, idlePollMs: o.idlePollMs, from: o.from } },
+      });
+      worker.on('message', (m: { stats?: UnitStats[]; idle?: boolean; log?: string }) => {
+        for (const s of m.stats ?? []) run.stats.set(s.unit, s);
+        if (m.idle) run.idleWorkers.add(w);
+        else if (m.idle === false) run.idleWorkers.delete(w);
+        if (m.log) o.log?.(m.log);
+      });
+      exits.push(new Promise((resolve, reject) => {
+        worker.on('error', reject);
+        worker.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`pipeline worker ${w} exited with code ${code}`))));
+      }));
+      workers.push(worker);
+    }
+    (run as { done: Promise<void> }).done = Promise.all(exits).then(() => {});
+    return run;
+  }
+
+  /** Per-unit counters (records, epochs, late). */
+  unitStats(): UnitStats[] {
+    if (this.loop) return this.loop.units.map((u) => ({ ...u.stats }));
+    return [...this.stats.values()];
+  }
+
+  /** True after a round in which no unit had work (every worker). */
+  get idle(): boolean {
+    return this.loop ? this.loop.idle : this.idleWorkers.size === this.workers.length;
+  }
+
+  async stop(): Promise<void> {
+    if (this.loop) await this.loop.stop();
+    for (const w of this.workers) w.postMessage('stop');
+    await this.done.catch(() => {});
+    this.tables?.close();
+  }
+}
+
+/** The worker script: built JavaScript, or (running from TypeScript sources) worker.ts through tsx. */
+function workerEntry(): [URL] | [string, { eval: true }] {
+  const js = new URL('./worker.js', import.meta.url);
+  if (existsSync(fileURLToPath(js))) return [js];
+  const ts = new URL('./worker.ts', import.meta.url).href;
+  const api = import.meta.resolve('tsx/esm/api');
+  return [`import(${JSON.stringify(api)}).then((t) => t.tsImport(${JSON.stringify(ts)}, ${JSON.stringify(ts)}))`, { eval: true }];
+}

@@ -1,0 +1,126 @@
+// Table sinks: a unit reads a pipeline's table stream and upserts rows into a SQLite database,
+// with its input offset in the same SQLite transaction — each row change lands exactly once.
+// A table has `_key` (JSON of the row's key) as primary key and one column per top-level field,
+// added as fields appear.
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { tableStream, tableUnit } from './layout.js';
+import { Unit, type UnitContext } from './units.js';
+import { decode } from './wire.js';
+
+export const DEFAULT_TABLES_PATH = '.sluice/tables.db';
+
+/** One connection per tables file and thread. */
+export class TablesDb {
+  readonly db: Database.Database;
+  private readonly columns = new Map<string, Set<string>>();
+  private readonly upserts = new Map<string, Database.Statement>();
+
+  constructor(path: string) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec('CREATE TABLE IF NOT EXISTS _sluice_offsets (pipeline TEXT NOT NULL, tbl TEXT NOT NULL, next INTEGER NOT NULL, PRIMARY KEY (pipeline, tbl))');
+  }
+
+  offset(pipeline: string, table: string): number | undefined {
+    const row = this.db.prepare('SELECT next FROM _sluice_offsets WHERE pipeline = ? AND tbl = ?').get(pipeline, table) as { next: number } | undefined;
+    return row?.next;
+  }
+
+  /** Upserts rows and records the next input offset, in one transaction. */
+  apply(pipeline: string, table: string, rows: [key: unknown[], row: Record<string, unknown>][], next: number): void {
+    this.db.transaction(() => {
+      for (const [key, row] of rows) this.upsert(table, key, row);
+      this.db.prepare('INSERT INTO _sluice_offsets (pipeline, tbl, next) VALUES (?, ?, ?) ON CONFLICT (pipeline, tbl) DO UPDATE SET next = excluded.next').run(pipeline, table, next);
+    }).immediate();
+  }
+
+  /** Removes rows (all, or those whose windowStart is at or after `from`) and the pipeline's offsets: for replay. */
+  reset(pipeline: string, tables: string[], from?: number): void {
+    this.db.transaction(() => {
+      for (const t of tables) {
+        if (!this.known(t)) continue;
+        if (from === undefined || !this.known(t).has('windowStart')) this.db.prepare(`DELETE FROM ${q(t)}`).run();
+        else this.db.prepare(`DELETE FROM ${q(t)} WHERE "windowStart" >= ?`).run(from);
+      }
+      this.db.prepare('DELETE FROM _sluice_offsets WHERE pipeline = ?').run(pipeline);
+    }).immediate();
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  private known(table: string): Set<string> {
+    let cols = this.columns.get(table);
+    if (!cols) {
+      const info = this.db.prepare(`SELECT name FROM pragma_table_info(?)`).all(table) as { name: string }[];
+      cols = new Set(info.map((c) => c.name));
+      this.columns.set(table, cols);
+    }
+    return cols;
+  }
+
+  private upsert(table: string, key: unknown[], row: Record<string, unknown>): void {
+    const cols = this.known(table);
+    if (cols.size === 0) {
+      this.db.exec(`CREATE TABLE IF NOT EXISTS ${q(table)} (_key TEXT PRIMARY KEY)`);
+      cols.add('_key');
+    }
+    const fields = Object.keys(row);
+    for (const f of fields) {
+      if (cols.has(f)) continue;
+      this.db.exec(`ALTER TABLE ${q(table)} ADD COLUMN ${q(f)}`);
+      cols.add(f);
+    }
+    const sig = `${table}\u0000${fields.join('\u0000')}`;
+    let stmt = this.upserts.get(sig);
+    if (!stmt) {
+      const names = fields.map(q);
+      const set = names.length ? `DO UPDATE SET ${names.map((n) => `${n} = excluded.${n}`).join(', ')}` : 'DO NOTHING';
+      stmt = this.db.prepare(`INSERT INTO ${q(table)} (_key${names.map((n) => `, ${n}`).join('')}) VALUES (?${', ?'.repeat(names.length)}) ON CONFLICT (_key) ${set}`);
+      this.upserts.set(sig, stmt);
+    }
+    stmt.run(JSON.stringify(key), ...fields.map((f) => column(row[f])));
+  }
+}
+
+const q = (name: string) => `"${name.replaceAll('"', '""')}"`;
+
+/** SQLite values: numbers and text as they are, booleans as 0/1, objects as JSON text. */
+function column(v: unknown): unknown {
+  if (v === undefined || v === null) return null;
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  if (typeof v === 'number' || typeof v === 'string' || typeof v === 'bigint') return v;
+  return JSON.stringify(v);
+}
+
+export class TableSinkUnit extends Unit {
+  constructor(readonly table: string, private readonly db: TablesDb, ctx: UnitContext) {
+    super(tableUnit(table), ctx);
+  }
+
+  get stream(): string {
+    return tableStream(this.ctx.layout.p.name, this.table);
+  }
+
+  override async open(fresh: () => Promise<number>): Promise<void> {
+    this.offset = this.db.offset(this.ctx.layout.p.name, this.table) ?? (await fresh());
+  }
+
+  protected restore(): void {}
+
+  async step(): Promise<boolean> {
+    const { records, next } = await this.ctx.engine.read(this.stream, 0, this.offset, this.ctx.batch);
+    if (records.length === 0) return false;
+    const rows = records.map((r) => decode(r.value) as [unknown[], Record<string, unknown>]);
+    this.db.apply(this.ctx.layout.p.name, this.table, rows, next);
+    this.offset = next;
+    this.stats.records += records.length;
+    this.stats.epochs++;
+    return true;
+  }
+}

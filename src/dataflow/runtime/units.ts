@@ -1,0 +1,290 @@
+// Units of work of a running pipeline. Each unit owns one input partition and one state key; one
+// step = one epoch: read a batch, process it, and commit outputs, state and input offset together
+// (engine `commit`, fenced by the pipeline's lease). A restart resumes from the last commit.
+//   SourceUnit: a partition of a source stream → stateless steps → keyed shuffles, sinks.
+//   KeyedUnit: a key group of a keyed node (its shuffle partition) → operator → downstream.
+import type { Clock } from '../../clock.js';
+import type { AppendRecord, Engine } from '../../engine/engine.js';
+import type { Key, KeyedNode } from '../dsl.js';
+import { Executor, type Output } from '../executor.js';
+import { Watermarks } from '../watermarks.js';
+import { WindowOperator } from '../window-operator.js';
+import { assign } from '../windows.js';
+import { keyedUnit, keyGroupOf, shuffleStream, sourceUnit, stateKey, tableStream, type Layout } from './layout.js';
+import { decode, encode, type ShuffleRecord } from './wire.js';
+
+export interface UnitContext {
+  engine: Engine;
+  layout: Layout;
+  clock: Clock;
+  /** The lease this run holds: every commit is fenced on it. */
+  lease: { key: string; version: number };
+  /** Records read per epoch. */
+  batch: number;
+}
+
+export interface UnitStats {
+  unit: string;
+  /** Input records processed (shuffle records count one each: a partial stands for many). */
+  records: number;
+  epochs: number;
+  late: number;
+  clampedFuture: number;
+}
+
+export abstract class Unit {
+  readonly stats: UnitStats;
+  protected offset = 0;
+  private version = 0;
+
+  constructor(readonly id: string, protected readonly ctx: UnitContext) {
+    this.stats = { unit: id, records: 0, epochs: 0, late: 0, clampedFuture: 0 };
+  }
+
+  protected get key(): string {
+    return stateKey(this.ctx.layout.p.name, this.id);
+  }
+
+  /** Loads the last committed state; `fresh` gives the start offset when there is none. */
+  async open(fresh: () => Promise<number>): Promise<void> {
+    const entry = await this.ctx.engine.getState(this.key);
+    if (entry) {
+      this.version = entry.version;
+      const s = decode(entry.value) as { offset: number };
+      this.offset = s.offset;
+      this.restore(s);
+    } else {
+      this.offset = await fresh();
+    }
+  }
+
+  /** One epoch; false when there was nothing to do. */
+  abstract step(): Promise<boolean>;
+
+  protected abstract restore(state: unknown): void;
+
+  protected async commit(appends: Map<string, AppendRecord[]>, state: object, from: number): Promise<void> {
+    const value = encode({ ...state, offset: this.offset });
+    const { versions } = await this.ctx.engine.commit({
+      // Deterministic per input range: a replayed epoch over the same records stores nothing twice (nats).
+      id: `${this.ctx.layout.p.name}/${this.id}/${from}-${this.offset}`,
+      appends: [...appends].map(([stream, records]) => ({ stream, records })),
+      state: [{ key: this.key, value, expectedVersion: this.version }],
+      fences: [this.ctx.lease],
+    });
+    this.version = versions[0]!;
+    this.stats.epochs++;
+  }
+}
+
+/** Collects an epoch's appends by stream. */
+class Appends extends Map<string, AppendRecord[]> {
+  add(stream: string, record: AppendRecord): void {
+    let list = this.get(stream);
+    if (!list) this.set(stream, (list = []));
+    list.push(record);
+  }
+}
+
+/** Adds the outputs of an executor to the epoch's appends: sink streams, table sinks, late records. */
+function addOutputs(appends: Appends, pipeline: string, outputs: Output[]): void {
+  for (const o of outputs) {
+    if (o.tableKey) {
+      appends.add(tableStream(pipeline, o.sink), { value: encode([o.tableKey, o.value]), partition: 0 });
+    } else {
+      const k = (o.value as { key?: unknown } | null)?.key;
+      appends.add(o.sink, typeof k === 'string' || typeof k === 'number' ? { value: encode(o.value), key: String(k) } : { value: encode(o.value), partition: 0 });
+    }
+  }
+}
+
+/** Sends a producer's watermark to every key group of the keyed nodes it feeds. */
+function addMarkers(appends: Appends, ctx: UnitContext, targets: number[], producer: string, w: number, idle: boolean): void {
+  const marker = encode([2, producer, Number.isFinite(w) ? w : null, idle ? 1 : 0] satisfies ShuffleRecord);
+  for (const node of targets) {
+    const stream = shuffleStream(ctx.layout.p.name, node);
+    for (let g = 0; g < ctx.layout.keyGroups; g++) appends.add(stream, { value: marker, partition: g });
+  }
+}
+
+export class SourceUnit extends Unit {
+  private readonly executor: Executor;
+  private readonly marks: Watermarks;
+  private readonly targets: number[];
+  /** Pre-aggregation: an epoch's records of each window node, merged before the shuffle. */
+  private readonly partials = new Map<number, WindowOperator>();
+  private appends = new Appends();
+  private sent: { w: number | null; idle: boolean } = { w: null, idle: false };
+  private ownMark = -Infinity;
+
+  constructor(readonly stream: string, readonly partition: number, ctx: UnitContext) {
+    super(sourceUnit(stream, partition), ctx);
+    const { layout } = ctx;
+    this.executor = new Executor(layout.p, { runs: () => false, exit: (n, port, key, value, t, s) => this.shuffle(n, port, key, value, t, s) });
+    this.marks = new Watermarks(this.executor.sources.filter((s) => s.stream === stream && s.watermark), ctx.clock.now());
+    this.targets = layout.downstreamKeyed(layout.sourcesOf(stream));
+  }
+
+  protected restore(s: { marks: ReturnType<Watermarks['snapshot']>; sent: { w: number | null; idle: boolean } }): void {
+    this.marks.restore(s.marks);
+    this.sent = s.sent;
+  }
+
+  async step(): Promise<boolean> {
+    const { engine, clock, batch, layout } = this.ctx;
+    const from = this.offset;
+    const { records, next } = await engine.read(this.stream, this.partition, from, batch);
+    const now = clock.now();
+    this.ownMark = this.marks.current(now);
+    this.appends = new Appends();
+    if (records.length > 0) {
+      const before = this.executor.metrics.clampedFuture;
+      const inputs = [];
+      for (const r of records) {
+        try {
+          inputs.push({ value: decode(r.value), arrival: r.timestamp });
+        } catch {
+          this.executor.error(this.stream, new Error(`record at offset ${r.offset} of partition ${r.partition} is not JSON`), Buffer.from(r.value).toString('base64'));
+        }
+      }
+      this.executor.ingest(this.stream, this.partition, inputs, now, this.marks);
+      this.stats.clampedFuture += this.executor.metrics.clampedFuture - before;
+      this.stats.records += records.length;
+      this.flushPartials();
+      addOutputs(this.appends, layout.p.name, this.executor.drain());
+    }
+    const w = this.marks.current(now);
+    const idle = records.length === 0 && this.marks.idle(now);
+    const wire = Number.isFinite(w) ? w : null;
+    const markerChanged = layout.watermarkStreams.has(this.stream) && (wire !== this.sent.w || idle !== this.sent.idle);
+    if (markerChanged) {
+      addMarkers(this.appends, this.ctx, this.targets, this.id, w, idle);
+      this.sent = { w: wire, idle };
+    }
+    if (records.length === 0 && !markerChanged) return false;
+    this.offset = next;
+    await this.commit(this.appends, { marks: this.marks.snapshot(), sent: this.sent }, from);
+    return true;
+  }
+
+  private shuffle(n: KeyedNode, port: number, key: Key, value: unknown, t: number, stream: string | undefined): void {
+    // A window's records are merged here, unless they may be late (the keyed unit decides those one by one).
+    if (n.kind === 'window' && assign(n.spec, t).every((w) => w.end + n.allowedLateness > this.ownMark)) {
+      let op = this.partials.get(n.id);
+      if (!op) this.partials.set(n.id, (op = new WindowOperator(n, () => {}, false)));
+      op.add(0, key, value, t, -Infinity);
+      return;
+    }
+    const record: ShuffleRecord = [0, port, key, t, stream ?? null, value];
+    this.appends.add(shuffleStream(this.ctx.layout.p.name, n.id), { value: encode(record), partition: keyGroupOf(key, this.ctx.layout.keyGroups) });
+  }
+
+  private flushPartials(): void {
+    for (const [node, op] of this.partials) {
+      const stream = shuffleStream(this.ctx.layout.p.name, node);
+      for (const { key, window: w } of op.takeAll()) {
+        const record: ShuffleRecord = [1, key, w.start, w.end, w.acc];
+        this.appends.add(stream, { value: encode(record), partition: keyGroupOf(key, this.ctx.layout.keyGroups) });
+      }
+    }
+  }
+}
+
+export class KeyedUnit extends Unit {
+  private readonly executor: Executor;
+  private readonly producers: string[];
+  private readonly targets: number[];
+  private marks = new Map<string, { w: number | null; idle: boolean }>();
+  private appends = new Appends();
+  private sent: number | null = null;
+
+  constructor(readonly node: KeyedNode, readonly group: number, partitionsOf: Map<string, number>, ctx: UnitContext) {
+    super(keyedUnit(node.id, group), ctx);
+    const { layout } = ctx;
+    this.executor = new Executor(layout.p, { runs: (n) => n.id === node.id, exit: (n, port, key, value, t, s) => this.shuffle(n, port, key, value, t, s) });
+    const { streams, keyed } = layout.producers(node.id);
+    this.producers = [
+      ...streams.flatMap((s) => Array.from({ length: partitionsOf.get(s)! }, (_, p) => sourceUnit(s, p))),
+      ...keyed.flatMap((k) => Array.from({ length: layout.keyGroups }, (_, g) => keyedUnit(k, g))),
+    ];
+    this.targets = layout.downstreamKeyed([node.id]);
+  }
+
+  get stream(): string {
+    return shuffleStream(this.ctx.layout.p.name, this.node.id);
+  }
+
+  /** Entries the operator holds. */
+  get size(): number {
+    return this.executor.operators.get(this.node.id)!.size;
+  }
+
+  protected restore(s: { exec: ReturnType<Executor['snapshot']>; marks: [string, { w: number | null; idle: boolean }][]; sent: number | null }): void {
+    this.executor.restore(s.exec);
+    this.marks = new Map(s.marks);
+    this.sent = s.sent;
+  }
+
+  async step(): Promise<boolean> {
+    const { engine, batch, layout } = this.ctx;
+    const from = this.offset;
+    const { records, next } = await engine.read(this.stream, this.group, from, batch);
+    if (records.length === 0) return false;
+    this.appends = new Appends();
+    const lateBefore = this.executor.metrics.late;
+    for (const r of records) this.apply(decode(r.value) as ShuffleRecord);
+    this.stats.records += records.length;
+    this.stats.late += this.executor.metrics.late - lateBefore;
+    addOutputs(this.appends, layout.p.name, this.executor.drain());
+    const w = this.executor.currentWatermark;
+    const wire = Number.isFinite(w) ? w : null;
+    if (wire !== this.sent && this.targets.length > 0) {
+      addMarkers(this.appends, this.ctx, this.targets, this.id, w, false);
+      this.sent = wire;
+    }
+    this.offset = next;
+    await this.commit(this.appends, { exec: this.executor.snapshot(), marks: [...this.marks], sent: this.sent }, from);
+    return true;
+  }
+
+  private apply(r: ShuffleRecord): void {
+    switch (r[0]) {
+      case 0:
+        this.executor.keyed(this.node.id, r[1], r[2], r[5], r[3], r[4] ?? undefined);
+        break;
+      case 1: {
+        const op = this.executor.operators.get(this.node.id) as WindowOperator;
+        if (!op.addPartial(r[1], r[2], r[3], r[4], this.executor.currentWatermark)) {
+          // Only when a producer came back from idle behind the watermark: reported, not dropped.
+          this.executor.late({ partial: true, key: r[1], windowStart: r[2], windowEnd: r[3], acc: r[4] }, r[3] - 1);
+        }
+        break;
+      }
+      case 2:
+        this.marks.set(r[1], { w: r[2], idle: r[3] === 1 });
+        this.executor.advanceTo(this.watermark());
+        break;
+    }
+  }
+
+  /** Minimum over producers that are not idle; all idle: the highest seen. A producer not heard from holds it. */
+  private watermark(): number {
+    let min = Infinity;
+    let maxIdle = -Infinity;
+    for (const p of this.producers) {
+      const m = this.marks.get(p);
+      if (!m) return -Infinity;
+      const w = m.w ?? -Infinity;
+      if (m.idle) maxIdle = Math.max(maxIdle, w);
+      else min = Math.min(min, w);
+    }
+    return min === Infinity ? maxIdle : min;
+  }
+
+  private shuffle(n: KeyedNode, port: number, key: Key, value: unknown, t: number, stream: string | undefined): void {
+    const record: ShuffleRecord = [0, port, key, t, stream ?? null, value];
+    this.appends.add(shuffleStream(this.ctx.layout.p.name, n.id), { value: encode(record), partition: keyGroupOf(key, this.ctx.layout.keyGroups) });
+  }
+}
+
+export { keyedUnit };

@@ -1,0 +1,170 @@
+// Pipelines running on the engines as units of work: shuffles, pre-aggregation, table sinks,
+// restarts from committed state, fencing, worker threads, and bad records.
+import Database from 'better-sqlite3';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/clock.js';
+import type { Engine } from '../../src/engine/engine.js';
+import { SqliteEngine } from '../../src/engine/sqlite/index.js';
+import { fileURLToPath } from 'node:url';
+import { pipeline } from '../../src/dataflow/index.js';
+import { campaignPipeline, MIN, type Ad, type View } from './fixtures/campaigns.js';
+import { PipelineRun, LeaseLostError } from '../../src/dataflow/runtime/runner.js';
+import { allRecords } from '../support/engines.js';
+import { tempDir } from '../support/tmp.js';
+
+const FIXTURE = fileURLToPath(new URL('./fixtures/campaigns.ts', import.meta.url));
+const enc = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
+
+/** Ads and views over `minutes`, plus a closing record per partition far ahead so every window fires. */
+function traffic(minutes: number) {
+  const ads: Ad[] = [];
+  const views: View[] = [];
+  for (let m = 0; m < minutes; m++) {
+    for (let a = 0; a < 6; a++) ads.push({ adId: `ad${m}-${a}`, campaignId: `c${a % 3}`, ts: m * MIN + a });
+    for (let i = 0; i < 40; i++) views.push({ adId: `ad${m}-${i % 6}`, ts: m * MIN + 1000 + i * 100, ip: i % 10 === 0 ? 'bot' : `10.0.0.${i}`, cost: i });
+  }
+  return { ads, views };
+}
+
+function expected({ ads, views }: ReturnType<typeof traffic>) {
+  const byAd = new Map(ads.map((a) => [a.adId, a]));
+  const rows = new Map<string, { views: number; spend: number }>();
+  for (const v of views) {
+    const a = byAd.get(v.adId);
+    if (v.ip === 'bot' || !a || v.ts < a.ts || v.ts > a.ts + 10 * MIN) continue;
+    const k = JSON.stringify([a.campaignId, v.ts - (v.ts % MIN)]);
+    const r = rows.get(k) ?? { views: 0, spend: 0 };
+    rows.set(k, { views: r.views + 1, spend: r.spend + v.cost });
+  }
+  return rows;
+}
+
+async function feed(engine: Engine, t: ReturnType<typeof traffic>, minutes: number) {
+  await engine.createStream('ads', { partitions: 2 });
+  await engine.createStream('views', { partitions: 3 });
+  for (let i = 0; i < t.views.length; i += 100) {
+    await engine.append('views', t.views.slice(i, i + 100).map((v) => ({ key: v.adId, value: enc(v) })));
+  }
+  await engine.append('ads', t.ads.map((a) => ({ key: a.adId, value: enc(a) })));
+  const end = (minutes + 30) * MIN;
+  for (let p = 0; p < 3; p++) await engine.append('views', [{ partition: p, value: enc({ adId: 'end', ts: end, ip: 'x', cost: 0 }) }]);
+  for (let p = 0; p < 2; p++) await engine.append('ads', [{ partition: p, value: enc({ adId: 'end', campaignId: 'none', ts: end }) }]);
+}
+
+function table(path: string) {
+  if (!existsSync(path)) return new Map();
+  const db = new Database(path, { readonly: true });
+  try {
+    const rows = db.prepare('SELECT key, windowStart, views, spend FROM per_campaign').all() as { key: string; windowStart: number; views: number; spend: number }[];
+    return new Map(rows.map((r) => [JSON.stringify([r.key, r.windowStart]), { views: r.views, spend: r.spend }]));
+  } catch {
+    return new Map();
+  } finally {
+    db.close();
+  }
+}
+
+let debug: (() => string) | undefined;
+async function until(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${debug ? `: ${debug()}` : ''}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const runs: PipelineRun[] = [];
+const engines: Engine[] = [];
+afterEach(async () => {
+  for (const r of runs.splice(0)) await r.stop();
+  for (const e of engines.splice(0)) await e.close();
+});
+
+function setup() {
+  const dir = tempDir();
+  const engine = new SqliteEngine({ dataDir: join(dir, 'data') });
+  engines.push(engine);
+  return { dir, engine, tablesPath: join(dir, 'tables.db'), clock: new ManualClock(1_000) };
+}
+
+describe('pipelines on the sqlite engine', () => {
+  it('joins, shuffles, pre-aggregates and upserts a table equal to a batch computation', async () => {
+    const { engine, tablesPath, clock } = setup();
+    const t = traffic(12);
+    await feed(engine, t, 12);
+    const run = await PipelineRun.start(engine, campaignPipeline(), { tablesPath, clock, keyGroups: 4, batch: 64 });
+    runs.push(run);
+    const want = expected(t);
+    debug = () => `${table(tablesPath).size} rows of ${want.size}, idle ${run.idle}, ${JSON.stringify(run.unitStats())}`;
+    await until(() => table(tablesPath).size === want.size && run.idle, 'the table'); // the closing records' window stays open
+    expect(table(tablesPath)).toEqual(want);
+    const stats = run.unitStats();
+    expect(stats.filter((s) => s.unit.startsWith('s.views.')).reduce((n, s) => n + s.records, 0)).toBe(t.views.length + 3);
+    expect(stats.reduce((n, s) => n + s.late, 0)).toBe(0);
+  });
+
+  it('a restarted run resumes from committed state: nothing lost, nothing counted twice', async () => {
+    const { dir, engine, tablesPath, clock } = setup();
+    const t = traffic(8);
+    await feed(engine, t, 8);
+    const first = await PipelineRun.start(engine, campaignPipeline(), { tablesPath, clock, keyGroups: 4, batch: 16 });
+    await until(() => first.unitStats().reduce((n, s) => n + s.epochs, 0) >= 20, 'some epochs');
+    await first.stop();
+    const reopened = new SqliteEngine({ dataDir: join(dir, 'data') });
+    engines.push(reopened);
+    const second = await PipelineRun.start(reopened, campaignPipeline(), { tablesPath, clock, batch: 16 });
+    runs.push(second);
+    const want = expected(t);
+    await until(() => table(tablesPath).size === want.size && second.idle, 'the table');
+    expect(table(tablesPath)).toEqual(want);
+  });
+
+  it('runs on two worker threads, stops midway, and resumes on one thread: the worker count changes, the state does not', async () => {
+    const { dir, engine, tablesPath, clock } = setup();
+    const t = traffic(10);
+    await feed(engine, t, 10);
+    const engineConfig = { kind: 'sqlite' as const, dataDir: join(dir, 'data') };
+    const threaded = await PipelineRun.start(engine, campaignPipeline(), { tablesPath, clock, keyGroups: 4, batch: 16, workers: 2, module: FIXTURE, engineConfig });
+    await until(() => threaded.unitStats().reduce((n, s) => n + s.epochs, 0) >= 30, 'some epochs on the workers', 60_000);
+    const units = threaded.unitStats();
+    expect(units.length).toBe(2 + 3 + 4 + 4 + 1);
+    await threaded.stop();
+    const single = await PipelineRun.start(engine, campaignPipeline(), { tablesPath, clock, batch: 16 });
+    runs.push(single);
+    const want = expected(t);
+    await until(() => table(tablesPath).size === want.size && single.idle, 'the table');
+    expect(table(tablesPath)).toEqual(want);
+  });
+
+  it('a second run fences the first: its commits are refused and it stops', async () => {
+    const { engine, tablesPath, clock } = setup();
+    await feed(engine, traffic(2), 2);
+    const first = await PipelineRun.start(engine, campaignPipeline(), { tablesPath, clock, batch: 8 });
+    const second = await PipelineRun.start(engine, campaignPipeline(), { tablesPath, clock, batch: 8 });
+    runs.push(second);
+    await expect(first.done).rejects.toBeInstanceOf(LeaseLostError);
+    await expect(first.done).rejects.toThrow("another run of this pipeline took over");
+  });
+
+  it('sends records that are not JSON and records a user function throws on to <pipeline>-errors, and carries on', async () => {
+    const { engine, tablesPath, clock } = setup();
+    const p = pipeline('fragile');
+    p.source<{ n: number }>('nums').map((x) => {
+      if (x.n === 13) throw new Error('unlucky');
+      return { n: x.n };
+    }).to('out');
+    await engine.createStream('nums', { partitions: 1 });
+    await engine.append('nums', [{ value: enc({ n: 1 }) }, { value: new TextEncoder().encode('{not json') }, { value: enc({ n: 13 }) }, { value: enc({ n: 2 }) }]);
+    const run = await PipelineRun.start(engine, p, { tablesPath, clock });
+    runs.push(run);
+    await until(async () => (await allRecords(engine, 'out')).length === 2 && run.idle, 'outputs');
+    const errors = (await allRecords(engine, 'fragile-errors')).map((r) => JSON.parse(new TextDecoder().decode(r.value)));
+    expect(errors).toEqual([
+      { source: 'nums', error: 'record at offset 1 of partition 0 is not JSON', value: Buffer.from('{not json').toString('base64') },
+      { source: 'nums', error: 'unlucky', value: { n: 13 } },
+    ]);
+    expect((await allRecords(engine, 'out')).map((r) => JSON.parse(new TextDecoder().decode(r.value)))).toEqual([{ n: 1 }, { n: 2 }]);
+  });
+});
