@@ -5,6 +5,7 @@ import { SluiceError } from '../errors.js';
 import { CliError } from './client.js';
 import { createKey } from './keys.js';
 import { put } from './put.js';
+import { replay } from './replay.js';
 import { serve } from './serve.js';
 import { createStream, deleteStream, describeStream, listStreams } from './streams.js';
 import { tail } from './tail.js';
@@ -29,6 +30,14 @@ function program(): Command {
   server(p.command('start').description('run with production settings; refuses to run without API keys'))
     .option('--insecure', 'run without API keys')
     .action((o) => serve('start', o));
+
+  p.command('replay <pipeline>')
+    .description('recompute a pipeline from retained input: forget its state, rerun from --from until caught up, exit')
+    .requiredOption('--from <where>', "'earliest', an ISO time, or epoch milliseconds (arrival time)")
+    .option('-c, --config <file>', 'configuration file (default: ./sluice.config.ts if present)')
+    .option('--data-dir <dir>', 'directory of the embedded engine (default .sluice/data)')
+    .option('--engine <engine>', "'sqlite' (default) or NATS servers: nats://host:4222[,nats://…]")
+    .action((name, o) => replay(name, o));
 
   const client = (c: Command) =>
     c.option('--url <url>', 'gateway URL (default $SLUICE_URL or http://127.0.0.1:4320)').option('--api-key <key>', 'API key (default $SLUICE_API_KEY)');

@@ -7,7 +7,8 @@ import { DEFAULT_DATA_DIR, openEngine, type EngineConfig } from '../engine/open.
 import { Gateway } from '../gateway/gateway.js';
 import type { GatewayOptions } from '../gateway/options.js';
 import { CliError } from './client.js';
-import { runDemo } from './demo/index.js';
+import { runDemo, runModuleDemo } from './demo/index.js';
+import { configuredPipelines, runOptions, startPipelines } from './pipelines.js';
 
 export interface ServeFlags {
   config?: string;
@@ -27,6 +28,7 @@ export async function serve(mode: 'dev' | 'start', flags: ServeFlags): Promise<v
     throw new CliError('sluice start refuses to run without API keys: add auth.principals to sluice.config.ts (see `sluice keys create`), or pass --insecure', 2);
   }
   const engineConfig = engineConfigOf(config, flags);
+  const loaded = await configuredPipelines(config, source);
   const engine = await openEngine(engineConfig);
   await ensureStreams(engine, config);
   const gateway = new Gateway(engine, gatewayOptions(mode, config, flags));
@@ -34,18 +36,32 @@ export async function serve(mode: 'dev' | 'start', flags: ServeFlags): Promise<v
   const auth = principals.length ? `${principals.length} principals` : 'open (no keys)';
   log(`engine ${describeEngine(engineConfig)}; auth ${auth}${source ? `; config ${source}` : ''}`);
   log(`sluice ${mode}: listening on ${gateway.url} (host ${host}, port ${port})`);
-  const demo = flags.demo ? runDemo(gateway) : undefined;
+  const options = runOptions(config, engineConfig, source, log);
+  const runs = await startPipelines(engine, loaded, options);
+  for (const r of runs) log(`pipeline '${r.pipeline.name}': ${r.prepared.units.length} units on ${options.workers || 'the main'} ${options.workers === 1 ? 'worker' : options.workers ? 'workers' : 'thread'}`);
+  const demo = !flags.demo ? undefined : config.dataflow?.demo ? runModuleDemo(config.dataflow.demo, source, { url: gateway.url, tablesPath: options.tablesPath!, runs }) : runDemo(gateway);
   await new Promise<void>((resolve) => {
+    let stopping = false;
     const stop = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
       process.off('SIGTERM', onTerm);
       process.off('SIGINT', onInt);
       log(`${signal}: draining in-flight requests`);
       await demo?.stop();
       await gateway.close();
+      for (const r of runs) await r.stop();
       await engine.close();
       log('stopped');
       resolve();
     };
+    for (const r of runs) {
+      r.done.catch((e: Error) => {
+        log(`pipeline '${r.pipeline.name}' stopped: ${e.message}`);
+        process.exitCode = 1;
+        void stop('pipeline failure');
+      });
+    }
     const onTerm = () => void stop('SIGTERM');
     const onInt = () => void stop('SIGINT');
     process.on('SIGTERM', onTerm);

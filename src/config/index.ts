@@ -68,6 +68,18 @@ const schema = z.strictObject({
     })
     .optional(),
   auth: z.strictObject({ principals: z.array(principal) }).optional(),
+  /** Pipelines that dev/start run (files relative to the config file). */
+  dataflow: z
+    .strictObject({
+      pipelines: z.array(z.string().min(1)).min(1),
+      workers: z.number().int().min(0).max(64).optional(),
+      keyGroups: z.number().int().min(1).max(1024).optional(),
+      tables: z.string().min(1).optional(),
+      batch: z.number().int().min(1).max(100_000).optional(),
+      /** A module `dev --demo` runs beside the pipelines (default export: (ctx) => Promise<void>). */
+      demo: z.string().min(1).optional(),
+    })
+    .optional(),
   /** Streams created at start when missing. */
   streams: z.record(z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, 'invalid stream name'), stream).optional(),
 });

@@ -141,8 +141,9 @@ export class DataStream<T> {
     return new DataStream<U>(this.p, this.p.add({ kind: 'flatMap', id: 0, input: this.id, fn }));
   }
 
-  union(...others: DataStream<T>[]): DataStream<T> {
-    return new DataStream<T>(this.p, this.p.add({ kind: 'union', id: 0, inputs: [this.id, ...others.map((o) => o.id)] }));
+  /** Merges streams; the result carries either type. */
+  union<U = T>(...others: DataStream<U>[]): DataStream<T | U> {
+    return new DataStream<T | U>(this.p, this.p.add({ kind: 'union', id: 0, inputs: [this.id, ...others.map((o) => o.id)] }));
   }
 
   keyBy<K extends Key>(key: (value: T) => K): KeyedStream<K, T> {

@@ -1,5 +1,8 @@
 // `sluice dev --demo`: a stream of video-player events, a producer posting to it through the
 // gateway, and a live view of what arrives (read back through the gateway's SSE tail).
+import { dirname, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { PipelineRun } from '../../dataflow/runtime/runner.js';
 import type { Gateway } from '../../gateway/gateway.js';
 import { produce } from './producer.js';
 import { LiveView } from './view.js';
@@ -25,6 +28,35 @@ export function runDemo(gateway: Gateway): { stop(): Promise<void> } {
     async stop() {
       ac.abort();
       view.close();
+      await running;
+    },
+  };
+}
+
+/** What a configuration's demo module (dataflow.demo) gets: where to post, where tables are, the runs. */
+export interface DemoContext {
+  url: string;
+  tablesPath: string;
+  runs: PipelineRun[];
+  signal: AbortSignal;
+}
+
+/** Runs the configuration's demo module until stopped. */
+export function runModuleDemo(file: string, configSource: string | undefined, ctx: Omit<DemoContext, 'signal'>): { stop(): Promise<void> } {
+  const ac = new AbortController();
+  const path = resolve(configSource ? dirname(configSource) : process.cwd(), file);
+  const running = (async () => {
+    const url = pathToFileURL(path).href;
+    const mod = (/\.(c|m)?ts$/.test(path) ? await (await import('tsx/esm/api')).tsImport(url, import.meta.url) : await import(url)) as { default?: unknown };
+    const fn = typeof mod.default === 'function' ? mod.default : (mod.default as { default?: unknown } | undefined)?.default;
+    if (typeof fn !== 'function') throw new Error(`${path} has no default export function`);
+    await (fn as (c: DemoContext) => Promise<void>)({ ...ctx, signal: ac.signal });
+  })().catch((e: Error) => {
+    if (!ac.signal.aborted) process.stderr.write(`demo: ${e.message}\n`);
+  });
+  return {
+    async stop() {
+      ac.abort();
       await running;
     },
   };

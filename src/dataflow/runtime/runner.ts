@@ -41,13 +41,16 @@ export interface Prepared {
   lease: { key: string; version: number };
   partitions: Map<string, number>;
   units: string[];
+  /** Table rows of windows starting before this are left as they are (set by a replay from a time). */
+  floor?: number;
 }
 
 /** Creates missing streams, fixes the key-group count, and takes the lease (fencing any older run). */
 export async function prepare(engine: Engine, p: Pipeline, o: RunOptions = {}): Promise<Prepared> {
   const meta = await engine.getState(metaKey(p.name));
   let keyGroups = o.keyGroups ?? DEFAULT_KEY_GROUPS;
-  if (meta) keyGroups = (decode(meta.value) as { keyGroups: number }).keyGroups;
+  let floor: number | undefined;
+  if (meta) ({ keyGroups, floor } = decode(meta.value) as { keyGroups: number; floor?: number });
   else await engine.commit({ state: [{ key: metaKey(p.name), value: encode({ keyGroups }), expectedVersion: 0 }] });
   const layout = new Layout(p, keyGroups);
   const ensure = async (name: string, options?: { partitions: number }) => {
@@ -69,7 +72,7 @@ export async function prepare(engine: Engine, p: Pipeline, o: RunOptions = {}): 
     ...layout.keyed.flatMap((n) => Array.from({ length: keyGroups }, (_, g) => keyedUnit(n.id, g))),
     ...layout.tables.map(tableUnit),
   ];
-  return { layout, lease: { key: leaseKey(p.name), version: versions[0]! }, partitions, units };
+  return { layout, lease: { key: leaseKey(p.name), version: versions[0]! }, partitions, units, floor };
 }
 
 /** Builds and opens the units with the given ids. */
@@ -92,7 +95,7 @@ export async function openUnits(engine: Engine, prepared: Prepared, ids: string[
       unit = u;
       start = () => engine.resolve(u.stream, group, 'earliest');
     } else {
-      const u = new TableSinkUnit(id.slice(2), tables!, ctx);
+      const u = new TableSinkUnit(id.slice(2), tables!, ctx, prepared.floor);
       unit = u;
       start = () => engine.resolve(u.stream, 0, 'earliest');
     }
@@ -178,7 +181,7 @@ export class PipelineRun {
       const [entry, evalOption] = workerEntry();
       const worker = new Worker(entry, {
         ...evalOption,
-        workerData: { module: o.module, pipeline: p.name, engineConfig: o.engineConfig, prepared: { lease: prepared.lease, keyGroups: prepared.layout.keyGroups, partitions: [...prepared.partitions], units: prepared.units }, ids, options: { tablesPath: o.tablesPath, batch: o.batch, idlePollMs: o.idlePollMs, from: o.from } },
+        workerData: { module: o.module, pipeline: p.name, engineConfig: o.engineConfig, prepared: { lease: prepared.lease, keyGroups: prepared.layout.keyGroups, partitions: [...prepared.partitions], units: prepared.units, floor: prepared.floor }, ids, options: { tablesPath: o.tablesPath, batch: o.batch, idlePollMs: o.idlePollMs, from: o.from } },
       });
       worker.on('message', (m: { stats?: UnitStats[]; idle?: boolean; log?: string }) => {
         for (const s of m.stats ?? []) run.stats.set(s.unit, s);

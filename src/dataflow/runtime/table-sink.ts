@@ -99,7 +99,7 @@ function column(v: unknown): unknown {
 }
 
 export class TableSinkUnit extends Unit {
-  constructor(readonly table: string, private readonly db: TablesDb, ctx: UnitContext) {
+  constructor(readonly table: string, private readonly db: TablesDb, ctx: UnitContext, private readonly floor?: number) {
     super(tableUnit(table), ctx);
   }
 
@@ -116,7 +116,9 @@ export class TableSinkUnit extends Unit {
   async step(): Promise<boolean> {
     const { records, next } = await this.ctx.engine.read(this.stream, 0, this.offset, this.ctx.batch);
     if (records.length === 0) return false;
-    const rows = records.map((r) => decode(r.value) as [unknown[], Record<string, unknown>]);
+    let rows = records.map((r) => decode(r.value) as [unknown[], Record<string, unknown>]);
+    const floor = this.floor;
+    if (floor !== undefined) rows = rows.filter(([, row]) => !(typeof row.windowStart === 'number' && row.windowStart < floor));
     this.db.apply(this.ctx.layout.p.name, this.table, rows, next);
     this.offset = next;
     this.stats.records += records.length;

@@ -11,7 +11,7 @@ interface Data {
   module: string;
   pipeline: string;
   engineConfig: EngineConfig;
-  prepared: { lease: Prepared['lease']; keyGroups: number; partitions: [string, number][]; units: string[] };
+  prepared: { lease: Prepared['lease']; keyGroups: number; partitions: [string, number][]; units: string[]; floor?: number };
   ids: string[];
   options: RunOptions;
 }
@@ -21,7 +21,7 @@ const pipelines = await loadPipelines(d.module);
 const p = pipelines.find((x) => x.name === d.pipeline)!;
 // Retention is the main process' job.
 const engine = await openEngine(d.engineConfig.kind === 'sqlite' ? { ...d.engineConfig, retentionIntervalMs: 0 } : d.engineConfig);
-const prepared: Prepared = { layout: new Layout(p, d.prepared.keyGroups), lease: d.prepared.lease, partitions: new Map(d.prepared.partitions), units: d.prepared.units };
+const prepared: Prepared = { layout: new Layout(p, d.prepared.keyGroups), lease: d.prepared.lease, partitions: new Map(d.prepared.partitions), units: d.prepared.units, floor: d.prepared.floor };
 const tables = d.ids.some((id) => id.startsWith('t.')) ? new TablesDb(d.options.tablesPath ?? DEFAULT_TABLES_PATH) : undefined;
 const log = (line: string) => parentPort!.postMessage({ log: line });
 const loop = new UnitLoop(await openUnits(engine, prepared, d.ids, d.options, tables), { ...d.options, log });
