@@ -142,6 +142,7 @@ export class UnitLoop {
         }
       }
       this.idleRounds = progressed ? 0 : this.idleRounds + 1;
+      await new Promise((r) => setImmediate(r)); // let timers and I/O in (the sqlite engine's calls are synchronous)
       if (!progressed && !this.stopped) await new Promise<void>((r) => ((this.wake = r), setTimeout(r, poll)));
     }
   }

@@ -13,6 +13,9 @@ import { assign } from '../windows.js';
 import { keyedUnit, keyGroupOf, shuffleStream, sourceUnit, stateKey, tableStream, type Layout } from './layout.js';
 import { decode, encode, type ShuffleRecord } from './wire.js';
 
+/** A keyed unit keeps reading batches into one epoch for up to this long. */
+const EPOCH_MS = 100;
+
 export interface UnitContext {
   engine: Engine;
   layout: Layout;
@@ -133,11 +136,13 @@ export class SourceUnit extends Unit {
   async step(): Promise<boolean> {
     const { engine, clock, batch, layout } = this.ctx;
     const from = this.offset;
-    const { records, next } = await engine.read(this.stream, this.partition, from, batch);
+    let { records, next } = await engine.read(this.stream, this.partition, from, batch);
     const now = clock.now();
     this.ownMark = this.marks.current(now);
     this.appends = new Appends();
-    if (records.length > 0) {
+    const any = records.length > 0;
+    const started = performance.now();
+    while (records.length > 0) {
       const before = this.executor.metrics.clampedFuture;
       const inputs = [];
       for (const r of records) {
@@ -150,18 +155,22 @@ export class SourceUnit extends Unit {
       this.executor.ingest(this.stream, this.partition, inputs, now, this.marks);
       this.stats.clampedFuture += this.executor.metrics.clampedFuture - before;
       this.stats.records += records.length;
+      if (records.length < batch || performance.now() - started > EPOCH_MS) break;
+      ({ records, next } = await engine.read(this.stream, this.partition, next, batch));
+    }
+    if (any) {
       this.flushPartials();
       addOutputs(this.appends, layout.p.name, this.executor.drain());
     }
     const w = this.marks.current(now);
-    const idle = records.length === 0 && this.marks.idle(now);
+    const idle = !any && this.marks.idle(now);
     const wire = Number.isFinite(w) ? w : null;
     const markerChanged = layout.watermarkStreams.has(this.stream) && (wire !== this.sent.w || idle !== this.sent.idle);
     if (markerChanged) {
       addMarkers(this.appends, this.ctx, this.targets, this.id, w, idle);
       this.sent = { w: wire, idle };
     }
-    if (records.length === 0 && !markerChanged) return false;
+    if (!any && !markerChanged) return false;
     this.offset = next;
     await this.commit(this.appends, { marks: this.marks.snapshot(), sent: this.sent }, from);
     return true;
@@ -228,12 +237,20 @@ export class KeyedUnit extends Unit {
   async step(): Promise<boolean> {
     const { engine, batch, layout } = this.ctx;
     const from = this.offset;
-    const { records, next } = await engine.read(this.stream, this.group, from, batch);
+    let { records, next } = await engine.read(this.stream, this.group, from, batch);
     if (records.length === 0) return false;
     this.appends = new Appends();
     const lateBefore = this.executor.metrics.late;
-    for (const r of records) this.apply(decode(r.value) as ShuffleRecord);
-    this.stats.records += records.length;
+    // An epoch takes several batches while there are more (up to EPOCH_MS): the state snapshot is
+    // written once per epoch, so fewer, larger epochs cost less.
+    const started = performance.now();
+    for (;;) {
+      for (const r of records) this.apply(decode(r.value) as ShuffleRecord);
+      this.stats.records += records.length;
+      if (records.length < batch || performance.now() - started > EPOCH_MS) break;
+      ({ records, next } = await engine.read(this.stream, this.group, next, batch));
+      if (records.length === 0) break;
+    }
     this.stats.late += this.executor.metrics.late - lateBefore;
     addOutputs(this.appends, layout.p.name, this.executor.drain());
     const w = this.executor.currentWatermark;
