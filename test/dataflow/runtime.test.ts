@@ -8,7 +8,8 @@ import { ManualClock } from '../../src/clock.js';
 import type { Engine } from '../../src/engine/engine.js';
 import { SqliteEngine } from '../../src/engine/sqlite/index.js';
 import { fileURLToPath } from 'node:url';
-import { pipeline } from '../../src/dataflow/index.js';
+import { count, pipeline, tumbling } from '../../src/dataflow/index.js';
+import { keyGroupOf } from '../../src/dataflow/runtime/layout.js';
 import { campaignPipeline, MIN, type Ad, type View } from './fixtures/campaigns.js';
 import { PipelineRun, LeaseLostError } from '../../src/dataflow/runtime/runner.js';
 import { allRecords } from '../support/engines.js';
@@ -109,12 +110,12 @@ describe('pipelines on the sqlite engine', () => {
     const { dir, engine, tablesPath, clock } = setup();
     const t = traffic(8);
     await feed(engine, t, 8);
-    const first = await PipelineRun.start(engine, campaignPipeline(), { tablesPath, clock, keyGroups: 4, batch: 16 });
+    const first = await PipelineRun.start(engine, campaignPipeline(), { tablesPath, clock, keyGroups: 4, batch: 16, epochMs: 0 });
     await until(() => first.unitStats().reduce((n, s) => n + s.epochs, 0) >= 20, 'some epochs');
     await first.stop();
     const reopened = new SqliteEngine({ dataDir: join(dir, 'data') });
     engines.push(reopened);
-    const second = await PipelineRun.start(reopened, campaignPipeline(), { tablesPath, clock, batch: 16 });
+    const second = await PipelineRun.start(reopened, campaignPipeline(), { tablesPath, clock, batch: 16, epochMs: 0 });
     runs.push(second);
     const want = expected(t);
     await until(() => table(tablesPath).size === want.size && second.idle, 'the table');
@@ -126,11 +127,11 @@ describe('pipelines on the sqlite engine', () => {
     const t = traffic(10);
     await feed(engine, t, 10);
     const engineConfig = { kind: 'sqlite' as const, dataDir: join(dir, 'data') };
-    const threaded = await PipelineRun.start(engine, campaignPipeline(), { tablesPath, clock, keyGroups: 4, batch: 16, workers: 2, module: FIXTURE, engineConfig });
+    const threaded = await PipelineRun.start(engine, campaignPipeline(), { tablesPath, clock, keyGroups: 4, batch: 16, epochMs: 0, workers: 2, module: FIXTURE, engineConfig });
     // Each worker reports its units' counters; both have committed epochs.
     await until(() => threaded.unitStats().length === 2 + 3 + 4 + 4 + 1 && threaded.unitStats().reduce((n, s) => n + s.epochs, 0) >= 30, 'epochs on both workers', 60_000);
     await threaded.stop();
-    const single = await PipelineRun.start(engine, campaignPipeline(), { tablesPath, clock, batch: 16 });
+    const single = await PipelineRun.start(engine, campaignPipeline(), { tablesPath, clock, batch: 16, epochMs: 0 });
     runs.push(single);
     const want = expected(t);
     await until(() => table(tablesPath).size === want.size && single.idle, 'the table');
@@ -166,4 +167,41 @@ describe('pipelines on the sqlite engine', () => {
     ]);
     expect((await allRecords(engine, 'out')).map((r) => JSON.parse(new TextDecoder().decode(r.value)))).toEqual([{ n: 1 }, { n: 2 }]);
   });
+
+  it('keeps work spread when one campaign takes 90% of the traffic: pre-aggregation sends the hot key partials, not records', async () => {
+    const { engine, tablesPath, clock } = setup();
+    const p = pipeline('skew');
+    p.source<{ adId: string; campaignId: string; ts: number }>('views', { eventTime: (v) => v.ts })
+      .keyBy((v) => v.campaignId).window(tumbling('1m')).aggregate({ n: count() }).toTable('per_campaign');
+    await engine.createStream('views', { partitions: 4 });
+    const views = Array.from({ length: 20_000 }, (_, i) => ({ adId: `ad${i % 997}`, campaignId: i % 10 === 0 ? `cold${i % 7}` : 'hot', ts: Math.floor(i / 2000) * MIN + (i % 2000) }));
+    for (let i = 0; i < views.length; i += 1000) await engine.append('views', views.slice(i, i + 1000).map((v) => ({ key: v.adId, value: enc(v) })));
+    for (let q = 0; q < 4; q++) await engine.append('views', [{ partition: q, value: enc({ adId: 'end', campaignId: 'end', ts: 60 * MIN }) }]);
+    const run = await PipelineRun.start(engine, p, { tablesPath, clock, keyGroups: 8, batch: 500 });
+    runs.push(run);
+    const hot = `k1.${keyGroupOf('hot', 8)}`;
+    await until(() => run.idle && table2(tablesPath).get('hot') === 18_000, 'the hot total');
+    const stats = run.unitStats();
+    const sources = stats.filter((s) => s.unit.startsWith('s.')).map((s) => s.records);
+    const keyed = stats.filter((s) => s.unit.startsWith('k'));
+    console.log(`skew: per-task input records — sources ${sources.join(' ')}; key groups ${keyed.map((s) => `${s.unit}=${s.records}`).join(' ')} (hot key in ${hot})`);
+    // Source tasks share the input evenly (keyed by ad, not campaign)…
+    expect(Math.max(...sources) / Math.min(...sources)).toBeLessThan(1.5);
+    // …and the hot campaign's task gets one partial per window per source epoch, not 18,000 records.
+    const hotRecords = keyed.find((s) => s.unit === hot)!.records;
+    expect(hotRecords).toBeLessThan(2_000);
+  });
 });
+
+function table2(path: string): Map<string, number> {
+  if (!existsSync(path)) return new Map();
+  const db = new Database(path, { readonly: true });
+  try {
+    const rows = db.prepare('SELECT key, sum(n) AS n FROM per_campaign GROUP BY key').all() as { key: string; n: number }[];
+    return new Map(rows.map((r) => [r.key, r.n]));
+  } catch {
+    return new Map();
+  } finally {
+    db.close();
+  }
+}

@@ -21,8 +21,10 @@ export interface RunOptions {
   keyGroups?: number;
   /** SQLite file of table sinks. Default '.sluice/tables.db'. */
   tablesPath?: string;
-  /** Records read per epoch. Default 4096. */
+  /** Records read per batch. Default 4096. */
   batch?: number;
+  /** An epoch takes more batches while there are more, for up to this long; 0: one batch. Default 100 ms. */
+  epochMs?: number;
   /** Pause when no unit had work. Default 20 ms. */
   idlePollMs?: number;
   /** Worker threads; 0 runs every unit in this thread. Default 0. */
@@ -78,7 +80,7 @@ export async function prepare(engine: Engine, p: Pipeline, o: RunOptions = {}): 
 /** Builds and opens the units with the given ids. */
 export async function openUnits(engine: Engine, prepared: Prepared, ids: string[], o: RunOptions, tables?: TablesDb): Promise<Unit[]> {
   const { layout, partitions } = prepared;
-  const ctx: UnitContext = { engine, layout, clock: o.clock ?? systemClock, lease: prepared.lease, batch: o.batch ?? 4096 };
+  const ctx: UnitContext = { engine, layout, clock: o.clock ?? systemClock, lease: prepared.lease, batch: o.batch ?? 4096, epochMs: o.epochMs ?? 100 };
   const from = o.from ?? 'earliest';
   const units: Unit[] = [];
   for (const id of ids) {
@@ -182,7 +184,7 @@ export class PipelineRun {
       const [entry, evalOption] = workerEntry();
       const worker = new Worker(entry, {
         ...evalOption,
-        workerData: { module: o.module, pipeline: p.name, engineConfig: o.engineConfig, prepared: { lease: prepared.lease, keyGroups: prepared.layout.keyGroups, partitions: [...prepared.partitions], units: prepared.units, floor: prepared.floor }, ids, options: { tablesPath: o.tablesPath, batch: o.batch, idlePollMs: o.idlePollMs, from: o.from } },
+        workerData: { module: o.module, pipeline: p.name, engineConfig: o.engineConfig, prepared: { lease: prepared.lease, keyGroups: prepared.layout.keyGroups, partitions: [...prepared.partitions], units: prepared.units, floor: prepared.floor }, ids, options: { tablesPath: o.tablesPath, batch: o.batch, epochMs: o.epochMs, idlePollMs: o.idlePollMs, from: o.from } },
       });
       worker.on('message', (m: { stats?: UnitStats[]; idle?: boolean; log?: string }) => {
         for (const s of m.stats ?? []) run.stats.set(s.unit, s);

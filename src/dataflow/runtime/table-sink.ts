@@ -42,7 +42,7 @@ export class TablesDb {
   reset(pipeline: string, tables: string[], from?: number): void {
     this.db.transaction(() => {
       for (const t of tables) {
-        if (!this.known(t)) continue;
+        if (this.known(t).size === 0) continue; // never written
         if (from === undefined || !this.known(t).has('windowStart')) this.db.prepare(`DELETE FROM ${q(t)}`).run();
         else this.db.prepare(`DELETE FROM ${q(t)} WHERE "windowStart" >= ?`).run(from);
       }

@@ -13,17 +13,16 @@ import { assign } from '../windows.js';
 import { keyedUnit, keyGroupOf, shuffleStream, sourceUnit, stateKey, tableStream, type Layout } from './layout.js';
 import { decode, encode, type ShuffleRecord } from './wire.js';
 
-/** A keyed unit keeps reading batches into one epoch for up to this long. */
-const EPOCH_MS = 100;
-
 export interface UnitContext {
   engine: Engine;
   layout: Layout;
   clock: Clock;
   /** The lease this run holds: every commit is fenced on it. */
   lease: { key: string; version: number };
-  /** Records read per epoch. */
+  /** Records read per batch. */
   batch: number;
+  /** A unit keeps reading batches into one epoch while there are more, for up to this long (ms). */
+  epochMs: number;
 }
 
 export interface UnitStats {
@@ -155,7 +154,7 @@ export class SourceUnit extends Unit {
       this.executor.ingest(this.stream, this.partition, inputs, now, this.marks);
       this.stats.clampedFuture += this.executor.metrics.clampedFuture - before;
       this.stats.records += records.length;
-      if (records.length < batch || performance.now() - started > EPOCH_MS) break;
+      if (records.length < batch || performance.now() - started >= this.ctx.epochMs) break;
       ({ records, next } = await engine.read(this.stream, this.partition, next, batch));
     }
     if (any) {
@@ -241,13 +240,13 @@ export class KeyedUnit extends Unit {
     if (records.length === 0) return false;
     this.appends = new Appends();
     const lateBefore = this.executor.metrics.late;
-    // An epoch takes several batches while there are more (up to EPOCH_MS): the state snapshot is
+    // An epoch takes several batches while there are more (up to epochMs): the state snapshot is
     // written once per epoch, so fewer, larger epochs cost less.
     const started = performance.now();
     for (;;) {
       for (const r of records) this.apply(decode(r.value) as ShuffleRecord);
       this.stats.records += records.length;
-      if (records.length < batch || performance.now() - started > EPOCH_MS) break;
+      if (records.length < batch || performance.now() - started >= this.ctx.epochMs) break;
       ({ records, next } = await engine.read(this.stream, this.group, next, batch));
       if (records.length === 0) break;
     }
