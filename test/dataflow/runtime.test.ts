@@ -12,7 +12,7 @@ import { count, pipeline, tumbling } from '../../src/dataflow/index.js';
 import { keyGroupOf } from '../../src/dataflow/runtime/layout.js';
 import { campaignPipeline, MIN, type Ad, type View } from './fixtures/campaigns.js';
 import { PipelineRun, LeaseLostError } from '../../src/dataflow/runtime/runner.js';
-import { allRecords } from '../support/engines.js';
+import { allRecords, natsFactory } from '../support/engines.js';
 import { tempDir } from '../support/tmp.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/campaigns.ts', import.meta.url));
@@ -205,3 +205,38 @@ function table2(path: string): Map<string, number> {
     db.close();
   }
 }
+
+describe('pipelines on the nats engine (the same code)', () => {
+  it('joins, shuffles, pre-aggregates and upserts a table equal to a batch computation', async () => {
+    const dir = tempDir();
+    const clock = new ManualClock(1_000);
+    const engine = await natsFactory(clock);
+    engines.push(engine);
+    const tablesPath = join(dir, 'tables.db');
+    const t = traffic(6);
+    await feed(engine, t, 6);
+    const run = await PipelineRun.start(engine, campaignPipeline(), { tablesPath, clock, keyGroups: 4, batch: 64 });
+    runs.push(run);
+    const want = expected(t);
+    await until(() => table(tablesPath).size === want.size && run.idle, 'the table', 30_000);
+    expect(table(tablesPath)).toEqual(want);
+  });
+
+  it('a restarted run resumes from committed state', async () => {
+    const dir = tempDir();
+    const clock = new ManualClock(1_000);
+    const engine = await natsFactory(clock);
+    engines.push(engine);
+    const tablesPath = join(dir, 'tables.db');
+    const t = traffic(4);
+    await feed(engine, t, 4);
+    const first = await PipelineRun.start(engine, campaignPipeline(), { tablesPath, clock, keyGroups: 4, batch: 16, epochMs: 0 });
+    await until(() => first.unitStats().reduce((n, s) => n + s.epochs, 0) >= 15, 'some epochs', 30_000);
+    await first.stop();
+    const second = await PipelineRun.start(engine, campaignPipeline(), { tablesPath, clock, batch: 16, epochMs: 0 });
+    runs.push(second);
+    const want = expected(t);
+    await until(() => table(tablesPath).size === want.size && second.idle, 'the table', 30_000);
+    expect(table(tablesPath)).toEqual(want);
+  });
+});
