@@ -1,0 +1,218 @@
+// bench/dataflow: Nexmark-style queries q1, q2, q5, q7, q8 and the campaign-metrics pipeline, each
+// over events read from the sqlite engine with exactly-once on (epochs committed), on 2 worker
+// threads; against (a) a hand-written loop and (b) RxJS computing the same answer over the same
+// records read from the same engine, in the same run. Also: latency from a window's close to its
+// row in the table, and recovery time after kill -9. Prints one JSON line.
+//   node --import tsx bench/dataflow/run.ts        (env: BENCH_EVENTS, default 1,000,000)
+import Database from 'better-sqlite3';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { count as rxCount, from, groupBy, lastValueFrom, map, max as rxMax, mergeMap, filter as rxFilter, reduce, toArray } from 'rxjs';
+import type { Engine } from '../../src/engine/engine.js';
+import { SqliteEngine } from '../../src/engine/sqlite/index.js';
+import type { Pipeline } from '../../src/dataflow/dsl.js';
+import { pipeline, tumbling, count } from '../../src/dataflow/index.js';
+import { PipelineRun } from '../../src/dataflow/runtime/runner.js';
+import campaign from '../../examples/campaign-metrics/pipeline.js';
+import { isBot, STREAMS, Traffic, type AdServed, type Event } from '../../examples/campaign-metrics/events.js';
+import { hand, QUERIES, type Auction, type Bid, type Person } from './queries.js';
+
+const N = Number(process.env.BENCH_EVENTS ?? 1_000_000);
+const WORKERS = 2;
+const QUERIES_FILE = new URL('./queries.ts', import.meta.url).pathname;
+const CAMPAIGN_FILE = new URL('../../examples/campaign-metrics/pipeline.ts', import.meta.url).pathname;
+const enc = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
+const dec = new TextDecoder();
+const T0 = Date.UTC(2026, 0, 1);
+
+async function load(engine: Engine, stream: string, partitions: number, values: { ts: number }[], key: (v: any) => string) {
+  await engine.createStream(stream, { partitions, retentionMs: 30 * 86_400_000 });
+  for (let i = 0; i < values.length; i += 5000) await engine.append(stream, values.slice(i, i + 5000).map((v) => ({ key: key(v), value: enc(v) })));
+  const end = values.at(-1)!.ts + 3_600_000;
+  for (let p = 0; p < partitions; p++) await engine.append(stream, [{ partition: p, value: enc({ ...values.at(-1), ts: end }) }]);
+}
+
+async function readAll<T>(engine: Engine, stream: string): Promise<T[]> {
+  const info = await engine.describeStream(stream);
+  const out: T[] = [];
+  for (const p of info.partitionInfo) {
+    let off = p.earliest;
+    for (;;) {
+      const { records, next } = await engine.read(stream, p.partition, off, 8192);
+      if (records.length === 0) break;
+      for (const r of records) out.push(JSON.parse(dec.decode(r.value)) as T);
+      off = next;
+    }
+  }
+  return out;
+}
+
+/** Runs a pipeline until every source record is processed and nothing is left; returns seconds. */
+async function timeRun(dir: string, engine: Engine, p: Pipeline, module: string, inputs: number): Promise<number> {
+  const started = performance.now();
+  const run = await PipelineRun.start(engine, p, { workers: WORKERS, module, engineConfig: { kind: 'sqlite', dataDir: join(dir, 'data') }, tablesPath: join(dir, 'tables.db') });
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 20));
+    const done = run.unitStats().filter((s) => s.unit.startsWith('s.')).reduce((n, s) => n + s.records, 0);
+    if (done >= inputs && run.idle) break;
+  }
+  const s = (performance.now() - started) / 1000;
+  await run.stop();
+  return s;
+}
+
+async function timed<T>(fn: () => Promise<T> | T): Promise<number> {
+  const t = performance.now();
+  await fn();
+  return (performance.now() - t) / 1000;
+}
+
+const rx = {
+  q1: (bids: Bid[]) => lastValueFrom(from(bids).pipe(map((b) => ({ auction: b.auction, bidder: b.bidder, price: Math.round(b.price * 0.908), ts: b.ts })), rxCount())),
+  q2: (bids: Bid[]) => lastValueFrom(from(bids).pipe(rxFilter((b) => b.auction % 123 === 0), map((b) => ({ auction: b.auction, price: b.price })), rxCount())),
+  q5: (bids: Bid[]) => lastValueFrom(from(bids).pipe(
+    mergeMap((b) => { const ks: string[] = []; for (let s = b.ts - (b.ts % 2000); s > b.ts - 10_000; s -= 2000) ks.push(`${b.auction}/${s}`); return from(ks); }),
+    groupBy((k) => k), mergeMap((g) => g.pipe(rxCount())), toArray())),
+  q7: (bids: Bid[]) => lastValueFrom(from(bids).pipe(groupBy((b) => `${b.auction % 64}/${b.ts - (b.ts % 10_000)}`), mergeMap((g) => g.pipe(rxMax((a, b) => a.price - b.price))), toArray())),
+  q8: (auctions: Auction[], persons: Person[]) => lastValueFrom(from(persons).pipe(
+    reduce((m, p) => m.set(`${p.id}/${p.ts - (p.ts % 10_000)}`, [...(m.get(`${p.id}/${p.ts - (p.ts % 10_000)}`) ?? []), p]), new Map<string, Person[]>()),
+    mergeMap((m) => from(auctions).pipe(mergeMap((a) => from(m.get(`${a.seller}/${a.ts - (a.ts % 10_000)}`) ?? [])))), rxCount())),
+};
+
+function bids(n: number): Bid[] {
+  // ~10k events/s of event time; auctions Zipf-ish (hot items), prices 1..10,000.
+  return Array.from({ length: n }, (_, i) => ({ auction: Math.floor(1000 * Math.random() ** 3), bidder: i % 50_000, price: 1 + Math.floor(Math.random() * 10_000), ts: T0 + Math.floor(i / 10) }));
+}
+
+async function query(name: keyof typeof QUERIES) {
+  const dir = mkdtempSync(join(tmpdir(), `bench-${name}-`));
+  const engine = new SqliteEngine({ dataDir: join(dir, 'data') });
+  let inputs: number;
+  let handRun: () => Promise<unknown>;
+  let rxRun: () => Promise<unknown>;
+  if (name === 'q8') {
+    const persons = Array.from({ length: N / 4 }, (_, i) => ({ id: i, name: `p${i}`, city: 'x', ts: T0 + i * 4 }));
+    const auctions = Array.from({ length: (3 * N) / 4 }, (_, i) => ({ id: i, seller: Math.floor(i / 3), category: i % 10, ts: T0 + Math.floor(i / 3) * 4 + (i % 3) }));
+    await load(engine, 'persons', 4, persons, (p) => String(p.id));
+    await load(engine, 'auctions', 4, auctions, (a) => String(a.seller));
+    inputs = persons.length + auctions.length + 8;
+    handRun = async () => hand.q8(await readAll(engine, 'auctions'), await readAll(engine, 'persons'));
+    rxRun = async () => rx.q8(await readAll(engine, 'auctions'), await readAll(engine, 'persons'));
+  } else {
+    await load(engine, 'bids', 4, bids(N), (b) => String(b.auction));
+    inputs = N + 4;
+    handRun = async () => hand[name](await readAll<Bid>(engine, 'bids'));
+    rxRun = async () => rx[name](await readAll<Bid>(engine, 'bids'));
+  }
+  const handS = await timed(handRun);
+  const rxS = await timed(rxRun);
+  const sluiceS = await timeRun(dir, engine, QUERIES[name], QUERIES_FILE, inputs);
+  await engine.close();
+  rmSync(dir, { recursive: true, force: true });
+  return { query: name, events: inputs, sluiceEventsPerSec: Math.round(inputs / sluiceS), perCore: Math.round(inputs / sluiceS / WORKERS), handEventsPerSec: Math.round(inputs / handS), rxjsEventsPerSec: Math.round(inputs / rxS), vsHand: +(handS / sluiceS).toFixed(3), vsRxjs: +(rxS / sluiceS).toFixed(3) };
+}
+
+function campaignEvents(n: number): Event[] {
+  const t = new Traffic({ seed: 3 });
+  const out: Event[] = [];
+  for (let s = 0; out.length < n; s += 10) out.push(...t.next(T0 + s * 1000, T0 + (s + 10) * 1000, 2000));
+  return out;
+}
+
+async function campaignBench() {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-campaign-'));
+  const engine = new SqliteEngine({ dataDir: join(dir, 'data') });
+  const events = campaignEvents(N / 2);
+  for (const [stream, parts] of [[STREAMS.ads, 4], [STREAMS.views, 4], [STREAMS.clicks, 2]] as const) {
+    await load(engine, stream, parts, events.filter((e) => e.stream === stream).map((e) => e.value), (v) => v.adId);
+  }
+  const inputs = events.length + 10;
+  const handS = await timed(async () => {
+    const ads = new Map<string, AdServed>();
+    for (const a of await readAll<AdServed>(engine, STREAMS.ads)) ads.set(a.adId, a);
+    const rows = new Map<string, number>();
+    for (const s of [STREAMS.views, STREAMS.clicks]) {
+      for (const e of await readAll<{ adId: string; ip: string; ts: number }>(engine, s)) {
+        const ad = ads.get(e.adId);
+        if (isBot(e.ip) || !ad || e.ts < ad.ts || e.ts > ad.ts + 600_000) continue;
+        const k = `${ad.campaignId}/${e.ts - (e.ts % 60_000)}/${s}`;
+        rows.set(k, (rows.get(k) ?? 0) + 1);
+      }
+    }
+  });
+  const sluiceS = await timeRun(dir, engine, campaign, CAMPAIGN_FILE, inputs);
+  await engine.close();
+  rmSync(dir, { recursive: true, force: true });
+  return { query: 'campaign', events: inputs, sluiceEventsPerSec: Math.round(inputs / sluiceS), perCore: Math.round(inputs / sluiceS / WORKERS), handEventsPerSec: Math.round(inputs / handS), vsHand: +(handS / sluiceS).toFixed(3) };
+}
+
+/** Live: bids at ~20k/s stamped now; 1 s tumbling windows; time from a window's close to its row. */
+async function latency() {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-latency-'));
+  const engine = new SqliteEngine({ dataDir: join(dir, 'data') });
+  await engine.createStream('live', { partitions: 4 });
+  const p = pipeline('latency');
+  p.source<Bid>('live', { eventTime: (b) => b.ts }).keyBy((b) => b.auction % 8).window(tumbling('1s')).aggregate({ n: count() }).toTable('per_second');
+  const run = await PipelineRun.start(engine, p, { workers: 0, tablesPath: join(dir, 'tables.db'), idlePollMs: 5 });
+  const closedAt = new Map<number, number>();
+  const seenAt = new Map<number, number>();
+  const db = () => new Database(join(dir, 'tables.db'), { readonly: true });
+  let reader: Database.Database | undefined;
+  const until = Date.now() + 15_000;
+  let i = 0;
+  while (Date.now() < until) {
+    const now = Date.now();
+    const start = now - (now % 1000);
+    if (!closedAt.has(start - 1000)) closedAt.set(start - 1000, now); // every partition gets a record ≥ the end now
+    await engine.append('live', Array.from({ length: 200 }, (_, k) => ({ partition: k % 4, value: enc({ auction: i++ % 1000, bidder: 1, price: 1, ts: now }) })));
+    try {
+      reader ??= db();
+      for (const r of reader.prepare('SELECT DISTINCT windowStart FROM per_second').all() as { windowStart: number }[]) if (!seenAt.has(r.windowStart)) seenAt.set(r.windowStart, Date.now());
+    } catch {
+      /* table not there yet */
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  reader?.close();
+  await run.stop();
+  await engine.close();
+  rmSync(dir, { recursive: true, force: true });
+  const lat = [...closedAt].filter(([w]) => seenAt.has(w)).map(([w, c]) => seenAt.get(w)! - c).sort((a, b) => a - b);
+  return { windows: lat.length, p50Ms: lat[Math.floor(lat.length * 0.5)], p99Ms: lat[Math.min(lat.length - 1, Math.floor(lat.length * 0.99))], maxMs: lat.at(-1) };
+}
+
+/** kill -9 of `sluice dev` running the campaign pipeline mid-backlog, then time to resume. */
+async function recovery() {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-recovery-'));
+  const engine = new SqliteEngine({ dataDir: join(dir, 'data') });
+  const events = campaignEvents(200_000);
+  for (const [stream, parts] of [[STREAMS.ads, 4], [STREAMS.views, 4], [STREAMS.clicks, 2]] as const) {
+    await load(engine, stream, parts, events.filter((e) => e.stream === stream).map((e) => e.value), (v) => v.adId);
+  }
+  writeFileSync(join(dir, 'sluice.config.ts'), `export default ${JSON.stringify({ dataflow: { pipelines: [CAMPAIGN_FILE], workers: 2, tables: join(dir, 'tables.db') } })};\n`);
+  const epochs = async () => [...(await engine.listState('_sluice/pipelines/campaign-metrics/units/')).values()].reduce((n, e) => n + e.version, 0);
+  const TSX = new URL('../../node_modules/tsx/dist/loader.mjs', import.meta.url).href;
+  const BIN = new URL('../../src/cli/bin.ts', import.meta.url).pathname;
+  const start = () => spawn(process.execPath, ['--import', TSX, BIN, 'dev', '--config', join(dir, 'sluice.config.ts'), '--port', '0', '--data-dir', join(dir, 'data')], { stdio: 'ignore' });
+  let child = start();
+  while ((await epochs()) < 20) await new Promise((r) => setTimeout(r, 10));
+  await new Promise((r) => setTimeout(r, 300));
+  child.kill('SIGKILL');
+  await new Promise((r) => child.once('exit', r));
+  const before = await epochs();
+  const t = performance.now();
+  child = start();
+  while ((await epochs()) === before) await new Promise((r) => setTimeout(r, 2));
+  const resumeMs = Math.round(performance.now() - t);
+  child.kill('SIGKILL');
+  await engine.close();
+  rmSync(dir, { recursive: true, force: true });
+  return { resumeMs, note: 'kill -9 to the first committed epoch of the restarted process (includes process start and loading TypeScript)' };
+}
+
+const results = [];
+for (const q of ['q1', 'q2', 'q5', 'q7', 'q8'] as const) results.push(await query(q));
+results.push(await campaignBench());
+console.log(JSON.stringify({ bench: 'dataflow', nproc: availableParallelism(), node: process.version, workers: WORKERS, events: N, queries: results, latency: await latency(), recovery: await recovery() }));
