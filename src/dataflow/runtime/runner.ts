@@ -137,6 +137,7 @@ export class UnitLoop {
         if (this.stopped) break;
         try {
           if (await u.step()) progressed = true;
+          await new Promise((r) => setImmediate(r)); // let timers and I/O in between epochs (the sqlite engine's calls are synchronous)
         } catch (e) {
           if (e instanceof ConflictError) throw new LeaseLostError(`pipeline '${u.id}': another run of this pipeline took over (${e.message}); stopping`);
           this.o.log?.(`unit ${u.id}: ${(e as Error).message}; retrying`);
@@ -144,7 +145,6 @@ export class UnitLoop {
         }
       }
       this.idleRounds = progressed ? 0 : this.idleRounds + 1;
-      await new Promise((r) => setImmediate(r)); // let timers and I/O in (the sqlite engine's calls are synchronous)
       if (!progressed && !this.stopped) await new Promise<void>((r) => ((this.wake = r), setTimeout(r, poll)));
     }
   }
