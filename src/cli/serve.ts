@@ -38,7 +38,8 @@ export async function serve(mode: 'dev' | 'start', flags: ServeFlags): Promise<v
   log(`sluice ${mode}: listening on ${gateway.url} (host ${host}, port ${port})`);
   const options = runOptions(config, engineConfig, source, log);
   const runs = await startPipelines(engine, loaded, options);
-  for (const r of runs) log(`pipeline '${r.pipeline.name}': ${r.prepared.units.length} units on ${options.workers || 'the main'} ${options.workers === 1 ? 'worker' : options.workers ? 'workers' : 'thread'}`);
+  const threads = options.workers ? `${options.workers} worker thread${options.workers > 1 ? 's' : ''}` : 'the main thread';
+  for (const r of runs) log(`pipeline '${r.pipeline.name}': ${r.prepared.units.length} units on ${threads}`);
   const demo = !flags.demo ? undefined : config.dataflow?.demo ? runModuleDemo(config.dataflow.demo, source, { url: gateway.url, tablesPath: options.tablesPath!, runs }) : runDemo(gateway);
   await new Promise<void>((resolve) => {
     let stopping = false;

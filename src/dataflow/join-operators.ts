@@ -37,6 +37,8 @@ export interface WindowJoinConfig {
  */
 export class WindowJoinOperator implements KeyedOperator {
   private keys = new Map<Key, JoinWindow[]>();
+  /** The lowest watermark at which some window fires or is dropped: below it, advance has nothing to do. */
+  private nextDue = Infinity;
 
   constructor(private readonly c: WindowJoinConfig, private readonly emit: Emit) {
     if (c.spec.kind === 'session') throw new Error('a windowed join needs tumbling or sliding windows');
@@ -58,11 +60,14 @@ export class WindowJoinOperator implements KeyedOperator {
         w.fired = true;
       }
       (port === 0 ? w.l : w.r).push(side);
+      this.nextDue = Math.min(this.nextDue, w.fired ? w.end + this.c.allowedLateness : w.end);
     }
     return true;
   }
 
   advance(watermark: number): void {
+    if (watermark < this.nextDue) return;
+    this.nextDue = Infinity;
     for (const [key, windows] of this.keys) {
       for (const w of windows) {
         if (!w.fired && w.end <= watermark) {
@@ -71,7 +76,10 @@ export class WindowJoinOperator implements KeyedOperator {
         }
       }
       const kept = windows.filter((w) => {
-        if (w.end + this.c.allowedLateness > watermark) return true;
+        if (w.end + this.c.allowedLateness > watermark) {
+          this.nextDue = Math.min(this.nextDue, w.fired ? w.end + this.c.allowedLateness : w.end);
+          return true;
+        }
         if (this.c.outer) for (const l of w.l) if (!l.m) this.emit(this.c.select(l.v, null), w.end - 1);
         return false;
       });
@@ -97,6 +105,7 @@ export class WindowJoinOperator implements KeyedOperator {
 
   restore(s: unknown): void {
     this.keys = new Map(s as [Key, JoinWindow[]][]);
+    this.nextDue = -Infinity; // recomputed by the next advance
   }
 }
 
@@ -122,6 +131,8 @@ interface IntervalKey {
  */
 export class IntervalJoinOperator implements KeyedOperator {
   private keys = new Map<Key, IntervalKey>();
+  /** The lowest watermark at which some record is dropped: below it, advance has nothing to do. */
+  private nextDue = Infinity;
 
   constructor(private readonly c: IntervalJoinConfig, private readonly emit: Emit) {
     if (c.lower > c.upper) throw new Error('an interval join needs lower <= upper');
@@ -140,18 +151,33 @@ export class IntervalJoinOperator implements KeyedOperator {
       for (const l of k.l) if (t >= l.t + this.c.lower && t <= l.t + this.c.upper) this.pair(l, r);
       k.r.push(r);
     }
+    this.nextDue = Math.min(this.nextDue, this.dropsAt(port, t));
     return true;
   }
 
+  /** The watermark past which a record is dropped (left: t + upper, right: t − lower; plus lateness). */
+  private dropsAt(port: number, t: number): number {
+    return (port === 0 ? t + this.c.upper : t - this.c.lower) + this.c.allowedLateness + 1;
+  }
+
   advance(watermark: number): void {
+    if (watermark < this.nextDue) return;
+    this.nextDue = Infinity;
     const w = watermark - this.c.allowedLateness;
     for (const [key, k] of this.keys) {
       k.l = k.l.filter((l) => {
-        if (l.t + this.c.upper >= w) return true;
+        if (l.t + this.c.upper >= w) {
+          this.nextDue = Math.min(this.nextDue, this.dropsAt(0, l.t));
+          return true;
+        }
         if (this.c.outer && !l.m) this.emit(this.c.select(l.v, null), l.t);
         return false;
       });
-      k.r = k.r.filter((r) => r.t - this.c.lower >= w);
+      k.r = k.r.filter((r) => {
+        if (r.t - this.c.lower < w) return false;
+        this.nextDue = Math.min(this.nextDue, this.dropsAt(1, r.t));
+        return true;
+      });
       if (k.l.length === 0 && k.r.length === 0) this.keys.delete(key);
     }
   }
@@ -173,6 +199,7 @@ export class IntervalJoinOperator implements KeyedOperator {
 
   restore(s: unknown): void {
     this.keys = new Map(s as [Key, IntervalKey][]);
+    this.nextDue = -Infinity; // recomputed by the next advance
   }
 }
 

@@ -12,6 +12,22 @@ export interface WatermarkSource {
   idleTimeout: number;
 }
 
+export interface Mark {
+  w: number;
+  idle: boolean;
+}
+
+/** The minimum over marks that are not idle; when all are idle, the highest (windows close on what was seen). */
+export function combineMarks(marks: Iterable<Mark>): number {
+  let min = Infinity;
+  let maxIdle = -Infinity;
+  for (const m of marks) {
+    if (m.idle) maxIdle = Math.max(maxIdle, m.w);
+    else min = Math.min(min, m.w);
+  }
+  return min === Infinity ? maxIdle : min;
+}
+
 export class Watermarks {
   private readonly parts = new Map<number, Map<number, PartitionMark>>();
   private value = -Infinity;
@@ -33,18 +49,13 @@ export class Watermarks {
 
   /** The watermark at processing time `now`. */
   current(now: number): number {
-    let min = Infinity;
-    let maxIdle = -Infinity;
+    const marks: Mark[] = [];
     for (const s of this.sources) {
-      const marks = this.parts.get(s.id)!;
-      if (marks.size === 0 && now - this.startedAt < s.idleTimeout) return this.value; // a source not heard from yet
-      for (const m of marks.values()) {
-        const w = m.maxEventTime - s.outOfOrderness;
-        if (now - m.lastSeen >= s.idleTimeout) maxIdle = Math.max(maxIdle, w);
-        else min = Math.min(min, w);
-      }
+      const parts = this.parts.get(s.id)!;
+      if (parts.size === 0 && now - this.startedAt < s.idleTimeout) return this.value; // a source not heard from yet
+      for (const m of parts.values()) marks.push({ w: m.maxEventTime - s.outOfOrderness, idle: now - m.lastSeen >= s.idleTimeout });
     }
-    const next = min === Infinity ? maxIdle : min; // all idle: let windows close on what was seen
+    const next = combineMarks(marks);
     if (next > this.value) this.value = next;
     return this.value;
   }

@@ -12,7 +12,10 @@ export const stateUnitsPrefix = (pipeline: string) => `_sluice/pipelines/${pipel
 export const leaseKey = (pipeline: string) => `_sluice/pipelines/${pipeline}/lease`;
 export const metaKey = (pipeline: string) => `_sluice/pipelines/${pipeline}/meta`;
 
-/** Unit ids: a source partition, a key group of a keyed node, a table sink. */
+/** The units of a run: a source partition, a key group of a keyed node, a table sink. */
+export type UnitSpec = { kind: 'source'; stream: string; partition: number } | { kind: 'keyed'; node: number; group: number } | { kind: 'table'; table: string };
+
+/** Unit ids (they name the units' state keys and watermark producers). */
 export const sourceUnit = (stream: string, partition: number) => `s.${stream}.${partition}`;
 export const keyedUnit = (node: number, group: number) => `k${node}.${group}`;
 export const tableUnit = (table: string) => `t.${table}`;

@@ -11,7 +11,7 @@ import { ConflictError, StreamExistsError } from '../../engine/errors.js';
 import type { EngineConfig } from '../../engine/open.js';
 import type { Pipeline } from '../dsl.js';
 import { errorSinkOf, lateSinkOf } from '../executor.js';
-import { DEFAULT_KEY_GROUPS, keyedUnit, Layout, leaseKey, metaKey, shuffleStream, sourceUnit, tableStream, tableUnit } from './layout.js';
+import { DEFAULT_KEY_GROUPS, Layout, leaseKey, metaKey, shuffleStream, tableStream, type UnitSpec } from './layout.js';
 import { DEFAULT_TABLES_PATH, TablesDb, TableSinkUnit } from './table-sink.js';
 import { KeyedUnit, SourceUnit, type Unit, type UnitContext, type UnitStats } from './units.js';
 import { decode, encode } from './wire.js';
@@ -38,11 +38,13 @@ export interface RunOptions {
   log?: (line: string) => void;
 }
 
+/** What a run decided at start; plain data, so worker threads receive it as it is. */
 export interface Prepared {
-  layout: Layout;
+  keyGroups: number;
   lease: { key: string; version: number };
-  partitions: Map<string, number>;
-  units: string[];
+  /** Partitions of each source stream. */
+  partitions: Record<string, number>;
+  units: UnitSpec[];
   /** Table rows of windows starting before this are left as they are (set by a replay from a time). */
   floor?: number;
 }
@@ -65,41 +67,39 @@ export async function prepare(engine: Engine, p: Pipeline, o: RunOptions = {}): 
   for (const s of [...layout.streams, ...layout.sinkStreams, lateSinkOf(p.name), errorSinkOf(p.name)]) await ensure(s);
   for (const n of layout.keyed) await ensure(shuffleStream(p.name, n.id), { partitions: keyGroups });
   for (const t of layout.tables) await ensure(tableStream(p.name, t), { partitions: 1 });
-  const partitions = new Map<string, number>();
-  for (const s of layout.streams) partitions.set(s, (await engine.describeStream(s)).partitions);
+  const partitions: Record<string, number> = {};
+  for (const s of layout.streams) partitions[s] = (await engine.describeStream(s)).partitions;
   const current = await engine.getState(leaseKey(p.name));
   const { versions } = await engine.commit({ state: [{ key: leaseKey(p.name), value: encode({ at: Date.now(), pid: process.pid }), expectedVersion: current?.version ?? 0 }] });
-  const units = [
-    ...layout.streams.flatMap((s) => Array.from({ length: partitions.get(s)! }, (_, i) => sourceUnit(s, i))),
-    ...layout.keyed.flatMap((n) => Array.from({ length: keyGroups }, (_, g) => keyedUnit(n.id, g))),
-    ...layout.tables.map(tableUnit),
+  const units: UnitSpec[] = [
+    ...layout.streams.flatMap((stream) => Array.from({ length: partitions[stream]! }, (_, partition) => ({ kind: 'source' as const, stream, partition }))),
+    ...layout.keyed.flatMap((n) => Array.from({ length: keyGroups }, (_, group) => ({ kind: 'keyed' as const, node: n.id, group }))),
+    ...layout.tables.map((table) => ({ kind: 'table' as const, table })),
   ];
-  return { layout, lease: { key: leaseKey(p.name), version: versions[0]! }, partitions, units, floor };
+  return { keyGroups, lease: { key: leaseKey(p.name), version: versions[0]! }, partitions, units, floor };
 }
 
-/** Builds and opens the units with the given ids. */
-export async function openUnits(engine: Engine, prepared: Prepared, ids: string[], o: RunOptions, tables?: TablesDb): Promise<Unit[]> {
-  const { layout, partitions } = prepared;
+/** Builds and opens the given units. */
+export async function openUnits(engine: Engine, p: Pipeline, prepared: Prepared, specs: UnitSpec[], o: RunOptions, tables?: TablesDb): Promise<Unit[]> {
+  const layout = new Layout(p, prepared.keyGroups);
   const ctx: UnitContext = { engine, layout, clock: o.clock ?? systemClock, lease: prepared.lease, batch: o.batch ?? 4096, epochMs: o.epochMs ?? 100 };
-  const from = o.from ?? 'earliest';
   const units: Unit[] = [];
-  for (const id of ids) {
+  for (const spec of specs) {
     let unit: Unit;
     let start: () => Promise<number>;
-    if (id.startsWith('s.')) {
-      const stream = layout.streams.find((s) => id.startsWith(`s.${s}.`) && /^\d+$/.test(id.slice(s.length + 3)))!;
-      const partition = Number(id.slice(stream.length + 3));
-      unit = new SourceUnit(stream, partition, ctx);
-      start = () => engine.resolve(stream, partition, from);
-    } else if (id.startsWith('k')) {
-      const [node, group] = id.slice(1).split('.').map(Number) as [number, number];
-      const u = new KeyedUnit(layout.keyed.find((n) => n.id === node)!, group, partitions, ctx);
-      unit = u;
-      start = () => engine.resolve(u.stream, group, 'earliest');
-    } else {
-      const u = new TableSinkUnit(id.slice(2), tables!, ctx, prepared.floor);
-      unit = u;
-      start = () => engine.resolve(u.stream, 0, 'earliest');
+    switch (spec.kind) {
+      case 'source':
+        unit = new SourceUnit(spec.stream, spec.partition, ctx);
+        start = () => engine.resolve(spec.stream, spec.partition, o.from ?? 'earliest');
+        break;
+      case 'keyed':
+        unit = new KeyedUnit(layout.keyed.find((n) => n.id === spec.node)!, spec.group, prepared.partitions, ctx);
+        start = () => engine.resolve(shuffleStream(p.name, spec.node), spec.group, 'earliest');
+        break;
+      case 'table':
+        unit = new TableSinkUnit(spec.table, tables!, ctx, prepared.floor);
+        start = () => engine.resolve(tableStream(p.name, spec.table), 0, 'earliest');
+        break;
     }
     await unit.open(start);
     units.push(unit);
@@ -150,56 +150,75 @@ export class UnitLoop {
   }
 }
 
+/** What a worker thread is started with. */
+export interface WorkerData {
+  module: string;
+  pipeline: string;
+  engineConfig: EngineConfig;
+  prepared: Prepared;
+  units: UnitSpec[];
+  options: RunOptions;
+}
+
+/** What a worker thread reports. */
+export interface WorkerMessage {
+  stats?: UnitStats[];
+  idle?: boolean;
+  log?: string;
+}
+
 /** This run's commits are fenced out: another process runs the pipeline now. */
 export class LeaseLostError extends Error {}
 
 /** A running pipeline: units in this thread, or in worker threads. */
 export class PipelineRun {
-  private stats = new Map<string, UnitStats>();
-  private idleWorkers = new Set<number>();
+  /** Worker threads' latest counters and which of them had a round without work. */
+  private readonly stats = new Map<string, UnitStats>();
+  private readonly idleWorkers = new Set<number>();
+  private readonly workers: Worker[] = [];
+  private loop?: UnitLoop;
+  private tables?: TablesDb;
+  done: Promise<void> = Promise.resolve();
 
-  private constructor(
-    readonly pipeline: Pipeline,
-    readonly prepared: Prepared,
-    private readonly loop: UnitLoop | undefined,
-    private readonly workers: Worker[],
-    private readonly tables: TablesDb | undefined,
-    readonly done: Promise<void>,
-  ) {}
+  private constructor(readonly pipeline: Pipeline, readonly prepared: Prepared) {}
 
   static async start(engine: Engine, p: Pipeline, o: RunOptions = {}): Promise<PipelineRun> {
-    const prepared = await prepare(engine, p, o);
+    const run = new PipelineRun(p, await prepare(engine, p, o));
     const n = o.workers ?? 0;
     if (n <= 0) {
-      const tables = prepared.layout.tables.length ? new TablesDb(o.tablesPath ?? DEFAULT_TABLES_PATH) : undefined;
-      const loop = new UnitLoop(await openUnits(engine, prepared, prepared.units, o, tables), o);
-      return new PipelineRun(p, prepared, loop, [], tables, loop.done);
+      run.tables = run.prepared.units.some((u) => u.kind === 'table') ? new TablesDb(o.tablesPath ?? DEFAULT_TABLES_PATH) : undefined;
+      run.loop = new UnitLoop(await openUnits(engine, p, run.prepared, run.prepared.units, o, run.tables), o);
+      run.done = run.loop.done;
+    } else {
+      if (!o.module || !o.engineConfig) throw new Error('worker threads need the pipeline module and the engine configuration');
+      run.done = Promise.all(Array.from({ length: n }, (_, w) => run.spawn(w, n, o))).then(() => {});
     }
-    if (!o.module || !o.engineConfig) throw new Error('worker threads need the pipeline module and the engine configuration');
-    const workers: Worker[] = [];
-    const exits: Promise<void>[] = [];
-    const run = new PipelineRun(p, prepared, undefined, workers, undefined, Promise.resolve());
-    for (let w = 0; w < n; w++) {
-      const ids = prepared.units.filter((_, i) => i % n === w);
-      const [entry, evalOption] = workerEntry();
-      const worker = new Worker(entry, {
-        ...evalOption,
-        workerData: { module: o.module, pipeline: p.name, engineConfig: o.engineConfig, prepared: { lease: prepared.lease, keyGroups: prepared.layout.keyGroups, partitions: [...prepared.partitions], units: prepared.units, floor: prepared.floor }, ids, options: { tablesPath: o.tablesPath, batch: o.batch, epochMs: o.epochMs, idlePollMs: o.idlePollMs, from: o.from } },
-      });
-      worker.on('message', (m: { stats?: UnitStats[]; idle?: boolean; log?: string }) => {
-        for (const s of m.stats ?? []) run.stats.set(s.unit, s);
-        if (m.idle) run.idleWorkers.add(w);
-        else if (m.idle === false) run.idleWorkers.delete(w);
-        if (m.log) o.log?.(m.log);
-      });
-      exits.push(new Promise((resolve, reject) => {
-        worker.on('error', reject);
-        worker.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`pipeline worker ${w} exited with code ${code}`))));
-      }));
-      workers.push(worker);
-    }
-    (run as { done: Promise<void> }).done = Promise.all(exits).then(() => {});
     return run;
+  }
+
+  /** Starts worker `w` of `n` on its share of the units; resolves when it exits cleanly. */
+  private spawn(w: number, n: number, o: RunOptions): Promise<void> {
+    const data: WorkerData = {
+      module: o.module!,
+      pipeline: this.pipeline.name,
+      engineConfig: o.engineConfig!,
+      prepared: this.prepared,
+      units: this.prepared.units.filter((_, i) => i % n === w),
+      options: { tablesPath: o.tablesPath, batch: o.batch, epochMs: o.epochMs, idlePollMs: o.idlePollMs, from: o.from },
+    };
+    const [entry, evalOption] = workerEntry();
+    const worker = new Worker(entry, { ...evalOption, workerData: data });
+    this.workers.push(worker);
+    worker.on('message', (m: WorkerMessage) => {
+      for (const s of m.stats ?? []) this.stats.set(s.unit, s);
+      if (m.idle) this.idleWorkers.add(w);
+      else if (m.idle === false) this.idleWorkers.delete(w);
+      if (m.log) o.log?.(m.log);
+    });
+    return new Promise((resolve, reject) => {
+      worker.on('error', reject);
+      worker.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`pipeline worker ${w} exited with code ${code}`))));
+    });
   }
 
   /** Per-unit counters (records, epochs, late). */

@@ -103,7 +103,7 @@ export class TableSinkUnit extends Unit {
     super(tableUnit(table), ctx);
   }
 
-  get stream(): string {
+  private get stream(): string {
     return tableStream(this.ctx.layout.p.name, this.table);
   }
 

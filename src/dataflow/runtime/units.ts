@@ -7,7 +7,7 @@ import type { Clock } from '../../clock.js';
 import type { AppendRecord, Engine } from '../../engine/engine.js';
 import type { Key, KeyedNode } from '../dsl.js';
 import { Executor, type Output } from '../executor.js';
-import { Watermarks } from '../watermarks.js';
+import { combineMarks, Watermarks, type Mark } from '../watermarks.js';
 import { WindowOperator } from '../window-operator.js';
 import { assign } from '../windows.js';
 import { keyedUnit, keyGroupOf, shuffleStream, sourceUnit, stateKey, tableStream, type Layout } from './layout.js';
@@ -100,6 +100,12 @@ function addOutputs(appends: Appends, pipeline: string, outputs: Output[]): void
   }
 }
 
+/** Shuffles one record to the key group of its key on a keyed node's stream. */
+function addRecord(appends: Appends, layout: Layout, n: KeyedNode, port: number, key: Key, value: unknown, t: number, stream: string | undefined): void {
+  const record: ShuffleRecord = [0, port, key, t, stream ?? null, value];
+  appends.add(shuffleStream(layout.p.name, n.id), { value: encode(record), partition: keyGroupOf(key, layout.keyGroups) });
+}
+
 /** Sends a producer's watermark to every key group of the keyed nodes it feeds. */
 function addMarkers(appends: Appends, ctx: UnitContext, targets: number[], producer: string, w: number, idle: boolean): void {
   const marker = encode([2, producer, Number.isFinite(w) ? w : null, idle ? 1 : 0] satisfies ShuffleRecord);
@@ -181,10 +187,7 @@ export class SourceUnit extends Unit {
       let op = this.partials.get(n.id);
       if (!op) this.partials.set(n.id, (op = new WindowOperator(n, () => {}, false)));
       op.add(0, key, value, t, -Infinity);
-      return;
-    }
-    const record: ShuffleRecord = [0, port, key, t, stream ?? null, value];
-    this.appends.add(shuffleStream(this.ctx.layout.p.name, n.id), { value: encode(record), partition: keyGroupOf(key, this.ctx.layout.keyGroups) });
+    } else addRecord(this.appends, this.ctx.layout, n, port, key, value, t, stream);
   }
 
   private flushPartials(): void {
@@ -206,25 +209,20 @@ export class KeyedUnit extends Unit {
   private appends = new Appends();
   private sent: number | null = null;
 
-  constructor(readonly node: KeyedNode, readonly group: number, partitionsOf: Map<string, number>, ctx: UnitContext) {
+  constructor(readonly node: KeyedNode, readonly group: number, partitionsOf: Record<string, number>, ctx: UnitContext) {
     super(keyedUnit(node.id, group), ctx);
     const { layout } = ctx;
-    this.executor = new Executor(layout.p, { runs: (n) => n.id === node.id, exit: (n, port, key, value, t, s) => this.shuffle(n, port, key, value, t, s) });
+    this.executor = new Executor(layout.p, { runs: (n) => n.id === node.id, exit: (n, port, key, value, t, s) => addRecord(this.appends, layout, n, port, key, value, t, s) });
     const { streams, keyed } = layout.producers(node.id);
     this.producers = [
-      ...streams.flatMap((s) => Array.from({ length: partitionsOf.get(s)! }, (_, p) => sourceUnit(s, p))),
+      ...streams.flatMap((s) => Array.from({ length: partitionsOf[s]! }, (_, p) => sourceUnit(s, p))),
       ...keyed.flatMap((k) => Array.from({ length: layout.keyGroups }, (_, g) => keyedUnit(k, g))),
     ];
     this.targets = layout.downstreamKeyed([node.id]);
   }
 
-  get stream(): string {
+  private get stream(): string {
     return shuffleStream(this.ctx.layout.p.name, this.node.id);
-  }
-
-  /** Entries the operator holds. */
-  get size(): number {
-    return this.executor.operators.get(this.node.id)!.size;
   }
 
   protected restore(s: { exec: ReturnType<Executor['snapshot']>; marks: [string, { w: number | null; idle: boolean }][]; sent: number | null }): void {
@@ -283,24 +281,14 @@ export class KeyedUnit extends Unit {
     }
   }
 
-  /** Minimum over producers that are not idle; all idle: the highest seen. A producer not heard from holds it. */
+  /** The producers' marks combined; a producer not heard from holds it back. */
   private watermark(): number {
-    let min = Infinity;
-    let maxIdle = -Infinity;
+    const marks: Mark[] = [];
     for (const p of this.producers) {
       const m = this.marks.get(p);
       if (!m) return -Infinity;
-      const w = m.w ?? -Infinity;
-      if (m.idle) maxIdle = Math.max(maxIdle, w);
-      else min = Math.min(min, w);
+      marks.push({ w: m.w ?? -Infinity, idle: m.idle });
     }
-    return min === Infinity ? maxIdle : min;
-  }
-
-  private shuffle(n: KeyedNode, port: number, key: Key, value: unknown, t: number, stream: string | undefined): void {
-    const record: ShuffleRecord = [0, port, key, t, stream ?? null, value];
-    this.appends.add(shuffleStream(this.ctx.layout.p.name, n.id), { value: encode(record), partition: keyGroupOf(key, this.ctx.layout.keyGroups) });
+    return combineMarks(marks);
   }
 }
-
-export { keyedUnit };
