@@ -59,13 +59,21 @@ export const hand = {
     return m.size;
   },
   q8: (auctions: Auction[], persons: Person[]) => {
-    const p = new Map<string, Person[]>();
-    for (const x of persons) {
-      const k = `${x.id}/${x.ts - (x.ts % 10_000)}`;
-      p.set(k, [...(p.get(k) ?? []), x]);
-    }
+    const p = personsByWindow(persons);
     let n = 0;
     for (const a of auctions) n += p.get(`${a.seller}/${a.ts - (a.ts % 10_000)}`)?.length ?? 0;
     return n;
   },
 };
+
+/** Persons by `id/window start` (10 s windows), for q8's baselines. */
+export function personsByWindow(persons: Person[]): Map<string, Person[]> {
+  const m = new Map<string, Person[]>();
+  for (const x of persons) {
+    const k = `${x.id}/${x.ts - (x.ts % 10_000)}`;
+    const list = m.get(k);
+    if (list) list.push(x);
+    else m.set(k, [x]);
+  }
+  return m;
+}

@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { count as rxCount, from, groupBy, lastValueFrom, map, max as rxMax, mergeMap, filter as rxFilter, reduce, toArray } from 'rxjs';
+import { count as rxCount, from, groupBy, lastValueFrom, map, max as rxMax, mergeMap, filter as rxFilter, toArray } from 'rxjs';
 import type { Engine } from '../../src/engine/engine.js';
 import { SqliteEngine } from '../../src/engine/sqlite/index.js';
 import type { Pipeline } from '../../src/dataflow/dsl.js';
@@ -17,7 +17,7 @@ import { pipeline, tumbling, count } from '../../src/dataflow/index.js';
 import { PipelineRun } from '../../src/dataflow/runtime/runner.js';
 import campaign from '../../examples/campaign-metrics/pipeline.js';
 import { isBot, STREAMS, Traffic, type AdServed, type Event } from '../../examples/campaign-metrics/events.js';
-import { hand, QUERIES, type Auction, type Bid, type Person } from './queries.js';
+import { hand, personsByWindow, QUERIES, type Auction, type Bid, type Person } from './queries.js';
 
 const N = Number(process.env.BENCH_EVENTS ?? 1_000_000);
 const WORKERS = 2;
@@ -77,7 +77,7 @@ const rx = {
     groupBy((k) => k), mergeMap((g) => g.pipe(rxCount())), toArray())),
   q7: (bids: Bid[]) => lastValueFrom(from(bids).pipe(groupBy((b) => `${b.auction % 64}/${b.ts - (b.ts % 10_000)}`), mergeMap((g) => g.pipe(rxMax((a, b) => a.price - b.price))), toArray())),
   q8: (auctions: Auction[], persons: Person[]) => lastValueFrom(from(persons).pipe(
-    reduce((m, p) => m.set(`${p.id}/${p.ts - (p.ts % 10_000)}`, [...(m.get(`${p.id}/${p.ts - (p.ts % 10_000)}`) ?? []), p]), new Map<string, Person[]>()),
+    toArray(), map(personsByWindow),
     mergeMap((m) => from(auctions).pipe(mergeMap((a) => from(m.get(`${a.seller}/${a.ts - (a.ts % 10_000)}`) ?? [])))), rxCount())),
 };
 

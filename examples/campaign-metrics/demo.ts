@@ -21,7 +21,11 @@ export default async function demo({ url, tablesPath, runs, signal }: DemoContex
       const events = traffic.next(last, now, RATE);
       last = now;
       const byStream = new Map<string, Event['value'][]>();
-      for (const e of events) byStream.set(e.stream, [...(byStream.get(e.stream) ?? []), e.value]);
+      for (const e of events) {
+        const list = byStream.get(e.stream);
+        if (list) list.push(e.value);
+        else byStream.set(e.stream, [e.value]);
+      }
       for (const [stream, values] of byStream) {
         retries += await post(url, stream, values, signal);
         sent += values.length;

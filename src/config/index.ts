@@ -2,7 +2,7 @@
 // message naming each bad field (e.g. `gateway.port: expected a number`).
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { importModule } from '../load-module.js';
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
 
@@ -118,12 +118,7 @@ export async function loadConfig(path?: string, cwd = process.cwd()): Promise<{ 
   if (!existsSync(file)) throw new ConfigError(file, ['the file does not exist']);
   let mod: { default?: unknown };
   try {
-    if (/\.m?ts$/.test(file)) {
-      const { tsImport } = await import('tsx/esm/api');
-      mod = (await tsImport(pathToFileURL(file).href, import.meta.url)) as { default?: unknown };
-    } else {
-      mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
-    }
+    mod = await importModule(file);
   } catch (e) {
     throw new ConfigError(file, [`cannot be loaded: ${(e as Error).message}`]);
   }

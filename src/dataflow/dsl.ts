@@ -75,6 +75,10 @@ export const keyOf = (n: KeyedNode, port: number): Fn => (n.kind === 'window' ? 
 
 /** Starts a pipeline definition. */
 export function pipeline(name: string): Pipeline {
+  // The name is part of stream names and state keys (`_sluice.<name>.k3`, `_sluice/pipelines/<name>/…`).
+  if (typeof name !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(name)) {
+    throw new InvalidArgumentError(`invalid pipeline name '${String(name).slice(0, 80)}': use 1-64 letters, digits, _ or -`, 'name');
+  }
   return new Pipeline(name);
 }
 

@@ -168,7 +168,11 @@ export class Executor {
           break;
         }
         case 'sink':
-          this.outputs.push(n.table ? { sink: n.name, value, tableKey: n.table.key(value) } : { sink: n.name, value });
+          if (n.table) {
+            const bad = badRow(value);
+            if (bad) throw new Error(`table '${n.name}': ${bad}`);
+            this.outputs.push({ sink: n.name, value, tableKey: n.table.key(value) });
+          } else this.outputs.push({ sink: n.name, value });
           break;
       }
     }
@@ -181,6 +185,18 @@ export class Executor {
     if (this.lateNode === undefined) this.outputs.push({ sink: lateSinkOf(this.p.name), value: record });
     else this.push(this.lateNode, record, t);
   }
+}
+
+/** Most columns a table row may bring (SQLite allows 2,000 per table). */
+export const MAX_ROW_FIELDS = 500;
+
+/** Why a value cannot be a table row, if it cannot. */
+function badRow(v: unknown): string | undefined {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return `a row must be an object, got ${Array.isArray(v) ? 'an array' : v === null ? 'null' : typeof v}`;
+  const fields = Object.keys(v);
+  if (fields.includes('_key')) return "a row may not have a field '_key' (the table's primary key column)";
+  if (fields.length > MAX_ROW_FIELDS) return `a row may have at most ${MAX_ROW_FIELDS} fields, got ${fields.length}`;
+  return undefined;
 }
 
 function makeOperator(n: KeyedNode, emit: (value: unknown, t: number) => void): KeyedOperator {

@@ -30,4 +30,15 @@ describe('configuration validation', () => {
       expect.stringMatching(/^auth\.principals\.0\.scopes\.\*\.0: /),
     ]);
   });
+
+  it('names every bad field of dataflow', () => {
+    expect(issues({ dataflow: { pipelines: [] } })).toEqual([expect.stringMatching(/^dataflow\.pipelines: Too small/)]);
+    expect(issues({ dataflow: { pipelines: ['p.ts'], workers: -1, keyGroups: 0, batch: 1e9, extra: 1 } })).toEqual([
+      expect.stringMatching(/^dataflow\.workers: Too small/),
+      expect.stringMatching(/^dataflow\.keyGroups: Too small/),
+      expect.stringMatching(/^dataflow\.batch: Too big/),
+      expect.stringMatching(/^\(root\)|^dataflow: Unrecognized key/),
+    ]);
+    expect(validateConfig({ dataflow: { pipelines: ['p.ts'], workers: 0 } }).dataflow).toEqual({ pipelines: ['p.ts'], workers: 0 });
+  });
 });

@@ -135,4 +135,28 @@ describe('table sinks', () => {
     const d = new TestDriver(p).send('views', [{ adId: 'a', ts: 1 }]).finish();
     expect(d.table('per_ad').get(JSON.stringify(['a', 0]))).toEqual({ key: 'a', windowStart: 0, windowEnd: MIN, n: 1 });
   });
+
+  it('send a value that cannot be a row to <pipeline>-errors: not an object, a _key field, too many fields', () => {
+    const p = pipeline('rows');
+    p.source<{ kind: string }>('in').map((x): unknown => {
+      if (x.kind === 'number') return 5;
+      if (x.kind === 'key') return { _key: 'mine', a: 1 };
+      if (x.kind === 'wide') return Object.fromEntries(Array.from({ length: 501 }, (_, i) => [`f${i}`, i]));
+      return { a: 1 };
+    }).toTable('rows', { key: () => ['k'] });
+    const d = new TestDriver(p).send('in', [{ kind: 'number' }, { kind: 'key' }, { kind: 'wide' }, { kind: 'ok' }]);
+    expect(d.errors().map((e) => e.error)).toEqual([
+      "table 'rows': a row must be an object, got number",
+      "table 'rows': a row may not have a field '_key' (the table's primary key column)",
+      "table 'rows': a row may have at most 500 fields, got 501",
+    ]);
+    expect([...d.table('rows', () => 'k').values()]).toEqual([{ a: 1 }]);
+    expect(d.metrics.errors).toBe(3);
+  });
+
+  it('rejects a pipeline name that cannot name its streams and state', () => {
+    expect(() => pipeline('a/b')).toThrow("invalid pipeline name 'a/b': use 1-64 letters, digits, _ or -");
+    expect(() => pipeline('')).toThrow('invalid pipeline name');
+    expect(() => pipeline('x'.repeat(65))).toThrow('invalid pipeline name');
+  });
 });

@@ -70,3 +70,18 @@ it('rejects a bad --from and an unknown pipeline with one clear line', async () 
   const unknown = await sluice(dir, 'replay', 'nope', '--from', 'earliest');
   expect(unknown).toEqual({ code: 2, stderr: "sluice: no pipeline 'nope' in dataflow.pipelines\n" });
 }, 30_000);
+
+it('stops with one line when a configured pipeline file is missing, exports no pipeline, or repeats a name', async () => {
+  const dir = tempDir();
+  writeFileSync(join(dir, 'empty.ts'), 'export const notAPipeline = 1;\n');
+  writeFileSync(join(dir, 'twice.ts'), `import { pipeline } from '${DATAFLOW}';\nconst a = pipeline('same'); a.source('s').to('o');\nconst b = pipeline('same'); b.source('s').to('o');\nexport { a, b };\n`);
+  const run = async (files: string[]) => {
+    writeFileSync(join(dir, 'sluice.config.ts'), `export default { dataflow: { pipelines: ${JSON.stringify(files)} } };\n`);
+    return sluice(dir, 'replay', 'same', '--from', 'earliest', '--data-dir', join(dir, 'data'));
+  };
+  const missing = await run(['./nope.ts']);
+  expect(missing.code).toBe(2);
+  expect(missing.stderr).toMatch(new RegExp(`^sluice: dataflow.pipelines: cannot load ${join(dir, 'nope.ts')}: `));
+  expect(await run(['./empty.ts'])).toEqual({ code: 2, stderr: `sluice: dataflow.pipelines: ${join(dir, 'empty.ts')} exports no pipeline (export default pipeline('name')…)\n` });
+  expect(await run(['./twice.ts'])).toEqual({ code: 2, stderr: "sluice: dataflow.pipelines: two pipelines are named 'same'\n" });
+}, 30_000);

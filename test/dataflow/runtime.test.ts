@@ -93,33 +93,19 @@ function setup() {
 describe('pipelines on the sqlite engine', () => {
   it('joins, shuffles, pre-aggregates and upserts a table equal to a batch computation', async () => {
     const { engine, tablesPath, clock } = setup();
-    const t = traffic(12);
-    await feed(engine, t, 12);
-    const run = await PipelineRun.start(engine, campaignPipeline(), { tablesPath, clock, keyGroups: 4, batch: 64 });
-    runs.push(run);
-    const want = expected(t);
-    debug = () => `${table(tablesPath).size} rows of ${want.size}, idle ${run.idle}, ${JSON.stringify(run.unitStats())}`;
-    await until(() => table(tablesPath).size === want.size && run.idle, 'the table'); // the closing records' window stays open
-    expect(table(tablesPath)).toEqual(want);
+    const run = await tableEqualsBatch(engine, tablesPath, clock, 12);
     const stats = run.unitStats();
-    expect(stats.filter((s) => s.unit.startsWith('s.views.')).reduce((n, s) => n + s.records, 0)).toBe(t.views.length + 3);
+    expect(stats.filter((s) => s.unit.startsWith('s.views.')).reduce((n, s) => n + s.records, 0)).toBe(traffic(12).views.length + 3);
     expect(stats.reduce((n, s) => n + s.late, 0)).toBe(0);
   });
 
   it('a restarted run resumes from committed state: nothing lost, nothing counted twice', async () => {
     const { dir, engine, tablesPath, clock } = setup();
-    const t = traffic(8);
-    await feed(engine, t, 8);
-    const first = await PipelineRun.start(engine, campaignPipeline(), { tablesPath, clock, keyGroups: 4, batch: 16, epochMs: 0 });
-    await until(() => first.unitStats().reduce((n, s) => n + s.epochs, 0) >= 20, 'some epochs');
-    await first.stop();
-    const reopened = new SqliteEngine({ dataDir: join(dir, 'data') });
-    engines.push(reopened);
-    const second = await PipelineRun.start(reopened, campaignPipeline(), { tablesPath, clock, batch: 16, epochMs: 0 });
-    runs.push(second);
-    const want = expected(t);
-    await until(() => table(tablesPath).size === want.size && second.idle, 'the table');
-    expect(table(tablesPath)).toEqual(want);
+    await restartResumes(engine, tablesPath, clock, 8, () => {
+      const reopened = new SqliteEngine({ dataDir: join(dir, 'data') });
+      engines.push(reopened);
+      return reopened;
+    });
   });
 
   it('runs on two worker threads, stops midway, and resumes on one thread: the worker count changes, the state does not', async () => {
@@ -168,6 +154,22 @@ describe('pipelines on the sqlite engine', () => {
     expect((await allRecords(engine, 'out')).map((r) => JSON.parse(new TextDecoder().decode(r.value)))).toEqual([{ n: 1 }, { n: 2 }]);
   });
 
+  it('sends a row that would take its table past 1,000 columns to <pipeline>-errors, once, and writes the rest', async () => {
+    const { engine, tablesPath, clock } = setup();
+    const p = pipeline('wide');
+    p.source<{ i: number; width: number }>('in').map((x) => ({ i: x.i, ...Object.fromEntries(Array.from({ length: x.width }, (_, f) => [`c${x.i}_${f}`, f])) })).toTable('wide', { key: (r) => [r.i] });
+    await engine.createStream('in', { partitions: 1 });
+    await engine.append('in', [0, 1, 2, 3].map((i) => ({ value: enc({ i, width: i === 3 ? 0 : 400 }) })));
+    const run = await PipelineRun.start(engine, p, { tablesPath, clock });
+    runs.push(run);
+    await until(async () => run.idle && (await allRecords(engine, 'wide-errors')).length === 1, 'the error');
+    const errors = (await allRecords(engine, 'wide-errors')).map((r) => JSON.parse(new TextDecoder().decode(r.value)));
+    expect(errors.map((e) => [e.source, e.error, e.value.i])).toEqual([['_sluice.wide.t.wide', "table 'wide': a row may not take it past 1000 columns", 2]]);
+    const db = new Database(tablesPath, { readonly: true });
+    expect((db.prepare('SELECT i FROM wide ORDER BY i').all() as { i: number }[]).map((r) => r.i)).toEqual([0, 1, 3]);
+    db.close();
+  });
+
   it('keeps work spread when one campaign takes 90% of the traffic: pre-aggregation sends the hot key partials, not records', async () => {
     const { engine, tablesPath, clock } = setup();
     const p = pipeline('skew');
@@ -207,36 +209,47 @@ function table2(path: string): Map<string, number> {
 }
 
 describe('pipelines on the nats engine (the same code)', () => {
-  it('joins, shuffles, pre-aggregates and upserts a table equal to a batch computation', async () => {
-    const dir = tempDir();
+  async function natsSetup() {
     const clock = new ManualClock(1_000);
     const engine = await natsFactory(clock);
     engines.push(engine);
-    const tablesPath = join(dir, 'tables.db');
-    const t = traffic(6);
-    await feed(engine, t, 6);
-    const run = await PipelineRun.start(engine, campaignPipeline(), { tablesPath, clock, keyGroups: 4, batch: 64 });
-    runs.push(run);
-    const want = expected(t);
-    await until(() => table(tablesPath).size === want.size && run.idle, 'the table', 30_000);
-    expect(table(tablesPath)).toEqual(want);
+    return { engine, tablesPath: join(tempDir(), 'tables.db'), clock };
+  }
+
+  it('joins, shuffles, pre-aggregates and upserts a table equal to a batch computation', async () => {
+    const { engine, tablesPath, clock } = await natsSetup();
+    await tableEqualsBatch(engine, tablesPath, clock, 6);
   });
 
   it('a restarted run resumes from committed state', async () => {
-    const dir = tempDir();
-    const clock = new ManualClock(1_000);
-    const engine = await natsFactory(clock);
-    engines.push(engine);
-    const tablesPath = join(dir, 'tables.db');
-    const t = traffic(4);
-    await feed(engine, t, 4);
-    const first = await PipelineRun.start(engine, campaignPipeline(), { tablesPath, clock, keyGroups: 4, batch: 16, epochMs: 0 });
-    await until(() => first.unitStats().reduce((n, s) => n + s.epochs, 0) >= 15, 'some epochs', 30_000);
-    await first.stop();
-    const second = await PipelineRun.start(engine, campaignPipeline(), { tablesPath, clock, batch: 16, epochMs: 0 });
-    runs.push(second);
-    const want = expected(t);
-    await until(() => table(tablesPath).size === want.size && second.idle, 'the table', 30_000);
-    expect(table(tablesPath)).toEqual(want);
+    const { engine, tablesPath, clock } = await natsSetup();
+    await restartResumes(engine, tablesPath, clock, 4, () => engine);
   });
 });
+
+/** Runs the campaign pipeline over `minutes` of traffic; its table equals the batch computation. */
+async function tableEqualsBatch(engine: Engine, tablesPath: string, clock: ManualClock, minutes: number): Promise<PipelineRun> {
+  const t = traffic(minutes);
+  await feed(engine, t, minutes);
+  const run = await PipelineRun.start(engine, campaignPipeline(), { tablesPath, clock, keyGroups: 4, batch: 64 });
+  runs.push(run);
+  const want = expected(t);
+  debug = () => `${table(tablesPath).size} rows of ${want.size}, idle ${run.idle}, ${JSON.stringify(run.unitStats())}`;
+  await until(() => table(tablesPath).size === want.size && run.idle, 'the table', 30_000); // the closing records' window stays open
+  expect(table(tablesPath)).toEqual(want);
+  return run;
+}
+
+/** Stops a run after some one-batch epochs, resumes on `reopen()`'s engine: the table equals the batch computation. */
+async function restartResumes(engine: Engine, tablesPath: string, clock: ManualClock, minutes: number, reopen: () => Engine): Promise<void> {
+  const t = traffic(minutes);
+  await feed(engine, t, minutes);
+  const first = await PipelineRun.start(engine, campaignPipeline(), { tablesPath, clock, keyGroups: 4, batch: 16, epochMs: 0 });
+  await until(() => first.unitStats().reduce((n, s) => n + s.epochs, 0) >= 15, 'some epochs', 30_000);
+  await first.stop();
+  const second = await PipelineRun.start(reopen(), campaignPipeline(), { tablesPath, clock, batch: 16, epochMs: 0 });
+  runs.push(second);
+  const want = expected(t);
+  await until(() => table(tablesPath).size === want.size && second.idle, 'the table', 30_000);
+  expect(table(tablesPath)).toEqual(want);
+}

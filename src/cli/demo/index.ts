@@ -1,7 +1,7 @@
 // `sluice dev --demo`: a stream of video-player events, a producer posting to it through the
 // gateway, and a live view of what arrives (read back through the gateway's SSE tail).
 import { dirname, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { importModule } from '../../load-module.js';
 import type { PipelineRun } from '../../dataflow/runtime/runner.js';
 import type { Gateway } from '../../gateway/gateway.js';
 import { produce } from './producer.js';
@@ -46,8 +46,7 @@ export function runModuleDemo(file: string, configSource: string | undefined, ct
   const ac = new AbortController();
   const path = resolve(configSource ? dirname(configSource) : process.cwd(), file);
   const running = (async () => {
-    const url = pathToFileURL(path).href;
-    const mod = (/\.(c|m)?ts$/.test(path) ? await (await import('tsx/esm/api')).tsImport(url, import.meta.url) : await import(url)) as { default?: unknown };
+    const mod = await importModule(path);
     const fn = typeof mod.default === 'function' ? mod.default : (mod.default as { default?: unknown } | undefined)?.default;
     if (typeof fn !== 'function') throw new Error(`${path} has no default export function`);
     await (fn as (c: DemoContext) => Promise<void>)({ ...ctx, signal: ac.signal });

@@ -1,10 +1,9 @@
 // Loads the pipelines a module exports (default export and named exports that are pipelines).
-import { pathToFileURL } from 'node:url';
+import { importModule } from '../../load-module.js';
 import { Pipeline } from '../dsl.js';
 
 export async function loadPipelines(file: string): Promise<Pipeline[]> {
-  const url = pathToFileURL(file).href;
-  const mod = (/\.(c|m)?ts$/.test(file) ? await (await import('tsx/esm/api')).tsImport(url, import.meta.url) : await import(url)) as Record<string, unknown>;
+  const mod = await importModule(file);
   const found = new Set<Pipeline>();
   for (const v of Object.values(mod)) if (isPipeline(v)) found.add(v);
   if (isPipeline((mod.default as Record<string, unknown> | undefined)?.default)) found.add((mod.default as { default: Pipeline }).default);

@@ -7,15 +7,21 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { tableStream, tableUnit } from './layout.js';
 import { Unit, type UnitContext } from './units.js';
-import { decode } from './wire.js';
+import type { ErrorRecord } from '../dsl.js';
+import { errorSinkOf } from '../executor.js';
+import { decode, encode } from './wire.js';
 
 export const DEFAULT_TABLES_PATH = '.sluice/tables.db';
+/** Columns a table may grow to (SQLite's limit is 2,000): rows bringing more go to '<pipeline>-errors'. */
+export const MAX_TABLE_COLUMNS = 1000;
 
 /** One connection per tables file and thread. */
 export class TablesDb {
   readonly db: Database.Database;
   private readonly columns = new Map<string, Set<string>>();
   private readonly upserts = new Map<string, Database.Statement>();
+  private readonly offsetGet: Database.Statement;
+  private readonly offsetSet: Database.Statement;
 
   constructor(path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -23,18 +29,31 @@ export class TablesDb {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec('CREATE TABLE IF NOT EXISTS _sluice_offsets (pipeline TEXT NOT NULL, tbl TEXT NOT NULL, next INTEGER NOT NULL, PRIMARY KEY (pipeline, tbl))');
+    this.offsetGet = this.db.prepare('SELECT next FROM _sluice_offsets WHERE pipeline = ? AND tbl = ?');
+    this.offsetSet = this.db.prepare('INSERT INTO _sluice_offsets (pipeline, tbl, next) VALUES (?, ?, ?) ON CONFLICT (pipeline, tbl) DO UPDATE SET next = excluded.next');
   }
 
   offset(pipeline: string, table: string): number | undefined {
-    const row = this.db.prepare('SELECT next FROM _sluice_offsets WHERE pipeline = ? AND tbl = ?').get(pipeline, table) as { next: number } | undefined;
-    return row?.next;
+    return (this.offsetGet.get(pipeline, table) as { next: number } | undefined)?.next;
+  }
+
+  /** The indexes of rows that would take the table past MAX_TABLE_COLUMNS (checked before writing). */
+  tooWide(table: string, rows: Row[]): Set<number> {
+    const cols = new Set(this.known(table));
+    const out = new Set<number>();
+    rows.forEach(([, row], i) => {
+      const added = Object.keys(row).filter((f) => !cols.has(f));
+      if (cols.size + added.length > MAX_TABLE_COLUMNS) out.add(i);
+      else for (const f of added) cols.add(f);
+    });
+    return out;
   }
 
   /** Upserts rows and records the next input offset, in one transaction. */
-  apply(pipeline: string, table: string, rows: [key: unknown[], row: Record<string, unknown>][], next: number): void {
+  apply(pipeline: string, table: string, rows: Row[], next: number): void {
     this.db.transaction(() => {
       for (const [key, row] of rows) this.upsert(table, key, row);
-      this.db.prepare('INSERT INTO _sluice_offsets (pipeline, tbl, next) VALUES (?, ?, ?) ON CONFLICT (pipeline, tbl) DO UPDATE SET next = excluded.next').run(pipeline, table, next);
+      this.offsetSet.run(pipeline, table, next);
     }).immediate();
   }
 
@@ -88,6 +107,8 @@ export class TablesDb {
   }
 }
 
+type Row = [key: unknown[], row: Record<string, unknown>];
+
 const q = (name: string) => `"${name.replaceAll('"', '""')}"`;
 
 /** SQLite values: numbers and text as they are, booleans as 0/1, objects as JSON text. */
@@ -116,10 +137,20 @@ export class TableSinkUnit extends Unit {
   async step(): Promise<boolean> {
     const { records, next } = await this.ctx.engine.read(this.stream, 0, this.offset, this.ctx.batch);
     if (records.length === 0) return false;
-    let rows = records.map((r) => decode(r.value) as [unknown[], Record<string, unknown>]);
+    const pipeline = this.ctx.layout.p.name;
+    let rows = records.map((r) => decode(r.value) as Row);
+    const wide = this.db.tooWide(this.table, rows);
+    if (wide.size) {
+      // Reported before the rows are applied; ids from their offsets make a retry after a crash store them once.
+      await this.ctx.engine.append(errorSinkOf(pipeline), [...wide].map((i) => ({
+        id: `${pipeline}/${this.id}/${records[i]!.offset}`,
+        value: encode({ source: this.stream, error: `table '${this.table}': a row may not take it past ${MAX_TABLE_COLUMNS} columns`, value: rows[i]![1] } satisfies ErrorRecord),
+      })));
+      rows = rows.filter((_, i) => !wide.has(i));
+    }
     const floor = this.floor;
     if (floor !== undefined) rows = rows.filter(([, row]) => !(typeof row.windowStart === 'number' && row.windowStart < floor));
-    this.db.apply(this.ctx.layout.p.name, this.table, rows, next);
+    this.db.apply(pipeline, this.table, rows, next);
     this.offset = next;
     this.stats.records += records.length;
     this.stats.epochs++;
