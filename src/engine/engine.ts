@@ -127,6 +127,12 @@ export interface CallOptions {
 
 export interface Engine {
   readonly kind: string;
+  /**
+   * True when `commit` is one transaction (sqlite). False when outputs are published before state
+   * is written (nats 2.9): a crash in between leaves the outputs without the state, and callers that
+   * need exactly-once must make the retry reproduce the same unit (same id, same appends).
+   */
+  readonly atomicCommit: boolean;
 
   createStream(name: string, options?: StreamOptions, call?: CallOptions): Promise<StreamInfo>;
   describeStream(name: string, call?: CallOptions): Promise<StreamInfo & { partitionInfo: PartitionInfo[] }>;

@@ -8,6 +8,8 @@ export const DEFAULT_KEY_GROUPS = 16;
 export const shuffleStream = (pipeline: string, node: number) => `_sluice.${pipeline}.k${node}`;
 export const tableStream = (pipeline: string, table: string) => `_sluice.${pipeline}.t.${table}`;
 export const stateKey = (pipeline: string, unit: string) => `_sluice/pipelines/${pipeline}/units/${unit}`;
+/** Written ahead of an epoch's outputs on engines whose commit is not atomic (decision 006). */
+export const intentKey = (pipeline: string, unit: string) => `${stateKey(pipeline, unit)}/intent`;
 export const stateUnitsPrefix = (pipeline: string) => `_sluice/pipelines/${pipeline}/units/`;
 export const leaseKey = (pipeline: string) => `_sluice/pipelines/${pipeline}/lease`;
 export const metaKey = (pipeline: string) => `_sluice/pipelines/${pipeline}/meta`;

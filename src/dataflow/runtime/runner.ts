@@ -6,7 +6,7 @@ import { Worker } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { systemClock, type Clock } from '../../clock.js';
-import type { Engine } from '../../engine/engine.js';
+import type { Engine, StreamOptions } from '../../engine/engine.js';
 import { ConflictError, StreamExistsError } from '../../engine/errors.js';
 import type { EngineConfig } from '../../engine/open.js';
 import type { Pipeline } from '../dsl.js';
@@ -15,6 +15,9 @@ import { DEFAULT_KEY_GROUPS, Layout, leaseKey, metaKey, shuffleStream, tableStre
 import { DEFAULT_TABLES_PATH, TablesDb, TableSinkUnit } from './table-sink.js';
 import { KeyedUnit, SourceUnit, type Unit, type UnitContext, type UnitStats } from './units.js';
 import { decode, encode } from './wire.js';
+
+/** Duplicate window of a pipeline's internal streams (decision 006). */
+export const INTERNAL_DEDUP_WINDOW_MS = 60 * 60 * 1000;
 
 export interface RunOptions {
   /** Key groups of a new pipeline (fixed once it has run). Default 16. */
@@ -57,7 +60,7 @@ export async function prepare(engine: Engine, p: Pipeline, o: RunOptions = {}): 
   if (meta) ({ keyGroups, floor } = decode(meta.value) as { keyGroups: number; floor?: number });
   else await engine.commit({ state: [{ key: metaKey(p.name), value: encode({ keyGroups }), expectedVersion: 0 }] });
   const layout = new Layout(p, keyGroups);
-  const ensure = async (name: string, options?: { partitions: number }) => {
+  const ensure = async (name: string, options?: StreamOptions) => {
     try {
       await engine.createStream(name, options);
     } catch (e) {
@@ -65,8 +68,10 @@ export async function prepare(engine: Engine, p: Pipeline, o: RunOptions = {}): 
     }
   };
   for (const s of [...layout.streams, ...layout.sinkStreams, lateSinkOf(p.name), errorSinkOf(p.name)]) await ensure(s);
-  for (const n of layout.keyed) await ensure(shuffleStream(p.name, n.id), { partitions: keyGroups });
-  for (const t of layout.tables) await ensure(tableStream(p.name, t), { partitions: 1 });
+  // A redone epoch's outputs are dropped as repeats within the stream's duplicate window (nats), so
+  // internal streams keep a long one: a run that crashed may restart up to an hour later.
+  for (const n of layout.keyed) await ensure(shuffleStream(p.name, n.id), { partitions: keyGroups, dedupWindowMs: INTERNAL_DEDUP_WINDOW_MS });
+  for (const t of layout.tables) await ensure(tableStream(p.name, t), { partitions: 1, dedupWindowMs: INTERNAL_DEDUP_WINDOW_MS });
   const partitions: Record<string, number> = {};
   for (const s of layout.streams) partitions[s] = (await engine.describeStream(s)).partitions;
   const current = await engine.getState(leaseKey(p.name));
@@ -79,12 +84,11 @@ export async function prepare(engine: Engine, p: Pipeline, o: RunOptions = {}): 
   return { keyGroups, lease: { key: leaseKey(p.name), version: versions[0]! }, partitions, units, floor };
 }
 
-/** Builds and opens the given units. */
-export async function openUnits(engine: Engine, p: Pipeline, prepared: Prepared, specs: UnitSpec[], o: RunOptions, tables?: TablesDb): Promise<Unit[]> {
+/** Builds and opens the given units and steps them until stopped. */
+export async function startUnits(engine: Engine, p: Pipeline, prepared: Prepared, specs: UnitSpec[], o: RunOptions, tables?: TablesDb): Promise<UnitLoop> {
   const layout = new Layout(p, prepared.keyGroups);
   const ctx: UnitContext = { engine, layout, clock: o.clock ?? systemClock, lease: prepared.lease, batch: o.batch ?? 4096, epochMs: o.epochMs ?? 100 };
-  const units: Unit[] = [];
-  for (const spec of specs) {
+  const open = async (spec: UnitSpec): Promise<Unit> => {
     let unit: Unit;
     let start: () => Promise<number>;
     switch (spec.kind) {
@@ -102,9 +106,11 @@ export async function openUnits(engine: Engine, p: Pipeline, prepared: Prepared,
         break;
     }
     await unit.open(start);
-    units.push(unit);
-  }
-  return units;
+    return unit;
+  };
+  const units: Unit[] = [];
+  for (const spec of specs) units.push(await open(spec));
+  return new UnitLoop(units, o, (i) => open(specs[i]!));
 }
 
 /** Steps units until stopped. Resolves when stopped; rejects when the lease is lost. */
@@ -112,9 +118,12 @@ export class UnitLoop {
   private stopped = false;
   private idleRounds = 0;
   private wake?: () => void;
+  /** Units whose epoch failed: rebuilt before their next step. */
+  private readonly stale = new Set<number>();
   readonly done: Promise<void>;
 
-  constructor(readonly units: Unit[], private readonly o: RunOptions) {
+  /** `reopen(i)` builds unit i afresh from its committed state. */
+  constructor(readonly units: Unit[], private readonly o: RunOptions, private readonly reopen: (i: number) => Promise<Unit>) {
     this.done = this.run();
   }
 
@@ -133,14 +142,22 @@ export class UnitLoop {
     const poll = this.o.idlePollMs ?? 20;
     while (!this.stopped) {
       let progressed = false;
-      for (const u of this.units) {
-        if (this.stopped) break;
+      for (let i = 0; i < this.units.length && !this.stopped; i++) {
         try {
-          if (await u.step()) progressed = true;
+          if (this.stale.has(i)) {
+            const fresh = await this.reopen(i);
+            Object.assign(fresh.stats, this.units[i]!.stats);
+            this.units[i] = fresh;
+            this.stale.delete(i);
+          }
+          if (await this.units[i]!.step()) progressed = true;
           await new Promise((r) => setImmediate(r)); // let timers and I/O in between epochs (the sqlite engine's calls are synchronous)
         } catch (e) {
-          if (e instanceof ConflictError) throw new LeaseLostError(`pipeline '${u.id}': another run of this pipeline took over (${e.message}); stopping`);
-          this.o.log?.(`unit ${u.id}: ${(e as Error).message}; retrying`);
+          const id = this.units[i]!.id;
+          if (e instanceof ConflictError) throw new LeaseLostError(`pipeline '${id}': another run of this pipeline took over (${e.message}); stopping`);
+          this.o.log?.(`unit ${id}: ${(e as Error).message}; retrying from its last commit`);
+          // The failed epoch changed the unit in memory: it is rebuilt from its committed state.
+          this.stale.add(i);
           await new Promise((r) => setTimeout(r, 500));
         }
       }
@@ -187,7 +204,7 @@ export class PipelineRun {
     const n = o.workers ?? 0;
     if (n <= 0) {
       run.tables = run.prepared.units.some((u) => u.kind === 'table') ? new TablesDb(o.tablesPath ?? DEFAULT_TABLES_PATH) : undefined;
-      run.loop = new UnitLoop(await openUnits(engine, p, run.prepared, run.prepared.units, o, run.tables), o);
+      run.loop = await startUnits(engine, p, run.prepared, run.prepared.units, o, run.tables);
       run.done = run.loop.done;
     } else {
       if (!o.module || !o.engineConfig) throw new Error('worker threads need the pipeline module and the engine configuration');

@@ -4,13 +4,13 @@
 //   SourceUnit: a partition of a source stream → stateless steps → keyed shuffles, sinks.
 //   KeyedUnit: a key group of a keyed node (its shuffle partition) → operator → downstream.
 import type { Clock } from '../../clock.js';
-import type { AppendRecord, Engine } from '../../engine/engine.js';
+import type { AppendRecord, Engine, StoredRecord } from '../../engine/engine.js';
 import type { Key, KeyedNode } from '../dsl.js';
 import { Executor, type Output } from '../executor.js';
 import { combineMarks, Watermarks, type Mark } from '../watermarks.js';
 import { WindowOperator } from '../window-operator.js';
 import { assign } from '../windows.js';
-import { keyedUnit, keyGroupOf, shuffleStream, sourceUnit, stateKey, tableStream, type Layout } from './layout.js';
+import { intentKey, keyedUnit, keyGroupOf, shuffleStream, sourceUnit, stateKey, tableStream, type Layout } from './layout.js';
 import { decode, encode, type ShuffleRecord } from './wire.js';
 
 export interface UnitContext {
@@ -34,10 +34,28 @@ export interface UnitStats {
   clampedFuture: number;
 }
 
+/**
+ * An epoch as it was read, written ahead of its outputs when the engine's commit is not atomic
+ * (decision 006): a retry after a crash between the outputs and the state redoes exactly this
+ * epoch — same input range, same batches, same clock — so its outputs get the same message ids.
+ */
+interface Intent {
+  epoch: number;
+  from: number;
+  to: number;
+  now: number;
+  batch: number;
+}
+
 export abstract class Unit {
   readonly stats: UnitStats;
   protected offset = 0;
+  /** The clock reading of the current epoch (the interrupted epoch's when redoing it). */
+  protected now = 0;
+  /** Epochs committed so far. */
+  private epoch = 0;
   private version = 0;
+  private redo?: Intent;
 
   constructor(readonly id: string, protected readonly ctx: UnitContext) {
     this.stats = { unit: id, records: 0, epochs: 0, late: 0, clampedFuture: 0 };
@@ -49,15 +67,21 @@ export abstract class Unit {
 
   /** Loads the last committed state; `fresh` gives the start offset when there is none. */
   async open(fresh: () => Promise<number>): Promise<void> {
-    const entry = await this.ctx.engine.getState(this.key);
+    const { engine, layout } = this.ctx;
+    const entry = await engine.getState(this.key);
     if (entry) {
       this.version = entry.version;
-      const s = decode(entry.value) as { offset: number };
+      const s = decode(entry.value) as { offset: number; epoch?: number };
       this.offset = s.offset;
+      this.epoch = s.epoch ?? 0;
       this.restore(s);
-    } else {
-      this.offset = await fresh();
     }
+    const intent = engine.atomicCommit ? undefined : await engine.getState(intentKey(layout.p.name, this.id));
+    const i = intent && (decode(intent.value) as Intent);
+    if (i && i.epoch === this.epoch + 1) {
+      this.redo = i;
+      this.offset = i.from;
+    } else if (!entry) this.offset = await fresh();
   }
 
   /** One epoch; false when there was nothing to do. */
@@ -65,16 +89,43 @@ export abstract class Unit {
 
   protected abstract restore(state: unknown): void;
 
+  /** Starts an epoch: fixes its clock reading. */
+  protected begin(): void {
+    this.now = this.redo?.now ?? this.ctx.clock.now();
+  }
+
+  /**
+   * Reads the epoch's next batch. The epoch goes on (`more`) while batches are full, for up to
+   * epochMs; when redoing an interrupted epoch, exactly up to where that one ended.
+   */
+  protected async read(stream: string, partition: number, offset: number, started: number): Promise<{ records: StoredRecord[]; next: number; more: boolean }> {
+    const redo = this.redo;
+    const batch = redo?.batch ?? this.ctx.batch;
+    const { records, next } = await this.ctx.engine.read(stream, partition, offset, batch);
+    if (!redo) return { records, next, more: records.length === batch && performance.now() - started < this.ctx.epochMs };
+    const cut = records.findIndex((r) => r.offset >= redo.to);
+    if (cut >= 0 || next >= redo.to) return { records: cut >= 0 ? records.slice(0, cut) : records, next: redo.to, more: false };
+    return { records, next, more: records.length > 0 };
+  }
+
   protected async commit(appends: Map<string, AppendRecord[]>, state: object, from: number): Promise<void> {
-    const value = encode({ ...state, offset: this.offset });
-    const { versions } = await this.ctx.engine.commit({
-      // Deterministic per input range: a replayed epoch over the same records stores nothing twice (nats).
-      id: `${this.ctx.layout.p.name}/${this.id}/${from}-${this.offset}`,
-      appends: [...appends].map(([stream, records]) => ({ stream, records })),
-      state: [{ key: this.key, value, expectedVersion: this.version }],
-      fences: [this.ctx.lease],
+    const { engine, layout, lease } = this.ctx;
+    const epoch = this.epoch + 1;
+    const outputs = [...appends].map(([stream, records]) => ({ stream, records }));
+    if (!engine.atomicCommit && outputs.length > 0 && !this.redo) {
+      const intent: Intent = { epoch, from, to: this.offset, now: this.now, batch: this.ctx.batch };
+      await engine.commit({ state: [{ key: intentKey(layout.p.name, this.id), value: encode(intent) }], fences: [lease] });
+    }
+    const { versions } = await engine.commit({
+      // Deterministic per input range: a redone epoch's outputs are dropped as repeats (nats).
+      id: `${layout.p.name}/${this.id}/${from}-${this.offset}`,
+      appends: outputs,
+      state: [{ key: this.key, value: encode({ ...state, offset: this.offset, epoch }), expectedVersion: this.version }],
+      fences: [lease],
     });
     this.version = versions[0]!;
+    this.epoch = epoch;
+    this.redo = undefined;
     this.stats.epochs++;
   }
 }
@@ -139,14 +190,15 @@ export class SourceUnit extends Unit {
   }
 
   async step(): Promise<boolean> {
-    const { engine, clock, batch, layout } = this.ctx;
+    const { layout } = this.ctx;
     const from = this.offset;
-    let { records, next } = await engine.read(this.stream, this.partition, from, batch);
-    const now = clock.now();
+    this.begin();
+    const now = this.now;
+    const started = performance.now();
+    let { records, next, more } = await this.read(this.stream, this.partition, from, started);
     this.ownMark = this.marks.current(now);
     this.appends = new Appends();
     const any = records.length > 0;
-    const started = performance.now();
     while (records.length > 0) {
       const before = this.executor.metrics.clampedFuture;
       const inputs = [];
@@ -160,8 +212,8 @@ export class SourceUnit extends Unit {
       this.executor.ingest(this.stream, this.partition, inputs, now, this.marks);
       this.stats.clampedFuture += this.executor.metrics.clampedFuture - before;
       this.stats.records += records.length;
-      if (records.length < batch || performance.now() - started >= this.ctx.epochMs) break;
-      ({ records, next } = await engine.read(this.stream, this.partition, next, batch));
+      if (!more) break;
+      ({ records, next, more } = await this.read(this.stream, this.partition, next, started));
     }
     if (any) {
       this.flushPartials();
@@ -232,20 +284,21 @@ export class KeyedUnit extends Unit {
   }
 
   async step(): Promise<boolean> {
-    const { engine, batch, layout } = this.ctx;
+    const { layout } = this.ctx;
     const from = this.offset;
-    let { records, next } = await engine.read(this.stream, this.group, from, batch);
-    if (records.length === 0) return false;
-    this.appends = new Appends();
-    const lateBefore = this.executor.metrics.late;
+    this.begin();
     // An epoch takes several batches while there are more (up to epochMs): the state snapshot is
     // written once per epoch, so fewer, larger epochs cost less.
     const started = performance.now();
+    let { records, next, more } = await this.read(this.stream, this.group, from, started);
+    if (records.length === 0) return false;
+    this.appends = new Appends();
+    const lateBefore = this.executor.metrics.late;
     for (;;) {
       for (const r of records) this.apply(decode(r.value) as ShuffleRecord);
       this.stats.records += records.length;
-      if (records.length < batch || performance.now() - started >= this.ctx.epochMs) break;
-      ({ records, next } = await engine.read(this.stream, this.group, next, batch));
+      if (!more) break;
+      ({ records, next, more } = await this.read(this.stream, this.group, next, started));
       if (records.length === 0) break;
     }
     this.stats.late += this.executor.metrics.late - lateBefore;

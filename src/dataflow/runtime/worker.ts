@@ -3,7 +3,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { openEngine } from '../../engine/open.js';
 import { loadPipelines } from './load.js';
-import { openUnits, UnitLoop, type WorkerData, type WorkerMessage } from './runner.js';
+import { startUnits, type WorkerData, type WorkerMessage } from './runner.js';
 import { DEFAULT_TABLES_PATH, TablesDb } from './table-sink.js';
 
 const d = workerData as WorkerData;
@@ -12,7 +12,7 @@ const p = (await loadPipelines(d.module)).find((x) => x.name === d.pipeline)!;
 // Retention is the main process' job.
 const engine = await openEngine(d.engineConfig.kind === 'sqlite' ? { ...d.engineConfig, retentionIntervalMs: 0 } : d.engineConfig);
 const tables = d.units.some((u) => u.kind === 'table') ? new TablesDb(d.options.tablesPath ?? DEFAULT_TABLES_PATH) : undefined;
-const loop = new UnitLoop(await openUnits(engine, p, d.prepared, d.units, d.options, tables), { ...d.options, log: (log) => post({ log }) });
+const loop = await startUnits(engine, p, d.prepared, d.units, { ...d.options, log: (log) => post({ log }) }, tables);
 let wasIdle = false;
 const report = setInterval(() => {
   post({ stats: loop.units.map((u) => u.stats) });

@@ -32,6 +32,7 @@ interface StreamMeta extends StreamInfo {
 
 export class NatsEngine implements Engine {
   readonly kind = 'nats';
+  readonly atomicCommit = false;
   private readonly notifier = new Notifier();
   private readonly subscriptions = new Map<string, Subscription>();
   private readonly chains = new Map<string, Promise<unknown>>();

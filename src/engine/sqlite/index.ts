@@ -40,6 +40,7 @@ export interface SqliteEngineOptions {
 
 export class SqliteEngine implements Engine {
   readonly kind = 'sqlite';
+  readonly atomicCommit = true;
   private readonly db: Database.Database;
   private readonly q: Statements;
   private readonly clock: Clock;
