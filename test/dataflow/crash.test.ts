@@ -1,12 +1,15 @@
-// The campaign-metrics pipeline as a real process, killed with kill -9 at random points 20 times
-// while input keeps arriving, restarted each time: the final table equals a brute-force batch
-// computation over the same input exactly — nothing lost, nothing counted twice.
+// The campaign-metrics pipeline as a real process, killed with kill -9 at random points (20 times on
+// sqlite, 10 on nats) while input keeps arriving, restarted each time: the final table equals a
+// brute-force batch computation over the same input exactly — nothing lost, nothing counted twice.
 import Database from 'better-sqlite3';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
+import type { Engine } from '../../src/engine/engine.js';
+import { openEngine, type EngineConfig } from '../../src/engine/open.js';
 import { SqliteEngine } from '../../src/engine/sqlite/index.js';
+import { startNats, type NatsServer } from '../support/nats.js';
 import { isBot, STREAMS, Traffic, type AdServed, type Event } from '../../examples/campaign-metrics/events.js';
 import { allRecords } from '../support/engines.js';
 import { tempDir } from '../support/tmp.js';
@@ -14,12 +17,13 @@ import { tempDir } from '../support/tmp.js';
 const BIN = new URL('../../src/cli/bin.ts', import.meta.url).pathname;
 const TSX = new URL('../../node_modules/tsx/dist/loader.mjs', import.meta.url).href;
 const PIPELINE = new URL('../../examples/campaign-metrics/pipeline.ts', import.meta.url).pathname;
-const KILLS = 20;
 const MIN = 60_000;
 
 const children: ChildProcess[] = [];
-afterAll(() => {
+const servers: NatsServer[] = [];
+afterAll(async () => {
   for (const c of children) c.kill('SIGKILL');
+  for (const s of servers) await s.stop();
 });
 
 /** 20 minutes of traffic at 40 events/s, then a record per partition far ahead so every window fires. */
@@ -68,8 +72,8 @@ function table(path: string): Map<string, { views: number; clicks: number }> {
   }
 }
 
-function start(dir: string): { child: ChildProcess; ready: Promise<void>; stderr: () => string } {
-  const child = spawn(process.execPath, ['--import', TSX, BIN, 'dev', '--config', join(dir, 'sluice.config.ts'), '--port', '0', '--data-dir', join(dir, 'data')], { cwd: dir });
+function start(dir: string, config: string): { child: ChildProcess; ready: Promise<void>; stderr: () => string } {
+  const child = spawn(process.execPath, ['--import', TSX, BIN, 'dev', '--config', config, '--port', '0', '--data-dir', join(dir, 'data')], { cwd: dir });
   children.push(child);
   let err = '';
   const ready = new Promise<void>((resolve, reject) => {
@@ -88,15 +92,16 @@ async function kill9(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-it(`survives ${KILLS} kill -9s: the final table equals the brute-force computation exactly`, async () => {
-  const dir = tempDir();
-  writeFileSync(join(dir, 'sluice.config.ts'), `export default ${JSON.stringify({
+async function crashes(KILLS: number, dir: string, engineConfig: EngineConfig, open: () => Promise<Engine>): Promise<void> {
+  const config = join(dir, 'sluice.config.ts');
+  writeFileSync(config, `export default ${JSON.stringify({
+    engine: engineConfig,
     streams: { [STREAMS.ads]: { partitions: 4 }, [STREAMS.views]: { partitions: 4 }, [STREAMS.clicks]: { partitions: 2 } },
     dataflow: { pipelines: [PIPELINE], workers: 2, batch: 128, keyGroups: 8, tables: join(dir, 'tables.db') },
   })};\n`);
   const events = input();
   const want = bruteForce(events);
-  const engine = new SqliteEngine({ dataDir: join(dir, 'data') });
+  const engine = await open();
   await engine.createStream(STREAMS.ads, { partitions: 4 });
   await engine.createStream(STREAMS.views, { partitions: 4 });
   await engine.createStream(STREAMS.clicks, { partitions: 2 });
@@ -113,7 +118,7 @@ it(`survives ${KILLS} kill -9s: the final table equals the brute-force computati
   const epochsAtKill: number[] = [];
   for (let k = 0; k < KILLS; k++) {
     await append(events.slice(k * chunk, (k + 1) * chunk));
-    const { child, ready } = start(dir);
+    const { child, ready } = start(dir, config);
     await ready;
     const before = await epochs();
     while ((await epochs()) === before) await new Promise((r) => setTimeout(r, 5)); // work has begun
@@ -123,13 +128,12 @@ it(`survives ${KILLS} kill -9s: the final table equals the brute-force computati
     epochsAtKill.push(await epochs());
   }
   await append(events.slice(KILLS * chunk));
-  await engine.close();
   // Every run committed work before it was killed, and the kills landed at different stages.
   expect(epochsAtKill.every((e, i) => i === 0 || e > epochsAtKill[i - 1]!)).toBe(true);
   expect(new Set(rowsAtKill).size).toBeGreaterThan(5);
   expect(Math.max(...rowsAtKill)).toBeLessThan(want.size);
 
-  const last = start(dir);
+  const last = start(dir, config);
   await last.ready;
   // Until the table equals the brute-force one (or the deadline: then the diff below shows why).
   const same = (got: Map<string, unknown>) => got.size === want.size && [...want].every(([k, v]) => JSON.stringify(got.get(k)) === JSON.stringify(v));
@@ -148,10 +152,22 @@ it(`survives ${KILLS} kill -9s: the final table equals the brute-force computati
   expect(diff.map((k) => [k, want.get(k), got.get(k)])).toEqual([]);
   expect(got.size).toBe(want.size);
   // Late records (the hours-late ones): each once, never twice, across all the kills.
-  const check = new SqliteEngine({ dataDir: join(dir, 'data') });
-  const late = (await allRecords(check, 'campaign-metrics-late')).map((r) => JSON.parse(new TextDecoder().decode(r.value)).value.eventId as string);
-  await check.close();
+  const late = (await allRecords(engine, 'campaign-metrics-late')).map((r) => JSON.parse(new TextDecoder().decode(r.value)).value.eventId as string);
+  await engine.close();
   expect(late.length).toBeGreaterThan(0);
   expect(new Set(late).size).toBe(late.length);
-  console.log(`crash test: ${KILLS} kills, ${events.length} events, ${want.size} rows; rows at each kill: ${rowsAtKill.join(' ')}; epochs: ${epochsAtKill.join(' ')}`);
+  console.log(`crash test (${engineConfig.kind}): ${KILLS} kills, ${events.length} events, ${want.size} rows; rows at each kill: ${rowsAtKill.join(' ')}; epochs: ${epochsAtKill.join(' ')}`);
+}
+
+it('sqlite: survives 20 kill -9s: the final table equals the brute-force computation exactly', async () => {
+  const dir = tempDir();
+  const dataDir = join(dir, 'data'); // as --data-dir says
+  await crashes(20, dir, { kind: 'sqlite', dataDir }, async () => new SqliteEngine({ dataDir }));
+}, 300_000);
+
+it('nats: survives 10 kill -9s: the final table equals the brute-force computation exactly', async () => {
+  const nats = await startNats();
+  servers.push(nats);
+  const config: EngineConfig = { kind: 'nats', servers: nats.url, prefix: 'crash' };
+  await crashes(10, tempDir(), config, () => openEngine(config));
 }, 300_000);
