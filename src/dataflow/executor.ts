@@ -4,9 +4,15 @@
 // that run elsewhere are handed to `exit`, the shuffle). Processing time comes from the caller.
 import { inputsOf, isKeyed, keyOf, type ErrorRecord, type Key, type KeyedNode, type LateRecord, type Pipeline, type PlanNode } from './dsl.js';
 import { IntervalJoinOperator, LookupOperator, WindowJoinOperator } from './join-operators.js';
+import type { Change } from './keyed-state.js';
 import type { KeyedOperator } from './operator.js';
 import type { Watermarks } from './watermarks.js';
 import { WindowOperator } from './window-operator.js';
+
+/** A key's state in an operator: [node, key, value]. */
+export type StateEntry = [node: number, key: Key, value: unknown];
+/** A change of a key's state in an operator: [node, key, kind, value]. */
+export type NodeChange = [node: number, ...change: Change];
 
 export interface InputRecord {
   value: unknown;
@@ -123,13 +129,30 @@ export class Executor {
     return out;
   }
 
-  snapshot(): { watermark: number | null; ops: [number, unknown][] } {
-    return { watermark: Number.isFinite(this.watermark) ? this.watermark : null, ops: [...this.operators].map(([id, op]) => [id, op.snapshot()]) };
+  /** Every operator's state, key by key: [node, key, value] (a full snapshot). */
+  stateEntries(): StateEntry[] {
+    const out: StateEntry[] = [];
+    for (const [id, op] of this.operators) for (const [k, v] of op.state) out.push([id, k, v]);
+    return out;
   }
 
-  restore(s: { watermark: number | null; ops: [number, unknown][] }): void {
-    this.watermark = s.watermark ?? -Infinity;
-    for (const [id, snap] of s.ops) this.operators.get(id)?.restore(snap);
+  /** What changed in the operators' state since the last call: [node, ...change]. */
+  stateChanges(): NodeChange[] {
+    const out: NodeChange[] = [];
+    for (const [id, op] of this.operators) for (const c of op.state.changes()) out.push([id, ...c]);
+    return out;
+  }
+
+  /** Loads a snapshot, the changes after it, and the watermark they were taken at. */
+  loadState(watermark: number | null, base: StateEntry[], deltas: NodeChange[][]): void {
+    this.watermark = watermark ?? -Infinity;
+    for (const [id, op] of this.operators) {
+      op.state.load(
+        base.filter((e) => e[0] === id).map(([, k, v]) => [k, v]),
+        deltas.map((d) => d.filter((c) => c[0] === id).map(([, ...c]) => c)),
+      );
+      op.restored();
+    }
   }
 
   private emitFrom(node: number, value: unknown, t: number): void {

@@ -1,8 +1,9 @@
 // Joins on a key: windowed (both sides in the same window), interval (the right side's time
 // within [left + lower, left + upper]) and stream–table lookups (the table built from a
 // changelog). Inner joins emit pairs; left joins also emit (left, null) for a left record that
-// found no match once nothing can match it any more. State is JSON, for exactly-once epochs.
+// found no match once nothing can match it any more. State is JSON per key, for exactly-once epochs.
 import type { Key } from './dsl.js';
+import { KeyedState } from './keyed-state.js';
 import type { Emit, KeyedOperator } from './operator.js';
 import { assign, type WindowSpec } from './windows.js';
 
@@ -36,7 +37,7 @@ export interface WindowJoinConfig {
  * emit (left, null) for unmatched left records when the window is dropped (end + allowedLateness).
  */
 export class WindowJoinOperator implements KeyedOperator {
-  private keys = new Map<Key, JoinWindow[]>();
+  private keys = new KeyedState<JoinWindow[]>();
   /** The lowest watermark at which some window fires or is dropped: below it, advance has nothing to do. */
   private nextDue = Infinity;
 
@@ -49,6 +50,7 @@ export class WindowJoinOperator implements KeyedOperator {
     if (live.length === 0) return false;
     let windows = this.keys.get(key);
     if (!windows) this.keys.set(key, (windows = []));
+    this.keys.touch(key);
     for (const { start, end } of live) {
       let w = windows.find((x) => x.start === start);
       if (!w) windows.push((w = { start, end, l: [], r: [], fired: false }));
@@ -72,6 +74,7 @@ export class WindowJoinOperator implements KeyedOperator {
       for (const w of windows) {
         if (!w.fired && w.end <= watermark) {
           w.fired = true;
+          this.keys.touch(key);
           for (const l of w.l) for (const r of w.r) this.pair(l, r, w.end - 1);
         }
       }
@@ -84,7 +87,7 @@ export class WindowJoinOperator implements KeyedOperator {
         return false;
       });
       if (kept.length === 0) this.keys.delete(key);
-      else this.keys.set(key, kept);
+      else if (kept.length < windows.length) this.keys.set(key, kept);
     }
   }
 
@@ -99,12 +102,11 @@ export class WindowJoinOperator implements KeyedOperator {
     return n;
   }
 
-  snapshot(): unknown {
-    return [...this.keys];
+  get state(): KeyedState<unknown> {
+    return this.keys as KeyedState<unknown>;
   }
 
-  restore(s: unknown): void {
-    this.keys = new Map(s as [Key, JoinWindow[]][]);
+  restored(): void {
     this.nextDue = -Infinity; // recomputed by the next advance
   }
 }
@@ -130,7 +132,7 @@ interface IntervalKey {
  * right record until tr − lower + allowedLateness.
  */
 export class IntervalJoinOperator implements KeyedOperator {
-  private keys = new Map<Key, IntervalKey>();
+  private keys = new KeyedState<IntervalKey>();
   /** The lowest watermark at which some record is dropped: below it, advance has nothing to do. */
   private nextDue = Infinity;
 
@@ -142,6 +144,7 @@ export class IntervalJoinOperator implements KeyedOperator {
     if (t + this.c.allowedLateness < watermark) return false;
     let k = this.keys.get(key);
     if (!k) this.keys.set(key, (k = { l: [], r: [] }));
+    this.keys.touch(key);
     if (port === 0) {
       const l: Side = { v, t, m: false };
       for (const r of k.r) if (r.t >= t + this.c.lower && r.t <= t + this.c.upper) this.pair(l, r);
@@ -165,6 +168,7 @@ export class IntervalJoinOperator implements KeyedOperator {
     this.nextDue = Infinity;
     const w = watermark - this.c.allowedLateness;
     for (const [key, k] of this.keys) {
+      const held = k.l.length + k.r.length;
       k.l = k.l.filter((l) => {
         if (l.t + this.c.upper >= w) {
           this.nextDue = Math.min(this.nextDue, this.dropsAt(0, l.t));
@@ -179,6 +183,7 @@ export class IntervalJoinOperator implements KeyedOperator {
         return true;
       });
       if (k.l.length === 0 && k.r.length === 0) this.keys.delete(key);
+      else if (k.l.length + k.r.length < held) this.keys.touch(key);
     }
   }
 
@@ -193,12 +198,11 @@ export class IntervalJoinOperator implements KeyedOperator {
     return n;
   }
 
-  snapshot(): unknown {
-    return [...this.keys];
+  get state(): KeyedState<unknown> {
+    return this.keys as KeyedState<unknown>;
   }
 
-  restore(s: unknown): void {
-    this.keys = new Map(s as [Key, IntervalKey][]);
+  restored(): void {
     this.nextDue = -Infinity; // recomputed by the next advance
   }
 }
@@ -215,7 +219,7 @@ export interface LookupConfig {
  * with the table row of their key as it is when they are processed. Never late.
  */
 export class LookupOperator implements KeyedOperator {
-  private rows = new Map<Key, unknown>();
+  private rows = new KeyedState<unknown>();
 
   constructor(private readonly c: LookupConfig, private readonly emit: Emit) {}
 
@@ -237,11 +241,9 @@ export class LookupOperator implements KeyedOperator {
     return this.rows.size;
   }
 
-  snapshot(): unknown {
-    return [...this.rows];
+  get state(): KeyedState<unknown> {
+    return this.rows;
   }
 
-  restore(s: unknown): void {
-    this.rows = new Map(s as [Key, unknown][]);
-  }
+  restored(): void {}
 }

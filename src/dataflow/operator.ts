@@ -1,6 +1,7 @@
 // What every keyed, stateful operator (windows, joins, table lookups) offers a runtime: records in
-// on an input port, the watermark, and a JSON snapshot of its state for exactly-once epochs.
+// on an input port, the watermark, and its per-key state (JSON values) for exactly-once epochs.
 import type { Key } from './dsl.js';
+import type { KeyedState } from './keyed-state.js';
 
 /** Emits a value downstream at an event time. */
 export type Emit = (value: unknown, eventTime: number) => void;
@@ -10,9 +11,10 @@ export interface KeyedOperator {
   add(port: number, key: Key, value: unknown, t: number, watermark: number): boolean;
   /** The watermark moved: fire and forget what it closed. */
   advance(watermark: number): void;
-  /** JSON-able state; `restore` of it rebuilds the operator exactly. */
-  snapshot(): unknown;
-  restore(snapshot: unknown): void;
+  /** All of its state: JSON-able values per key, with what changed since it was last saved. */
+  readonly state: KeyedState<unknown>;
+  /** The state was loaded: recompute what derives from it. */
+  restored(): void;
   /** Entries held (windows, buffered records, table rows), for metrics. */
   readonly size: number;
 }

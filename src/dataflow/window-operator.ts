@@ -4,6 +4,7 @@
 // Partial accumulators (pre-aggregated before a shuffle) merge in with `addPartial`.
 import type { Aggregator } from './aggregators.js';
 import type { Key } from './dsl.js';
+import { KeyedState } from './keyed-state.js';
 import type { Emit, KeyedOperator } from './operator.js';
 import { assign, type WindowSpec } from './windows.js';
 
@@ -21,7 +22,7 @@ export interface WindowOperatorConfig {
 }
 
 export class WindowOperator implements KeyedOperator {
-  private keys = new Map<Key, WindowState[]>();
+  private keys = new KeyedState<WindowState[]>();
   private nextFire = Infinity;
   private nextPurge = Infinity;
 
@@ -51,6 +52,7 @@ export class WindowOperator implements KeyedOperator {
     if (!state) {
       windows.push((state = { start, end, acc: this.c.agg.create(), fired: false }));
     }
+    this.keys.touch(key);
     // A single record is added (cheaper than merging a one-record accumulator); partials merge.
     state.acc = isRecord ? this.c.agg.add(state.acc, value) : this.c.agg.merge(state.acc, acc);
     if (!this.fires) return;
@@ -77,7 +79,7 @@ export class WindowOperator implements KeyedOperator {
         const kept = windows.filter((w) => w.end + this.c.allowedLateness > watermark);
         for (const w of kept) this.nextPurge = Math.min(this.nextPurge, w.end + this.c.allowedLateness);
         if (kept.length === 0) this.keys.delete(key);
-        else this.keys.set(key, kept);
+        else if (kept.length < windows.length) this.keys.set(key, kept);
       }
     }
   }
@@ -86,7 +88,7 @@ export class WindowOperator implements KeyedOperator {
   takeAll(): { key: Key; window: WindowState }[] {
     const out: { key: Key; window: WindowState }[] = [];
     for (const [key, windows] of this.keys) for (const window of windows) out.push({ key, window });
-    this.keys.clear();
+    this.keys = new KeyedState();
     return out;
   }
 
@@ -97,12 +99,11 @@ export class WindowOperator implements KeyedOperator {
     return n;
   }
 
-  snapshot(): unknown {
-    return [...this.keys];
+  get state(): KeyedState<unknown> {
+    return this.keys as KeyedState<unknown>;
   }
 
-  restore(snapshot: unknown): void {
-    this.keys = new Map(snapshot as [Key, WindowState[]][]);
+  restored(): void {
     this.nextFire = Infinity;
     this.nextPurge = Infinity;
     for (const windows of this.keys.values()) {
@@ -115,6 +116,7 @@ export class WindowOperator implements KeyedOperator {
 
   private fire(key: Key, w: WindowState): void {
     w.fired = true;
+    this.keys.touch(key);
     const result = this.c.agg.result(w.acc) as Record<string, unknown>;
     this.emit({ key, windowStart: w.start, windowEnd: w.end, ...result }, w.end - 1);
   }

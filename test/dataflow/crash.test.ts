@@ -112,8 +112,9 @@ async function crashes(KILLS: number, dir: string, engineConfig: EngineConfig, o
       if (records.length) await engine.append(stream, records);
     }
   };
-  // Progress: the sum of the versions of the pipeline's unit states (one per committed epoch).
-  const epochs = async () => [...(await engine.listState('_sluice/pipelines/campaign-metrics/units/')).values()].reduce((n, e) => n + e.version, 0);
+  // Progress: the sum of the versions of the pipeline's unit keys (one per committed epoch; not their chunks and intents).
+  const units = '_sluice/pipelines/campaign-metrics/units/';
+  const epochs = async () => [...(await engine.listState(units))].filter(([k]) => !k.slice(units.length).includes('/')).reduce((n, [, e]) => n + e.version, 0);
   const rowsAtKill: number[] = [];
   const epochsAtKill: number[] = [];
   for (let k = 0; k < KILLS; k++) {

@@ -4,13 +4,14 @@
 //   SourceUnit: a partition of a source stream → stateless steps → keyed shuffles, sinks.
 //   KeyedUnit: a key group of a keyed node (its shuffle partition) → operator → downstream.
 import type { Clock } from '../../clock.js';
-import type { AppendRecord, Engine, StoredRecord } from '../../engine/engine.js';
+import type { AppendRecord, Engine, StateWrite, StoredRecord } from '../../engine/engine.js';
 import type { Key, KeyedNode } from '../dsl.js';
-import { Executor, type Output } from '../executor.js';
+import { Executor, type Output, type StateEntry } from '../executor.js';
 import { combineMarks, Watermarks, type Mark } from '../watermarks.js';
 import { WindowOperator } from '../window-operator.js';
 import { assign } from '../windows.js';
 import { intentKey, keyedUnit, keyGroupOf, shuffleStream, sourceUnit, stateKey, tableStream, type Layout } from './layout.js';
+import { EMPTY_STORE, loadState, saveState, type StoreRef } from './state-store.js';
 import { decode, encode, type ShuffleRecord } from './wire.js';
 
 export interface UnitContext {
@@ -53,7 +54,7 @@ export abstract class Unit {
   /** The clock reading of the current epoch (the interrupted epoch's when redoing it). */
   protected now = 0;
   /** Epochs committed so far. */
-  private epoch = 0;
+  protected epoch = 0;
   private version = 0;
   private redo?: Intent;
 
@@ -74,7 +75,7 @@ export abstract class Unit {
       const s = decode(entry.value) as { offset: number; epoch?: number };
       this.offset = s.offset;
       this.epoch = s.epoch ?? 0;
-      this.restore(s);
+      await this.restore(s);
     }
     const intent = engine.atomicCommit ? undefined : await engine.getState(intentKey(layout.p.name, this.id));
     const i = intent && (decode(intent.value) as Intent);
@@ -87,7 +88,7 @@ export abstract class Unit {
   /** One epoch; false when there was nothing to do. */
   abstract step(): Promise<boolean>;
 
-  protected abstract restore(state: unknown): void;
+  protected abstract restore(state: unknown): void | Promise<void>;
 
   /** Starts an epoch: fixes its clock reading. */
   protected begin(): void {
@@ -108,7 +109,8 @@ export abstract class Unit {
     return { records, next, more: records.length > 0 };
   }
 
-  protected async commit(appends: Map<string, AppendRecord[]>, state: object, from: number): Promise<void> {
+  /** Commits the epoch: outputs, the unit's state with its offset, and other state written before and after it. */
+  protected async commit(appends: Map<string, AppendRecord[]>, state: object, from: number, writes: { before: StateWrite[]; after: StateWrite[] } = { before: [], after: [] }): Promise<void> {
     const { engine, layout, lease } = this.ctx;
     const epoch = this.epoch + 1;
     const outputs = [...appends].map(([stream, records]) => ({ stream, records }));
@@ -120,10 +122,10 @@ export abstract class Unit {
       // Deterministic per input range: a redone epoch's outputs are dropped as repeats (nats).
       id: `${layout.p.name}/${this.id}/${from}-${this.offset}`,
       appends: outputs,
-      state: [{ key: this.key, value: encode({ ...state, offset: this.offset, epoch }), expectedVersion: this.version }],
+      state: [...writes.before, { key: this.key, value: encode({ ...state, offset: this.offset, epoch }), expectedVersion: this.version }, ...writes.after],
       fences: [lease],
     });
-    this.version = versions[0]!;
+    this.version = versions[writes.before.length]!;
     this.epoch = epoch;
     this.redo = undefined;
     this.stats.epochs++;
@@ -253,6 +255,16 @@ export class SourceUnit extends Unit {
   }
 }
 
+/** A keyed unit's own state key; its operators' state is in the segments `store` names. */
+interface KeyedState {
+  watermark?: number | null;
+  store?: StoreRef;
+  /** Before decision 007: the operators' state, whole. */
+  exec?: { watermark: number | null; ops: [number, [Key, unknown][]][] };
+  marks: [string, { w: number | null; idle: boolean }][];
+  sent: number | null;
+}
+
 export class KeyedUnit extends Unit {
   private readonly executor: Executor;
   private readonly producers: string[];
@@ -260,6 +272,7 @@ export class KeyedUnit extends Unit {
   private marks = new Map<string, { w: number | null; idle: boolean }>();
   private appends = new Appends();
   private sent: number | null = null;
+  private store: StoreRef = EMPTY_STORE;
 
   constructor(readonly node: KeyedNode, readonly group: number, partitionsOf: Record<string, number>, ctx: UnitContext) {
     super(keyedUnit(node.id, group), ctx);
@@ -277,8 +290,15 @@ export class KeyedUnit extends Unit {
     return shuffleStream(this.ctx.layout.p.name, this.node.id);
   }
 
-  protected restore(s: { exec: ReturnType<Executor['snapshot']>; marks: [string, { w: number | null; idle: boolean }][]; sent: number | null }): void {
-    this.executor.restore(s.exec);
+  protected async restore(s: KeyedState): Promise<void> {
+    if (s.exec) {
+      // Written before state was saved key by key: one whole snapshot.
+      this.executor.loadState(s.exec.watermark, s.exec.ops.flatMap(([id, entries]) => entries.map(([k, v]): StateEntry => [id, k, v])), []);
+    } else {
+      const { base, deltas } = await loadState(this.ctx.engine, this.key, s.store!);
+      this.executor.loadState(s.watermark!, base, deltas);
+      this.store = s.store!;
+    }
     this.marks = new Map(s.marks);
     this.sent = s.sent;
   }
@@ -310,7 +330,11 @@ export class KeyedUnit extends Unit {
       this.sent = wire;
     }
     this.offset = next;
-    await this.commit(this.appends, { exec: this.executor.snapshot(), marks: [...this.marks], sent: this.sent }, from);
+    // Only the keys that changed are written (or, now and then, a new base: see state-store.ts).
+    const saved = saveState(this.key, this.store, this.epoch + 1, this.executor.stateChanges(), () => this.executor.stateEntries());
+    const state: KeyedState = { watermark: wire, store: saved.ref, marks: [...this.marks], sent: this.sent };
+    await this.commit(this.appends, state, from, saved);
+    this.store = saved.ref;
     return true;
   }
 
