@@ -172,9 +172,8 @@ export class NatsEngine implements Engine {
   }
 
   private async commitUnit(unit: CommitUnit): Promise<CommitResult> {
-    for (const f of unit.fences ?? []) await this.state.check(f.key, f.version);
-    const current: Current[] = [];
-    for (const w of unit.state ?? []) current.push(await this.state.check(w.key, w.expectedVersion));
+    await Promise.all((unit.fences ?? []).map((f) => this.state.check(f.key, f.version)));
+    const current: Current[] = await Promise.all((unit.state ?? []).map((w) => this.state.check(w.key, w.expectedVersion)));
     const appends: AppendResult[][] = [];
     for (const [i, a] of (unit.appends ?? []).entries()) {
       appends.push(await this.appendOne(a.stream, a.records, unit.id === undefined ? undefined : `${unit.id}/${i}`));
