@@ -240,7 +240,7 @@ describe('failed commits', () => {
 });
 
 /**
- * Every 3rd commit with outputs fails — before anything is written, or (as a crash between the two
+ * Every 2nd commit with outputs fails — before anything is written, or (as a crash between the two
  * steps of a non-atomic commit would leave it) after its outputs are published and before its state.
  * Each failure appends more input (bot views at time 0: no effect on results) so a retry reading
  * "what is there" would cover a different range. The table still equals the batch computation, and
@@ -256,7 +256,7 @@ async function survivesFailedCommits(engine: Engine, tablesPath: string, when: '
     get(target, prop) {
       if (prop !== 'commit') return typeof target[prop as keyof Engine] === 'function' ? (target[prop as keyof Engine] as Function).bind(target) : target[prop as keyof Engine];
       return async (unit: CommitUnit) => {
-        if (!unit.appends?.length || !unit.state?.length || ++commits % 3 !== 0) return target.commit(unit);
+        if (!unit.appends?.length || !unit.state?.length || ++commits % 2 !== 0) return target.commit(unit);
         if (when === 'after publishing') await target.commit({ id: unit.id, appends: unit.appends, fences: unit.fences });
         failures++;
         for (let p = 0; p < 3; p++) await target.append('views', [{ partition: p, value: enc({ adId: 'filler', ts: 0, ip: 'bot', cost: 0 }) }]);
@@ -268,11 +268,12 @@ async function survivesFailedCommits(engine: Engine, tablesPath: string, when: '
   runs.push(run);
   const want = expected(t);
   await until(() => table(tablesPath).size === want.size && run.idle, 'the table', 60_000);
-  expect(failures).toBeGreaterThan(5);
+  expect(failures).toBeGreaterThanOrEqual(5);
   expect(table(tablesPath)).toEqual(want);
   const rows = (await allRecords(engine, '_sluice.campaigns.t.per_campaign')).map((r) => new TextDecoder().decode(r.value));
   expect(rows.length).toBeGreaterThan(0);
   expect(rows.length - new Set(rows).size).toBe(0);
+  console.log(`failed commits (${when}): ${failures} failures, ${rows.length} row versions`);
 }
 
 /** Runs the campaign pipeline over `minutes` of traffic; its table equals the batch computation. */
