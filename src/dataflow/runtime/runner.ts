@@ -154,7 +154,7 @@ export class UnitLoop {
           await new Promise((r) => setImmediate(r)); // let timers and I/O in between epochs (the sqlite engine's calls are synchronous)
         } catch (e) {
           const id = this.units[i]!.id;
-          if (e instanceof ConflictError) throw new LeaseLostError(`pipeline '${id}': another run of this pipeline took over (${e.message}); stopping`);
+          if (e instanceof ConflictError) throw new LeaseLostError(`pipeline '${this.units[i]!.pipeline}' (unit ${id}): another run of this pipeline took over (${e.message}); stopping`);
           this.o.log?.(`unit ${id}: ${(e as Error).message}; retrying from its last commit`);
           // The failed epoch changed the unit in memory: it is rebuilt from its committed state.
           this.stale.add(i);

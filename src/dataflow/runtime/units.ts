@@ -62,6 +62,10 @@ export abstract class Unit {
     this.stats = { unit: id, records: 0, epochs: 0, late: 0, clampedFuture: 0 };
   }
 
+  get pipeline(): string {
+    return this.ctx.layout.p.name;
+  }
+
   protected get key(): string {
     return stateKey(this.ctx.layout.p.name, this.id);
   }
