@@ -37,7 +37,7 @@ export interface WindowJoinConfig {
  * emit (left, null) for unmatched left records when the window is dropped (end + allowedLateness).
  */
 export class WindowJoinOperator implements KeyedOperator {
-  private keys = new KeyedState<JoinWindow[]>();
+  readonly state = new KeyedState<JoinWindow[]>();
   /** The lowest watermark at which some window fires or is dropped: below it, advance has nothing to do. */
   private nextDue = Infinity;
 
@@ -48,9 +48,9 @@ export class WindowJoinOperator implements KeyedOperator {
   add(port: number, key: Key, v: unknown, t: number, watermark: number): boolean {
     const live = assign(this.c.spec, t).filter((w) => w.end + this.c.allowedLateness > watermark);
     if (live.length === 0) return false;
-    let windows = this.keys.get(key);
-    if (!windows) this.keys.set(key, (windows = []));
-    this.keys.touch(key);
+    let windows = this.state.get(key);
+    if (!windows) this.state.set(key, (windows = []));
+    this.state.touch(key);
     for (const { start, end } of live) {
       let w = windows.find((x) => x.start === start);
       if (!w) windows.push((w = { start, end, l: [], r: [], fired: false }));
@@ -70,11 +70,11 @@ export class WindowJoinOperator implements KeyedOperator {
   advance(watermark: number): void {
     if (watermark < this.nextDue) return;
     this.nextDue = Infinity;
-    for (const [key, windows] of this.keys) {
+    for (const [key, windows] of this.state) {
       for (const w of windows) {
         if (!w.fired && w.end <= watermark) {
           w.fired = true;
-          this.keys.touch(key);
+          this.state.touch(key);
           for (const l of w.l) for (const r of w.r) this.pair(l, r, w.end - 1);
         }
       }
@@ -86,8 +86,8 @@ export class WindowJoinOperator implements KeyedOperator {
         if (this.c.outer) for (const l of w.l) if (!l.m) this.emit(this.c.select(l.v, null), w.end - 1);
         return false;
       });
-      if (kept.length === 0) this.keys.delete(key);
-      else if (kept.length < windows.length) this.keys.set(key, kept);
+      if (kept.length === 0) this.state.delete(key);
+      else if (kept.length < windows.length) this.state.set(key, kept);
     }
   }
 
@@ -98,12 +98,8 @@ export class WindowJoinOperator implements KeyedOperator {
 
   get size(): number {
     let n = 0;
-    for (const ws of this.keys.values()) for (const w of ws) n += w.l.length + w.r.length;
+    for (const ws of this.state.values()) for (const w of ws) n += w.l.length + w.r.length;
     return n;
-  }
-
-  get state(): KeyedState<unknown> {
-    return this.keys as KeyedState<unknown>;
   }
 
   restored(): void {
@@ -132,7 +128,7 @@ interface IntervalKey {
  * right record until tr − lower + allowedLateness.
  */
 export class IntervalJoinOperator implements KeyedOperator {
-  private keys = new KeyedState<IntervalKey>();
+  readonly state = new KeyedState<IntervalKey>();
   /** The lowest watermark at which some record is dropped: below it, advance has nothing to do. */
   private nextDue = Infinity;
 
@@ -142,9 +138,9 @@ export class IntervalJoinOperator implements KeyedOperator {
 
   add(port: number, key: Key, v: unknown, t: number, watermark: number): boolean {
     if (t + this.c.allowedLateness < watermark) return false;
-    let k = this.keys.get(key);
-    if (!k) this.keys.set(key, (k = { l: [], r: [] }));
-    this.keys.touch(key);
+    let k = this.state.get(key);
+    if (!k) this.state.set(key, (k = { l: [], r: [] }));
+    this.state.touch(key);
     if (port === 0) {
       const l: Side = { v, t, m: false };
       for (const r of k.r) if (r.t >= t + this.c.lower && r.t <= t + this.c.upper) this.pair(l, r);
@@ -167,7 +163,7 @@ export class IntervalJoinOperator implements KeyedOperator {
     if (watermark < this.nextDue) return;
     this.nextDue = Infinity;
     const w = watermark - this.c.allowedLateness;
-    for (const [key, k] of this.keys) {
+    for (const [key, k] of this.state) {
       const held = k.l.length + k.r.length;
       k.l = k.l.filter((l) => {
         if (l.t + this.c.upper >= w) {
@@ -182,8 +178,8 @@ export class IntervalJoinOperator implements KeyedOperator {
         this.nextDue = Math.min(this.nextDue, this.dropsAt(1, r.t));
         return true;
       });
-      if (k.l.length === 0 && k.r.length === 0) this.keys.delete(key);
-      else if (k.l.length + k.r.length < held) this.keys.touch(key);
+      if (k.l.length === 0 && k.r.length === 0) this.state.delete(key);
+      else if (k.l.length + k.r.length < held) this.state.touch(key);
     }
   }
 
@@ -194,12 +190,8 @@ export class IntervalJoinOperator implements KeyedOperator {
 
   get size(): number {
     let n = 0;
-    for (const k of this.keys.values()) n += k.l.length + k.r.length;
+    for (const k of this.state.values()) n += k.l.length + k.r.length;
     return n;
-  }
-
-  get state(): KeyedState<unknown> {
-    return this.keys as KeyedState<unknown>;
   }
 
   restored(): void {
@@ -219,17 +211,17 @@ export interface LookupConfig {
  * with the table row of their key as it is when they are processed. Never late.
  */
 export class LookupOperator implements KeyedOperator {
-  private rows = new KeyedState<unknown>();
+  readonly state = new KeyedState<unknown>();
 
   constructor(private readonly c: LookupConfig, private readonly emit: Emit) {}
 
   add(port: number, key: Key, v: unknown, t: number): boolean {
     if (port === 1) {
-      if (this.c.isDelete?.(v)) this.rows.delete(key);
-      else this.rows.set(key, v);
+      if (this.c.isDelete?.(v)) this.state.delete(key);
+      else this.state.set(key, v);
       return true;
     }
-    const row = this.rows.get(key);
+    const row = this.state.get(key);
     if (row !== undefined) this.emit(this.c.select(v, row), t);
     else if (this.c.outer) this.emit(this.c.select(v, null), t);
     return true;
@@ -238,11 +230,7 @@ export class LookupOperator implements KeyedOperator {
   advance(): void {}
 
   get size(): number {
-    return this.rows.size;
-  }
-
-  get state(): KeyedState<unknown> {
-    return this.rows;
+    return this.state.size;
   }
 
   restored(): void {}

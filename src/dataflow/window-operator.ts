@@ -22,7 +22,7 @@ export interface WindowOperatorConfig {
 }
 
 export class WindowOperator implements KeyedOperator {
-  private keys = new KeyedState<WindowState[]>();
+  readonly state = new KeyedState<WindowState[]>();
   private nextFire = Infinity;
   private nextPurge = Infinity;
 
@@ -46,26 +46,26 @@ export class WindowOperator implements KeyedOperator {
   }
 
   private merge(key: Key, start: number, end: number, acc: unknown, watermark: number, isRecord: boolean, value?: unknown): void {
-    let windows = this.keys.get(key);
-    if (!windows) this.keys.set(key, (windows = []));
-    let state = this.c.spec.kind === 'session' ? this.mergeSession(key, windows, start, end) : windows.find((x) => x.start === start);
-    if (!state) {
-      windows.push((state = { start, end, acc: this.c.agg.create(), fired: false }));
+    let windows = this.state.get(key);
+    if (!windows) this.state.set(key, (windows = []));
+    let w = this.c.spec.kind === 'session' ? this.mergeSession(key, windows, start, end) : windows.find((x) => x.start === start);
+    if (!w) {
+      windows.push((w = { start, end, acc: this.c.agg.create(), fired: false }));
     }
-    this.keys.touch(key);
+    this.state.touch(key);
     // A single record is added (cheaper than merging a one-record accumulator); partials merge.
-    state.acc = isRecord ? this.c.agg.add(state.acc, value) : this.c.agg.merge(state.acc, acc);
+    w.acc = isRecord ? this.c.agg.add(w.acc, value) : this.c.agg.merge(w.acc, acc);
     if (!this.fires) return;
-    if (state.fired || state.end <= watermark) this.fire(key, state); // late but allowed: the result changes
-    else this.nextFire = Math.min(this.nextFire, state.end);
-    this.nextPurge = Math.min(this.nextPurge, state.end + this.c.allowedLateness);
+    if (w.fired || w.end <= watermark) this.fire(key, w); // late but allowed: the result changes
+    else this.nextFire = Math.min(this.nextFire, w.end);
+    this.nextPurge = Math.min(this.nextPurge, w.end + this.c.allowedLateness);
   }
 
   /** Fires windows the watermark has reached and forgets those past allowed lateness. */
   advance(watermark: number): void {
     if (watermark >= this.nextFire) {
       this.nextFire = Infinity;
-      for (const [key, windows] of this.keys) {
+      for (const [key, windows] of this.state) {
         for (const w of windows) {
           if (w.fired) continue;
           if (w.end <= watermark) this.fire(key, w);
@@ -75,11 +75,11 @@ export class WindowOperator implements KeyedOperator {
     }
     if (watermark >= this.nextPurge) {
       this.nextPurge = Infinity;
-      for (const [key, windows] of this.keys) {
+      for (const [key, windows] of this.state) {
         const kept = windows.filter((w) => w.end + this.c.allowedLateness > watermark);
         for (const w of kept) this.nextPurge = Math.min(this.nextPurge, w.end + this.c.allowedLateness);
-        if (kept.length === 0) this.keys.delete(key);
-        else if (kept.length < windows.length) this.keys.set(key, kept);
+        if (kept.length === 0) this.state.delete(key);
+        else if (kept.length < windows.length) this.state.set(key, kept);
       }
     }
   }
@@ -87,26 +87,22 @@ export class WindowOperator implements KeyedOperator {
   /** Takes every window held (pre-aggregation: the partials of one epoch). */
   takeAll(): { key: Key; window: WindowState }[] {
     const out: { key: Key; window: WindowState }[] = [];
-    for (const [key, windows] of this.keys) for (const window of windows) out.push({ key, window });
-    this.keys = new KeyedState();
+    for (const [key, windows] of this.state) for (const window of windows) out.push({ key, window });
+    this.state.load([]);
     return out;
   }
 
   /** Number of windows held (for metrics and tests). */
   get size(): number {
     let n = 0;
-    for (const windows of this.keys.values()) n += windows.length;
+    for (const windows of this.state.values()) n += windows.length;
     return n;
-  }
-
-  get state(): KeyedState<unknown> {
-    return this.keys as KeyedState<unknown>;
   }
 
   restored(): void {
     this.nextFire = Infinity;
     this.nextPurge = Infinity;
-    for (const windows of this.keys.values()) {
+    for (const windows of this.state.values()) {
       for (const w of windows) {
         if (!w.fired) this.nextFire = Math.min(this.nextFire, w.end);
         this.nextPurge = Math.min(this.nextPurge, w.end + this.c.allowedLateness);
@@ -116,7 +112,7 @@ export class WindowOperator implements KeyedOperator {
 
   private fire(key: Key, w: WindowState): void {
     w.fired = true;
-    this.keys.touch(key);
+    this.state.touch(key);
     const result = this.c.agg.result(w.acc) as Record<string, unknown>;
     this.emit({ key, windowStart: w.start, windowEnd: w.end, ...result }, w.end - 1);
   }
@@ -131,7 +127,7 @@ export class WindowOperator implements KeyedOperator {
       acc: overlapping.map((w) => w.acc).reduce((a, b) => this.c.agg.merge(a, b)),
       fired: overlapping.some((w) => w.fired),
     };
-    this.keys.set(key, [...windows.filter((w) => !overlapping.includes(w)), merged]);
+    this.state.set(key, [...windows.filter((w) => !overlapping.includes(w)), merged]);
     return merged;
   }
 }

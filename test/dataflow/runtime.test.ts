@@ -9,7 +9,7 @@ import type { CommitUnit, Engine } from '../../src/engine/engine.js';
 import { SqliteEngine } from '../../src/engine/sqlite/index.js';
 import { fileURLToPath } from 'node:url';
 import { count, pipeline, tumbling } from '../../src/dataflow/index.js';
-import { keyGroupOf } from '../../src/dataflow/runtime/layout.js';
+import { keyedUnit, keyGroupOf, Layout, metaKey, stateKey } from '../../src/dataflow/runtime/layout.js';
 import { campaignPipeline, MIN, type Ad, type View } from './fixtures/campaigns.js';
 import { PipelineRun, LeaseLostError } from '../../src/dataflow/runtime/runner.js';
 import { allRecords, natsFactory } from '../support/engines.js';
@@ -132,6 +132,18 @@ describe('pipelines on the sqlite engine', () => {
     runs.push(second);
     await expect(first.done).rejects.toBeInstanceOf(LeaseLostError);
     await expect(first.done).rejects.toThrow("another run of this pipeline took over");
+  });
+
+  it('refuses to resume a keyed unit whose state was written whole by an older Sluice, and says how to recompute it', async () => {
+    const { engine, tablesPath, clock } = setup();
+    await feed(engine, traffic(1), 1);
+    const p = campaignPipeline();
+    const node = new Layout(p, 4).keyed[0]!.id;
+    await engine.commit({ state: [
+      { key: metaKey(p.name), value: enc({ keyGroups: 4 }) },
+      { key: stateKey(p.name, keyedUnit(node, 2)), value: enc({ offset: 0, exec: { watermark: null, ops: [] }, marks: [], sent: null }) },
+    ] });
+    await expect(PipelineRun.start(engine, p, { tablesPath, clock })).rejects.toThrow(`unit k${node}.2: its state was written by an older Sluice; recompute it with: sluice replay campaigns --from earliest`);
   });
 
   it('sends records that are not JSON and records a user function throws on to <pipeline>-errors, and carries on', async () => {

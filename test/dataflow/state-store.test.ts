@@ -65,6 +65,16 @@ it('loads exactly the live state after many epochs of changes, chunks, new bases
   expect(maxChunks).toBeGreaterThan(1);
 });
 
+it('splits one key whose state is larger than a chunk over several chunks, and loads it back', async () => {
+  const engine = new SqliteEngine({ dataDir: join(tempDir(), 'data') });
+  engines.push(engine);
+  const big = 'é'.repeat(5000); // 10,000 bytes of UTF-8, cut through multi-byte characters
+  const saved = saveState(UNIT, EMPTY_STORE, 1, [[1, 'hot', 2, big]], () => [], { chunkBytes: 999, compactBytes: 1_000_000 });
+  expect(saved.before.length).toBe(11);
+  await engine.commit({ state: saved.before });
+  expect(await loadState(engine, UNIT, saved.ref)).toEqual({ base: [], deltas: [[[1, 'hot', 2, big]]] });
+});
+
 it('an epoch that changed nothing writes nothing', () => {
   expect(saveState(UNIT, EMPTY_STORE, 1, [], () => [])).toEqual({ before: [], after: [], ref: EMPTY_STORE });
 });

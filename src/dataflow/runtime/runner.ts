@@ -17,7 +17,7 @@ import { KeyedUnit, SourceUnit, type Unit, type UnitContext, type UnitStats } fr
 import { decode, encode } from './wire.js';
 
 /** Duplicate window of a pipeline's internal streams (decision 006). */
-export const INTERNAL_DEDUP_WINDOW_MS = 60 * 60 * 1000;
+const INTERNAL_DEDUP_WINDOW_MS = 60 * 60 * 1000;
 
 export interface RunOptions {
   /** Key groups of a new pipeline (fixed once it has run). Default 16. */

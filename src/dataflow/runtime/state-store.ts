@@ -7,10 +7,10 @@ import type { Engine, StateWrite } from '../../engine/engine.js';
 import type { NodeChange, StateEntry } from '../executor.js';
 import { decode } from './wire.js';
 
-/** Bytes of JSON per chunk (well under NATS' default max_payload of 1 MB, even for non-ASCII text). */
-export const CHUNK_BYTES = 256 * 1024;
+/** Bytes per chunk (well under NATS' default max_payload of 1 MB). */
+const CHUNK_BYTES = 256 * 1024;
 /** Changes are folded into a new base once they outgrow both the base and this. */
-export const MIN_COMPACT_BYTES = 1024 * 1024;
+const MIN_COMPACT_BYTES = 1024 * 1024;
 
 export interface Segment {
   epoch: number;
@@ -35,22 +35,11 @@ export interface StoreLimits {
 
 const LIMITS: StoreLimits = { chunkBytes: CHUNK_BYTES, compactBytes: MIN_COMPACT_BYTES };
 
-/** JSON arrays of the items, each under chunkBytes (unless one item alone is larger). */
+/** The items as one JSON text, cut into slices of chunkBytes (a single key's state may be larger than one). */
 function chunk(items: unknown[], chunkBytes: number): Buffer[] {
+  const text = Buffer.from(JSON.stringify(items));
   const out: Buffer[] = [];
-  let parts: string[] = [];
-  let size = 2;
-  for (const item of items) {
-    const text = JSON.stringify(item);
-    if (parts.length > 0 && size + text.length + 1 > chunkBytes) {
-      out.push(Buffer.from(`[${parts.join(',')}]`));
-      parts = [];
-      size = 2;
-    }
-    parts.push(text);
-    size += text.length + 1;
-  }
-  if (parts.length > 0) out.push(Buffer.from(`[${parts.join(',')}]`));
+  for (let i = 0; i < text.length; i += chunkBytes) out.push(text.subarray(i, i + chunkBytes));
   return out;
 }
 
@@ -78,10 +67,10 @@ export function saveState(unitKey: string, ref: StoreRef, epoch: number, changes
 export async function loadState(engine: Engine, unitKey: string, ref: StoreRef): Promise<{ base: StateEntry[]; deltas: NodeChange[][] }> {
   const read = async (keys: string[]) => {
     const entries = await Promise.all(keys.map((k) => engine.getState(k)));
-    return entries.flatMap((e, i) => {
+    return decode(Buffer.concat(entries.map((e, i) => {
       if (!e) throw new Error(`state chunk '${keys[i]}' is missing`);
-      return decode(e.value) as unknown[];
-    });
+      return e.value;
+    }))) as unknown[];
   };
   const base = ref.base ? ((await read(keysOf(unitKey, 'b', ref.base))) as StateEntry[]) : [];
   const deltas = await Promise.all(ref.deltas.map(async (d) => (await read(keysOf(unitKey, 'd', d))) as NodeChange[]));

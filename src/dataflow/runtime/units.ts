@@ -6,7 +6,7 @@
 import type { Clock } from '../../clock.js';
 import type { AppendRecord, Engine, StateWrite, StoredRecord } from '../../engine/engine.js';
 import type { Key, KeyedNode } from '../dsl.js';
-import { Executor, type Output, type StateEntry } from '../executor.js';
+import { Executor, type Output } from '../executor.js';
 import { combineMarks, Watermarks, type Mark } from '../watermarks.js';
 import { WindowOperator } from '../window-operator.js';
 import { assign } from '../windows.js';
@@ -53,9 +53,8 @@ export abstract class Unit {
   protected offset = 0;
   /** The clock reading of the current epoch (the interrupted epoch's when redoing it). */
   protected now = 0;
-  /** Epochs committed so far. */
-  protected epoch = 0;
-  private version = 0;
+  /** Version of the unit's state key: one write per committed epoch, so it also numbers epochs. */
+  protected version = 0;
   private redo?: Intent;
 
   constructor(readonly id: string, protected readonly ctx: UnitContext) {
@@ -67,7 +66,7 @@ export abstract class Unit {
   }
 
   protected get key(): string {
-    return stateKey(this.ctx.layout.p.name, this.id);
+    return stateKey(this.pipeline, this.id);
   }
 
   /** Loads the last committed state; `fresh` gives the start offset when there is none. */
@@ -76,14 +75,13 @@ export abstract class Unit {
     const entry = await engine.getState(this.key);
     if (entry) {
       this.version = entry.version;
-      const s = decode(entry.value) as { offset: number; epoch?: number };
+      const s = decode(entry.value) as { offset: number };
       this.offset = s.offset;
-      this.epoch = s.epoch ?? 0;
       await this.restore(s);
     }
     const intent = engine.atomicCommit ? undefined : await engine.getState(intentKey(layout.p.name, this.id));
     const i = intent && (decode(intent.value) as Intent);
-    if (i && i.epoch === this.epoch + 1) {
+    if (i && i.epoch === this.version + 1) {
       this.redo = i;
       this.offset = i.from;
     } else if (!entry) this.offset = await fresh();
@@ -116,7 +114,7 @@ export abstract class Unit {
   /** Commits the epoch: outputs, the unit's state with its offset, and other state written before and after it. */
   protected async commit(appends: Map<string, AppendRecord[]>, state: object, from: number, writes: { before: StateWrite[]; after: StateWrite[] } = { before: [], after: [] }): Promise<void> {
     const { engine, layout, lease } = this.ctx;
-    const epoch = this.epoch + 1;
+    const epoch = this.version + 1;
     const outputs = [...appends].map(([stream, records]) => ({ stream, records }));
     if (!engine.atomicCommit && outputs.length > 0 && !this.redo) {
       const intent: Intent = { epoch, from, to: this.offset, now: this.now, batch: this.ctx.batch };
@@ -126,11 +124,10 @@ export abstract class Unit {
       // Deterministic per input range: a redone epoch's outputs are dropped as repeats (nats).
       id: `${layout.p.name}/${this.id}/${from}-${this.offset}`,
       appends: outputs,
-      state: [...writes.before, { key: this.key, value: encode({ ...state, offset: this.offset, epoch }), expectedVersion: this.version }, ...writes.after],
+      state: [...writes.before, { key: this.key, value: encode({ ...state, offset: this.offset }), expectedVersion: this.version }, ...writes.after],
       fences: [lease],
     });
     this.version = versions[writes.before.length]!;
-    this.epoch = epoch;
     this.redo = undefined;
     this.stats.epochs++;
   }
@@ -260,11 +257,10 @@ export class SourceUnit extends Unit {
 }
 
 /** A keyed unit's own state key; its operators' state is in the segments `store` names. */
-interface KeyedState {
-  watermark?: number | null;
+interface KeyedUnitState {
+  watermark: number | null;
+  /** Missing in states written whole, before decision 007. */
   store?: StoreRef;
-  /** Before decision 007: the operators' state, whole. */
-  exec?: { watermark: number | null; ops: [number, [Key, unknown][]][] };
   marks: [string, { w: number | null; idle: boolean }][];
   sent: number | null;
 }
@@ -294,15 +290,11 @@ export class KeyedUnit extends Unit {
     return shuffleStream(this.ctx.layout.p.name, this.node.id);
   }
 
-  protected async restore(s: KeyedState): Promise<void> {
-    if (s.exec) {
-      // Written before state was saved key by key: one whole snapshot.
-      this.executor.loadState(s.exec.watermark, s.exec.ops.flatMap(([id, entries]) => entries.map(([k, v]): StateEntry => [id, k, v])), []);
-    } else {
-      const { base, deltas } = await loadState(this.ctx.engine, this.key, s.store!);
-      this.executor.loadState(s.watermark!, base, deltas);
-      this.store = s.store!;
-    }
+  protected async restore(s: KeyedUnitState): Promise<void> {
+    if (!s.store) throw new Error(`unit ${this.id}: its state was written by an older Sluice; recompute it with: sluice replay ${this.pipeline} --from earliest`);
+    const { base, deltas } = await loadState(this.ctx.engine, this.key, s.store);
+    this.executor.loadState(s.watermark, base, deltas);
+    this.store = s.store;
     this.marks = new Map(s.marks);
     this.sent = s.sent;
   }
@@ -335,8 +327,8 @@ export class KeyedUnit extends Unit {
     }
     this.offset = next;
     // Only the keys that changed are written (or, now and then, a new base: see state-store.ts).
-    const saved = saveState(this.key, this.store, this.epoch + 1, this.executor.stateChanges(), () => this.executor.stateEntries());
-    const state: KeyedState = { watermark: wire, store: saved.ref, marks: [...this.marks], sent: this.sent };
+    const saved = saveState(this.key, this.store, this.version + 1, this.executor.stateChanges(), () => this.executor.stateEntries());
+    const state: KeyedUnitState = { watermark: wire, store: saved.ref, marks: [...this.marks], sent: this.sent };
     await this.commit(this.appends, state, from, saved);
     this.store = saved.ref;
     return true;
