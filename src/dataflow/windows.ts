@@ -58,4 +58,16 @@ export function assign(spec: WindowSpec, t: number): Window[] {
   }
 }
 
+/** The earliest end of the windows an event time belongs to (without building them). */
+export function firstEnd(spec: WindowSpec, t: number): number {
+  switch (spec.kind) {
+    case 'tumbling':
+      return t - mod(t - spec.offset, spec.size) + spec.size;
+    case 'sliding':
+      return t - mod(t, spec.slide) + spec.slide; // window ends fall on slide boundaries
+    case 'session':
+      return t + spec.gap;
+  }
+}
+
 const mod = (a: number, b: number) => ((a % b) + b) % b;

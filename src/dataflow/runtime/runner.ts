@@ -179,6 +179,8 @@ export interface WorkerData {
 
 /** What a worker thread reports. */
 export interface WorkerMessage {
+  /** Its units are open (state loaded): it is processing. */
+  ready?: boolean;
   stats?: UnitStats[];
   idle?: boolean;
   log?: string;
@@ -196,6 +198,8 @@ export class PipelineRun {
   private loop?: UnitLoop;
   private tables?: TablesDb;
   done: Promise<void> = Promise.resolve();
+  /** Resolves once every unit is open (worker threads started, state loaded). */
+  ready: Promise<void> = Promise.resolve();
 
   private constructor(readonly pipeline: Pipeline, readonly prepared: Prepared) {}
 
@@ -208,13 +212,15 @@ export class PipelineRun {
       run.done = run.loop.done;
     } else {
       if (!o.module || !o.engineConfig) throw new Error('worker threads need the pipeline module and the engine configuration');
-      run.done = Promise.all(Array.from({ length: n }, (_, w) => run.spawn(w, n, o))).then(() => {});
+      const ready: Promise<void>[] = [];
+      run.done = Promise.all(Array.from({ length: n }, (_, w) => run.spawn(w, n, o, ready))).then(() => {});
+      run.ready = Promise.race([Promise.all(ready).then(() => {}), run.done]);
     }
     return run;
   }
 
   /** Starts worker `w` of `n` on its share of the units; resolves when it exits cleanly. */
-  private spawn(w: number, n: number, o: RunOptions): Promise<void> {
+  private spawn(w: number, n: number, o: RunOptions, ready: Promise<void>[]): Promise<void> {
     const data: WorkerData = {
       module: o.module!,
       pipeline: this.pipeline.name,
@@ -226,6 +232,7 @@ export class PipelineRun {
     const [entry, evalOption] = workerEntry();
     const worker = new Worker(entry, { ...evalOption, workerData: data });
     this.workers.push(worker);
+    ready.push(new Promise((resolve) => worker.on('message', (m: WorkerMessage) => m.ready && resolve())));
     worker.on('message', (m: WorkerMessage) => {
       for (const s of m.stats ?? []) this.stats.set(s.unit, s);
       if (m.idle) this.idleWorkers.add(w);

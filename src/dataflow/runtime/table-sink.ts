@@ -9,7 +9,7 @@ import { tableStream, tableUnit } from './layout.js';
 import { Unit, type UnitContext } from './units.js';
 import type { ErrorRecord } from '../dsl.js';
 import { errorSinkOf } from '../executor.js';
-import { decode, encode } from './wire.js';
+import { encode, unpackRows, type Row } from './wire.js';
 
 export const DEFAULT_TABLES_PATH = '.sluice/tables.db';
 /** Columns a table may grow to (SQLite's limit is 2,000): rows bringing more go to '<pipeline>-errors'. */
@@ -107,8 +107,6 @@ export class TablesDb {
   }
 }
 
-type Row = [key: unknown[], row: Record<string, unknown>];
-
 const q = (name: string) => `"${name.replaceAll('"', '""')}"`;
 
 /** SQLite values: numbers and text as they are, booleans as 0/1, objects as JSON text. */
@@ -138,12 +136,21 @@ export class TableSinkUnit extends Unit {
     const { records, next } = await this.ctx.engine.read(this.stream, 0, this.offset, this.ctx.batch);
     if (records.length === 0) return false;
     const pipeline = this.ctx.layout.p.name;
-    let rows = records.map((r) => decode(r.value) as Row);
+    // A row's place: its message's offset and its index in the message.
+    const places: string[] = [];
+    let rows: Row[] = [];
+    for (const r of records) {
+      unpackRows(r.value).forEach((row, j) => {
+        rows.push(row);
+        places.push(`${r.offset}.${j}`);
+      });
+    }
+    const read = rows.length;
     const wide = this.db.tooWide(this.table, rows);
     if (wide.size) {
-      // Reported before the rows are applied; ids from their offsets make a retry after a crash store them once.
+      // Reported before the rows are applied; ids from their places make a retry after a crash store them once.
       await this.ctx.engine.append(errorSinkOf(pipeline), [...wide].map((i) => ({
-        id: `${pipeline}/${this.id}/${records[i]!.offset}`,
+        id: `${pipeline}/${this.id}/${places[i]}`,
         value: encode({ source: this.stream, error: `table '${this.table}': a row may not take it past ${MAX_TABLE_COLUMNS} columns`, value: rows[i]![1] } satisfies ErrorRecord),
       })));
       rows = rows.filter((_, i) => !wide.has(i));
@@ -152,7 +159,7 @@ export class TableSinkUnit extends Unit {
     if (floor !== undefined) rows = rows.filter(([, row]) => !(typeof row.windowStart === 'number' && row.windowStart < floor));
     this.db.apply(pipeline, this.table, rows, next);
     this.offset = next;
-    this.stats.records += records.length;
+    this.stats.records += read;
     this.stats.epochs++;
     return true;
   }

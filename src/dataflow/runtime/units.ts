@@ -5,14 +5,17 @@
 //   KeyedUnit: a key group of a keyed node (its shuffle partition) → operator → downstream.
 import type { Clock } from '../../clock.js';
 import type { AppendRecord, Engine, StateWrite, StoredRecord } from '../../engine/engine.js';
-import type { Key, KeyedNode } from '../dsl.js';
-import { Executor, type Output } from '../executor.js';
+import type { KeyedNode } from '../dsl.js';
+import { Executor } from '../executor.js';
 import { combineMarks, Watermarks, type Mark } from '../watermarks.js';
-import { WindowOperator } from '../window-operator.js';
-import { assign } from '../windows.js';
-import { intentKey, keyedUnit, keyGroupOf, shuffleStream, sourceUnit, stateKey, tableStream, type Layout } from './layout.js';
+import type { WindowOperator } from '../window-operator.js';
+import { intentKey, keyedUnit, shuffleStream, sourceUnit, stateKey, type Layout } from './layout.js';
+import { Outbox } from './outbox.js';
 import { EMPTY_STORE, loadState, saveState, type StoreRef } from './state-store.js';
-import { decode, encode, type ShuffleRecord } from './wire.js';
+import { decode, encode, unpackShuffle, type ShuffleRecord } from './wire.js';
+
+/** A keyed unit reads batch / this messages at a time (each holds up to MESSAGE_BYTES of records). */
+const MESSAGES_PER_BATCH = 64;
 
 export interface UnitContext {
   engine: Engine;
@@ -55,10 +58,13 @@ export abstract class Unit {
   protected now = 0;
   /** Version of the unit's state key: one write per committed epoch, so it also numbers epochs. */
   protected version = 0;
+  /** Stream records per read (a keyed unit's are messages of many records: decision 008). */
+  protected readMax: number;
   private redo?: Intent;
 
   constructor(readonly id: string, protected readonly ctx: UnitContext) {
     this.stats = { unit: id, records: 0, epochs: 0, late: 0, clampedFuture: 0 };
+    this.readMax = ctx.batch;
   }
 
   get pipeline(): string {
@@ -103,7 +109,7 @@ export abstract class Unit {
    */
   protected async read(stream: string, partition: number, offset: number, started: number): Promise<{ records: StoredRecord[]; next: number; more: boolean }> {
     const redo = this.redo;
-    const batch = redo?.batch ?? this.ctx.batch;
+    const batch = redo?.batch ?? this.readMax;
     const { records, next } = await this.ctx.engine.read(stream, partition, offset, batch);
     if (!redo) return { records, next, more: records.length === batch && performance.now() - started < this.ctx.epochMs };
     const cut = records.findIndex((r) => r.offset >= redo.to);
@@ -112,12 +118,11 @@ export abstract class Unit {
   }
 
   /** Commits the epoch: outputs, the unit's state with its offset, and other state written before and after it. */
-  protected async commit(appends: Map<string, AppendRecord[]>, state: object, from: number, writes: { before: StateWrite[]; after: StateWrite[] } = { before: [], after: [] }): Promise<void> {
+  protected async commit(outputs: { stream: string; records: AppendRecord[] }[], state: object, from: number, writes: { before: StateWrite[]; after: StateWrite[] } = { before: [], after: [] }): Promise<void> {
     const { engine, layout, lease } = this.ctx;
     const epoch = this.version + 1;
-    const outputs = [...appends].map(([stream, records]) => ({ stream, records }));
     if (!engine.atomicCommit && outputs.length > 0 && !this.redo) {
-      const intent: Intent = { epoch, from, to: this.offset, now: this.now, batch: this.ctx.batch };
+      const intent: Intent = { epoch, from, to: this.offset, now: this.now, batch: this.readMax };
       await engine.commit({ state: [{ key: intentKey(layout.p.name, this.id), value: encode(intent) }], fences: [lease] });
     }
     const { versions } = await engine.commit({
@@ -133,56 +138,20 @@ export abstract class Unit {
   }
 }
 
-/** Collects an epoch's appends by stream. */
-class Appends extends Map<string, AppendRecord[]> {
-  add(stream: string, record: AppendRecord): void {
-    let list = this.get(stream);
-    if (!list) this.set(stream, (list = []));
-    list.push(record);
-  }
-}
-
-/** Adds the outputs of an executor to the epoch's appends: sink streams, table sinks, late records. */
-function addOutputs(appends: Appends, pipeline: string, outputs: Output[]): void {
-  for (const o of outputs) {
-    if (o.tableKey) {
-      appends.add(tableStream(pipeline, o.sink), { value: encode([o.tableKey, o.value]), partition: 0 });
-    } else {
-      const k = (o.value as { key?: unknown } | null)?.key;
-      appends.add(o.sink, typeof k === 'string' || typeof k === 'number' ? { value: encode(o.value), key: String(k) } : { value: encode(o.value), partition: 0 });
-    }
-  }
-}
-
-/** Shuffles one record to the key group of its key on a keyed node's stream. */
-function addRecord(appends: Appends, layout: Layout, n: KeyedNode, port: number, key: Key, value: unknown, t: number, stream: string | undefined): void {
-  const record: ShuffleRecord = [0, port, key, t, stream ?? null, value];
-  appends.add(shuffleStream(layout.p.name, n.id), { value: encode(record), partition: keyGroupOf(key, layout.keyGroups) });
-}
-
-/** Sends a producer's watermark to every key group of the keyed nodes it feeds. */
-function addMarkers(appends: Appends, ctx: UnitContext, targets: number[], producer: string, w: number, idle: boolean): void {
-  const marker = encode([2, producer, Number.isFinite(w) ? w : null, idle ? 1 : 0] satisfies ShuffleRecord);
-  for (const node of targets) {
-    const stream = shuffleStream(ctx.layout.p.name, node);
-    for (let g = 0; g < ctx.layout.keyGroups; g++) appends.add(stream, { value: marker, partition: g });
-  }
-}
-
 export class SourceUnit extends Unit {
   private readonly executor: Executor;
   private readonly marks: Watermarks;
   private readonly targets: number[];
-  /** Pre-aggregation: an epoch's records of each window node, merged before the shuffle. */
-  private readonly partials = new Map<number, WindowOperator>();
-  private appends = new Appends();
+  private readonly outbox: Outbox;
   private sent: { w: number | null; idle: boolean } = { w: null, idle: false };
+  /** The watermark at the start of the epoch: at most what this unit sent downstream before. */
   private ownMark = -Infinity;
 
   constructor(readonly stream: string, readonly partition: number, ctx: UnitContext) {
     super(sourceUnit(stream, partition), ctx);
     const { layout } = ctx;
-    this.executor = new Executor(layout.p, { runs: () => false, exit: (n, port, key, value, t, s) => this.shuffle(n, port, key, value, t, s) });
+    this.outbox = new Outbox(layout);
+    this.executor = new Executor(layout.p, { runs: () => false, exit: (n, port, key, value, t, s) => this.outbox.record(n, port, key, value, t, s, this.ownMark) });
     this.marks = new Watermarks(this.executor.sources.filter((s) => s.stream === stream && s.watermark), ctx.clock.now());
     this.targets = layout.downstreamKeyed(layout.sourcesOf(stream));
   }
@@ -200,7 +169,6 @@ export class SourceUnit extends Unit {
     const started = performance.now();
     let { records, next, more } = await this.read(this.stream, this.partition, from, started);
     this.ownMark = this.marks.current(now);
-    this.appends = new Appends();
     const any = records.length > 0;
     while (records.length > 0) {
       const before = this.executor.metrics.clampedFuture;
@@ -218,41 +186,19 @@ export class SourceUnit extends Unit {
       if (!more) break;
       ({ records, next, more } = await this.read(this.stream, this.partition, next, started));
     }
-    if (any) {
-      this.flushPartials();
-      addOutputs(this.appends, layout.p.name, this.executor.drain());
-    }
+    if (any) this.outbox.outputs(this.executor.drain());
     const w = this.marks.current(now);
     const idle = !any && this.marks.idle(now);
     const wire = Number.isFinite(w) ? w : null;
     const markerChanged = layout.watermarkStreams.has(this.stream) && (wire !== this.sent.w || idle !== this.sent.idle);
     if (markerChanged) {
-      addMarkers(this.appends, this.ctx, this.targets, this.id, w, idle);
+      this.outbox.markers(this.targets, this.id, w, idle);
       this.sent = { w: wire, idle };
     }
     if (!any && !markerChanged) return false;
     this.offset = next;
-    await this.commit(this.appends, { marks: this.marks.snapshot(), sent: this.sent }, from);
+    await this.commit(this.outbox.take(), { marks: this.marks.snapshot(), sent: this.sent }, from);
     return true;
-  }
-
-  private shuffle(n: KeyedNode, port: number, key: Key, value: unknown, t: number, stream: string | undefined): void {
-    // A window's records are merged here, unless they may be late (the keyed unit decides those one by one).
-    if (n.kind === 'window' && assign(n.spec, t).every((w) => w.end + n.allowedLateness > this.ownMark)) {
-      let op = this.partials.get(n.id);
-      if (!op) this.partials.set(n.id, (op = new WindowOperator(n, () => {}, false)));
-      op.add(0, key, value, t, -Infinity);
-    } else addRecord(this.appends, this.ctx.layout, n, port, key, value, t, stream);
-  }
-
-  private flushPartials(): void {
-    for (const [node, op] of this.partials) {
-      const stream = shuffleStream(this.ctx.layout.p.name, node);
-      for (const { key, window: w } of op.takeAll()) {
-        const record: ShuffleRecord = [1, key, w.start, w.end, w.acc];
-        this.appends.add(stream, { value: encode(record), partition: keyGroupOf(key, this.ctx.layout.keyGroups) });
-      }
-    }
   }
 }
 
@@ -270,14 +216,17 @@ export class KeyedUnit extends Unit {
   private readonly producers: string[];
   private readonly targets: number[];
   private marks = new Map<string, { w: number | null; idle: boolean }>();
-  private appends = new Appends();
+  private readonly outbox: Outbox;
+  /** The watermark this unit last sent downstream. */
   private sent: number | null = null;
   private store: StoreRef = EMPTY_STORE;
 
   constructor(readonly node: KeyedNode, readonly group: number, partitionsOf: Record<string, number>, ctx: UnitContext) {
     super(keyedUnit(node.id, group), ctx);
     const { layout } = ctx;
-    this.executor = new Executor(layout.p, { runs: (n) => n.id === node.id, exit: (n, port, key, value, t, s) => addRecord(this.appends, layout, n, port, key, value, t, s) });
+    this.readMax = Math.max(1, Math.ceil(ctx.batch / MESSAGES_PER_BATCH));
+    this.outbox = new Outbox(layout);
+    this.executor = new Executor(layout.p, { runs: (n) => n.id === node.id, exit: (n, port, key, value, t, s) => this.outbox.record(n, port, key, value, t, s, this.sent ?? -Infinity) });
     const { streams, keyed } = layout.producers(node.id);
     this.producers = [
       ...streams.flatMap((s) => Array.from({ length: partitionsOf[s]! }, (_, p) => sourceUnit(s, p))),
@@ -308,28 +257,30 @@ export class KeyedUnit extends Unit {
     const started = performance.now();
     let { records, next, more } = await this.read(this.stream, this.group, from, started);
     if (records.length === 0) return false;
-    this.appends = new Appends();
     const lateBefore = this.executor.metrics.late;
     for (;;) {
-      for (const r of records) this.apply(decode(r.value) as ShuffleRecord);
-      this.stats.records += records.length;
+      for (const r of records) {
+        const message = unpackShuffle(r.value);
+        for (const x of message) this.apply(x);
+        this.stats.records += message.length;
+      }
       if (!more) break;
       ({ records, next, more } = await this.read(this.stream, this.group, next, started));
       if (records.length === 0) break;
     }
     this.stats.late += this.executor.metrics.late - lateBefore;
-    addOutputs(this.appends, layout.p.name, this.executor.drain());
+    this.outbox.outputs(this.executor.drain());
     const w = this.executor.currentWatermark;
     const wire = Number.isFinite(w) ? w : null;
     if (wire !== this.sent && this.targets.length > 0) {
-      addMarkers(this.appends, this.ctx, this.targets, this.id, w, false);
+      this.outbox.markers(this.targets, this.id, w, false);
       this.sent = wire;
     }
     this.offset = next;
     // Only the keys that changed are written (or, now and then, a new base: see state-store.ts).
     const saved = saveState(this.key, this.store, this.version + 1, this.executor.stateChanges(), () => this.executor.stateEntries());
     const state: KeyedUnitState = { watermark: wire, store: saved.ref, marks: [...this.marks], sent: this.sent };
-    await this.commit(this.appends, state, from, saved);
+    await this.commit(this.outbox.take(), state, from, saved);
     this.store = saved.ref;
     return true;
   }

@@ -13,6 +13,7 @@ const p = (await loadPipelines(d.module)).find((x) => x.name === d.pipeline)!;
 const engine = await openEngine(d.engineConfig.kind === 'sqlite' ? { ...d.engineConfig, retentionIntervalMs: 0 } : d.engineConfig);
 const tables = d.units.some((u) => u.kind === 'table') ? new TablesDb(d.options.tablesPath ?? DEFAULT_TABLES_PATH) : undefined;
 const loop = await startUnits(engine, p, d.prepared, d.units, { ...d.options, log: (log) => post({ log }) }, tables);
+post({ ready: true });
 let wasIdle = false;
 const report = setInterval(() => {
   post({ stats: loop.units.map((u) => u.stats) });
