@@ -1,5 +1,7 @@
 // Aggregators: { create, add, merge, result } with JSON-serialisable accumulators, so window
-// state can live in the engine and be pre-aggregated before a shuffle.
+// state can live in the engine and be pre-aggregated before a shuffle. `add` and `merge` may
+// update their first accumulator in place and return it (the built-ins with object accumulators
+// do: no allocation per record); callers always keep what they return.
 
 export interface Aggregator<T, Acc, Out> {
   create(): Acc;
@@ -41,8 +43,16 @@ export const max = <T>(of: (v: T) => number): Aggregator<T, number | null, numbe
 
 export const avg = <T>(of: (v: T) => number): Aggregator<T, [sum: number, n: number], number | null> => ({
   create: () => [0, 0],
-  add: ([s, n], v) => [s + of(v), n + 1],
-  merge: (a, b) => [a[0] + b[0], a[1] + b[1]],
+  add: (acc, v) => {
+    acc[0] += of(v);
+    acc[1]++;
+    return acc;
+  },
+  merge: (a, b) => {
+    a[0] += b[0];
+    a[1] += b[1];
+    return a;
+  },
   result: ([s, n]) => (n === 0 ? null : s / n),
 });
 
@@ -51,19 +61,29 @@ export const distinctCount = <T>(of: (v: T) => string | number): Aggregator<T, (
   create: () => [],
   add: (seen, v) => {
     const x = of(v);
-    return seen.includes(x) ? seen : [...seen, x];
+    if (!seen.includes(x)) seen.push(x);
+    return seen;
   },
-  merge: (a, b) => [...new Set([...a, ...b])],
+  merge: (a, b) => {
+    for (const x of b) if (!a.includes(x)) a.push(x);
+    return a;
+  },
   result: (seen) => seen.length,
 });
 
 /** Combines named aggregators into one whose result is an object of their results. */
 export function combine<T, A extends Record<string, Aggregator<T, any, any>>>(aggs: A): Aggregator<T, Record<string, unknown>, { [K in keyof A]: OutputOf<A[K]> }> {
-  const names = Object.keys(aggs);
+  const parts = Object.entries(aggs);
   return {
-    create: () => Object.fromEntries(names.map((n) => [n, aggs[n]!.create()])),
-    add: (acc, v) => Object.fromEntries(names.map((n) => [n, aggs[n]!.add(acc[n], v)])),
-    merge: (a, b) => Object.fromEntries(names.map((n) => [n, aggs[n]!.merge(a[n], b[n])])),
-    result: (acc) => Object.fromEntries(names.map((n) => [n, aggs[n]!.result(acc[n])])) as { [K in keyof A]: OutputOf<A[K]> },
+    create: () => Object.fromEntries(parts.map(([n, a]) => [n, a.create()])),
+    add: (acc, v) => {
+      for (const [n, a] of parts) acc[n] = a.add(acc[n], v);
+      return acc;
+    },
+    merge: (acc, b) => {
+      for (const [n, a] of parts) acc[n] = a.merge(acc[n], b[n]);
+      return acc;
+    },
+    result: (acc) => Object.fromEntries(parts.map(([n, a]) => [n, a.result(acc[n])])) as { [K in keyof A]: OutputOf<A[K]> },
   };
 }

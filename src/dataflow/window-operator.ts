@@ -6,7 +6,7 @@ import type { Aggregator } from './aggregators.js';
 import type { Key } from './dsl.js';
 import { KeyedState } from './keyed-state.js';
 import type { Emit, KeyedOperator } from './operator.js';
-import { assign, type WindowSpec } from './windows.js';
+import { assign, firstEnd, type WindowSpec } from './windows.js';
 
 export interface WindowState {
   start: number;
@@ -31,7 +31,15 @@ export class WindowOperator implements KeyedOperator {
 
   /** Adds a record; returns false when every window it belongs to is past allowed lateness. */
   add(_port: number, key: Key, value: unknown, t: number, watermark: number): boolean {
-    const live = assign(this.c.spec, t).filter((w) => w.end + this.c.allowedLateness > watermark);
+    const spec = this.c.spec;
+    if (spec.kind === 'tumbling') {
+      // The common case, without building the window list.
+      const end = firstEnd(spec, t);
+      if (end + this.c.allowedLateness <= watermark) return false;
+      this.merge(key, end - spec.size, end, undefined, watermark, true, value);
+      return true;
+    }
+    const live = assign(spec, t).filter((w) => w.end + this.c.allowedLateness > watermark);
     if (live.length === 0) return false;
     const session = this.c.spec.kind === 'session';
     for (const w of live) this.merge(key, w.start, w.end, session ? this.c.agg.add(this.c.agg.create(), value) : undefined, watermark, !session, value);
@@ -48,7 +56,8 @@ export class WindowOperator implements KeyedOperator {
   private merge(key: Key, start: number, end: number, acc: unknown, watermark: number, isRecord: boolean, value?: unknown): void {
     let windows = this.state.get(key);
     if (!windows) this.state.set(key, (windows = []));
-    let w = this.c.spec.kind === 'session' ? this.mergeSession(key, windows, start, end) : windows.find((x) => x.start === start);
+    let w = this.c.spec.kind === 'session' ? this.mergeSession(key, windows, start, end) : undefined;
+    if (this.c.spec.kind !== 'session') for (const x of windows) if (x.start === start) w = x;
     if (!w) {
       windows.push((w = { start, end, acc: this.c.agg.create(), fired: false }));
     }
