@@ -14,6 +14,8 @@ export interface SqliteEngineConfig {
   durability?: 'process' | 'fsync';
   /** How often retention runs by itself; 0: never (a second connection to the same data). Default 1 minute. */
   retentionIntervalMs?: number;
+  /** Whether this connection runs WAL checkpoints. Default true; false for a second connection whose process' first one runs them. */
+  checkpoints?: boolean;
 }
 
 export type EngineConfig = SqliteEngineConfig | NatsEngineConfig;
@@ -23,7 +25,7 @@ export const DEFAULT_DATA_DIR = '.sluice/data';
 export async function openEngine(config: EngineConfig, clock?: Clock): Promise<Engine> {
   switch (config.kind) {
     case 'sqlite':
-      return new SqliteEngine({ dataDir: config.dataDir ?? DEFAULT_DATA_DIR, durability: config.durability, retentionIntervalMs: config.retentionIntervalMs, clock });
+      return new SqliteEngine({ dataDir: config.dataDir ?? DEFAULT_DATA_DIR, durability: config.durability, retentionIntervalMs: config.retentionIntervalMs, checkpoints: config.checkpoints, clock });
     case 'nats': {
       const { NatsEngine } = await import('./nats/index.js'); // the NATS client loads only when used
       return NatsEngine.open(config, clock);

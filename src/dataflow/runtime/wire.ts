@@ -42,43 +42,43 @@ export function encodeEach(values: readonly unknown[]): Buffer[] {
 
 /** Items stringified together: an array's text per run costs less than one per item. */
 const RUN = 256;
+const OPEN = 0x5b; // [
+const COMMA = 0x2c;
+const CLOSE = 0x5d; // ]
 
 /**
  * Packs items into messages: JSON arrays of at most maxBytes each (an item bigger than that travels
- * alone). Runs of items are stringified once and joined, never stringified twice.
+ * alone). Runs of items are stringified once as arrays and their inner bytes copied together.
  */
 export function pack(items: readonly unknown[], maxBytes = MESSAGE_BYTES): Buffer[] {
-  if (items.length <= RUN) {
-    const whole = encode(items);
-    if (whole.length <= maxBytes || items.length === 1) return [whole];
-  }
-  // The inner texts of runs ('a,b,c' of '[a,b,c]'), with their sizes in bytes.
-  const runs: { text: string; bytes: number }[] = [];
+  const out: Buffer[] = [];
+  let parts: Buffer[] = [];
+  let size = 1; // '[' and the parts' inner bytes with their separators; ']' is added at the end
+  const flush = () => {
+    const b = Buffer.allocUnsafe(size + 1);
+    let pos = 0;
+    for (const part of parts) {
+      b[pos] = pos === 0 ? OPEN : COMMA;
+      pos += 1;
+      pos += part.copy(b, pos, 1, part.length - 1);
+    }
+    b[pos++] = CLOSE;
+    out.push(b.subarray(0, pos));
+    parts = [];
+    size = 1;
+  };
+  const add = (run: Buffer) => {
+    if (parts.length > 0 && size + run.length - 1 > maxBytes) flush();
+    parts.push(run);
+    size += run.length - 1; // its inner bytes and one separator
+  };
   for (let i = 0; i < items.length; i += RUN) {
     const slice = items.slice(i, i + RUN);
-    const text = JSON.stringify(slice);
-    const bytes = Buffer.byteLength(text);
-    if (bytes > maxBytes && slice.length > 1) {
-      // A run too big for one message: each item on its own, then grouped.
-      for (const item of slice) {
-        const t = JSON.stringify([item]);
-        runs.push({ text: t.slice(1, -1), bytes: Buffer.byteLength(t) - 2 });
-      }
-    } else runs.push({ text: text.slice(1, -1), bytes: bytes - 2 });
+    const run = encode(slice);
+    if (run.length > maxBytes && slice.length > 1) for (const item of slice) add(encode([item]));
+    else add(run);
   }
-  const out: Buffer[] = [];
-  let group: string[] = [];
-  let size = 2;
-  for (const r of runs) {
-    if (group.length > 0 && size + 1 + r.bytes > maxBytes) {
-      out.push(Buffer.from(`[${group.join(',')}]`));
-      group = [];
-      size = 2;
-    }
-    group.push(r.text);
-    size += r.bytes + (group.length > 1 ? 1 : 0);
-  }
-  if (group.length > 0) out.push(Buffer.from(`[${group.join(',')}]`));
+  if (parts.length > 0) flush();
   return out;
 }
 

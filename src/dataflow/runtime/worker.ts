@@ -9,8 +9,8 @@ import { DEFAULT_TABLES_PATH, TablesDb } from './table-sink.js';
 const d = workerData as WorkerData;
 const post = (m: WorkerMessage) => parentPort!.postMessage(m);
 const p = (await loadPipelines(d.module)).find((x) => x.name === d.pipeline)!;
-// Retention is the main process' job.
-const engine = await openEngine(d.engineConfig.kind === 'sqlite' ? { ...d.engineConfig, retentionIntervalMs: 0 } : d.engineConfig);
+// Retention and WAL checkpoints are the main thread's job (its engine has the same data open).
+const engine = await openEngine(d.engineConfig.kind === 'sqlite' ? { ...d.engineConfig, retentionIntervalMs: 0, checkpoints: false } : d.engineConfig);
 const tables = d.units.some((u) => u.kind === 'table') ? new TablesDb(d.options.tablesPath ?? DEFAULT_TABLES_PATH) : undefined;
 const loop = await startUnits(engine, p, d.prepared, d.units, { ...d.options, log: (log) => post({ log }) }, tables);
 post({ ready: true });

@@ -23,9 +23,10 @@ interface Slice {
 export function appendInTransaction(ctx: AppendContext, stream: StreamRow, records: AppendRecord[], now: number): AppendResult[] {
   const { q, sticky } = ctx;
   const keyless = keylessPartition(records, stream.partitions, sticky);
-  if (records.every(isPlain)) {
-    const base = storeSlice(ctx, stream, keyless, records, now);
-    return records.map((_, i) => ({ partition: keyless, offset: base + i }));
+  const one = onePartition(records, stream.partitions, keyless);
+  if (one !== undefined) {
+    const base = storeSlice(ctx, stream, one, records, now);
+    return records.map((_, i) => ({ partition: one, offset: base + i }));
   }
   const results: AppendResult[] = new Array(records.length);
   const slices = new Map<number, Slice>();
@@ -72,8 +73,16 @@ export function appendInTransaction(ctx: AppendContext, stream: StreamRow, recor
   return results;
 }
 
-/** No id, key, hash key or partition: the whole append is one batch in the keyless partition. */
-const isPlain = (r: AppendRecord) => r.id === undefined && r.key === undefined && r.partition === undefined && r.explicitHashKey === undefined;
+/**
+ * The partition of an append that is one batch without routing each record: no ids, keys or hash
+ * keys, and every record keyless or all in one valid explicit partition. Otherwise undefined.
+ */
+function onePartition(records: readonly AppendRecord[], partitions: number, keyless: number): number | undefined {
+  const p = records[0]?.partition;
+  if (p !== undefined && !(Number.isInteger(p) && p >= 0 && p < partitions)) return undefined;
+  for (const r of records) if (r.id !== undefined || r.key !== undefined || r.explicitHashKey !== undefined || r.partition !== p) return undefined;
+  return p ?? keyless;
+}
 
 interface Head {
   next_offset: number;

@@ -36,6 +36,8 @@ export interface SqliteEngineOptions {
   retentionIntervalMs?: number;
   /** A partition starts a new segment file past this size. Default 64 MiB. */
   segmentBytes?: number;
+  /** Whether this connection runs WAL checkpoints (on a thread of its own). Default true; a second connection to the same data in one process may leave them to the first. */
+  checkpoints?: boolean;
 }
 
 export class SqliteEngine implements Engine {
@@ -49,7 +51,7 @@ export class SqliteEngine implements Engine {
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly commitTx: Database.Transaction<(unit: CommitUnit) => CommitResult>;
   private readonly sticky = { next: 0 };
-  private readonly checkpointer: Checkpointer;
+  private readonly checkpointer?: Checkpointer;
   private readonly segments: Segments;
   private readonly appendCtx: AppendContext;
   private dataVersion = 0;
@@ -75,7 +77,7 @@ export class SqliteEngine implements Engine {
       this.db.close();
       throw e;
     }
-    this.checkpointer = new Checkpointer(file, synchronous);
+    if (options.checkpoints !== false) this.checkpointer = new Checkpointer(file, synchronous);
     this.q = new Statements(this.db);
     this.segments = new Segments(join(o.dataDir, 'segments'), o.durability === 'fsync');
     this.appendCtx = { q: this.q, segments: this.segments, segmentBytes: o.segmentBytes, sticky: this.sticky };
@@ -249,7 +251,7 @@ export class SqliteEngine implements Engine {
     this.notifier.poke();
     this.db.close();
     this.segments.close();
-    await this.checkpointer.close();
+    await this.checkpointer?.close();
   }
 
   private commitInTransaction(unit: CommitUnit): CommitResult {
