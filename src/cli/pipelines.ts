@@ -51,6 +51,7 @@ export function runOptions(config: ResolvedConfig, engineConfig: EngineConfig, s
     workers: d?.workers ?? (availableParallelism() >= 2 ? 2 : 0),
     keyGroups: d?.keyGroups,
     batch: d?.batch,
+    maxDrift: d?.maxDrift,
     tablesPath: tablesPathOf(config, engineConfig, source),
     engineConfig,
     log,

@@ -76,6 +76,8 @@ const schema = z.strictObject({
       keyGroups: z.number().int().min(1).max(1024).optional(),
       tables: z.string().min(1).optional(),
       batch: z.number().int().min(1).max(100_000).optional(),
+      /** Watermark alignment: how far a source partition may run ahead (event time) of the slowest one; 0: no limit. */
+      maxDrift: duration.optional(),
       /** A module `dev --demo` runs beside the pipelines (default export: (ctx) => Promise<void>). */
       demo: z.string().min(1).optional(),
     })

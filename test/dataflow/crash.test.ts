@@ -151,6 +151,10 @@ async function crashes(KILLS: number, spanMs: number, dir: string, engineConfig:
   await exited;
   got = table(join(dir, 'tables.db'));
   const diff = [...new Set([...want.keys(), ...got.keys()])].filter((k) => JSON.stringify(want.get(k)) !== JSON.stringify(got.get(k)));
+  if (diff.length > 0) {
+    const late = await allRecords(engine, 'campaign-metrics-late');
+    console.log(`crash test (${engineConfig.kind}) differs; the last run said:\n${last.stderr().slice(-4000)}\nlate records: ${late.length}, e.g. ${late.slice(0, 5).map((r) => new TextDecoder().decode(r.value)).join(' ')}`);
+  }
   expect(diff.map((k) => [k, want.get(k), got.get(k)])).toEqual([]);
   expect(got.size).toBe(want.size);
   // Late records (the hours-late ones): each once, never twice, across all the kills.

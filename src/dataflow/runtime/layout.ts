@@ -57,6 +57,12 @@ export class Layout {
     return [...out];
   }
 
+  /** Watermark streams whose records meet `stream`'s in some keyed step (alignment peers, itself included). */
+  alignedWith(stream: string): string[] {
+    const mine = new Set(this.downstreamKeyed(this.sourcesOf(stream)));
+    return [...this.watermarkStreams].filter((s) => this.downstreamKeyed(this.sourcesOf(s)).some((n) => mine.has(n)));
+  }
+
   /** Source node ids reading `stream`. */
   sourcesOf(stream: string): number[] {
     return this.p.nodes.flatMap((n) => (n.kind === 'source' && n.stream === stream ? [n.id] : []));

@@ -28,6 +28,12 @@ export interface RunOptions {
   batch?: number;
   /** An epoch takes more batches while there are more, for up to this long; 0: one batch. Default 100 ms. */
   epochMs?: number;
+  /**
+   * Watermark alignment: a source partition more than this far ahead (event time) of the slowest
+   * source partition feeding the same keyed steps waits for it; 0: never waits. Default: 1 minute,
+   * or twice the longest source idleTimeout if that is more (a quiet partition turns idle first).
+   */
+  maxDrift?: number;
   /** Pause when no unit had work. Default 20 ms. */
   idlePollMs?: number;
   /** Worker threads; 0 runs every unit in this thread. Default 0. */
@@ -84,16 +90,24 @@ export async function prepare(engine: Engine, p: Pipeline, o: RunOptions = {}): 
   return { keyGroups, lease: { key: leaseKey(p.name), version: versions[0]! }, partitions, units, floor };
 }
 
+export const DEFAULT_MAX_DRIFT_MS = 60_000;
+
+/** One minute, or twice the longest idleTimeout of the pipeline's sources: a quiet partition goes idle (and stops holding others back) before anyone waits for it. */
+function defaultMaxDrift(p: Pipeline): number {
+  const idle = p.nodes.map((n) => (n.kind === 'source' && n.watermark ? n.idleTimeout : 0));
+  return Math.max(DEFAULT_MAX_DRIFT_MS, 2 * Math.max(0, ...idle));
+}
+
 /** Builds and opens the given units and steps them until stopped. */
 export async function startUnits(engine: Engine, p: Pipeline, prepared: Prepared, specs: UnitSpec[], o: RunOptions, tables?: TablesDb): Promise<UnitLoop> {
   const layout = new Layout(p, prepared.keyGroups);
-  const ctx: UnitContext = { engine, layout, clock: o.clock ?? systemClock, lease: prepared.lease, batch: o.batch ?? 4096, epochMs: o.epochMs ?? 100 };
+  const ctx: UnitContext = { engine, layout, clock: o.clock ?? systemClock, lease: prepared.lease, batch: o.batch ?? 4096, epochMs: o.epochMs ?? 100, maxDrift: o.maxDrift ?? defaultMaxDrift(p) };
   const open = async (spec: UnitSpec): Promise<Unit> => {
     let unit: Unit;
     let start: () => Promise<number>;
     switch (spec.kind) {
       case 'source':
-        unit = new SourceUnit(spec.stream, spec.partition, ctx);
+        unit = new SourceUnit(spec.stream, spec.partition, prepared.partitions, ctx);
         start = () => engine.resolve(spec.stream, spec.partition, o.from ?? 'earliest');
         break;
       case 'keyed':
@@ -227,7 +241,7 @@ export class PipelineRun {
       engineConfig: o.engineConfig!,
       prepared: this.prepared,
       units: this.prepared.units.filter((_, i) => i % n === w),
-      options: { tablesPath: o.tablesPath, batch: o.batch, epochMs: o.epochMs, idlePollMs: o.idlePollMs, from: o.from },
+      options: { tablesPath: o.tablesPath, batch: o.batch, epochMs: o.epochMs, maxDrift: o.maxDrift, idlePollMs: o.idlePollMs, from: o.from },
     };
     const [entry, evalOption] = workerEntry();
     const worker = new Worker(entry, { ...evalOption, workerData: data });

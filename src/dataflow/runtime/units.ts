@@ -27,6 +27,8 @@ export interface UnitContext {
   batch: number;
   /** A unit keeps reading batches into one epoch while there are more, for up to this long (ms). */
   epochMs: number;
+  /** How far (event time, ms) a source unit may run ahead of the slowest source feeding the same keyed steps; 0: no limit. */
+  maxDrift: number;
 }
 
 export interface UnitStats {
@@ -36,6 +38,8 @@ export interface UnitStats {
   epochs: number;
   late: number;
   clampedFuture: number;
+  /** Steps a source unit sat out because it was maxDrift ahead of a peer (watermark alignment). */
+  paused: number;
 }
 
 /**
@@ -63,7 +67,7 @@ export abstract class Unit {
   private redo?: Intent;
 
   constructor(readonly id: string, protected readonly ctx: UnitContext) {
-    this.stats = { unit: id, records: 0, epochs: 0, late: 0, clampedFuture: 0 };
+    this.stats = { unit: id, records: 0, epochs: 0, late: 0, clampedFuture: 0, paused: 0 };
     this.readMax = ctx.batch;
   }
 
@@ -97,6 +101,11 @@ export abstract class Unit {
   abstract step(): Promise<boolean>;
 
   protected abstract restore(state: unknown): void | Promise<void>;
+
+  /** True while redoing an interrupted epoch (it must read exactly what that one read). */
+  protected get redoing(): boolean {
+    return this.redo !== undefined;
+  }
 
   /** Starts an epoch: fixes its clock reading. */
   protected begin(): void {
@@ -146,10 +155,15 @@ export class SourceUnit extends Unit {
   private sent: { w: number | null; idle: boolean } = { w: null, idle: false };
   /** The watermark at the start of the epoch: at most what this unit sent downstream before. */
   private ownMark = -Infinity;
+  /** State keys of the source units feeding the same keyed steps (watermark alignment). */
+  private readonly peers: string[];
+  /** The lowest watermark a peer was last seen sending (peers' watermarks only grow). */
+  private peersMark = -Infinity;
 
-  constructor(readonly stream: string, readonly partition: number, ctx: UnitContext) {
+  constructor(readonly stream: string, readonly partition: number, partitionsOf: Record<string, number>, ctx: UnitContext) {
     super(sourceUnit(stream, partition), ctx);
     const { layout } = ctx;
+    this.peers = layout.alignedWith(stream).flatMap((s) => Array.from({ length: partitionsOf[s]! }, (_, p) => stateKey(layout.p.name, sourceUnit(s, p)))).filter((k) => k !== this.key);
     this.outbox = new Outbox(layout);
     this.executor = new Executor(layout.p, { runs: () => false, exit: (n, port, key, value, t, s) => this.outbox.record(n, port, key, value, t, s, this.ownMark) });
     this.marks = new Watermarks(this.executor.sources.filter((s) => s.stream === stream && s.watermark), ctx.clock.now());
@@ -161,11 +175,39 @@ export class SourceUnit extends Unit {
     this.sent = s.sent;
   }
 
+  /** Whether a watermark is more than maxDrift ahead of the slowest peer last seen. */
+  private beyond(w: number): boolean {
+    return this.ctx.maxDrift > 0 && this.peers.length > 0 && Number.isFinite(w) && w > this.peersMark + this.ctx.maxDrift;
+  }
+
+  /**
+   * Watermark alignment: whether this unit already sent a watermark maxDrift ahead of its slowest
+   * peer (heard from, not idle), so reading on would only grow the state keyed steps buffer.
+   * Peers' state keys are read only once this unit is maxDrift past what it last saw (peers'
+   * watermarks only grow); with no peer behind it, it looks again maxDrift further on.
+   */
+  private async ahead(): Promise<boolean> {
+    const own = this.sent.w;
+    if (own === null || !this.beyond(own)) return false;
+    let min = Infinity;
+    for (const key of this.peers) {
+      const e = await this.ctx.engine.getState(key);
+      const sent = e && (decode(e.value) as { sent?: { w: number | null; idle: boolean } }).sent;
+      if (sent && !sent.idle && sent.w !== null) min = Math.min(min, sent.w);
+    }
+    this.peersMark = Math.min(min, own);
+    return this.beyond(own);
+  }
+
   async step(): Promise<boolean> {
     const { layout } = this.ctx;
     const from = this.offset;
     this.begin();
     const now = this.now;
+    if (!this.redoing && (await this.ahead())) {
+      this.stats.paused++;
+      return false;
+    }
     const started = performance.now();
     let { records, next, more } = await this.read(this.stream, this.partition, from, started);
     this.ownMark = this.marks.current(now);
@@ -183,7 +225,7 @@ export class SourceUnit extends Unit {
       this.executor.ingest(this.stream, this.partition, inputs, now, this.marks);
       this.stats.clampedFuture += this.executor.metrics.clampedFuture - before;
       this.stats.records += records.length;
-      if (!more) break;
+      if (!more || (!this.redoing && Number.isFinite(this.peersMark) && this.beyond(this.marks.current(now)))) break;
       ({ records, next, more } = await this.read(this.stream, this.partition, next, started));
     }
     if (any) this.outbox.outputs(this.executor.drain());
