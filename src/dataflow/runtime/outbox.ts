@@ -13,11 +13,19 @@ import { encodeEach, pack, type ShuffleRecord } from './wire.js';
 interface SinkValues {
   values: unknown[];
   keys: (string | undefined)[];
+  /** Values already encoded (by `seal`). */
+  records: AppendRecord[];
+}
+
+interface InternalPartition {
+  items: unknown[];
+  /** Items already packed (by `seal`). */
+  messages: Buffer[];
 }
 
 export class Outbox {
   /** Items per internal stream, per partition, in order. */
-  private readonly internal = new Map<string, unknown[][]>();
+  private readonly internal = new Map<string, InternalPartition[]>();
   private readonly sinks = new Map<string, SinkValues>();
   /** Per window node: this epoch's records merged per key and window. */
   private readonly partials = new Map<number, WindowOperator>();
@@ -36,7 +44,7 @@ export class Outbox {
       op.add(0, key, value, t, -Infinity);
       return;
     }
-    const r: ShuffleRecord = [0, port, key, t, stream ?? null, value];
+    const r: ShuffleRecord = [0, port, key, t, stream === undefined ? null : this.layout.streams.indexOf(stream), value];
     this.add(shuffleStream(this.layout.p.name, n.id), keyGroupOf(key, this.layout.keyGroups), r);
   }
 
@@ -58,27 +66,51 @@ export class Outbox {
         continue;
       }
       let s = this.sinks.get(o.sink);
-      if (!s) this.sinks.set(o.sink, (s = { values: [], keys: [] }));
+      if (!s) this.sinks.set(o.sink, (s = { values: [], keys: [], records: [] }));
       const k = (o.value as { key?: unknown } | null)?.key;
       s.values.push(o.value);
       s.keys.push(typeof k === 'string' || typeof k === 'number' ? String(k) : undefined);
     }
   }
 
+  /**
+   * Encodes what was added so far (not partials: they merge until the epoch ends). Called after
+   * each batch of an epoch, so records are encoded while young: holding a whole epoch's values
+   * and texts until its end made the garbage collector copy them.
+   */
+  seal(): void {
+    for (const s of this.sinks.values()) {
+      if (s.values.length === 0) continue;
+      const encoded = encodeEach(s.values);
+      for (let i = 0; i < encoded.length; i++) {
+        const key = s.keys[i];
+        s.records.push(key === undefined ? { value: encoded[i]!, partition: 0 } : { value: encoded[i]!, key });
+      }
+      s.values = [];
+      s.keys = [];
+    }
+    for (const partitions of this.internal.values()) {
+      for (const p of partitions) {
+        if (p && p.items.length > 0) {
+          p.messages.push(...pack(p.items));
+          p.items = [];
+        }
+      }
+    }
+  }
+
   /** The epoch's appends, by stream; the outbox is empty afterwards. */
   take(): { stream: string; records: AppendRecord[] }[] {
     this.flushPartials();
+    this.seal();
     const out: { stream: string; records: AppendRecord[] }[] = [];
-    for (const [stream, { values, keys }] of this.sinks) {
-      const encoded = encodeEach(values);
-      out.push({ stream, records: encoded.map((value, i) => (keys[i] === undefined ? { value, partition: 0 } : { value, key: keys[i] })) });
-    }
+    for (const [stream, s] of this.sinks) if (s.records.length > 0) out.push({ stream, records: s.records });
     for (const [stream, partitions] of this.internal) {
       const records: AppendRecord[] = [];
-      partitions.forEach((items, partition) => {
-        if (items.length > 0) for (const value of pack(items)) records.push({ value, partition });
+      partitions.forEach((p, partition) => {
+        for (const value of p.messages) records.push({ value, partition });
       });
-      out.push({ stream, records });
+      if (records.length > 0) out.push({ stream, records });
     }
     this.sinks.clear();
     this.internal.clear();
@@ -88,7 +120,7 @@ export class Outbox {
   private add(stream: string, partition: number, item: unknown): void {
     let partitions = this.internal.get(stream);
     if (!partitions) this.internal.set(stream, (partitions = []));
-    (partitions[partition] ??= []).push(item);
+    (partitions[partition] ??= { items: [], messages: [] }).items.push(item);
   }
 
   private flushPartials(): void {

@@ -225,10 +225,11 @@ export class SourceUnit extends Unit {
       this.executor.ingest(this.stream, this.partition, inputs, now, this.marks);
       this.stats.clampedFuture += this.executor.metrics.clampedFuture - before;
       this.stats.records += records.length;
+      this.outbox.outputs(this.executor.drain());
+      this.outbox.seal();
       if (!more || (!this.redoing && Number.isFinite(this.peersMark) && this.beyond(this.marks.current(now)))) break;
       ({ records, next, more } = await this.read(this.stream, this.partition, next, started));
     }
-    if (any) this.outbox.outputs(this.executor.drain());
     const w = this.marks.current(now);
     const idle = !any && this.marks.idle(now);
     const wire = Number.isFinite(w) ? w : null;
@@ -306,12 +307,13 @@ export class KeyedUnit extends Unit {
         for (const x of message) this.apply(x);
         this.stats.records += message.length;
       }
+      this.outbox.outputs(this.executor.drain());
+      this.outbox.seal();
       if (!more) break;
       ({ records, next, more } = await this.read(this.stream, this.group, next, started));
       if (records.length === 0) break;
     }
     this.stats.late += this.executor.metrics.late - lateBefore;
-    this.outbox.outputs(this.executor.drain());
     const w = this.executor.currentWatermark;
     const wire = Number.isFinite(w) ? w : null;
     if (wire !== this.sent && this.targets.length > 0) {
@@ -330,7 +332,8 @@ export class KeyedUnit extends Unit {
   private apply(r: ShuffleRecord): void {
     switch (r[0]) {
       case 0:
-        this.executor.keyed(this.node.id, r[1], r[2], r[5], r[3], r[4] ?? undefined);
+        // The source stream, by its index in the layout (by name in messages written before 008).
+        this.executor.keyed(this.node.id, r[1], r[2], r[5], r[3], typeof r[4] === 'number' ? this.ctx.layout.streams[r[4]] : (r[4] ?? undefined));
         break;
       case 1: {
         const op = this.executor.operators.get(this.node.id) as WindowOperator;

@@ -1,6 +1,6 @@
 // Records on a pipeline's internal streams. A shuffle stream's partition is a key group; each of its
 // stream records is a *message*: a JSON array of shuffle records, in order (decision 008):
-//   [0, port, key, t, stream, value]      a record
+//   [0, port, key, t, stream, value]      a record (stream: its source stream's index in the layout, null if derived)
 //   [1, key, start, end, acc]              a window's partial accumulator (pre-aggregated upstream)
 //   [2, producer, watermark, idle]         a producer's watermark (null: none yet); idle: 1
 // A table stream's messages are JSON arrays of rows [key columns, row]. Messages written before
@@ -8,7 +8,7 @@
 import type { Key } from '../dsl.js';
 
 export type ShuffleRecord =
-  | [0, number, Key, number, string | null, unknown]
+  | [0, number, Key, number, number | string | null, unknown]
   | [1, Key, number, number, unknown]
   | [2, string, number | null, 0 | 1];
 
@@ -27,13 +27,13 @@ export const decode = (b: Uint8Array): unknown => JSON.parse(asBuffer(b).toStrin
 /** Encodes many values: one buffer, each value a view into it (one allocation instead of one per value). */
 export function encodeEach(values: readonly unknown[]): Buffer[] {
   const texts = values.map((v) => JSON.stringify(v));
-  let total = 0;
-  for (const t of texts) total += Buffer.byteLength(t);
-  const all = Buffer.allocUnsafe(total);
+  const joined = texts.join('');
+  const all = Buffer.from(joined);
+  const ascii = all.length === joined.length; // then each text's bytes are its characters
   const out: Buffer[] = new Array(texts.length);
   let pos = 0;
   for (let i = 0; i < texts.length; i++) {
-    const n = all.write(texts[i]!, pos);
+    const n = ascii ? texts[i]!.length : Buffer.byteLength(texts[i]!);
     out[i] = all.subarray(pos, pos + n);
     pos += n;
   }
