@@ -12,7 +12,7 @@ type Select = (left: any, right: any) => unknown;
 interface Side {
   v: unknown;
   t: number;
-  /** Left records only: matched at least once. */
+  /** Left records of left joins only: matched at least once. */
   m?: boolean;
 }
 
@@ -36,8 +36,18 @@ export interface WindowJoinConfig {
  * end); a record up to allowedLateness late pairs at once with what the window holds. Left joins
  * emit (left, null) for unmatched left records when the window is dropped (end + allowedLateness).
  */
+/** Adds a record to its window of a key's windows (creating the window), as `add` does: state items are [start, end, port, side]. */
+function addToWindow(windows: JoinWindow[] | undefined, item: unknown): JoinWindow[] {
+  const [start, end, port, side] = item as [number, number, number, Side];
+  const list = windows ?? [];
+  let w = list.find((x) => x.start === start);
+  if (!w) list.push((w = { start, end, l: [], r: [], fired: false }));
+  (port === 0 ? w.l : w.r).push(side);
+  return list;
+}
+
 export class WindowJoinOperator implements KeyedOperator {
-  readonly state = new KeyedState<JoinWindow[]>();
+  readonly state = new KeyedState<JoinWindow[]>(addToWindow);
   /** The lowest watermark at which some window fires or is dropped: below it, advance has nothing to do. */
   private nextDue = Infinity;
 
@@ -50,18 +60,18 @@ export class WindowJoinOperator implements KeyedOperator {
     if (live.length === 0) return false;
     let windows = this.state.get(key);
     if (!windows) this.state.set(key, (windows = []));
-    this.state.touch(key);
     for (const { start, end } of live) {
-      let w = windows.find((x) => x.start === start);
-      if (!w) windows.push((w = { start, end, l: [], r: [], fired: false }));
-      const side: Side = port === 0 ? { v, t, m: false } : { v, t };
+      const side: Side = port === 0 && this.c.outer ? { v, t, m: false } : { v, t };
+      addToWindow(windows, [start, end, port, side]);
+      const w = windows.find((x) => x.start === start)!;
+      this.state.appended(key, [start, end, port, side]);
       if (w.fired || w.end <= watermark) {
         // Late but allowed: pair with what the window holds now.
-        if (port === 0) for (const r of w.r) this.pair(side, r, w.end - 1);
-        else for (const l of w.l) this.pair(l, side, w.end - 1);
+        if (port === 0) for (const r of w.r) this.pair(key, side, r, w.end - 1);
+        else for (const l of w.l) this.pair(key, l, side, w.end - 1);
+        if (!w.fired) this.state.touch(key);
         w.fired = true;
       }
-      (port === 0 ? w.l : w.r).push(side);
       this.nextDue = Math.min(this.nextDue, w.fired ? w.end + this.c.allowedLateness : w.end);
     }
     return true;
@@ -75,7 +85,7 @@ export class WindowJoinOperator implements KeyedOperator {
         if (!w.fired && w.end <= watermark) {
           w.fired = true;
           this.state.touch(key);
-          for (const l of w.l) for (const r of w.r) this.pair(l, r, w.end - 1);
+          for (const l of w.l) for (const r of w.r) this.pair(key, l, r, w.end - 1);
         }
       }
       const kept = windows.filter((w) => {
@@ -91,8 +101,11 @@ export class WindowJoinOperator implements KeyedOperator {
     }
   }
 
-  private pair(l: Side, r: Side, t: number): void {
-    l.m = true;
+  private pair(key: Key, l: Side, r: Side, t: number): void {
+    if (this.c.outer && !l.m) {
+      l.m = true; // kept for left joins only
+      this.state.touch(key);
+    }
     this.emit(this.c.select(l.v, r.v), t);
   }
 
@@ -127,8 +140,16 @@ interface IntervalKey {
  * passes tl + upper + allowedLateness (then a left join emits (left, null) if it never matched); a
  * right record until tr − lower + allowedLateness.
  */
+/** Adds a record to a key's buffers, as `add` does: state items are [port, side]. */
+function addToKey(k: IntervalKey | undefined, item: unknown): IntervalKey {
+  const [port, side] = item as [number, Side];
+  const value = k ?? { l: [], r: [] };
+  (port === 0 ? value.l : value.r).push(side);
+  return value;
+}
+
 export class IntervalJoinOperator implements KeyedOperator {
-  readonly state = new KeyedState<IntervalKey>();
+  readonly state = new KeyedState<IntervalKey>(addToKey);
   /** The lowest watermark at which some record is dropped: below it, advance has nothing to do. */
   private nextDue = Infinity;
 
@@ -140,16 +161,16 @@ export class IntervalJoinOperator implements KeyedOperator {
     if (t + this.c.allowedLateness < watermark) return false;
     let k = this.state.get(key);
     if (!k) this.state.set(key, (k = { l: [], r: [] }));
-    this.state.touch(key);
+    let side: Side;
     if (port === 0) {
-      const l: Side = { v, t, m: false };
-      for (const r of k.r) if (r.t >= t + this.c.lower && r.t <= t + this.c.upper) this.pair(l, r);
-      k.l.push(l);
+      side = this.c.outer ? { v, t, m: false } : { v, t };
+      for (const r of k.r) if (r.t >= t + this.c.lower && r.t <= t + this.c.upper) this.pair(key, side, r);
     } else {
-      const r: Side = { v, t };
-      for (const l of k.l) if (t >= l.t + this.c.lower && t <= l.t + this.c.upper) this.pair(l, r);
-      k.r.push(r);
+      side = { v, t };
+      for (const l of k.l) if (t >= l.t + this.c.lower && t <= l.t + this.c.upper) this.pair(key, l, side);
     }
+    addToKey(k, [port, side]);
+    this.state.appended(key, [port, side]);
     this.nextDue = Math.min(this.nextDue, this.dropsAt(port, t));
     return true;
   }
@@ -183,8 +204,11 @@ export class IntervalJoinOperator implements KeyedOperator {
     }
   }
 
-  private pair(l: Side, r: Side): void {
-    l.m = true;
+  private pair(key: Key, l: Side, r: Side): void {
+    if (this.c.outer && !l.m) {
+      l.m = true; // kept for left joins only
+      this.state.touch(key);
+    }
     this.emit(this.c.select(l.v, r.v), Math.max(l.t, r.t));
   }
 

@@ -9,7 +9,8 @@ import { decode } from './wire.js';
 
 /** Bytes per chunk (well under NATS' default max_payload of 1 MB). */
 const CHUNK_BYTES = 256 * 1024;
-/** Changes are folded into a new base once they outgrow both the base and this. */
+/** Changes are folded into a new base once they outgrow both this many times the base, and MIN_COMPACT_BYTES. */
+const COMPACT_RATIO = 2;
 const MIN_COMPACT_BYTES = 1024 * 1024;
 
 export interface Segment {
@@ -57,7 +58,7 @@ export function saveState(unitKey: string, ref: StoreRef, epoch: number, changes
   if (changes.length === 0) return { before: [], after: [], ref };
   const delta = segment(unitKey, 'd', epoch, changes, limits.chunkBytes);
   const held = ref.deltas.reduce((n, d) => n + d.bytes, 0) + delta.seg.bytes;
-  if (held <= Math.max(limits.compactBytes, ref.base?.bytes ?? 0)) return { before: delta.writes, after: [], ref: { base: ref.base, deltas: [...ref.deltas, delta.seg] } };
+  if (held <= Math.max(limits.compactBytes, COMPACT_RATIO * (ref.base?.bytes ?? 0))) return { before: delta.writes, after: [], ref: { base: ref.base, deltas: [...ref.deltas, delta.seg] } };
   const base = segment(unitKey, 'b', epoch, all(), limits.chunkBytes);
   const old = [...(ref.base ? keysOf(unitKey, 'b', ref.base) : []), ...ref.deltas.flatMap((d) => keysOf(unitKey, 'd', d))];
   return { before: base.writes, after: old.map((key) => ({ key, value: null })), ref: { base: base.seg, deltas: [] } };
