@@ -52,6 +52,7 @@ export function runOptions(config: ResolvedConfig, engineConfig: EngineConfig, s
     keyGroups: d?.keyGroups,
     batch: d?.batch,
     maxDrift: d?.maxDrift,
+    stateKeysInMemory: d?.stateKeysInMemory,
     tablesPath: tablesPathOf(config, engineConfig, source),
     engineConfig,
     log,

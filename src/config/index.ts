@@ -78,6 +78,8 @@ const schema = z.strictObject({
       batch: z.number().int().min(1).max(100_000).optional(),
       /** Watermark alignment: how far a source partition may run ahead (event time) of the slowest one; 0: no limit. */
       maxDrift: duration.optional(),
+      /** Values of a keyed step's state kept in memory per key group; the rest spill to disk. */
+      stateKeysInMemory: z.number().int().min(1).optional(),
       /** A module `dev --demo` runs beside the pipelines (default export: (ctx) => Promise<void>). */
       demo: z.string().min(1).optional(),
     })

@@ -132,7 +132,7 @@ export class Executor {
   /** Every operator's state, key by key: [node, key, value] (a full snapshot). */
   stateEntries(): StateEntry[] {
     const out: StateEntry[] = [];
-    for (const [id, op] of this.operators) for (const [k, v] of op.state) out.push([id, k, v]);
+    for (const [id, op] of this.operators) for (const [k, v] of op.state.entries()) out.push([id, k, v]);
     return out;
   }
 
@@ -151,7 +151,6 @@ export class Executor {
         base.filter((e) => e[0] === id).map(([, k, v]) => [k, v]),
         deltas.map((d) => d.filter((c) => c[0] === id).map(([, ...c]) => c)),
       );
-      op.restored();
     }
   }
 

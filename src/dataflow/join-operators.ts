@@ -47,12 +47,17 @@ function addToWindow(windows: JoinWindow[] | undefined, item: unknown): JoinWind
 }
 
 export class WindowJoinOperator implements KeyedOperator {
-  readonly state = new KeyedState<JoinWindow[]>(addToWindow);
-  /** The lowest watermark at which some window fires or is dropped: below it, advance has nothing to do. */
-  private nextDue = Infinity;
+  readonly state: KeyedState<JoinWindow[]>;
 
   constructor(private readonly c: WindowJoinConfig, private readonly emit: Emit) {
     if (c.spec.kind === 'session') throw new Error('a windowed join needs tumbling or sliding windows');
+    // A key is due when a window of it fires (its end) or is dropped (end + allowedLateness).
+    const dueOf = (windows: JoinWindow[]) => {
+      let due = Infinity;
+      for (const w of windows) due = Math.min(due, w.fired ? w.end + c.allowedLateness : w.end);
+      return due;
+    };
+    this.state = new KeyedState<JoinWindow[]>({ appendTo: addToWindow, dueOf, dueOfItem: (item) => (item as [number, number])[1] });
   }
 
   add(port: number, key: Key, v: unknown, t: number, watermark: number): boolean {
@@ -69,18 +74,15 @@ export class WindowJoinOperator implements KeyedOperator {
         // Late but allowed: pair with what the window holds now.
         if (port === 0) for (const r of w.r) this.pair(key, side, r, w.end - 1);
         else for (const l of w.l) this.pair(key, l, side, w.end - 1);
-        if (!w.fired) this.state.touch(key);
         w.fired = true;
+        this.state.touch(key);
       }
-      this.nextDue = Math.min(this.nextDue, w.fired ? w.end + this.c.allowedLateness : w.end);
     }
     return true;
   }
 
   advance(watermark: number): void {
-    if (watermark < this.nextDue) return;
-    this.nextDue = Infinity;
-    for (const [key, windows] of this.state) {
+    this.state.visitDue(watermark, (key, windows) => {
       for (const w of windows) {
         if (!w.fired && w.end <= watermark) {
           w.fired = true;
@@ -89,16 +91,13 @@ export class WindowJoinOperator implements KeyedOperator {
         }
       }
       const kept = windows.filter((w) => {
-        if (w.end + this.c.allowedLateness > watermark) {
-          this.nextDue = Math.min(this.nextDue, w.fired ? w.end + this.c.allowedLateness : w.end);
-          return true;
-        }
+        if (w.end + this.c.allowedLateness > watermark) return true;
         if (this.c.outer) for (const l of w.l) if (!l.m) this.emit(this.c.select(l.v, null), w.end - 1);
         return false;
       });
       if (kept.length === 0) this.state.delete(key);
       else if (kept.length < windows.length) this.state.set(key, kept);
-    }
+    });
   }
 
   private pair(key: Key, l: Side, r: Side, t: number): void {
@@ -107,16 +106,6 @@ export class WindowJoinOperator implements KeyedOperator {
       this.state.touch(key);
     }
     this.emit(this.c.select(l.v, r.v), t);
-  }
-
-  get size(): number {
-    let n = 0;
-    for (const ws of this.state.values()) for (const w of ws) n += w.l.length + w.r.length;
-    return n;
-  }
-
-  restored(): void {
-    this.nextDue = -Infinity; // recomputed by the next advance
   }
 }
 
@@ -149,12 +138,22 @@ function addToKey(k: IntervalKey | undefined, item: unknown): IntervalKey {
 }
 
 export class IntervalJoinOperator implements KeyedOperator {
-  readonly state = new KeyedState<IntervalKey>(addToKey);
-  /** The lowest watermark at which some record is dropped: below it, advance has nothing to do. */
-  private nextDue = Infinity;
+  readonly state: KeyedState<IntervalKey>;
 
   constructor(private readonly c: IntervalJoinConfig, private readonly emit: Emit) {
     if (c.lower > c.upper) throw new Error('an interval join needs lower <= upper');
+    // A key is due when its first record is dropped.
+    const dueOf = (k: IntervalKey) => {
+      let due = Infinity;
+      for (const l of k.l) due = Math.min(due, this.dropsAt(0, l.t));
+      for (const r of k.r) due = Math.min(due, this.dropsAt(1, r.t));
+      return due;
+    };
+    const dueOfItem = (item: unknown) => {
+      const [port, side] = item as [number, Side];
+      return this.dropsAt(port, side.t);
+    };
+    this.state = new KeyedState<IntervalKey>({ appendTo: addToKey, dueOf, dueOfItem });
   }
 
   add(port: number, key: Key, v: unknown, t: number, watermark: number): boolean {
@@ -171,7 +170,6 @@ export class IntervalJoinOperator implements KeyedOperator {
     }
     addToKey(k, [port, side]);
     this.state.appended(key, [port, side]);
-    this.nextDue = Math.min(this.nextDue, this.dropsAt(port, t));
     return true;
   }
 
@@ -181,27 +179,18 @@ export class IntervalJoinOperator implements KeyedOperator {
   }
 
   advance(watermark: number): void {
-    if (watermark < this.nextDue) return;
-    this.nextDue = Infinity;
     const w = watermark - this.c.allowedLateness;
-    for (const [key, k] of this.state) {
+    this.state.visitDue(watermark, (key, k) => {
       const held = k.l.length + k.r.length;
       k.l = k.l.filter((l) => {
-        if (l.t + this.c.upper >= w) {
-          this.nextDue = Math.min(this.nextDue, this.dropsAt(0, l.t));
-          return true;
-        }
+        if (l.t + this.c.upper >= w) return true;
         if (this.c.outer && !l.m) this.emit(this.c.select(l.v, null), l.t);
         return false;
       });
-      k.r = k.r.filter((r) => {
-        if (r.t - this.c.lower < w) return false;
-        this.nextDue = Math.min(this.nextDue, this.dropsAt(1, r.t));
-        return true;
-      });
+      k.r = k.r.filter((r) => r.t - this.c.lower >= w);
       if (k.l.length === 0 && k.r.length === 0) this.state.delete(key);
       else if (k.l.length + k.r.length < held) this.state.touch(key);
-    }
+    });
   }
 
   private pair(key: Key, l: Side, r: Side): void {
@@ -210,16 +199,6 @@ export class IntervalJoinOperator implements KeyedOperator {
       this.state.touch(key);
     }
     this.emit(this.c.select(l.v, r.v), Math.max(l.t, r.t));
-  }
-
-  get size(): number {
-    let n = 0;
-    for (const k of this.state.values()) n += k.l.length + k.r.length;
-    return n;
-  }
-
-  restored(): void {
-    this.nextDue = -Infinity; // recomputed by the next advance
   }
 }
 
@@ -252,10 +231,4 @@ export class LookupOperator implements KeyedOperator {
   }
 
   advance(): void {}
-
-  get size(): number {
-    return this.state.size;
-  }
-
-  restored(): void {}
 }

@@ -1,53 +1,118 @@
-// Per-key state of a keyed operator that remembers what changed since it was last saved, so a
-// runtime writes only the changed keys each epoch (decision 007). The iteration order is part of
-// the state (operators fire keys in this order): changes say which keys moved to the end, and
-// `load` rebuilds exactly the order the live operator had. A value that grows by items (a join's
-// buffered records) may be saved by its new items alone: `appended` instead of `touch`.
+// Per-key state of a keyed operator. It remembers what changed since it was last saved, so a
+// runtime writes only the changed keys each epoch (decision 007); a value that grows by items (a
+// join's buffered records) may be saved by its new items alone (`appended`). Every key carries the
+// event time at which its operator next needs it (a window to fire, a record to expire): `visitDue`
+// visits only keys that are due. Values may spill to disk (decision 010): keys and their due times
+// stay in memory, values past `maxResident` go to a spill store and come back on `get`.
+// The key order is part of the state (operators visit keys in it): changes say which keys moved to
+// the end, and `load` rebuilds exactly the order the live operator had.
 import type { Key } from './dsl.js';
 
 /** A key updated in place (1), deleted (0), (re)inserted at the end of the order (2), or given items (3: value = the items). */
 export type Change = [key: Key, kind: 0 | 1 | 2 | 3, value?: unknown];
 
-/** Adds an item to a value (or creates it). A method type, so a KeyedState<X> is still a KeyedState<unknown>. */
+/** Adds an item to a value (or creates it). Method types, so a KeyedState<X> is still a KeyedState<unknown>. */
 type AppendTo<V> = { add(value: V | undefined, item: unknown): V }['add'];
+type DueOf<V> = { due(value: V): number }['due'];
+
+export interface KeyedStateOptions<V> {
+  /** Adds an item to a value as the live operator did: needed to load appended items. */
+  appendTo?: AppendTo<V>;
+  /** The event time at which a value next needs its operator; default: never (Infinity). */
+  dueOf?: DueOf<V>;
+  /** The due time an appended item brings (at most its value's); default: that of the whole value. */
+  dueOfItem?: (item: unknown) => number;
+}
+
+/** Where values go when they leave memory: text by key (a scratch store; the engine holds the durable copy). */
+export interface SpillStore {
+  get(key: Key): string | undefined;
+  put(entries: [Key, string][]): void;
+  delete(key: Key): void;
+  /** Forgets everything (before a load). */
+  clear(): void;
+}
+
+const never = () => Infinity;
 
 export class KeyedState<V> {
-  private map = new Map<Key, V>();
+  /** Every key, in order, with its due time. */
+  private keys = new Map<Key, number>();
+  /** Values in memory, least recently used first (when spilling). */
+  private resident = new Map<Key, V>();
+  private spill?: SpillStore;
+  private maxResident = Infinity;
+  /** Keys with a row in the spill store (current if the key is not resident). */
+  private readonly onDisk = new Set<Key>();
+  /** No key is due before this (a lower bound). */
+  private minDue = Infinity;
   /** Keys updated in place or deleted since the last `changes()`. */
   private readonly changed = new Set<Key>();
   /** Keys (re)inserted since the last `changes()`, in the order they now sit at the end. */
   private readonly moved = new Set<Key>();
   /** Items added to keys' values (keys not otherwise changed) since the last `changes()`. */
   private readonly appends = new Map<Key, unknown[]>();
+  private readonly dueOf: DueOf<V>;
 
-  /** `appendTo` adds an item to a value (or creates it) as the live operator did: needed to load items. */
-  constructor(private readonly appendTo?: AppendTo<V>) {}
+  constructor(readonly options: KeyedStateOptions<V> = {}) {
+    this.dueOf = options.dueOf ?? never;
+  }
+
+  /** Keeps at most `maxResident` values in memory (after `evict`), the rest in `store`. */
+  spillTo(store: SpillStore, maxResident: number): void {
+    store.clear();
+    this.spill = store;
+    this.maxResident = maxResident;
+  }
 
   get(k: Key): V | undefined {
-    return this.map.get(k);
+    const v = this.resident.get(k);
+    if (v !== undefined) {
+      if (this.spill) {
+        this.resident.delete(k); // most recently used last
+        this.resident.set(k, v);
+      }
+      return v;
+    }
+    if (!this.spill || !this.keys.has(k)) return undefined;
+    const text = this.spill.get(k);
+    if (text === undefined) throw new Error(`state of key ${JSON.stringify(k)} is missing from the spill store`);
+    const loaded = JSON.parse(text) as V;
+    this.resident.set(k, loaded);
+    return loaded;
+  }
+
+  has(k: Key): boolean {
+    return this.keys.has(k);
   }
 
   set(k: Key, v: V): void {
     this.appends.delete(k);
-    if (this.map.has(k)) {
-      this.map.set(k, v);
+    this.resident.delete(k);
+    this.resident.set(k, v);
+    const existed = this.keys.has(k);
+    this.setDue(k, this.dueOf(v));
+    if (existed) {
       if (!this.moved.has(k)) this.changed.add(k);
       return;
     }
-    this.map.set(k, v);
     this.changed.delete(k);
     this.moved.add(k);
   }
 
-  /** The value of `k` was changed in place. */
+  /** The value of `k` (just read with `get`) was changed in place. */
   touch(k: Key): void {
     this.appends.delete(k);
     if (!this.moved.has(k)) this.changed.add(k);
+    const v = this.resident.get(k);
+    if (v !== undefined) this.setDue(k, this.dueOf(v));
   }
 
   /** `item` was added to the value of `k` in place, as `appendTo` would add it: saved as the item alone. */
   appended(k: Key, item: unknown): void {
-    if (!this.appendTo) throw new Error('this state has no appendTo: use touch');
+    if (!this.options.appendTo) throw new Error('this state has no appendTo: use touch');
+    const due = this.options.dueOfItem ? this.options.dueOfItem(item) : this.dueOf(this.resident.get(k)!);
+    this.setDue(k, Math.min(this.keys.get(k) ?? Infinity, due));
     if (this.moved.has(k) || this.changed.has(k)) return; // its whole value is saved anyway
     const items = this.appends.get(k);
     if (items) items.push(item);
@@ -55,34 +120,79 @@ export class KeyedState<V> {
   }
 
   delete(k: Key): void {
-    if (!this.map.delete(k)) return;
+    if (!this.keys.delete(k)) return;
+    this.resident.delete(k);
+    if (this.onDisk.delete(k)) this.spill!.delete(k);
     this.appends.delete(k);
     this.moved.delete(k);
     this.changed.add(k);
   }
 
+  /** Number of keys. */
   get size(): number {
-    return this.map.size;
+    return this.keys.size;
   }
 
-  [Symbol.iterator](): IterableIterator<[Key, V]> {
-    return this.map[Symbol.iterator]();
+  /** Number of values in memory. */
+  get residentSize(): number {
+    return this.resident.size;
   }
 
-  values(): IterableIterator<V> {
-    return this.map.values();
+  /** Values written to the spill store so far. */
+  spilled = 0;
+
+  /**
+   * Calls `fn` for each key due at `watermark` (in key order), which fires, expires, touches, sets
+   * or deletes it; the key's due time is then taken again from its value.
+   */
+  visitDue(watermark: number, fn: (k: Key, v: V) => void): void {
+    if (watermark < this.minDue) return;
+    const due: Key[] = [];
+    let min = Infinity;
+    for (const [k, d] of this.keys) {
+      if (d <= watermark) due.push(k);
+      else if (d < min) min = d;
+    }
+    this.minDue = min;
+    for (const k of due) {
+      const v = this.get(k);
+      if (v === undefined) continue;
+      fn(k, v);
+      const after = this.keys.has(k) ? this.get(k) : undefined;
+      if (after !== undefined) this.setDue(k, this.dueOf(after));
+    }
   }
 
-  /** Every key, in order (a full snapshot). */
-  entries(): [Key, V][] {
-    return [...this.map];
+  /** Every key and value, in order (a full snapshot; spilled values are read back one by one). */
+  *entries(): IterableIterator<[Key, V]> {
+    for (const k of this.keys.keys()) {
+      const v = this.resident.get(k) ?? (JSON.parse(this.spill!.get(k)!) as V);
+      yield [k, v];
+    }
+  }
+
+  /** Moves the least recently used values past `maxResident` to the spill store. Call between batches: values handed out before may leave memory. */
+  evict(): void {
+    const over = this.resident.size - this.maxResident;
+    if (!this.spill || over <= 0) return;
+    const out: [Key, string][] = [];
+    for (const [k, v] of this.resident) {
+      if (out.length >= over) break;
+      out.push([k, JSON.stringify(v)]);
+    }
+    this.spill.put(out);
+    this.spilled += out.length;
+    for (const [k] of out) {
+      this.resident.delete(k);
+      this.onDisk.add(k);
+    }
   }
 
   /** What changed since the last call (or load): applying it to the state then gives the state now. */
   changes(): Change[] {
     const out: Change[] = [];
-    for (const k of this.changed) out.push(this.map.has(k) ? [k, 1, this.map.get(k)] : [k, 0]);
-    for (const k of this.moved) out.push([k, 2, this.map.get(k)]);
+    for (const k of this.changed) out.push(this.keys.has(k) ? [k, 1, this.get(k)] : [k, 0]);
+    for (const k of this.moved) out.push([k, 2, this.get(k)]);
     for (const [k, items] of this.appends) out.push([k, 3, items]);
     this.changed.clear();
     this.moved.clear();
@@ -92,23 +202,34 @@ export class KeyedState<V> {
 
   /** A full snapshot and the changes after it, in order. Takes over their values (appended items go into them). */
   load(base: [Key, V][], deltas: Change[][] = []): void {
-    this.map = new Map(base);
+    const map = new Map(base);
     for (const d of deltas) {
       for (const [k, kind, v] of d) {
-        if (kind === 0) this.map.delete(k);
-        else if (kind === 1) this.map.set(k, v as V);
+        if (kind === 0) map.delete(k);
+        else if (kind === 1) map.set(k, v as V);
         else if (kind === 3) {
-          let value = this.map.get(k);
-          for (const item of v as unknown[]) value = this.appendTo!(value, item);
-          this.map.set(k, value as V);
+          let value = map.get(k);
+          for (const item of v as unknown[]) value = this.options.appendTo!(value, item);
+          map.set(k, value as V);
         } else {
-          this.map.delete(k);
-          this.map.set(k, v as V);
+          map.delete(k);
+          map.set(k, v as V);
         }
       }
     }
+    this.keys = new Map();
+    this.resident = map;
+    this.onDisk.clear();
+    this.spill?.clear();
+    this.minDue = Infinity;
+    for (const [k, v] of map) this.setDue(k, this.dueOf(v));
     this.changed.clear();
     this.moved.clear();
     this.appends.clear();
+  }
+
+  private setDue(k: Key, due: number): void {
+    this.keys.set(k, due);
+    if (due < this.minDue) this.minDue = due;
   }
 }

@@ -11,10 +11,6 @@ export interface KeyedOperator {
   add(port: number, key: Key, value: unknown, t: number, watermark: number): boolean;
   /** The watermark moved: fire and forget what it closed. */
   advance(watermark: number): void;
-  /** All of its state: JSON-able values per key, with what changed since it was last saved. */
+  /** All of its state: JSON-able values per key, with what changed since it was last saved and when each key is next due. */
   readonly state: KeyedState<unknown>;
-  /** The state was loaded: recompute what derives from it. */
-  restored(): void;
-  /** Entries held (windows, buffered records, table rows), for metrics. */
-  readonly size: number;
 }

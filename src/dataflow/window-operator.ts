@@ -22,12 +22,18 @@ export interface WindowOperatorConfig {
 }
 
 export class WindowOperator implements KeyedOperator {
-  readonly state = new KeyedState<WindowState[]>();
-  private nextFire = Infinity;
-  private nextPurge = Infinity;
+  readonly state: KeyedState<WindowState[]>;
 
   /** `fires: false` collects without ever emitting (pre-aggregation before a shuffle). */
-  constructor(private readonly c: WindowOperatorConfig, private readonly emit: Emit, private readonly fires = true) {}
+  constructor(private readonly c: WindowOperatorConfig, private readonly emit: Emit, private readonly fires = true) {
+    // A key is due when a window of it fires (its end) or is forgotten (end + allowedLateness).
+    const dueOf = (windows: WindowState[]) => {
+      let due = Infinity;
+      for (const w of windows) due = Math.min(due, w.fired ? w.end + c.allowedLateness : w.end);
+      return due;
+    };
+    this.state = new KeyedState<WindowState[]>(fires ? { dueOf } : {});
+  }
 
   /** Adds a record; returns false when every window it belongs to is past allowed lateness. */
   add(_port: number, key: Key, value: unknown, t: number, watermark: number): boolean {
@@ -61,67 +67,33 @@ export class WindowOperator implements KeyedOperator {
     if (!w) {
       windows.push((w = { start, end, acc: this.c.agg.create(), fired: false }));
     }
-    this.state.touch(key);
     // A single record is added (cheaper than merging a one-record accumulator); partials merge.
     w.acc = isRecord ? this.c.agg.add(w.acc, value) : this.c.agg.merge(w.acc, acc);
-    if (!this.fires) return;
-    if (w.fired || w.end <= watermark) this.fire(key, w); // late but allowed: the result changes
-    else this.nextFire = Math.min(this.nextFire, w.end);
-    this.nextPurge = Math.min(this.nextPurge, w.end + this.c.allowedLateness);
+    if (this.fires && (w.fired || w.end <= watermark)) this.fire(key, w); // late but allowed: the result changes
+    this.state.touch(key);
   }
 
   /** Fires windows the watermark has reached and forgets those past allowed lateness. */
   advance(watermark: number): void {
-    if (watermark >= this.nextFire) {
-      this.nextFire = Infinity;
-      for (const [key, windows] of this.state) {
-        for (const w of windows) {
-          if (w.fired) continue;
-          if (w.end <= watermark) this.fire(key, w);
-          else this.nextFire = Math.min(this.nextFire, w.end);
-        }
-      }
-    }
-    if (watermark >= this.nextPurge) {
-      this.nextPurge = Infinity;
-      for (const [key, windows] of this.state) {
-        const kept = windows.filter((w) => w.end + this.c.allowedLateness > watermark);
-        for (const w of kept) this.nextPurge = Math.min(this.nextPurge, w.end + this.c.allowedLateness);
-        if (kept.length === 0) this.state.delete(key);
-        else if (kept.length < windows.length) this.state.set(key, kept);
-      }
-    }
+    this.state.visitDue(watermark, (key, windows) => {
+      for (const w of windows) if (!w.fired && w.end <= watermark) this.fire(key, w);
+      const kept = windows.filter((w) => w.end + this.c.allowedLateness > watermark);
+      if (kept.length === 0) this.state.delete(key);
+      else if (kept.length < windows.length) this.state.set(key, kept);
+    });
   }
 
   /** Takes every window held (pre-aggregation: the partials of one epoch). */
   takeAll(): { key: Key; window: WindowState }[] {
     const out: { key: Key; window: WindowState }[] = [];
-    for (const [key, windows] of this.state) for (const window of windows) out.push({ key, window });
+    for (const [key, windows] of this.state.entries()) for (const window of windows) out.push({ key, window });
     this.state.load([]);
     return out;
   }
 
-  /** Number of windows held (for metrics and tests). */
-  get size(): number {
-    let n = 0;
-    for (const windows of this.state.values()) n += windows.length;
-    return n;
-  }
-
-  restored(): void {
-    this.nextFire = Infinity;
-    this.nextPurge = Infinity;
-    for (const windows of this.state.values()) {
-      for (const w of windows) {
-        if (!w.fired) this.nextFire = Math.min(this.nextFire, w.end);
-        this.nextPurge = Math.min(this.nextPurge, w.end + this.c.allowedLateness);
-      }
-    }
-  }
-
   private fire(key: Key, w: WindowState): void {
+    if (!w.fired) this.state.touch(key);
     w.fired = true;
-    this.state.touch(key);
     const result = this.c.agg.result(w.acc) as Record<string, unknown>;
     this.emit({ key, windowStart: w.start, windowEnd: w.end, ...result }, w.end - 1);
   }

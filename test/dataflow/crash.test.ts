@@ -98,7 +98,8 @@ async function crashes(KILLS: number, spanMs: number, dir: string, engineConfig:
   writeFileSync(config, `export default ${JSON.stringify({
     engine: engineConfig,
     streams: { [STREAMS.ads]: { partitions: 4 }, [STREAMS.views]: { partitions: 4 }, [STREAMS.clicks]: { partitions: 2 } },
-    dataflow: { pipelines: [PIPELINE], workers: 2, batch: 128, keyGroups: 8, tables: join(dir, 'tables.db') },
+    // Few values in memory: most of the join's state lives in the spill file and comes back from it.
+    dataflow: { pipelines: [PIPELINE], workers: 2, batch: 128, keyGroups: 8, stateKeysInMemory: 20, tables: join(dir, 'tables.db') },
   })};\n`);
   const events = input();
   const want = bruteForce(events);

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { count, pipeline, tumbling } from '../../src/dataflow/index.js';
 import { keyedUnit, keyGroupOf, Layout, metaKey, stateKey } from '../../src/dataflow/runtime/layout.js';
 import { campaignPipeline, MIN, type Ad, type View } from './fixtures/campaigns.js';
-import { PipelineRun, LeaseLostError } from '../../src/dataflow/runtime/runner.js';
+import { PipelineRun, LeaseLostError, type RunOptions } from '../../src/dataflow/runtime/runner.js';
 import { allRecords, natsFactory } from '../support/engines.js';
 import { tempDir } from '../support/tmp.js';
 
@@ -97,6 +97,14 @@ describe('pipelines on the sqlite engine', () => {
     const stats = run.unitStats();
     expect(stats.filter((s) => s.unit.startsWith('s.views.')).reduce((n, s) => n + s.records, 0)).toBe(traffic(12).views.length + 3);
     expect(stats.reduce((n, s) => n + s.late, 0)).toBe(0);
+  });
+
+  it('keeps at most stateKeysInMemory values of a key group in memory and spills the rest to disk: the table is the same', async () => {
+    const { engine, tablesPath, clock } = setup();
+    const run = await tableEqualsBatch(engine, tablesPath, clock, 12, { stateKeysInMemory: 3, batch: 16 });
+    const keyed = run.unitStats().filter((s) => s.unit.startsWith('k'));
+    expect(keyed.reduce((n, s) => n + s.spilled, 0)).toBeGreaterThan(50);
+    for (const s of keyed) expect(s.inMemory).toBeLessThanOrEqual(3);
   });
 
   it('a restarted run resumes from committed state: nothing lost, nothing counted twice', async () => {
@@ -289,10 +297,10 @@ async function survivesFailedCommits(engine: Engine, tablesPath: string, when: '
 }
 
 /** Runs the campaign pipeline over `minutes` of traffic; its table equals the batch computation. */
-async function tableEqualsBatch(engine: Engine, tablesPath: string, clock: ManualClock, minutes: number): Promise<PipelineRun> {
+async function tableEqualsBatch(engine: Engine, tablesPath: string, clock: ManualClock, minutes: number, options: RunOptions = {}): Promise<PipelineRun> {
   const t = traffic(minutes);
   await feed(engine, t, minutes);
-  const run = await PipelineRun.start(engine, campaignPipeline(), { tablesPath, clock, keyGroups: 4, batch: 64 });
+  const run = await PipelineRun.start(engine, campaignPipeline(), { tablesPath, clock, keyGroups: 4, batch: 64, ...options });
   runs.push(run);
   const want = expected(t);
   debug = () => `${table(tablesPath).size} rows of ${want.size}, idle ${run.idle}, ${JSON.stringify(run.unitStats())}`;

@@ -13,6 +13,7 @@ import type { Pipeline } from '../dsl.js';
 import { errorSinkOf, lateSinkOf } from '../executor.js';
 import { DEFAULT_KEY_GROUPS, Layout, leaseKey, metaKey, shuffleStream, tableStream, type UnitSpec } from './layout.js';
 import { DEFAULT_TABLES_PATH, TablesDb, TableSinkUnit } from './table-sink.js';
+import { SpillFile } from './spill.js';
 import { KeyedUnit, SourceUnit, type Unit, type UnitContext, type UnitStats } from './units.js';
 import { decode, encode } from './wire.js';
 
@@ -34,6 +35,11 @@ export interface RunOptions {
    * or twice the longest source idleTimeout if that is more (a quiet partition turns idle first).
    */
   maxDrift?: number;
+  /**
+   * Values of a keyed step's state kept in memory per key group; the rest spill to a temporary
+   * file and come back when their key is used (keys and due times stay in memory). Default 100,000.
+   */
+  stateKeysInMemory?: number;
   /** Pause when no unit had work. Default 20 ms. */
   idlePollMs?: number;
   /** Worker threads; 0 runs every unit in this thread. Default 0. */
@@ -91,6 +97,7 @@ export async function prepare(engine: Engine, p: Pipeline, o: RunOptions = {}): 
 }
 
 export const DEFAULT_MAX_DRIFT_MS = 60_000;
+export const DEFAULT_STATE_KEYS_IN_MEMORY = 100_000;
 
 /** One minute, or twice the longest idleTimeout of the pipeline's sources: a quiet partition goes idle (and stops holding others back) before anyone waits for it. */
 function defaultMaxDrift(p: Pipeline): number {
@@ -101,7 +108,13 @@ function defaultMaxDrift(p: Pipeline): number {
 /** Builds and opens the given units and steps them until stopped. */
 export async function startUnits(engine: Engine, p: Pipeline, prepared: Prepared, specs: UnitSpec[], o: RunOptions, tables?: TablesDb): Promise<UnitLoop> {
   const layout = new Layout(p, prepared.keyGroups);
-  const ctx: UnitContext = { engine, layout, clock: o.clock ?? systemClock, lease: prepared.lease, batch: o.batch ?? 4096, epochMs: o.epochMs ?? 100, maxDrift: o.maxDrift ?? defaultMaxDrift(p) };
+  let spill: SpillFile | undefined;
+  const ctx: UnitContext = {
+    engine, layout, clock: o.clock ?? systemClock, lease: prepared.lease, batch: o.batch ?? 4096, epochMs: o.epochMs ?? 100,
+    maxDrift: o.maxDrift ?? defaultMaxDrift(p),
+    spill: () => (spill ??= new SpillFile()), // opened when a keyed unit first needs it
+    stateKeysInMemory: o.stateKeysInMemory ?? DEFAULT_STATE_KEYS_IN_MEMORY,
+  };
   const open = async (spec: UnitSpec): Promise<Unit> => {
     let unit: Unit;
     let start: () => Promise<number>;
@@ -124,7 +137,9 @@ export async function startUnits(engine: Engine, p: Pipeline, prepared: Prepared
   };
   const units: Unit[] = [];
   for (const spec of specs) units.push(await open(spec));
-  return new UnitLoop(units, o, (i) => open(specs[i]!));
+  const loop = new UnitLoop(units, o, (i) => open(specs[i]!));
+  void loop.done.finally(() => spill?.close()).catch(() => {});
+  return loop;
 }
 
 /** Steps units until stopped. Resolves when stopped; rejects when the lease is lost. */
@@ -241,7 +256,7 @@ export class PipelineRun {
       engineConfig: o.engineConfig!,
       prepared: this.prepared,
       units: this.prepared.units.filter((_, i) => i % n === w),
-      options: { tablesPath: o.tablesPath, batch: o.batch, epochMs: o.epochMs, maxDrift: o.maxDrift, idlePollMs: o.idlePollMs, from: o.from },
+      options: { tablesPath: o.tablesPath, batch: o.batch, epochMs: o.epochMs, maxDrift: o.maxDrift, stateKeysInMemory: o.stateKeysInMemory, idlePollMs: o.idlePollMs, from: o.from },
     };
     const [entry, evalOption] = workerEntry();
     const worker = new Worker(entry, { ...evalOption, workerData: data });

@@ -11,6 +11,7 @@ import { combineMarks, Watermarks, type Mark } from '../watermarks.js';
 import type { WindowOperator } from '../window-operator.js';
 import { intentKey, keyedUnit, shuffleStream, sourceUnit, stateKey, type Layout } from './layout.js';
 import { Outbox } from './outbox.js';
+import type { SpillFile } from './spill.js';
 import { EMPTY_STORE, loadState, saveState, type StoreRef } from './state-store.js';
 import { decode, encode, unpackShuffle, type ShuffleRecord } from './wire.js';
 
@@ -29,6 +30,9 @@ export interface UnitContext {
   epochMs: number;
   /** How far (event time, ms) a source unit may run ahead of the slowest source feeding the same keyed steps; 0: no limit. */
   maxDrift: number;
+  /** Where keyed state values go past `stateKeysInMemory` per operator of a unit (decision 010). */
+  spill: () => SpillFile;
+  stateKeysInMemory: number;
 }
 
 export interface UnitStats {
@@ -40,6 +44,10 @@ export interface UnitStats {
   clampedFuture: number;
   /** Steps a source unit sat out because it was maxDrift ahead of a peer (watermark alignment). */
   paused: number;
+  /** Keyed units: keys held in state, how many of their values are in memory (the rest spilled to disk), and values spilled so far. */
+  stateKeys: number;
+  inMemory: number;
+  spilled: number;
 }
 
 /**
@@ -67,7 +75,7 @@ export abstract class Unit {
   private redo?: Intent;
 
   constructor(readonly id: string, protected readonly ctx: UnitContext) {
-    this.stats = { unit: id, records: 0, epochs: 0, late: 0, clampedFuture: 0, paused: 0 };
+    this.stats = { unit: id, records: 0, epochs: 0, late: 0, clampedFuture: 0, paused: 0, stateKeys: 0, inMemory: 0, spilled: 0 };
     this.readMax = ctx.batch;
   }
 
@@ -270,6 +278,7 @@ export class KeyedUnit extends Unit {
     this.readMax = Math.max(1, Math.ceil(ctx.batch / MESSAGES_PER_BATCH));
     this.outbox = new Outbox(layout);
     this.executor = new Executor(layout.p, { runs: (n) => n.id === node.id, exit: (n, port, key, value, t, s) => this.outbox.record(n, port, key, value, t, s, this.sent ?? -Infinity) });
+    for (const [id, op] of this.executor.operators) op.state.spillTo(ctx.spill().store(this.id, id), ctx.stateKeysInMemory);
     const { streams, keyed } = layout.producers(node.id);
     this.producers = [
       ...streams.flatMap((s) => Array.from({ length: partitionsOf[s]! }, (_, p) => sourceUnit(s, p))),
@@ -286,6 +295,7 @@ export class KeyedUnit extends Unit {
     if (!s.store) throw new Error(`unit ${this.id}: its state was written by an older Sluice; recompute it with: sluice replay ${this.pipeline} --from earliest`);
     const { base, deltas } = await loadState(this.ctx.engine, this.key, s.store);
     this.executor.loadState(s.watermark, base, deltas);
+    this.spillOut();
     this.store = s.store;
     this.marks = new Map(s.marks);
     this.sent = s.sent;
@@ -309,6 +319,7 @@ export class KeyedUnit extends Unit {
       }
       this.outbox.outputs(this.executor.drain());
       this.outbox.seal();
+      this.spillOut();
       if (!more) break;
       ({ records, next, more } = await this.read(this.stream, this.group, next, started));
       if (records.length === 0) break;
@@ -327,6 +338,22 @@ export class KeyedUnit extends Unit {
     await this.commit(this.outbox.take(), state, from, saved);
     this.store = saved.ref;
     return true;
+  }
+
+  /** Moves values past stateKeysInMemory to the spill file (between batches: operators hold no values across them). */
+  private spillOut(): void {
+    let keys = 0;
+    let inMemory = 0;
+    let spilled = 0;
+    for (const op of this.executor.operators.values()) {
+      op.state.evict();
+      keys += op.state.size;
+      inMemory += op.state.residentSize;
+      spilled += op.state.spilled;
+    }
+    this.stats.stateKeys = keys;
+    this.stats.inMemory = inMemory;
+    this.stats.spilled = spilled;
   }
 
   private apply(r: ShuffleRecord): void {
