@@ -10,6 +10,8 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { count as rxCount, from, groupBy, lastValueFrom, map, max as rxMax, mergeMap, filter as rxFilter, toArray } from 'rxjs';
 import type { Engine } from '../../src/engine/engine.js';
 import { SqliteEngine } from '../../src/engine/sqlite/index.js';
@@ -190,6 +192,46 @@ async function latency() {
   return { windows: lat.length, p50Ms: lat[Math.floor(lat.length * 0.5)], p99Ms: lat[Math.min(lat.length - 1, Math.floor(lat.length * 0.99))], maxMs: lat.at(-1) };
 }
 
+/**
+ * Memory held by a join's state, all in memory vs spilled to disk (decision 010): 20k keys, 400k
+ * buffered records of ~300 bytes that an hour of lateness keeps, in this thread; heap after GC.
+ */
+async function stateMemory() {
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc') as () => void;
+  const KEYS = 20_000;
+  const RECORDS = Math.min(400_000, N);
+  const measure = async (stateKeysInMemory: number | undefined) => {
+    const dir = mkdtempSync(join(tmpdir(), 'bench-state-'));
+    const engine = new SqliteEngine({ dataDir: join(dir, 'data') });
+    for (const s of ['dims', 'events']) await engine.createStream(s, { partitions: 4 });
+    for (let i = 0; i < KEYS; i += 5000) await engine.append('dims', Array.from({ length: 5000 }, (_, j) => ({ key: String(i + j), value: enc({ k: i + j, name: `dim-${i + j}`, ts: T0 }) })));
+    const pad = 'x'.repeat(240);
+    for (let i = 0; i < RECORDS; i += 5000) await engine.append('events', Array.from({ length: 5000 }, (_, j) => ({ key: String((i + j) % KEYS), value: enc({ k: (i + j) % KEYS, pad, ts: T0 + Math.floor(((i + j) * 600_000) / RECORDS) }) })));
+    const p = pipeline('state');
+    const dims = p.source<{ k: number; name: string; ts: number }>('dims', { eventTime: (d) => d.ts }).keyBy((d) => d.k);
+    p.source<{ k: number; pad: string; ts: number }>('events', { eventTime: (e) => e.ts }).keyBy((e) => e.k)
+      .join(dims).between('-1h', 0, { allowedLateness: '1h' }).inner((e, d) => ({ k: e.k, name: d.name })).to('joined');
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    const started = performance.now();
+    const run = await PipelineRun.start(engine, p, { workers: 0, tablesPath: join(dir, 'tables.db'), stateKeysInMemory });
+    while (run.unitStats().filter((u) => u.unit.startsWith('s.')).reduce((n, u) => n + u.records, 0) < KEYS + RECORDS || !run.idle) await new Promise((r) => setTimeout(r, 20));
+    const s = (performance.now() - started) / 1000;
+    gc();
+    const heapMb = Math.round((process.memoryUsage().heapUsed - before) / 1e6);
+    const keyed = run.unitStats().filter((u) => u.unit.startsWith('k'));
+    const inMemory = keyed.reduce((n, u) => n + u.inMemory, 0);
+    await run.stop();
+    await engine.close();
+    rmSync(dir, { recursive: true, force: true });
+    return { stateKeysInMemory: stateKeysInMemory ?? 'default', heapMb, valuesInMemory: inMemory, eventsPerSec: Math.round((KEYS + RECORDS) / s) };
+  };
+  const inMemory = await measure(undefined);
+  const spilled = await measure(250);
+  return { keys: KEYS, records: RECORDS, inMemory, spilled, heapRatio: +(spilled.heapMb / Math.max(1, inMemory.heapMb)).toFixed(3), speedRatio: +(spilled.eventsPerSec / inMemory.eventsPerSec).toFixed(3) };
+}
+
 /** kill -9 of `sluice dev` running the campaign pipeline mid-backlog, then time to resume. */
 async function recovery() {
   const dir = mkdtempSync(join(tmpdir(), 'bench-recovery-'));
@@ -224,4 +266,5 @@ const only = process.env.BENCH_QUERIES?.split(',');
 const results = [];
 for (const q of ['q1', 'q2', 'q5', 'q7', 'q8'] as const) if (!only || only.includes(q)) results.push(await query(q));
 if (!only || only.includes('campaign')) results.push(await campaignBench());
-console.log(JSON.stringify({ bench: 'dataflow', nproc: availableParallelism(), node: process.version, workers: WORKERS, events: N, queries: results, latency: await latency(), recovery: await recovery() }));
+const state = !only || only.includes('state') ? await stateMemory() : undefined;
+console.log(JSON.stringify({ bench: 'dataflow', nproc: availableParallelism(), node: process.version, workers: WORKERS, events: N, queries: results, state, latency: await latency(), recovery: await recovery() }));

@@ -70,3 +70,20 @@ it('a source partition maxDrift ahead of its peer waits; the results are the sam
   expect(unaligned.maxLead).toBeGreaterThan(100_000); // the fast side read everything first
   expect(unaligned.pairs.sort()).toEqual(aligned.pairs.sort());
 });
+
+it('a peer that has read all its input does not hold the others back (it is behind only because it has nothing to read)', async () => {
+  const engine = new SqliteEngine({ dataDir: join(tempDir(), 'data') });
+  cleanup.push(() => engine.close());
+  const p = pipeline('caught-up');
+  const dims = p.source<E>('dims', { eventTime: (e) => e.ts }).keyBy((e) => e.k);
+  p.source<E>('events', { eventTime: (e) => e.ts }).keyBy((e) => e.k).join(dims).between('-1h', 0).inner((e, d) => ({ e: e.ts, d: d.ts })).to('pairs');
+  await engine.createStream('dims', { partitions: 1 });
+  await engine.createStream('events', { partitions: 1 });
+  await engine.append('dims', [0, 1, 2].map((k) => ({ partition: 0, value: enc({ k, ts: 0 }) })));
+  await engine.append('events', Array.from({ length: 600 }, (_, i) => ({ partition: 0, value: enc({ k: i % 3, ts: i * 1000 }) })));
+  // The clock never moves: 'dims' never turns idle, so only its being caught up lets 'events' run 10 minutes ahead of it.
+  const r = await PipelineRun.start(engine, p, { tablesPath: join(tempDir(), 't.db'), clock: new ManualClock(1_000), batch: 10, epochMs: 0, maxDrift: 10_000 });
+  cleanup.push(() => r.stop());
+  for (let i = 0; i < 2000 && (await allRecords(engine, 'pairs')).length < 600; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+  expect((await allRecords(engine, 'pairs')).length).toBe(600);
+});

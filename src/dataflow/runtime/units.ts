@@ -190,7 +190,8 @@ export class SourceUnit extends Unit {
 
   /**
    * Watermark alignment: whether this unit already sent a watermark maxDrift ahead of its slowest
-   * peer (heard from, not idle), so reading on would only grow the state keyed steps buffer.
+   * peer (heard from, not idle, with input left to read), so reading on would only grow the state
+   * keyed steps buffer.
    * Peers' state keys are read only once this unit is maxDrift past what it last saw (peers'
    * watermarks only grow); with no peer behind it, it looks again maxDrift further on.
    */
@@ -200,8 +201,8 @@ export class SourceUnit extends Unit {
     let min = Infinity;
     for (const key of this.peers) {
       const e = await this.ctx.engine.getState(key);
-      const sent = e && (decode(e.value) as { sent?: { w: number | null; idle: boolean } }).sent;
-      if (sent && !sent.idle && sent.w !== null) min = Math.min(min, sent.w);
+      const peer = e && (decode(e.value) as { sent?: { w: number | null; idle: boolean }; caughtUp?: boolean });
+      if (peer?.sent && !peer.sent.idle && peer.sent.w !== null && !peer.caughtUp) min = Math.min(min, peer.sent.w);
     }
     this.peersMark = Math.min(min, own);
     return this.beyond(own);
@@ -248,7 +249,9 @@ export class SourceUnit extends Unit {
     }
     if (!any && !markerChanged) return false;
     this.offset = next;
-    await this.commit(this.outbox.take(), { marks: this.marks.snapshot(), sent: this.sent }, from);
+    // Whether it read all there was: a peer that has nothing left to read never holds others back.
+    const caughtUp = records.length < this.readMax;
+    await this.commit(this.outbox.take(), { marks: this.marks.snapshot(), sent: this.sent, caughtUp }, from);
     return true;
   }
 }
