@@ -15,6 +15,7 @@ const clicks = p.source<AdEvent>(STREAMS.clicks, { eventTime: (e) => e.ts, outOf
 
 views.union(clicks)
   .filter((e) => !isBot(e.ip))
+  .map((e) => ({ eventId: e.eventId, adId: e.adId, ts: e.ts, kind: e.kind })) // projection: the ip is not needed past the bot filter
   .keyBy((e) => e.adId)
   .join(ads).between('-10m', 0, { allowedLateness: '1h' })
   .inner((e, ad) => ({ campaignId: ad.campaignId, kind: e.kind }))
