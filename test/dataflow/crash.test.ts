@@ -12,6 +12,7 @@ import { SqliteEngine } from '../../src/engine/sqlite/index.js';
 import { startNats, type NatsServer } from '../support/nats.js';
 import { isBot, STREAMS, Traffic, type AdServed, type Event } from '../../examples/campaign-metrics/events.js';
 import { allRecords } from '../support/engines.js';
+import { unpackShuffle } from '../../src/dataflow/runtime/wire.js';
 import { tempDir } from '../support/tmp.js';
 
 const BIN = new URL('../../src/cli/bin.ts', import.meta.url).pathname;
@@ -152,10 +153,7 @@ async function crashes(KILLS: number, spanMs: number, dir: string, engineConfig:
   await exited;
   got = table(join(dir, 'tables.db'));
   const diff = [...new Set([...want.keys(), ...got.keys()])].filter((k) => JSON.stringify(want.get(k)) !== JSON.stringify(got.get(k)));
-  if (diff.length > 0) {
-    const late = await allRecords(engine, 'campaign-metrics-late');
-    console.log(`crash test (${engineConfig.kind}) differs; the last run said:\n${last.stderr().slice(-4000)}\nlate records: ${late.length}, e.g. ${late.slice(0, 5).map((r) => new TextDecoder().decode(r.value)).join(' ')}`);
-  }
+  if (diff.length > 0) console.log(await diagnose(engine, events, diff, last.stderr()));
   expect(diff.map((k) => [k, want.get(k), got.get(k)])).toEqual([]);
   expect(got.size).toBe(want.size);
   // Late records (the hours-late ones): each once, never twice, across all the kills.
@@ -164,6 +162,46 @@ async function crashes(KILLS: number, spanMs: number, dir: string, engineConfig:
   expect(late.length).toBeGreaterThan(0);
   expect(new Set(late).size).toBe(late.length);
   console.log(`crash test (${engineConfig.kind}): ${KILLS} kills, ${events.length} events, ${want.size} rows; rows at each kill: ${rowsAtKill.join(' ')}; epochs: ${epochsAtKill.join(' ')}`);
+}
+
+/** Where the records of differing rows went: the join's input (each view and click once?) and what the window step received. */
+async function diagnose(engine: Engine, events: Event[], diff: string[], stderr: string): Promise<string> {
+  const lines = [`crash test (${engine.kind}) differs in ${diff.length} rows; the last run said:\n${stderr.slice(-3000)}`];
+  const late = await allRecords(engine, 'campaign-metrics-late');
+  lines.push(`late records: ${late.length}, e.g. ${late.slice(0, 3).map((r) => new TextDecoder().decode(r.value)).join(' ')}`);
+  const shuffles = (await engine.listStreams()).map((s) => s.name).filter((n) => n.startsWith('_sluice.campaign-metrics.k')).sort();
+  for (const stream of shuffles) {
+    const seen = new Map<string, number>();
+    const received = new Map<string, { views: number; clicks: number }>();
+    for (const r of await allRecords(engine, stream)) {
+      for (const x of unpackShuffle(r.value)) {
+        if (x[0] === 0) {
+          const v = x[5] as { eventId?: string; campaignId?: string; kind?: string };
+          if (v.eventId) seen.set(v.eventId, (seen.get(v.eventId) ?? 0) + 1);
+          if (v.campaignId && v.kind && !v.eventId) {
+            const k = `${v.campaignId}@${x[3] - (x[3] % MIN)}`;
+            const row = received.get(k) ?? { views: 0, clicks: 0 };
+            if (v.kind === 'view') row.views++;
+            else row.clicks++;
+            received.set(k, row);
+          }
+        } else if (x[0] === 1) {
+          const acc = x[4] as { views: number; clicks: number };
+          const k = `${x[1]}@${x[2]}`;
+          const row = received.get(k) ?? { views: 0, clicks: 0 };
+          received.set(k, { views: row.views + acc.views, clicks: row.clicks + acc.clicks });
+        }
+      }
+    }
+    if (seen.size > 0) {
+      const wanted = events.filter((e) => e.stream !== STREAMS.ads && !isBot(e.value.ip)).map((e) => e.value.eventId);
+      const missing = wanted.filter((id) => !seen.has(id));
+      const twice = [...seen].filter(([, n]) => n > 1).map(([id]) => id);
+      lines.push(`${stream}: ${seen.size} events; missing ${missing.length} (${missing.slice(0, 10).join(' ')}); more than once ${twice.length} (${twice.slice(0, 10).join(' ')})`);
+    }
+    if (received.size > 0) lines.push(`${stream}: received for the differing rows: ${diff.map((k) => `${k}=${JSON.stringify(received.get(k))}`).join(' ')}`);
+  }
+  return lines.join('\n');
 }
 
 it('sqlite: survives 20 kill -9s: the final table equals the brute-force computation exactly', async () => {
