@@ -50,6 +50,8 @@ export class SqliteEngine implements Engine {
   private readonly blobs: DirectoryBlobs;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly commitTx: Database.Transaction<(unit: CommitUnit) => CommitResult>;
+  private readonly resolveTx: Database.Transaction<(stream: string, partition: number, from: ReadFrom) => number>;
+  private readonly readTx: Database.Transaction<(stream: string, partition: number, offset: number, max: number) => ReadResult>;
   private readonly sticky = { next: 0 };
   private readonly checkpointer?: Checkpointer;
   private readonly segments: Segments;
@@ -83,6 +85,8 @@ export class SqliteEngine implements Engine {
     this.appendCtx = { q: this.q, segments: this.segments, segmentBytes: o.segmentBytes, sticky: this.sticky };
     this.blobs = new DirectoryBlobs(join(o.dataDir, 'blobs'), o.durability === 'fsync');
     this.commitTx = this.db.transaction((unit: CommitUnit) => this.commitInTransaction(unit));
+    this.resolveTx = this.db.transaction((stream: string, partition: number, from: ReadFrom) => this.resolveSnapshot(stream, partition, from));
+    this.readTx = this.db.transaction((stream: string, partition: number, offset: number, max: number) => this.readSnapshot(stream, partition, offset, max));
     this.dataVersion = this.db.pragma('data_version', { simple: true }) as number;
     this.timers.push(setInterval(() => this.pollForeignChanges(), o.pollIntervalMs).unref());
     if (o.retentionIntervalMs > 0) {
@@ -134,6 +138,10 @@ export class SqliteEngine implements Engine {
 
   async resolve(stream: string, partition: number, from: ReadFrom): Promise<number> {
     this.checkOpen();
+    return this.resolveTx(stream, partition, from);
+  }
+
+  private resolveSnapshot(stream: string, partition: number, from: ReadFrom): number {
     const row = this.streamRow(stream);
     const info = this.partitionInfo(row, checkPartition(row, partition));
     if (from === 'earliest') return info.earliest;
@@ -148,6 +156,14 @@ export class SqliteEngine implements Engine {
 
   async read(stream: string, partition: number, offset: number, max: number): Promise<ReadResult> {
     this.checkOpen();
+    return this.readTx(stream, partition, offset, max);
+  }
+
+  /**
+   * One read transaction: its queries see one snapshot. (As separate statements, an append by
+   * another connection in between could make the second query skip the batch starting at `offset`.)
+   */
+  private readSnapshot(stream: string, partition: number, offset: number, max: number): ReadResult {
     const row = this.streamRow(stream);
     checkPartition(row, partition);
     if (!Number.isSafeInteger(offset) || offset < 0) throw new InvalidArgumentError(`invalid offset ${offset}`, 'offset');
