@@ -68,8 +68,8 @@ export class KeyedState<V> {
   get(k: Key): V | undefined {
     const v = this.resident.get(k);
     if (v !== undefined) {
-      if (this.spill) {
-        this.resident.delete(k); // most recently used last
+      if (this.spill && this.resident.size >= this.maxResident) {
+        this.resident.delete(k); // most recently used last (below the cap nothing leaves memory: no need)
         this.resident.set(k, v);
       }
       return v;

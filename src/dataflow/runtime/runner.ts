@@ -14,7 +14,9 @@ import { errorSinkOf, lateSinkOf } from '../executor.js';
 import { DEFAULT_KEY_GROUPS, Layout, leaseKey, metaKey, shuffleStream, tableStream, type UnitSpec } from './layout.js';
 import { DEFAULT_TABLES_PATH, TablesDb, TableSinkUnit } from './table-sink.js';
 import { SpillFile } from './spill.js';
-import { KeyedUnit, SourceUnit, type Unit, type UnitContext, type UnitStats } from './units.js';
+import { KeyedUnit } from './keyed-unit.js';
+import { SourceUnit } from './source-unit.js';
+import type { Unit, UnitContext, UnitStats } from './units.js';
 import { decode, encode } from './wire.js';
 
 /** Duplicate window of a pipeline's internal streams (decision 006). */
