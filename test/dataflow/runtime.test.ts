@@ -250,6 +250,39 @@ describe('pipelines on the nats engine (the same code)', () => {
     const { engine, tablesPath, clock } = await natsSetup();
     await survivesFailedCommits(engine, tablesPath, 'after publishing');
   }, 90_000);
+  it('moves on when the input of an interrupted epoch was deleted by retention before the redo (it used to wait forever)', async () => {
+    const { engine, tablesPath, clock } = await natsSetup();
+    const p = pipeline('gone');
+    p.source<{ n: number }>('in').map((v) => ({ n: v.n })).to('out');
+    await engine.createStream('in', { partitions: 1, retentionMs: 60_000 });
+    await engine.append('in', [1, 2, 3].map((n) => ({ partition: 0, value: enc({ n }) })));
+    // The first epoch publishes its outputs, then "crashes" before its state: its intent stays.
+    let failed = false;
+    const faulty = new Proxy(engine, {
+      get(target, prop) {
+        if (prop !== 'commit') return typeof target[prop as keyof Engine] === 'function' ? (target[prop as keyof Engine] as Function).bind(target) : target[prop as keyof Engine];
+        return async (unit: CommitUnit) => {
+          if (failed || !unit.appends?.length || !unit.state?.length) return target.commit(unit);
+          await target.commit({ id: unit.id, appends: unit.appends, fences: unit.fences });
+          failed = true;
+          throw new Error('injected crash');
+        };
+      },
+    });
+    const first = await PipelineRun.start(faulty, p, { tablesPath, clock });
+    await until(() => failed, 'the injected crash');
+    await first.stop();
+    clock.advance(120_000);
+    await engine.enforceRetention(); // the interrupted epoch's input is gone
+    expect((await engine.read('in', 0, 0, 10)).records).toEqual([]);
+    await engine.append('in', [4, 5].map((n) => ({ partition: 0, value: enc({ n }) })));
+    const lines: string[] = [];
+    const second = await PipelineRun.start(engine, p, { tablesPath, clock, log: (l) => lines.push(l) });
+    runs.push(second);
+    await until(async () => (await allRecords(engine, 'out')).length === 5, 'the new records in out');
+    expect((await allRecords(engine, 'out')).map((r) => JSON.parse(new TextDecoder().decode(r.value)).n)).toEqual([1, 2, 3, 4, 5]);
+    expect(lines).toEqual([expect.stringMatching(/^unit s\.in\.0: the input of its interrupted epoch \(offsets \d+-\d+\) is gone \(retention\); moving on from \d+$/)]);
+  });
 });
 
 describe('failed commits', () => {

@@ -116,6 +116,7 @@ export async function startUnits(engine: Engine, p: Pipeline, prepared: Prepared
     maxDrift: o.maxDrift ?? defaultMaxDrift(p),
     spill: () => (spill ??= new SpillFile()), // opened when a keyed unit first needs it
     stateKeysInMemory: o.stateKeysInMemory ?? DEFAULT_STATE_KEYS_IN_MEMORY,
+    log: o.log,
   };
   const open = async (spec: UnitSpec): Promise<Unit> => {
     let unit: Unit;

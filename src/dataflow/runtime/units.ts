@@ -23,6 +23,7 @@ export interface UnitContext {
   /** Where keyed state values go past `stateKeysInMemory` per operator of a unit (decision 010). */
   spill: () => SpillFile;
   stateKeysInMemory: number;
+  log?: (line: string) => void;
 }
 
 export interface UnitStats {
@@ -118,8 +119,14 @@ export abstract class Unit {
     const redo = this.redo;
     const batch = redo?.batch ?? this.readMax;
     const { records, next } = await this.ctx.engine.read(stream, partition, offset, batch);
-    if (!redo) return { records, next, more: records.length === batch && performance.now() - started < this.ctx.epochMs };
-    const cut = records.findIndex((r) => r.offset >= redo.to);
+    const cut = redo ? records.findIndex((r) => r.offset >= redo.to) : -1;
+    if (redo && offset === redo.from && redo.from < redo.to && (cut === 0 || (records.length === 0 && next >= redo.to))) {
+      // Retention deleted the interrupted epoch's input while the pipeline was down: it cannot be
+      // redone. Its outputs (if published) stay; the unit goes on from what is left.
+      this.ctx.log?.(`unit ${this.id}: the input of its interrupted epoch (offsets ${redo.from}-${redo.to}) is gone (retention); moving on from ${next}`);
+      this.redo = undefined;
+    }
+    if (!redo || !this.redo) return { records, next, more: records.length === batch && performance.now() - started < this.ctx.epochMs };
     if (cut >= 0 || next >= redo.to) return { records: cut >= 0 ? records.slice(0, cut) : records, next: redo.to, more: false };
     return { records, next, more: records.length > 0 };
   }
