@@ -40,10 +40,17 @@ export interface WindowJoinConfig {
 function addToWindow(windows: JoinWindow[] | undefined, item: unknown): JoinWindow[] {
   const [start, end, port, side] = item as [number, number, number, Side];
   const list = windows ?? [];
-  let w = list.find((x) => x.start === start);
-  if (!w) list.push((w = { start, end, l: [], r: [], fired: false }));
+  const w = windowOf(list, start, end);
   (port === 0 ? w.l : w.r).push(side);
   return list;
+}
+
+/** The window of a key's list that starts at `start`, added when missing. */
+function windowOf(list: JoinWindow[], start: number, end: number): JoinWindow {
+  for (const x of list) if (x.start === start) return x;
+  const w: JoinWindow = { start, end, l: [], r: [], fired: false };
+  list.push(w);
+  return w;
 }
 
 export class WindowJoinOperator implements KeyedOperator {
@@ -67,8 +74,8 @@ export class WindowJoinOperator implements KeyedOperator {
     if (!windows) this.state.set(key, (windows = []));
     for (const { start, end } of live) {
       const side: Side = port === 0 && this.c.outer ? { v, t, m: false } : { v, t };
-      addToWindow(windows, [start, end, port, side]);
-      const w = windows.find((x) => x.start === start)!;
+      const w = windowOf(windows, start, end);
+      (port === 0 ? w.l : w.r).push(side); // as addToWindow does when the state is loaded
       this.state.appended(key, [start, end, port, side]);
       if (w.fired || w.end <= watermark) {
         // Late but allowed: pair with what the window holds now.
