@@ -174,6 +174,44 @@ describe('pipelines on the sqlite engine', () => {
     expect((await allRecords(engine, 'out')).map((r) => JSON.parse(new TextDecoder().decode(r.value)))).toEqual([{ n: 1 }, { n: 2 }]);
   });
 
+  it('reports records in its internal streams that Sluice did not write (malformed, of the wrong shape, for the wrong step) to <pipeline>-errors, and carries on', async () => {
+    const { engine, tablesPath, clock } = setup();
+    const t = traffic(6);
+    await feed(engine, t, 6);
+    const run = await PipelineRun.start(engine, campaignPipeline(), { tablesPath, clock, keyGroups: 4, batch: 64 });
+    runs.push(run);
+    // Internal streams are streams: anyone allowed to write may append to them.
+    const shuffles = (await engine.listStreams()).map((x) => x.name).filter((n) => n.startsWith('_sluice.campaigns.k')).sort();
+    expect(shuffles).toHaveLength(2); // the join's, then the window's
+    const raw = (text: string) => ({ partition: 0, value: new TextEncoder().encode(text) });
+    for (const stream of shuffles) {
+      await engine.append(stream, [
+        raw('{not json'), raw('{}'), raw('[[7,1]]'), raw('[[0,9,"k",1,null,{}]]'), raw('[[2,"nobody",5,0]]'), raw('[[1,"c0",0,60000,null]]'),
+      ]);
+    }
+    await engine.append('_sluice.campaigns.t.per_campaign', [raw('[broken'), raw('{"a":1}'), raw('[[1,2]]')]);
+    const want = expected(t);
+    await until(() => table(tablesPath).size === want.size && run.idle, 'the table');
+    expect(table(tablesPath)).toEqual(want);
+    const errors = (await allRecords(engine, 'campaigns-errors')).map((r) => JSON.parse(new TextDecoder().decode(r.value)) as { error: string });
+    const shape = (e: string) => e.replace(/\d+/g, 'N').replace(/does not merge: .*/, 'does not merge');
+    const perShuffle = (lastPartial: string) => [
+      'message at offset N of partition N: not JSON',
+      'message at offset N of partition N: not an array of shuffle records',
+      'message at offset N of partition N: item N is not a shuffle record',
+      'shuffle record of partition N: port N does not exist',
+      "shuffle record of partition N: 'nobody' does not feed this step",
+      lastPartial,
+    ];
+    expect(errors.map((e) => shape(e.error)).sort()).toEqual([
+      ...perShuffle('shuffle record of partition N: a partial for a step that is not a window'),
+      ...perShuffle('shuffle record of partition N: its accumulator does not merge'),
+      'message at offset N: not JSON',
+      'message at offset N: not an array of table rows',
+      'message at offset N: item N is not a table row [key columns, row object]',
+    ].sort());
+  });
+
   it('sends a row that would take its table past 1,000 columns to <pipeline>-errors, once, and writes the rest', async () => {
     const { engine, tablesPath, clock } = setup();
     const p = pipeline('wide');

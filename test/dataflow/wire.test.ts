@@ -27,6 +27,18 @@ describe('internal stream messages (decision 008)', () => {
     expect(unpackRows(encode([[['k', 1], { n: 1 }], [['k', 2], { n: 2 }]]))).toEqual([[['k', 1], { n: 1 }], [['k', 2], { n: 2 }]]);
   });
 
+  it('refuses a message that is not what Sluice writes, saying why', () => {
+    const b = (text: string) => Buffer.from(text);
+    expect(() => unpackShuffle(b('{x'))).toThrow('not JSON');
+    expect(() => unpackShuffle(b('"text"'))).toThrow('not an array of shuffle records');
+    expect(() => unpackShuffle(b('[0,1]'))).toThrow('not a shuffle record');
+    expect(() => unpackShuffle(b('[[2,"p",5,0],[0,0,{},1,null,1]]'))).toThrow('item 1 is not a shuffle record'); // an object key
+    expect(() => unpackShuffle(b('[[1,"k",0,"end",{}]]'))).toThrow('item 0 is not a shuffle record');
+    expect(() => unpackRows(b('{"a":1}'))).toThrow('not an array of table rows');
+    expect(() => unpackRows(b('[[["k"],{"n":1}],[["k"],[1]]]'))).toThrow('item 1 is not a table row [key columns, row object]');
+    expect(unpackRows(b('[]'))).toEqual([]);
+  });
+
   it('encodes each value as its own JSON text', () => {
     const values = [{ a: 'é€😀' }, 1, 'x', null];
     expect(encodeEach(values).map((b) => JSON.parse(b.toString()))).toEqual(values);

@@ -1,10 +1,10 @@
 // A unit running one key group of a keyed step (window, join, lookup) from its shuffle partition:
 // watermarks from its producers' in-band markers, the operator, its state saved by change
 // (decision 007) and spilled to disk past a cap (decision 010), outputs to the next shuffle.
-import type { KeyedNode } from '../dsl.js';
 import { Executor } from '../executor.js';
 import { combineMarks, type Mark } from '../watermarks.js';
-import type { WindowOperator } from '../window-operator.js';
+import { inputsOf, type KeyedNode } from '../dsl.js';
+import { WindowOperator } from '../window-operator.js';
 import { keyedUnit, shuffleStream, sourceUnit } from './layout.js';
 import { Outbox } from './outbox.js';
 import { EMPTY_STORE, loadState, saveState, type StoreRef } from './state-store.js';
@@ -26,6 +26,9 @@ interface KeyedUnitState {
 export class KeyedUnit extends Unit {
   private readonly executor: Executor;
   private readonly producers: string[];
+  private readonly producerSet: Set<string>;
+  /** Input ports of the node. */
+  private readonly ports: number;
   private readonly targets: number[];
   private marks = new Map<string, { w: number | null; idle: boolean }>();
   private readonly outbox: Outbox;
@@ -45,6 +48,8 @@ export class KeyedUnit extends Unit {
       ...streams.flatMap((s) => Array.from({ length: partitionsOf[s]! }, (_, p) => sourceUnit(s, p))),
       ...keyed.flatMap((k) => Array.from({ length: layout.keyGroups }, (_, g) => keyedUnit(k, g))),
     ];
+    this.producerSet = new Set(this.producers);
+    this.ports = inputsOf(node).length;
     this.targets = layout.downstreamKeyed([node.id]);
   }
 
@@ -74,7 +79,14 @@ export class KeyedUnit extends Unit {
     const lateBefore = this.executor.metrics.late;
     for (;;) {
       for (const r of records) {
-        const message = unpackShuffle(r.value);
+        let message: ShuffleRecord[];
+        try {
+          message = unpackShuffle(r.value);
+        } catch (e) {
+          // Not written by Sluice (an internal stream is a stream like any other): reported, skipped.
+          this.executor.error(this.stream, new Error(`message at offset ${r.offset} of partition ${this.group}: ${(e as Error).message}`), Buffer.from(r.value).toString('base64'));
+          continue;
+        }
         for (const x of message) this.apply(x);
         this.stats.records += message.length;
       }
@@ -120,22 +132,34 @@ export class KeyedUnit extends Unit {
   private apply(r: ShuffleRecord): void {
     switch (r[0]) {
       case 0:
+        if (r[1] < 0 || r[1] >= this.ports) return this.bad(r, `port ${r[1]} does not exist`);
         // The source stream, by its index in the layout (by name in messages written before 008).
         this.executor.keyed(this.node.id, r[1], r[2], r[5], r[3], typeof r[4] === 'number' ? this.ctx.layout.streams[r[4]] : (r[4] ?? undefined));
         break;
       case 1: {
-        const op = this.executor.operators.get(this.node.id) as WindowOperator;
-        if (!op.addPartial(r[1], r[2], r[3], r[4], this.executor.currentWatermark)) {
-          // Only when a producer came back from idle behind the watermark: reported, not dropped.
-          this.executor.late({ partial: true, key: r[1], windowStart: r[2], windowEnd: r[3], acc: r[4] }, r[3] - 1);
+        const op = this.executor.operators.get(this.node.id);
+        if (!(op instanceof WindowOperator)) return this.bad(r, 'a partial for a step that is not a window');
+        let merged: boolean;
+        try {
+          merged = op.addPartial(r[1], r[2], r[3], r[4], this.executor.currentWatermark);
+        } catch (e) {
+          return this.bad(r, `its accumulator does not merge: ${(e as Error).message}`);
         }
+        // Only when a producer came back from idle behind the watermark: reported, not dropped.
+        if (!merged) this.executor.late({ partial: true, key: r[1], windowStart: r[2], windowEnd: r[3], acc: r[4] }, r[3] - 1);
         break;
       }
       case 2:
+        if (!this.producerSet.has(r[1])) return this.bad(r, `'${r[1]}' does not feed this step`);
         this.marks.set(r[1], { w: r[2], idle: r[3] === 1 });
         this.executor.advanceTo(this.watermark());
         break;
     }
+  }
+
+  /** A shuffle record of the right shape that this step cannot take: to '<pipeline>-errors'. */
+  private bad(r: ShuffleRecord, why: string): void {
+    this.executor.error(this.stream, new Error(`shuffle record of partition ${this.group}: ${why}`), r);
   }
 
   /** The producers' marks combined; a producer not heard from holds it back. */

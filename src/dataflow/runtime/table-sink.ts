@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { tableStream, tableUnit } from './layout.js';
+import type { AppendRecord } from '../../engine/engine.js';
 import { Unit, type UnitContext } from './units.js';
 import type { ErrorRecord } from '../dsl.js';
 import { errorSinkOf } from '../executor.js';
@@ -136,25 +137,33 @@ export class TableSinkUnit extends Unit {
     const { records, next } = await this.ctx.engine.read(this.stream, 0, this.offset, this.ctx.batch);
     if (records.length === 0) return false;
     const pipeline = this.ctx.layout.p.name;
-    // A row's place: its message's offset and its index in the message.
-    const places: string[] = [];
+    // Reported before the rows are applied, with ids from their place (message offset, row index),
+    // so a retry after a crash stores them once: messages Sluice did not write, and rows that would
+    // take the table past MAX_TABLE_COLUMNS.
+    const errors: AppendRecord[] = [];
+    const report = (place: string, error: string, value: unknown) =>
+      errors.push({ id: `${pipeline}/${this.id}/${place}`, value: encode({ source: this.stream, error, value } satisfies ErrorRecord) });
     let rows: Row[] = [];
+    /** Where each message's rows start in `rows`, to name a row's place. */
+    const starts: { offset: number; at: number }[] = [];
     for (const r of records) {
-      unpackRows(r.value).forEach((row, j) => {
-        rows.push(row);
-        places.push(`${r.offset}.${j}`);
-      });
+      try {
+        const message = unpackRows(r.value);
+        starts.push({ offset: r.offset, at: rows.length });
+        for (const row of message) rows.push(row);
+      } catch (e) {
+        report(String(r.offset), `message at offset ${r.offset}: ${(e as Error).message}`, Buffer.from(r.value).toString('base64'));
+      }
     }
     const read = rows.length;
     const wide = this.db.tooWide(this.table, rows);
-    if (wide.size) {
-      // Reported before the rows are applied; ids from their places make a retry after a crash store them once.
-      await this.ctx.engine.append(errorSinkOf(pipeline), [...wide].map((i) => ({
-        id: `${pipeline}/${this.id}/${places[i]}`,
-        value: encode({ source: this.stream, error: `table '${this.table}': a row may not take it past ${MAX_TABLE_COLUMNS} columns`, value: rows[i]![1] } satisfies ErrorRecord),
-      })));
-      rows = rows.filter((_, i) => !wide.has(i));
+    for (const i of wide) {
+      let m = starts[0]!;
+      for (const s of starts) if (s.at <= i) m = s;
+      report(`${m.offset}.${i - m.at}`, `table '${this.table}': a row may not take it past ${MAX_TABLE_COLUMNS} columns`, rows[i]![1]);
     }
+    if (errors.length > 0) await this.ctx.engine.append(errorSinkOf(pipeline), errors);
+    if (wide.size) rows = rows.filter((_, i) => !wide.has(i));
     const floor = this.floor;
     if (floor !== undefined) rows = rows.filter(([, row]) => !(typeof row.windowStart === 'number' && row.windowStart < floor));
     this.db.apply(pipeline, this.table, rows, next);

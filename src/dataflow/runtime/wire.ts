@@ -82,14 +82,57 @@ export function pack(items: readonly unknown[], maxBytes = MESSAGE_BYTES): Buffe
   return out;
 }
 
-/** The shuffle records of one message (a pre-008 message is one record). */
-export function unpackShuffle(b: Uint8Array): ShuffleRecord[] {
-  const m = decode(b) as ShuffleRecord | ShuffleRecord[];
-  return typeof m[0] === 'number' ? [m as ShuffleRecord] : (m as ShuffleRecord[]);
+const isKey = (k: unknown): k is Key => typeof k === 'string' || (typeof k === 'number' && Number.isFinite(k));
+const isTime = (t: unknown): t is number => typeof t === 'number' && Number.isFinite(t);
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Whether a value has the shape of a shuffle record (internal streams can be appended to by anyone allowed to write). */
+function isShuffleRecord(x: unknown): x is ShuffleRecord {
+  if (!Array.isArray(x)) return false;
+  switch (x[0]) {
+    case 0:
+      return x.length === 6 && Number.isInteger(x[1]) && isKey(x[2]) && isTime(x[3]) && (x[4] === null || typeof x[4] === 'number' || typeof x[4] === 'string');
+    case 1:
+      return x.length === 5 && isKey(x[1]) && isTime(x[2]) && isTime(x[3]);
+    case 2:
+      return x.length === 4 && typeof x[1] === 'string' && (x[2] === null || isTime(x[2])) && (x[3] === 0 || x[3] === 1);
+    default:
+      return false;
+  }
 }
 
-/** The rows of one table message (a pre-008 message is one row: [key columns, row object]). */
+const isRow = (x: unknown): x is Row => Array.isArray(x) && x.length === 2 && Array.isArray(x[0]) && isObject(x[1]);
+
+/** A message that is not what Sluice writes to an internal stream (not JSON, or not of its shape). */
+export class BadMessageError extends Error {
+  override name = 'BadMessageError';
+}
+
+function parse(b: Uint8Array): unknown {
+  try {
+    return decode(b);
+  } catch {
+    throw new BadMessageError('not JSON');
+  }
+}
+
+/** The shuffle records of one message (a pre-008 message is one record); BadMessageError when it is not one. */
+export function unpackShuffle(b: Uint8Array): ShuffleRecord[] {
+  const m = parse(b);
+  if (!Array.isArray(m)) throw new BadMessageError('not an array of shuffle records');
+  if (typeof m[0] === 'number') {
+    if (!isShuffleRecord(m)) throw new BadMessageError('not a shuffle record');
+    return [m];
+  }
+  for (let i = 0; i < m.length; i++) if (!isShuffleRecord(m[i])) throw new BadMessageError(`item ${i} is not a shuffle record`);
+  return m as ShuffleRecord[];
+}
+
+/** The rows of one table message (a pre-008 message is one row: [key columns, row object]); BadMessageError when it is not one. */
 export function unpackRows(b: Uint8Array): Row[] {
-  const m = decode(b) as Row | Row[];
-  return m.length === 2 && !Array.isArray(m[1]) ? [m as Row] : (m as Row[]);
+  const m = parse(b);
+  if (isRow(m)) return [m];
+  if (!Array.isArray(m)) throw new BadMessageError('not an array of table rows');
+  for (let i = 0; i < m.length; i++) if (!isRow(m[i])) throw new BadMessageError(`item ${i} is not a table row [key columns, row object]`);
+  return m as Row[];
 }
