@@ -5,7 +5,7 @@
 import type { Key } from './dsl.js';
 import { KeyedState } from './keyed-state.js';
 import type { Emit, KeyedOperator } from './operator.js';
-import { assign, type WindowSpec } from './windows.js';
+import { assign, windowsDue, type WindowSpec } from './windows.js';
 
 type Select = (left: any, right: any) => unknown;
 
@@ -31,11 +31,6 @@ export interface WindowJoinConfig {
   select: Select;
 }
 
-/**
- * Records of both sides in the same window and key pair up when the window fires (watermark at its
- * end); a record up to allowedLateness late pairs at once with what the window holds. Left joins
- * emit (left, null) for unmatched left records when the window is dropped (end + allowedLateness).
- */
 /** Adds a record to its window of a key's windows (creating the window), as `add` does: state items are [start, end, port, side]. */
 function addToWindow(windows: JoinWindow[] | undefined, item: unknown): JoinWindow[] {
   const [start, end, port, side] = item as [number, number, number, Side];
@@ -53,18 +48,21 @@ function windowOf(list: JoinWindow[], start: number, end: number): JoinWindow {
   return w;
 }
 
+/**
+ * Records of both sides in the same window and key pair up when the window fires (watermark at its
+ * end); a record up to allowedLateness late pairs at once with what the window holds. Left joins
+ * emit (left, null) for unmatched left records when the window is dropped (end + allowedLateness).
+ */
 export class WindowJoinOperator implements KeyedOperator {
   readonly state: KeyedState<JoinWindow[]>;
 
   constructor(private readonly c: WindowJoinConfig, private readonly emit: Emit) {
     if (c.spec.kind === 'session') throw new Error('a windowed join needs tumbling or sliding windows');
-    // A key is due when a window of it fires (its end) or is dropped (end + allowedLateness).
-    const dueOf = (windows: JoinWindow[]) => {
-      let due = Infinity;
-      for (const w of windows) due = Math.min(due, w.fired ? w.end + c.allowedLateness : w.end);
-      return due;
-    };
-    this.state = new KeyedState<JoinWindow[]>({ appendTo: addToWindow, dueOf, dueOfItem: (item) => (item as [number, number])[1] });
+    this.state = new KeyedState<JoinWindow[]>({
+      appendTo: addToWindow,
+      dueOf: (windows) => windowsDue(windows, c.allowedLateness),
+      dueOfItem: (item) => (item as [number, number])[1], // its window's end, at the latest
+    });
   }
 
   add(port: number, key: Key, v: unknown, t: number, watermark: number): boolean {
@@ -129,13 +127,6 @@ interface IntervalKey {
   r: Side[];
 }
 
-/**
- * A left record at tl pairs with every right record at tr in [tl + lower, tl + upper], as soon as
- * both are there; the pair's time is max(tl, tr). A record older than watermark − allowedLateness
- * is late (what it could have matched may be gone). A left record is kept until the watermark
- * passes tl + upper + allowedLateness (then a left join emits (left, null) if it never matched); a
- * right record until tr − lower + allowedLateness.
- */
 /** Adds a record to a key's buffers, as `add` does: state items are [port, side]. */
 function addToKey(k: IntervalKey | undefined, item: unknown): IntervalKey {
   const [port, side] = item as [number, Side];
@@ -144,6 +135,13 @@ function addToKey(k: IntervalKey | undefined, item: unknown): IntervalKey {
   return value;
 }
 
+/**
+ * A left record at tl pairs with every right record at tr in [tl + lower, tl + upper], as soon as
+ * both are there; the pair's time is max(tl, tr). A record older than watermark − allowedLateness
+ * is late (what it could have matched may be gone). A left record is kept until the watermark
+ * passes tl + upper + allowedLateness (then a left join emits (left, null) if it never matched); a
+ * right record until tr − lower + allowedLateness.
+ */
 export class IntervalJoinOperator implements KeyedOperator {
   readonly state: KeyedState<IntervalKey>;
 

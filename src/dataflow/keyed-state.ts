@@ -53,6 +53,7 @@ export class KeyedState<V> {
   /** Items added to keys' values (keys not otherwise changed) since the last `changes()`. */
   private readonly appends = new Map<Key, unknown[]>();
   private readonly dueOf: DueOf<V>;
+  private spills = 0;
 
   constructor(readonly options: KeyedStateOptions<V> = {}) {
     this.dueOf = options.dueOf ?? never;
@@ -139,7 +140,9 @@ export class KeyedState<V> {
   }
 
   /** Values written to the spill store so far. */
-  spilled = 0;
+  get spilled(): number {
+    return this.spills;
+  }
 
   /**
    * Calls `fn` for each key due at `watermark` (in key order), which fires, expires, touches, sets
@@ -181,7 +184,7 @@ export class KeyedState<V> {
       out.push([k, JSON.stringify(v)]);
     }
     this.spill.put(out);
-    this.spilled += out.length;
+    this.spills += out.length;
     for (const [k] of out) {
       this.resident.delete(k);
       this.onDisk.add(k);

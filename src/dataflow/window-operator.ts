@@ -6,7 +6,7 @@ import type { Aggregator } from './aggregators.js';
 import type { Key } from './dsl.js';
 import { KeyedState } from './keyed-state.js';
 import type { Emit, KeyedOperator } from './operator.js';
-import { assign, firstEnd, type WindowSpec } from './windows.js';
+import { assign, firstEnd, windowsDue, type WindowSpec } from './windows.js';
 
 export interface WindowState {
   start: number;
@@ -26,13 +26,7 @@ export class WindowOperator implements KeyedOperator {
 
   /** `fires: false` collects without ever emitting (pre-aggregation before a shuffle). */
   constructor(private readonly c: WindowOperatorConfig, private readonly emit: Emit, private readonly fires = true) {
-    // A key is due when a window of it fires (its end) or is forgotten (end + allowedLateness).
-    const dueOf = (windows: WindowState[]) => {
-      let due = Infinity;
-      for (const w of windows) due = Math.min(due, w.fired ? w.end + c.allowedLateness : w.end);
-      return due;
-    };
-    this.state = new KeyedState<WindowState[]>(fires ? { dueOf } : {});
+    this.state = new KeyedState<WindowState[]>(fires ? { dueOf: (windows) => windowsDue(windows, c.allowedLateness) } : {});
   }
 
   /** Adds a record; returns false when every window it belongs to is past allowed lateness. */
@@ -62,11 +56,10 @@ export class WindowOperator implements KeyedOperator {
   private merge(key: Key, start: number, end: number, acc: unknown, watermark: number, isRecord: boolean, value?: unknown): void {
     let windows = this.state.get(key);
     if (!windows) this.state.set(key, (windows = []));
-    let w = this.c.spec.kind === 'session' ? this.mergeSession(key, windows, start, end) : undefined;
-    if (this.c.spec.kind !== 'session') for (const x of windows) if (x.start === start) w = x;
-    if (!w) {
-      windows.push((w = { start, end, acc: this.c.agg.create(), fired: false }));
-    }
+    let w: WindowState | undefined;
+    if (this.c.spec.kind === 'session') w = this.mergeSession(key, windows, start, end);
+    else for (const x of windows) if (x.start === start) w = x;
+    if (!w) windows.push((w = { start, end, acc: this.c.agg.create(), fired: false }));
     // A single record is added (cheaper than merging a one-record accumulator); partials merge.
     w.acc = isRecord ? this.c.agg.add(w.acc, value) : this.c.agg.merge(w.acc, acc);
     if (this.fires && (w.fired || w.end <= watermark)) this.fire(key, w); // late but allowed: the result changes

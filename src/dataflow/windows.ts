@@ -70,4 +70,11 @@ export function firstEnd(spec: WindowSpec, t: number): number {
   }
 }
 
+/** When a key's windows next need their operator: a window's end (it fires), or end + allowedLateness (it is dropped). */
+export function windowsDue(windows: readonly { end: number; fired: boolean }[], allowedLateness: number): number {
+  let due = Infinity;
+  for (const w of windows) due = Math.min(due, w.fired ? w.end + allowedLateness : w.end);
+  return due;
+}
+
 const mod = (a: number, b: number) => ((a % b) + b) % b;

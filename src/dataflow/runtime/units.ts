@@ -116,17 +116,17 @@ export abstract class Unit {
    * epochMs; when redoing an interrupted epoch, exactly up to where that one ended.
    */
   protected async read(stream: string, partition: number, offset: number, started: number): Promise<{ records: StoredRecord[]; next: number; more: boolean }> {
-    const redo = this.redo;
+    let redo = this.redo;
     const batch = redo?.batch ?? this.readMax;
     const { records, next } = await this.ctx.engine.read(stream, partition, offset, batch);
-    const cut = redo ? records.findIndex((r) => r.offset >= redo.to) : -1;
-    if (redo && offset === redo.from && redo.from < redo.to && (cut === 0 || (records.length === 0 && next >= redo.to))) {
-      // Retention deleted the interrupted epoch's input while the pipeline was down: it cannot be
-      // redone. Its outputs (if published) stay; the unit goes on from what is left.
+    if (redo && offset === redo.from && redo.from < redo.to && (records[0]?.offset ?? next) >= redo.to) {
+      // Nothing of [from, to) is left: retention deleted the interrupted epoch's input while the
+      // pipeline was down, so it cannot be redone. Its outputs (if published) stay; the unit goes on.
       this.ctx.log?.(`unit ${this.id}: the input of its interrupted epoch (offsets ${redo.from}-${redo.to}) is gone (retention); moving on from ${next}`);
-      this.redo = undefined;
+      this.redo = redo = undefined;
     }
-    if (!redo || !this.redo) return { records, next, more: records.length === batch && performance.now() - started < this.ctx.epochMs };
+    if (!redo) return { records, next, more: records.length === batch && performance.now() - started < this.ctx.epochMs };
+    const cut = records.findIndex((r) => r.offset >= redo.to);
     if (cut >= 0 || next >= redo.to) return { records: cut >= 0 ? records.slice(0, cut) : records, next: redo.to, more: false };
     return { records, next, more: records.length > 0 };
   }
