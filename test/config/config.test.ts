@@ -33,14 +33,19 @@ describe('configuration validation', () => {
 
   it('names every bad field of dataflow', () => {
     expect(issues({ dataflow: { pipelines: [] } })).toEqual([expect.stringMatching(/^dataflow\.pipelines: Too small/)]);
-    expect(issues({ dataflow: { pipelines: ['p.ts'], workers: -1, keyGroups: 0, batch: 1e9, maxDrift: 'soon', extra: 1 } })).toEqual([
+    expect(issues({ dataflow: { pipelines: ['p.ts'], workers: -1, keyGroups: 0, batch: 1e9, maxDrift: 'soon', stateKeysInMemory: 0, extra: 1 } })).toEqual([
       expect.stringMatching(/^dataflow\.workers: Too small/),
       expect.stringMatching(/^dataflow\.keyGroups: Too small/),
       expect.stringMatching(/^dataflow\.batch: Too big/),
       expect.stringMatching(/^dataflow\.maxDrift: /),
+      expect.stringMatching(/^dataflow\.stateKeysInMemory: Too small/),
       expect.stringMatching(/^\(root\)|^dataflow: Unrecognized key/),
     ]);
     expect(validateConfig({ dataflow: { pipelines: ['p.ts'], workers: 0 } }).dataflow).toEqual({ pipelines: ['p.ts'], workers: 0 });
     expect(validateConfig({ dataflow: { pipelines: ['p.ts'], maxDrift: '2m' } }).dataflow?.maxDrift).toBe(120_000);
+    expect(issues({ dataflow: { pipelines: ['p.ts'], maxDrift: -5, stateKeysInMemory: 1.5 } })).toEqual([
+      expect.stringMatching(/^dataflow\.maxDrift: expected milliseconds/),
+      expect.stringMatching(/^dataflow\.stateKeysInMemory: /),
+    ]);
   });
 });
