@@ -18,11 +18,15 @@ export interface InputRecord {
   value: unknown;
   /** Arrival time (engine timestamp), ms. */
   arrival: number;
+  /** The JSON text `value` was parsed from, when the caller has it (forwarded as it is: decision 011). */
+  raw?: Uint8Array;
 }
 
 export interface Output {
   sink: string;
   value: unknown;
+  /** Present for stream sinks: the value's JSON text. */
+  text?: string;
   /** Present for table sinks: the row's key columns' values. */
   tableKey?: unknown[];
 }
@@ -38,8 +42,11 @@ export interface ExecutorMetrics {
 export interface ExecutorOptions {
   /** Whether this executor runs a keyed node itself. Default: every keyed node. */
   runs?: (node: KeyedNode) => boolean;
-  /** Records for keyed nodes run elsewhere (the shuffle). */
-  exit?: (node: KeyedNode, port: number, key: Key, value: unknown, t: number, stream: string | undefined) => void;
+  /**
+   * Records for keyed nodes run elsewhere (the shuffle). `raw`: the JSON text of the input record
+   * `value` is, when it reached the node through filters and unions only (no step made it anew).
+   */
+  exit?: (node: KeyedNode, port: number, key: Key, value: unknown, t: number, stream: string | undefined, raw: Uint8Array | undefined) => void;
 }
 
 type Source = Extract<PlanNode, { kind: 'source' }>;
@@ -53,6 +60,10 @@ export class Executor {
   private readonly lateNode?: number;
   private outputs: Output[] = [];
   private watermark = -Infinity;
+  /** Nodes whose records are their source's input records as read: sources, and filters and unions of such nodes only. */
+  private readonly asRead = new Set<number>();
+  /** The input record being ingested. */
+  private input?: InputRecord;
 
   constructor(readonly p: Pipeline, private readonly options: ExecutorOptions = {}) {
     for (const n of p.nodes) {
@@ -62,6 +73,7 @@ export class Executor {
       });
       if (isKeyed(n) && (options.runs?.(n) ?? true)) this.operators.set(n.id, makeOperator(n, (value, t) => this.emitFrom(n.id, value, t)));
       if (n.kind === 'late') this.lateNode = n.id;
+      if (n.kind === 'source' || ((n.kind === 'filter' || n.kind === 'union') && inputsOf(n).every((i) => this.asRead.has(i)))) this.asRead.add(n.id);
     }
     this.sources = p.nodes.filter((n): n is Source => n.kind === 'source');
   }
@@ -82,6 +94,7 @@ export class Executor {
       const ceiling = now + s.maxFutureSkew;
       for (const r of records) {
         this.metrics.records++;
+        this.input = r;
         try {
           let t = s.eventTime ? s.eventTime(r.value, r.arrival) : r.arrival;
           if (typeof t !== 'number' || !Number.isFinite(t)) t = r.arrival;
@@ -96,6 +109,7 @@ export class Executor {
         }
       }
     }
+    this.input = undefined;
   }
 
   /** A record for a keyed node this executor runs, from the shuffle. */
@@ -111,7 +125,7 @@ export class Executor {
   /** A record a user function threw on: to '<pipeline>-errors' with the reason, counted. */
   error(source: string, e: unknown, value: unknown): void {
     this.metrics.errors++;
-    const record: ErrorRecord = { source, error: e instanceof Error ? e.message : String(e), value };
+    const record: ErrorRecord = { source, error: e instanceof Error ? e.message : String(e), value: jsonable(value) ? value : String(value) };
     this.outputs.push({ sink: errorSinkOf(this.p.name), value: record });
   }
 
@@ -186,7 +200,11 @@ export class Executor {
           const op = this.operators.get(n.id);
           if (op) {
             if (!op.add(port, key, value, t, this.watermark)) this.late(value, t, stream);
-          } else this.options.exit!(n, port, key, value, t, stream);
+          } else {
+            const input = this.input;
+            const raw = input?.raw !== undefined && input.value === value && this.asRead.has(from) ? input.raw : undefined;
+            this.options.exit!(n, port, key, value, t, stream, raw);
+          }
           break;
         }
         case 'sink':
@@ -194,7 +212,11 @@ export class Executor {
             const bad = badRow(value);
             if (bad) throw new Error(`table '${n.name}': ${bad}`);
             this.outputs.push({ sink: n.name, value, tableKey: n.table.key(value) });
-          } else this.outputs.push({ sink: n.name, value });
+          } else {
+            const text = JSON.stringify(value);
+            if (text === undefined) throw new Error(`sink '${n.name}': a record must be a JSON value, got ${typeof value}`);
+            this.outputs.push({ sink: n.name, value, text });
+          }
           break;
       }
     }
@@ -206,6 +228,15 @@ export class Executor {
     const record: LateRecord = { source: stream, value, eventTime: t, watermark: this.watermark };
     if (this.lateNode === undefined) this.outputs.push({ sink: lateSinkOf(this.p.name), value: record });
     else this.push(this.lateNode, record, t);
+  }
+}
+
+/** Whether JSON can carry a value (an error record carries the value a function failed on, which may be anything). */
+function jsonable(v: unknown): boolean {
+  try {
+    return JSON.stringify(v) !== undefined;
+  } catch {
+    return false;
   }
 }
 

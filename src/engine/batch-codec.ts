@@ -1,6 +1,7 @@
 // The stored form of a record batch: every record of one append that landed in one partition,
 // encoded together so storage costs one row (sqlite) or one message (nats) per batch.
 // Layout: u32 count, then per record: u16 keyLength+1 (0 = no key), key UTF-8, u32 valueLength, value.
+import type { EncodedBatch, StoredRecord } from './engine.js';
 
 export interface BatchEntry {
   key?: string;
@@ -34,20 +35,62 @@ export function encodeBatch(entries: readonly BatchEntry[]): Buffer {
   return out;
 }
 
-/** Decodes a batch; values are views into `data` (no copy). `skip` leading records are passed over. */
-export function decodeBatch(data: Buffer, skip = 0, max = Infinity): BatchEntry[] {
+/**
+ * Decodes a batch into stored records, appended to `out`: record i of the batch gets offset
+ * `firstOffset + i`. Values are views into `data`. `skip` leading records are passed over; at most
+ * `max` are decoded. Returns how many were.
+ */
+export function decodeRecords(data: Buffer, skip: number, max: number, partition: number, firstOffset: number, timestamp: number, out: StoredRecord[]): number {
   const count = data.readUInt32BE(0);
-  const out: BatchEntry[] = [];
   let pos = 4;
-  for (let i = 0; i < count && out.length < max; i++) {
+  let n = 0;
+  for (let i = 0; i < count && n < max; i++) {
     const keyField = data.readUInt16BE(pos);
     pos += 2;
     const key = keyField === 0 ? undefined : data.toString('utf8', pos, pos + keyField - 1);
     pos += keyField === 0 ? 0 : keyField - 1;
     const len = data.readUInt32BE(pos);
     pos += 4;
-    if (i >= skip) out.push(key === undefined ? { value: data.subarray(pos, pos + len) } : { key, value: data.subarray(pos, pos + len) });
+    if (i >= skip) {
+      out.push({ partition, offset: firstOffset + i, timestamp, key, value: data.subarray(pos, pos + len) });
+      n++;
+    }
     pos += len;
+  }
+  return n;
+}
+
+/**
+ * Encodes keyless values given as texts into batches for `partition` of at most `maxBytes` each
+ * (a value larger than that is a batch alone): one UTF-8 encoding for all the texts, then copies.
+ */
+export function encodeTexts(texts: readonly string[], partition: number, maxBytes: number): EncodedBatch[] {
+  const joined = texts.join('');
+  const all = Buffer.from(joined);
+  const ascii = all.length === joined.length; // then each text's bytes are its characters
+  const lengths = texts.map((t) => (ascii ? t.length : Buffer.byteLength(t)));
+  const out: EncodedBatch[] = [];
+  let from = 0; // first text of the batch being cut, and its first byte in `all`
+  let fromByte = 0;
+  while (from < texts.length) {
+    let to = from;
+    let bytes = 4;
+    while (to < texts.length && (to === from || bytes + 6 + lengths[to]! <= maxBytes)) bytes += 6 + lengths[to++]!;
+    const payload = Buffer.allocUnsafe(bytes);
+    payload.writeUInt32BE(to - from, 0);
+    let pos = 4;
+    let src = fromByte;
+    for (let i = from; i < to; i++) {
+      const len = lengths[i]!;
+      payload[pos] = 0; // u16 0: no key
+      payload[pos + 1] = 0;
+      payload.writeUInt32BE(len, pos + 2);
+      pos += 6 + all.copy(payload, pos + 6, src, src + len);
+      src += len;
+    }
+    out.push({ partition, count: to - from, payload });
+    from = to;
+    fromByte = src;
   }
   return out;
 }

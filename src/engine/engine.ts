@@ -51,6 +51,18 @@ export interface AppendRecord {
   id?: string;
 }
 
+/**
+ * Keyless records already in the stored batch form (batch-codec.ts), for one partition: appended
+ * after the append's `records`, in order, without a record object each (decision 011). Each gets
+ * one AppendResult: where its first record landed.
+ */
+export interface EncodedBatch {
+  partition: number;
+  /** Records in `payload` (its first u32). */
+  count: number;
+  payload: Buffer;
+}
+
 export type AppendResult =
   | { partition: number; offset: number; duplicate?: true }
   | { error: { code: string; message: string } };
@@ -102,7 +114,7 @@ export interface CommitUnit {
    * state (nats) derive message ids from it, so replaying a unit after a crash stores nothing twice.
    */
   id?: string;
-  appends?: { stream: string; records: AppendRecord[] }[];
+  appends?: { stream: string; records: AppendRecord[]; batches?: EncodedBatch[] }[];
   state?: StateWrite[];
   offsets?: OffsetCommit[];
   /** Preconditions checked and not written: a fencing token is a lease key at a version. */

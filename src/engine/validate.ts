@@ -6,6 +6,7 @@ import {
   DEFAULT_PARTITIONS,
   DEFAULT_RETENTION_MS,
   MAX_PARTITIONS,
+  type EncodedBatch,
   type StreamOptions,
 } from './engine.js';
 
@@ -54,4 +55,15 @@ export function checkPartition(stream: { name: string; partitions: number }, par
     throw new InvalidArgumentError(`stream '${stream.name}' has no partition ${partition}`, 'partition');
   }
   return partition;
+}
+
+/** Refuses an encoded batch whose partition the stream lacks or whose count its payload contradicts. */
+export function checkEncodedBatch(stream: string, partitions: number, b: EncodedBatch): void {
+  if (!(Number.isInteger(b.partition) && b.partition >= 0 && b.partition < partitions)) {
+    throw new InvalidArgumentError(`partition ${b.partition} of an encoded batch is not one of stream '${stream}' (0-${partitions - 1})`, 'partition');
+  }
+  const held = b.payload.length < 4 ? 0 : b.payload.readUInt32BE(0);
+  if (!(Number.isInteger(b.count) && b.count > 0) || held !== b.count) {
+    throw new InvalidArgumentError(`an encoded batch for stream '${stream}' says ${b.count} records; its payload holds ${held}`, 'batches');
+  }
 }

@@ -174,6 +174,50 @@ describe('pipelines on the sqlite engine', () => {
     expect((await allRecords(engine, 'out')).map((r) => JSON.parse(new TextDecoder().decode(r.value)))).toEqual([{ n: 1 }, { n: 2 }]);
   });
 
+  it('sends a value a stream sink cannot hold as JSON (undefined, a BigInt) to <pipeline>-errors, and stores the others of its epoch once', async () => {
+    const { engine, tablesPath, clock } = setup();
+    const p = pipeline('unencodable');
+    p.source<{ n: number }>('nums').map((x) => (x.n === 7 ? undefined : x.n === 8 ? { n: BigInt(x.n) } : { n: x.n })).to('out');
+    await engine.createStream('nums', { partitions: 1 });
+    await engine.append('nums', [1, 7, 8, 2].map((n) => ({ value: enc({ n }) })));
+    const run = await PipelineRun.start(engine, p, { tablesPath, clock });
+    runs.push(run);
+    await until(async () => (await allRecords(engine, 'out')).length === 2 && run.idle, 'outputs');
+    const errors = (await allRecords(engine, 'unencodable-errors')).map((r) => JSON.parse(new TextDecoder().decode(r.value)));
+    expect(errors).toEqual([
+      { source: 'nums', error: "sink 'out': a record must be a JSON value, got undefined", value: { n: 7 } },
+      { source: 'nums', error: 'Do not know how to serialize a BigInt', value: { n: 8 } },
+    ]);
+    expect((await allRecords(engine, 'out')).map((r) => JSON.parse(new TextDecoder().decode(r.value)))).toEqual([{ n: 1 }, { n: 2 }]);
+  });
+
+  it('shuffles a source record as the text it was read as only when no step made or changed it (decision 011)', async () => {
+    const { engine, tablesPath, clock } = setup();
+    type A = { k: string; n: number; ts: number };
+    const p = pipeline('as-read');
+    // The left side is changed in place by a map (the same object returned); the right side reaches the join through a filter.
+    const right = p.source<A>('right', { eventTime: (x) => x.ts }).filter((x) => x.n >= 0).keyBy((x) => x.k);
+    p.source<A>('left', { eventTime: (x) => x.ts }).map((x) => {
+      x.n *= 10;
+      return x;
+    }).keyBy((x) => x.k).join(right).window(tumbling('1m')).inner((l, r) => ({ k: l.k, l: l.n, r })).to('pairs');
+    await engine.createStream('left', { partitions: 1 });
+    await engine.createStream('right', { partitions: 1 });
+    const text = (s: string) => ({ value: Buffer.from(s) });
+    await engine.append('left', [text('{"k":"a","n":1,"ts":1000}'), text('{"k":"b","n":2,"ts":2000}'), text(`{"k":"end","n":0,"ts":${10 * MIN}}`)]);
+    // As a client may write them: spaces, escapes, a number JSON writes differently, a multi-byte key.
+    await engine.append('right', [text(' { "k" : "a", "n" : 1.50, "ts": 1500, "s": "q\\"é" } '), text('{"k":"b","n":-1,"ts":2500}'), text(`{"k":"end","n":0,"ts":${10 * MIN}}`)]);
+    const run = await PipelineRun.start(engine, p, { tablesPath, clock });
+    runs.push(run);
+    await until(async () => (await allRecords(engine, 'pairs')).length === 1 && run.idle, 'the pair');
+    expect((await allRecords(engine, 'pairs')).map((r) => JSON.parse(new TextDecoder().decode(r.value)))).toEqual([{ k: 'a', l: 10, r: { k: 'a', n: 1.5, ts: 1500, s: 'q"é' } }]);
+    // The right record crossed the shuffle as its own text; the left one as the map left it.
+    const shuffled: string[] = [];
+    for (const st of await engine.listStreams()) if (st.name.startsWith('_sluice.as-read.')) for (const r of await allRecords(engine, st.name)) shuffled.push(Buffer.from(r.value).toString());
+    expect(shuffled.join('\n')).toContain('{ "k" : "a", "n" : 1.50, "ts": 1500, "s": "q\\"é" }');
+    expect(shuffled.join('\n')).toContain('{"k":"a","n":10,"ts":1000}');
+  });
+
   it('reports records in its internal streams that Sluice did not write (malformed, of the wrong shape, for the wrong step) to <pipeline>-errors, and carries on', async () => {
     const { engine, tablesPath, clock } = setup();
     const t = traffic(6);

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { pack, unpackRows, unpackShuffle, encode, encodeEach, type ShuffleRecord } from '../../src/dataflow/runtime/wire.js';
+import { decodeRecords, encodeTexts } from '../../src/engine/batch-codec.js';
+import type { StoredRecord } from '../../src/engine/engine.js';
+import { pack, rawRecord, unpackRows, unpackShuffle, encode, type ShuffleRecord } from '../../src/dataflow/runtime/wire.js';
 
 describe('internal stream messages (decision 008)', () => {
   const records = (n: number, pad = ''): ShuffleRecord[] => Array.from({ length: n }, (_, i) => [0, 0, `k${i}`, i, 's', { i, text: `${pad}é€😀` }]);
@@ -39,8 +41,36 @@ describe('internal stream messages (decision 008)', () => {
     expect(unpackRows(b('[]'))).toEqual([]);
   });
 
-  it('encodes each value as its own JSON text', () => {
-    const values = [{ a: 'é€😀' }, 1, 'x', null];
-    expect(encodeEach(values).map((b) => JSON.parse(b.toString()))).toEqual(values);
+  it('packs source records as the text they were read as, among other records, under the limit (decision 011)', () => {
+    // Raw texts as a source stream may hold them: spaces, escapes, multi-byte characters, numbers JSON writes differently.
+    const texts = ['{ "id" : 1, "name": "é€😀" }', '[1, 2.50, 1e3]', '"a\\"b"', '  null ', '{"nested":{"x":[{}]}}'];
+    const items: unknown[] = [];
+    const expected: ShuffleRecord[] = [];
+    for (let i = 0; i < 300; i++) {
+      if (i % 7 === 3) {
+        items.push([2, `s.a.${i}`, i, 0]);
+        expected.push([2, `s.a.${i}`, i, 0]);
+        continue;
+      }
+      const [port, key, t, stream, text] = [i % 3, i % 2 ? `k€"${i}` : i, 1000 + i, i % 4 === 0 ? null : 1, texts[i % texts.length]!];
+      items.push(rawRecord(port, key, t, stream, Buffer.from(text)));
+      expected.push([0, port, key, t, stream, JSON.parse(text)]);
+    }
+    for (const max of [64, 1000, 100_000]) {
+      const messages = pack(items, max);
+      for (const m of messages) if (unpackShuffle(m).length > 1) expect(m.length).toBeLessThanOrEqual(max);
+      expect(messages.flatMap((m) => unpackShuffle(m))).toEqual(expected);
+    }
+  });
+
+  it('encodes keyless values as stored batches of at most the given bytes, each value its own record', () => {
+    const values = [{ a: 'é€😀' }, 1, 'x', null, { b: 'y'.repeat(100) }];
+    for (const max of [10, 40, 1000]) {
+      const batches = encodeTexts(values.map((v) => JSON.stringify(v)), 3, max);
+      for (const b of batches) if (b.count > 1) expect(b.payload.length).toBeLessThanOrEqual(max);
+      const out: StoredRecord[] = [];
+      for (const b of batches) decodeRecords(b.payload, 0, b.count, b.partition, 0, 0, out);
+      expect(out.map((r) => [r.partition, r.key, JSON.parse(Buffer.from(r.value).toString())])).toEqual(values.map((v) => [3, undefined, v]));
+    }
   });
 });

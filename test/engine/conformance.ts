@@ -8,6 +8,7 @@ import type { AppendResult, Engine } from '../../src/engine/engine.js';
 import { ConflictError, InvalidArgumentError, StreamExistsError, StreamNotFoundError } from '../../src/engine/errors.js';
 import type { EngineConfig } from '../../src/engine/open.js';
 import { partitionOfKey } from '../../src/engine/partitioner.js';
+import { encodeTexts } from '../../src/engine/batch-codec.js';
 
 export interface EngineHarness {
   /** A fresh, empty engine (a new data dir or server namespace per call). */
@@ -116,6 +117,26 @@ export function engineConformance(name: string, harness: EngineHarness): void {
         const res = await engine.append('s', [{ key: 'k'.repeat(65_535), value: enc(1) }, { key: 'ok', value: enc(2) }]);
         expect(res[0]).toEqual({ error: { code: 'InvalidArgument', message: 'partition key is longer than 65534 bytes' } });
         expect((await engine.read('s', 0, 0, 10)).records.map((r) => dec(r.value))).toEqual([2]);
+      });
+
+      it('stores encoded batches after an append\'s records, in order, one result per batch, and refuses a bad one whole', async () => {
+        const { engine } = await fresh();
+        await engine.createStream('b', { partitions: 2 });
+        const texts = ['x1', 'x2', 'é3', 'x4', 'x5'].map((t) => JSON.stringify(t));
+        const batches = encodeTexts(texts, 1, 25); // 2, 2 and 1 records
+        expect(batches.map((b) => b.count)).toEqual([2, 2, 1]);
+        const r = await engine.commit({ appends: [{ stream: 'b', records: [{ value: enc('r0'), partition: 1 }], batches }] });
+        const read = (await engine.read('b', 1, 0, 100)).records;
+        expect(read.map((x) => dec(x.value))).toEqual(['r0', 'x1', 'x2', 'é3', 'x4', 'x5']);
+        expect(r.appends[0]!.map((x) => offsetOf(x).offset)).toEqual([0, 1, 3, 5].map((i) => read[i]!.offset));
+        // No records, batches only; then bad batches: a partition the stream lacks, a count the payload contradicts.
+        const only = await engine.commit({ appends: [{ stream: 'b', records: [], batches: encodeTexts(['"y"'], 1, 1000) }] });
+        expect(only.appends[0]!.map((x) => offsetOf(x).partition)).toEqual([1]);
+        const [good] = encodeTexts(['"z"'], 0, 1000);
+        await expect(engine.commit({ appends: [{ stream: 'b', records: [], batches: [good!, ...encodeTexts(['"z"'], 2, 1000)] }] })).rejects.toThrow(/partition 2 of an encoded batch is not one of stream 'b' \(0-1\)/);
+        await expect(engine.commit({ appends: [{ stream: 'b', records: [], batches: [good!, { ...good!, count: 2 }] }] })).rejects.toThrow(/says 2 records; its payload holds 1/);
+        expect((await engine.read('b', 0, 0, 100)).records).toEqual([]);
+        expect((await engine.read('b', 1, 0, 100)).records.map((x) => dec(x.value))).toEqual(['r0', 'x1', 'x2', 'é3', 'x4', 'x5', 'y']);
       });
 
       it('reads from an offset inside a batch, from earliest, latest and a timestamp, up to max', async () => {

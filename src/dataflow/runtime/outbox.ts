@@ -1,20 +1,24 @@
-// An epoch's outputs until they are committed. Sink records are stream records, one per value.
+// An epoch's outputs until they are committed. Sink records are stream records, one per value:
+// keyless ones encoded straight into stored batches (decision 011), ones with a `key` field routed by it.
 // Records for internal streams (keyed shuffles, table streams) are collected per partition and
 // packed into messages (decision 008). Records for a window node are pre-aggregated per key and
 // window when they cannot be late downstream (decision 005).
-import type { AppendRecord } from '../../engine/engine.js';
+import { encodeTexts } from '../../engine/batch-codec.js';
+import type { AppendRecord, EncodedBatch } from '../../engine/engine.js';
 import type { Key, KeyedNode } from '../dsl.js';
 import type { Output } from '../executor.js';
 import { WindowOperator } from '../window-operator.js';
 import { firstEnd } from '../windows.js';
 import { keyGroupOf, shuffleStream, tableStream, type Layout } from './layout.js';
-import { encodeEach, pack, type ShuffleRecord } from './wire.js';
+import { MESSAGE_BYTES, pack, rawRecord, type ShuffleRecord } from './wire.js';
 
 interface SinkValues {
-  values: unknown[];
-  keys: (string | undefined)[];
-  /** Values already encoded (by `seal`). */
-  records: AppendRecord[];
+  /** Texts of keyless values: stored as encoded batches in partition 0 (decision 011). */
+  texts: string[];
+  /** Values with a `key` field: partitioned by it. */
+  keyed: AppendRecord[];
+  /** Keyless values already encoded (by `seal`). */
+  batches: EncodedBatch[];
 }
 
 interface InternalPartition {
@@ -35,16 +39,18 @@ export class Outbox {
   /**
    * A record for keyed node `n`. `mark` is the watermark this producer last sent downstream: a
    * record whose windows all end (plus allowed lateness) above it cannot be late there, so it is
-   * merged into a partial; one that may be late travels alone for the keyed unit to judge.
+   * merged into a partial; one that may be late travels alone for the keyed unit to judge, as its
+   * `raw` text when it has it.
    */
-  record(n: KeyedNode, port: number, key: Key, value: unknown, t: number, stream: string | undefined, mark: number): void {
+  record(n: KeyedNode, port: number, key: Key, value: unknown, t: number, stream: string | undefined, mark: number, raw?: Uint8Array): void {
     if (n.kind === 'window' && firstEnd(n.spec, t) + n.allowedLateness > mark) {
       let op = this.partials.get(n.id);
       if (!op) this.partials.set(n.id, (op = new WindowOperator(n, () => {}, false)));
       op.add(0, key, value, t, -Infinity);
       return;
     }
-    const r: ShuffleRecord = [0, port, key, t, stream === undefined ? null : this.layout.streams.indexOf(stream), value];
+    const s = stream === undefined ? null : this.layout.streams.indexOf(stream);
+    const r = raw === undefined ? ([0, port, key, t, s, value] satisfies ShuffleRecord) : rawRecord(port, key, t, s, raw);
     this.add(shuffleStream(this.layout.p.name, n.id), keyGroupOf(key, this.layout.keyGroups), r);
   }
 
@@ -66,10 +72,11 @@ export class Outbox {
         continue;
       }
       let s = this.sinks.get(o.sink);
-      if (!s) this.sinks.set(o.sink, (s = { values: [], keys: [], records: [] }));
+      if (!s) this.sinks.set(o.sink, (s = { texts: [], keyed: [], batches: [] }));
+      const text = o.text ?? JSON.stringify(o.value);
       const k = (o.value as { key?: unknown } | null)?.key;
-      s.values.push(o.value);
-      s.keys.push(typeof k === 'string' || typeof k === 'number' ? String(k) : undefined);
+      if (typeof k === 'string' || typeof k === 'number') s.keyed.push({ value: Buffer.from(text), key: String(k) });
+      else s.texts.push(text);
     }
   }
 
@@ -80,14 +87,9 @@ export class Outbox {
    */
   seal(): void {
     for (const s of this.sinks.values()) {
-      if (s.values.length === 0) continue;
-      const encoded = encodeEach(s.values);
-      for (let i = 0; i < encoded.length; i++) {
-        const key = s.keys[i];
-        s.records.push(key === undefined ? { value: encoded[i]!, partition: 0 } : { value: encoded[i]!, key });
-      }
-      s.values = [];
-      s.keys = [];
+      if (s.texts.length === 0) continue;
+      s.batches.push(...encodeTexts(s.texts, 0, MESSAGE_BYTES));
+      s.texts = [];
     }
     for (const partitions of this.internal.values()) {
       for (const p of partitions) {
@@ -100,11 +102,11 @@ export class Outbox {
   }
 
   /** The epoch's appends, by stream; the outbox is empty afterwards. */
-  take(): { stream: string; records: AppendRecord[] }[] {
+  take(): { stream: string; records: AppendRecord[]; batches?: EncodedBatch[] }[] {
     this.flushPartials();
     this.seal();
-    const out: { stream: string; records: AppendRecord[] }[] = [];
-    for (const [stream, s] of this.sinks) if (s.records.length > 0) out.push({ stream, records: s.records });
+    const out: { stream: string; records: AppendRecord[]; batches?: EncodedBatch[] }[] = [];
+    for (const [stream, s] of this.sinks) if (s.keyed.length + s.batches.length > 0) out.push({ stream, records: s.keyed, batches: s.batches });
     for (const [stream, partitions] of this.internal) {
       const records: AppendRecord[] = [];
       partitions.forEach((p, partition) => {

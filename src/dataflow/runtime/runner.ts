@@ -154,6 +154,9 @@ export class UnitLoop {
   private readonly stale = new Set<number>();
   readonly done: Promise<void>;
 
+  /** Called when the loop turns idle or busy (a worker reports it at once, not at its next stats tick). */
+  onIdleChange?: (idle: boolean) => void;
+
   /** `reopen(i)` builds unit i afresh from its committed state. */
   constructor(readonly units: Unit[], private readonly o: RunOptions, private readonly reopen: (i: number) => Promise<Unit>) {
     this.done = this.run();
@@ -193,7 +196,9 @@ export class UnitLoop {
           await new Promise((r) => setTimeout(r, 500));
         }
       }
+      const wasIdle = this.idle;
       this.idleRounds = progressed ? 0 : this.idleRounds + 1;
+      if (this.idle !== wasIdle) this.onIdleChange?.(this.idle);
       if (!progressed && !this.stopped) await new Promise<void>((r) => ((this.wake = r), setTimeout(r, poll)));
     }
   }

@@ -26,7 +26,7 @@ export class SourceUnit extends Unit {
     const { layout } = ctx;
     this.peers = layout.alignedWith(stream).flatMap((s) => Array.from({ length: partitionsOf[s]! }, (_, p) => stateKey(layout.p.name, sourceUnit(s, p)))).filter((k) => k !== this.key);
     this.outbox = new Outbox(layout);
-    this.executor = new Executor(layout.p, { runs: () => false, exit: (n, port, key, value, t, s) => this.outbox.record(n, port, key, value, t, s, this.ownMark) });
+    this.executor = new Executor(layout.p, { runs: () => false, exit: (n, port, key, value, t, s, raw) => this.outbox.record(n, port, key, value, t, s, this.ownMark, raw) });
     this.marks = new Watermarks(this.executor.sources.filter((s) => s.stream === stream && s.watermark), ctx.clock.now());
     this.targets = layout.downstreamKeyed(layout.sourcesOf(stream));
   }
@@ -79,7 +79,7 @@ export class SourceUnit extends Unit {
       const inputs = [];
       for (const r of records) {
         try {
-          inputs.push({ value: decode(r.value), arrival: r.timestamp });
+          inputs.push({ value: decode(r.value), arrival: r.timestamp, raw: r.value });
         } catch {
           this.executor.error(this.stream, new Error(`record at offset ${r.offset} of partition ${r.partition} is not JSON`), Buffer.from(r.value).toString('base64'));
         }

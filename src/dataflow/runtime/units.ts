@@ -3,7 +3,7 @@
 // (engine `commit`, fenced by the pipeline's lease). A restart resumes from the last commit.
 // The kinds: SourceUnit (source-unit.ts), KeyedUnit (keyed-unit.ts), TableSinkUnit (table-sink.ts).
 import type { Clock } from '../../clock.js';
-import type { AppendRecord, Engine, StateWrite, StoredRecord } from '../../engine/engine.js';
+import type { CommitUnit, Engine, StateWrite, StoredRecord } from '../../engine/engine.js';
 import { intentKey, stateKey, type Layout } from './layout.js';
 import type { SpillFile } from './spill.js';
 import { decode, encode } from './wire.js';
@@ -132,7 +132,7 @@ export abstract class Unit {
   }
 
   /** Commits the epoch: outputs, the unit's state with its offset, and other state written before and after it. */
-  protected async commit(outputs: { stream: string; records: AppendRecord[] }[], state: object, from: number, writes: { before: StateWrite[]; after: StateWrite[] } = { before: [], after: [] }): Promise<void> {
+  protected async commit(outputs: NonNullable<CommitUnit['appends']>, state: object, from: number, writes: { before: StateWrite[]; after: StateWrite[] } = { before: [], after: [] }): Promise<void> {
     const { engine, layout, lease } = this.ctx;
     const epoch = this.version + 1;
     if (!engine.atomicCommit && outputs.length > 0 && !this.redo) {

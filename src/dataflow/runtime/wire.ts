@@ -24,22 +24,6 @@ const asBuffer = (b: Uint8Array): Buffer => (Buffer.isBuffer(b) ? b : Buffer.fro
 export const encode = (v: unknown): Buffer => Buffer.from(JSON.stringify(v));
 export const decode = (b: Uint8Array): unknown => JSON.parse(asBuffer(b).toString('utf8'));
 
-/** Encodes many values: one buffer, each value a view into it (one allocation instead of one per value). */
-export function encodeEach(values: readonly unknown[]): Buffer[] {
-  const texts = values.map((v) => JSON.stringify(v));
-  const joined = texts.join('');
-  const all = Buffer.from(joined);
-  const ascii = all.length === joined.length; // then each text's bytes are its characters
-  const out: Buffer[] = new Array(texts.length);
-  let pos = 0;
-  for (let i = 0; i < texts.length; i++) {
-    const n = ascii ? texts[i]!.length : Buffer.byteLength(texts[i]!);
-    out[i] = all.subarray(pos, pos + n);
-    pos += n;
-  }
-  return out;
-}
-
 /** Items stringified together: an array's text per run costs less than one per item. */
 const RUN = 256;
 const OPEN = 0x5b; // [
@@ -47,12 +31,30 @@ const COMMA = 0x2c;
 const CLOSE = 0x5d; // ]
 
 /**
+ * A shuffle record whose value is still the JSON text it was read as (a source record no step
+ * changed): its message carries that text as it is, without a parse-and-stringify round (decision 011).
+ * `head` is the record's text up to its value: `[0,port,key,t,stream,`.
+ */
+export class RawRecord {
+  constructor(readonly head: string, readonly value: Uint8Array) {}
+}
+
+/** A record of a shuffle record's value: its text already JSON. */
+export function rawRecord(port: number, key: Key, t: number, stream: number | null, value: Uint8Array): RawRecord {
+  return new RawRecord(`[0,${port},${JSON.stringify(key)},${t},${stream},`, value);
+}
+
+/** A part of a message: a run of items stringified as an array (its inner bytes are copied), or one raw record. */
+type Part = Buffer | RawRecord;
+
+/**
  * Packs items into messages: JSON arrays of at most maxBytes each (an item bigger than that travels
- * alone). Runs of items are stringified once as arrays and their inner bytes copied together.
+ * alone). Runs of items are stringified once as arrays and their inner bytes copied together; a
+ * RawRecord's value bytes are copied as they are.
  */
 export function pack(items: readonly unknown[], maxBytes = MESSAGE_BYTES): Buffer[] {
   const out: Buffer[] = [];
-  let parts: Buffer[] = [];
+  let parts: Part[] = [];
   let size = 1; // '[' and the parts' inner bytes with their separators; ']' is added at the end
   const flush = () => {
     const b = Buffer.allocUnsafe(size + 1);
@@ -60,24 +62,42 @@ export function pack(items: readonly unknown[], maxBytes = MESSAGE_BYTES): Buffe
     for (const part of parts) {
       b[pos] = pos === 0 ? OPEN : COMMA;
       pos += 1;
-      pos += part.copy(b, pos, 1, part.length - 1);
+      if (part instanceof RawRecord) {
+        pos += b.write(part.head, pos, 'utf8');
+        b.set(part.value, pos);
+        pos += part.value.length;
+        b[pos++] = CLOSE;
+      } else pos += part.copy(b, pos, 1, part.length - 1);
     }
     b[pos++] = CLOSE;
     out.push(b.subarray(0, pos));
     parts = [];
     size = 1;
   };
-  const add = (run: Buffer) => {
-    if (parts.length > 0 && size + run.length - 1 > maxBytes) flush();
-    parts.push(run);
-    size += run.length - 1; // its inner bytes and one separator
+  /** Adds a part whose inner bytes and one separator take `bytes`. */
+  const add = (part: Part, bytes: number) => {
+    if (parts.length > 0 && size + bytes > maxBytes) flush();
+    parts.push(part);
+    size += bytes;
   };
-  for (let i = 0; i < items.length; i += RUN) {
-    const slice = items.slice(i, i + RUN);
+  const addRun = (slice: readonly unknown[]) => {
     const run = encode(slice);
-    if (run.length > maxBytes && slice.length > 1) for (const item of slice) add(encode([item]));
-    else add(run);
+    if (run.length > maxBytes && slice.length > 1) for (const item of slice) addRun([item]);
+    else add(run, run.length - 1); // its inner bytes and one separator
+  };
+  let from = 0; // start of the pending run of items that are not raw
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i];
+    if (item instanceof RawRecord) {
+      if (from < i) addRun(items.slice(from, i));
+      from = i + 1;
+      add(item, Buffer.byteLength(item.head) + item.value.length + 2); // head, value, ']' and a separator
+    } else if (i + 1 - from === RUN) {
+      addRun(items.slice(from, i + 1));
+      from = i + 1;
+    }
   }
+  if (from < items.length) addRun(items.slice(from));
   if (parts.length > 0) flush();
   return out;
 }

@@ -14,11 +14,9 @@ const engine = await openEngine(d.engineConfig.kind === 'sqlite' ? { ...d.engine
 const tables = d.units.some((u) => u.kind === 'table') ? new TablesDb(d.options.tablesPath ?? DEFAULT_TABLES_PATH) : undefined;
 const loop = await startUnits(engine, p, d.prepared, d.units, { ...d.options, log: (log) => post({ log }) }, tables);
 post({ ready: true });
-let wasIdle = false;
-const report = setInterval(() => {
-  post({ stats: loop.units.map((u) => u.stats) });
-  if (loop.idle !== wasIdle) post({ idle: (wasIdle = loop.idle) });
-}, 50);
+const report = setInterval(() => post({ stats: loop.units.map((u) => u.stats) }), 50);
+// Turning idle is reported at once, with the counters it was reached at.
+loop.onIdleChange = (idle) => post({ stats: loop.units.map((u) => u.stats), idle });
 parentPort!.on('message', (m) => {
   if (m === 'stop') void loop.stop();
 });

@@ -6,16 +6,16 @@ import { jetstream, type JetStreamClient, type JetStreamManager } from '@nats-io
 import { Kvm, type KV } from '@nats-io/kv';
 import { Objm, type ObjectStore } from '@nats-io/obj';
 import { systemClock, type Clock } from '../../clock.js';
-import type { BatchEntry } from '../batch-codec.js';
+import { decodeRecords, type BatchEntry } from '../batch-codec.js';
 import type {
-  AppendRecord, AppendResult, BlobInfo, CallOptions, CommitResult, CommitUnit, Engine, PartitionInfo,
-  ReadFrom, ReadResult, StateEntry, StreamInfo, StreamOptions,
+  AppendRecord, AppendResult, BlobInfo, CallOptions, CommitResult, CommitUnit, EncodedBatch, Engine, PartitionInfo,
+  ReadFrom, ReadResult, StateEntry, StoredRecord, StreamInfo, StreamOptions,
 } from '../engine.js';
 import { SluiceError } from '../../errors.js';
 import { EngineClosedError, EngineUnavailableError, InvalidArgumentError, StreamExistsError, StreamNotFoundError } from '../errors.js';
 import { channelOf, Notifier } from '../notifier.js';
 import { keylessPartition, routeRecord } from '../route.js';
-import { checkBlobName, checkPartition, checkStreamName, resolveStreamOptions } from '../validate.js';
+import { checkBlobName, checkEncodedBatch, checkPartition, checkStreamName, resolveStreamOptions } from '../validate.js';
 import { connectJetStream, DEFAULT_PREFIX, DEFAULT_REQUEST_TIMEOUT_MS, type NatsEngineConfig } from './connect.js';
 import { DedupStore } from './dedup.js';
 import {
@@ -174,9 +174,23 @@ export class NatsEngine implements Engine {
   private async commitUnit(unit: CommitUnit): Promise<CommitResult> {
     await Promise.all((unit.fences ?? []).map((f) => this.state.check(f.key, f.version)));
     const current: Current[] = await Promise.all((unit.state ?? []).map((w) => this.state.check(w.key, w.expectedVersion)));
+    for (const a of unit.appends ?? []) {
+      if (!a.batches?.length) continue;
+      const m = await this.metaOf(a.stream);
+      for (const b of a.batches) checkEncodedBatch(a.stream, m.partitions, b); // before anything is published
+    }
     const appends: AppendResult[][] = [];
     for (const [i, a] of (unit.appends ?? []).entries()) {
-      appends.push(await this.appendOne(a.stream, a.records, unit.id === undefined ? undefined : `${unit.id}/${i}`));
+      const batches = a.batches ?? [];
+      // Encoded batches are published as records (views into their payloads): chunked under max_payload like any.
+      const records = batches.length === 0 ? a.records : [...a.records, ...batches.flatMap(batchRecords)];
+      const results = await this.appendOne(a.stream, records, unit.id === undefined ? undefined : `${unit.id}/${i}`);
+      if (batches.length === 0) appends.push(results);
+      else {
+        // One result per batch: its first record's.
+        let at = a.records.length;
+        appends.push([...results.slice(0, at), ...batches.map((b) => results[(at += b.count) - b.count]!)]);
+      }
     }
     const versions: number[] = [];
     for (const [i, w] of (unit.state ?? []).entries()) versions.push(await this.state.write(w.key, w.value, current[i]!, w.expectedVersion !== undefined));
@@ -386,4 +400,11 @@ function* chunks(entries: readonly BatchEntry[], maxBytes: number): Generator<[n
     bytes += size;
   }
   if (start < entries.length) yield [start, entries.length];
+}
+
+/** An encoded batch's records, for its partition (values are views into the payload). */
+function batchRecords(b: EncodedBatch): AppendRecord[] {
+  const out: StoredRecord[] = [];
+  decodeRecords(b.payload, 0, b.count, b.partition, 0, 0, out);
+  return out.map((r) => ({ partition: b.partition, value: r.value }));
 }

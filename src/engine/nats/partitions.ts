@@ -3,7 +3,7 @@
 // monotonic but not contiguous, and an offset maps to its message without any lookup.
 import { headers, nanos } from '@nats-io/nats-core';
 import { DiscardPolicy, StorageType, type JetStreamClient, type JetStreamManager, type StoredMsg } from '@nats-io/jetstream';
-import { decodeBatch, encodeBatch, type BatchEntry } from '../batch-codec.js';
+import { decodeRecords, encodeBatch, type BatchEntry } from '../batch-codec.js';
 import type { StoredRecord } from '../engine.js';
 
 export const OFFSET_SHIFT = 65_536; // records per batch message must stay below this
@@ -76,10 +76,9 @@ export async function readRecords(jsm: JetStreamManager, ref: PartitionRef, part
     if (!m) break;
     if (m.seq !== seq) skip = 0; // the batch we pointed into is gone (retention): start at the next one
     const ts = tsOf(m);
-    const entries = decodeBatch(Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength), skip, max - records.length);
-    entries.forEach((e, i) => records.push({ partition, offset: offsetOf(m.seq, skip + i), timestamp: ts, key: e.key, value: e.value }));
+    const taken = decodeRecords(Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength), skip, max - records.length, partition, offsetOf(m.seq), ts, records);
     const count = Number(m.header.get(COUNT_HEADER));
-    next = skip + entries.length < count ? offsetOf(m.seq, skip + entries.length) : offsetOf(m.seq + 1);
+    next = skip + taken < count ? offsetOf(m.seq, skip + taken) : offsetOf(m.seq + 1);
     seq = m.seq + 1;
     skip = 0;
   }

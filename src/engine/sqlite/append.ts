@@ -1,7 +1,8 @@
 // One append inside the commit transaction: route each record to its partition, drop retried
 // duplicates, and store each partition's slice as a single batch (segment bytes + index row).
 import { encodeBatch, type BatchEntry } from '../batch-codec.js';
-import type { AppendRecord, AppendResult } from '../engine.js';
+import type { AppendRecord, AppendResult, EncodedBatch } from '../engine.js';
+import { checkEncodedBatch } from '../validate.js';
 import { keylessPartition, routeRecord } from '../route.js';
 import type { StreamRow } from './schema.js';
 import type { Segments } from './segments.js';
@@ -22,6 +23,7 @@ interface Slice {
 
 export function appendInTransaction(ctx: AppendContext, stream: StreamRow, records: AppendRecord[], now: number): AppendResult[] {
   const { q, sticky } = ctx;
+  if (records.length === 0) return []; // (no empty batch: it would take the next batch's offset)
   const keyless = keylessPartition(records, stream.partitions, sticky);
   const one = onePartition(records, stream.partitions, keyless);
   if (one !== undefined) {
@@ -92,11 +94,23 @@ interface Head {
 }
 
 /** Stores entries as one batch at the partition's head; returns the base offset. */
-function storeSlice({ q, segments, segmentBytes }: AppendContext, stream: StreamRow, partition: number, entries: readonly BatchEntry[], now: number): number {
+function storeSlice(ctx: AppendContext, stream: StreamRow, partition: number, entries: readonly BatchEntry[], now: number): number {
+  return storePayload(ctx, stream, partition, encodeBatch(entries), entries.length, now);
+}
+
+/** Stores encoded batches as they are (EncodedBatch); one result per batch: its first record's place. */
+export function appendBatches(ctx: AppendContext, stream: StreamRow, batches: readonly EncodedBatch[], now: number): AppendResult[] {
+  return batches.map((b) => {
+    checkEncodedBatch(stream.name, stream.partitions, b);
+    return { partition: b.partition, offset: storePayload(ctx, stream, b.partition, b.payload, b.count, now) };
+  });
+}
+
+/** Stores a batch payload of `count` records at the partition's head; returns the base offset. */
+function storePayload({ q, segments, segmentBytes }: AppendContext, stream: StreamRow, partition: number, payload: Buffer, count: number, now: number): number {
   const head = q.headGet.get(stream.id, partition) as Head | undefined;
   const base = head?.next_offset ?? 0;
   const ts = Math.max(now, head?.last_ts ?? 0); // arrival time never goes back within a partition
-  const payload = encodeBatch(entries);
   let segBase = head?.seg_base ?? 0;
   let pos = head?.seg_end ?? 0;
   if (pos > 0 && pos + payload.length > segmentBytes) {
@@ -104,7 +118,7 @@ function storeSlice({ q, segments, segmentBytes }: AppendContext, stream: Stream
     pos = 0;
   }
   segments.write(stream.id, partition, segBase, pos, payload);
-  q.insertBatch.run(stream.id, partition, base, entries.length, ts, segBase, pos, payload.length);
-  q.headUpsert.run(stream.id, partition, base + entries.length, ts, segBase, pos + payload.length);
+  q.insertBatch.run(stream.id, partition, base, count, ts, segBase, pos, payload.length);
+  q.headUpsert.run(stream.id, partition, base + count, ts, segBase, pos + payload.length);
   return base;
 }

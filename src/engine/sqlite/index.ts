@@ -5,7 +5,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { systemClock, type Clock } from '../../clock.js';
 import { withDefaults } from '../../defaults.js';
-import { decodeBatch } from '../batch-codec.js';
+import { decodeRecords } from '../batch-codec.js';
 import type {
   AppendRecord, AppendResult, BlobInfo, CallOptions, CommitResult, CommitUnit, Engine, PartitionInfo,
   ReadFrom, ReadResult, StateEntry, StreamInfo, StreamOptions, StoredRecord,
@@ -18,7 +18,7 @@ import { SCHEMA, SCHEMA_VERSION, type StreamRow } from './schema.js';
 import { DEFAULT_SEGMENT_BYTES, Segments } from './segments.js';
 import { Statements } from './statements.js';
 import { Checkpointer } from './checkpointer.js';
-import { appendInTransaction, type AppendContext } from './append.js';
+import { appendBatches, appendInTransaction, type AppendContext } from './append.js';
 
 export const DEFAULT_POLL_INTERVAL_MS = 250; // cross-process change check, only while someone waits
 export const DEFAULT_RETENTION_INTERVAL_MS = 60 * 1000; // 1 minute
@@ -174,12 +174,7 @@ export class SqliteEngine implements Engine {
     const take = (b: BatchRow) => {
       const start = Math.max(next, b.base_offset);
       const payload = this.segments.read(row.id, partition, b.seg_base, b.pos, b.len);
-      const entries = decodeBatch(payload, start - b.base_offset, max - records.length);
-      for (let i = 0; i < entries.length; i++) {
-        const e = entries[i]!;
-        records.push({ partition, offset: start + i, timestamp: b.ts, key: e.key, value: e.value });
-      }
-      next = start + entries.length;
+      next = start + decodeRecords(payload, start - b.base_offset, max - records.length, partition, b.base_offset, b.ts, records);
     };
     if (containing && containing.base_offset + containing.count > offset) take(containing); // offset inside a batch
     if (records.length < max) {
@@ -272,9 +267,11 @@ export class SqliteEngine implements Engine {
 
   private commitInTransaction(unit: CommitUnit): CommitResult {
     for (const f of unit.fences ?? []) this.checkVersion(f.key, f.version);
-    const appends = (unit.appends ?? []).map((a) =>
-      appendInTransaction(this.appendCtx, this.streamRow(a.stream), a.records, this.clock.now()),
-    );
+    const appends = (unit.appends ?? []).map((a) => {
+      const row = this.streamRow(a.stream);
+      const results = appendInTransaction(this.appendCtx, row, a.records, this.clock.now());
+      return a.batches?.length ? results.concat(appendBatches(this.appendCtx, row, a.batches, this.clock.now())) : results;
+    });
     const versions = (unit.state ?? []).map((w) => {
       const current = this.checkVersion(w.key, w.expectedVersion);
       if (w.value === null) {
