@@ -5,7 +5,7 @@ import { systemClock, type Clock } from '../clock.js';
 import type { Engine, StreamInfo } from '../engine/engine.js';
 import { Admission } from './admission.js';
 import { ApiKeys, presentedKey } from './auth/api-keys.js';
-import { OPEN_PRINCIPAL, can, type Action, type Principal } from './auth/scopes.js';
+import { OPEN_PRINCIPAL, can, internalRefusal, type Action, type Principal } from './auth/scopes.js';
 import { ClientAbortedError } from './body.js';
 import { HttpError, toHttpError } from './http-error.js';
 import { KinesisApi } from './kinesis/index.js';
@@ -93,6 +93,8 @@ export class Gateway {
   /** Authenticates a native API request and checks its scope on a stream. */
   authorize(req: GatewayRequest, stream: string | undefined, action: Action): Principal {
     const principal = this.open ? OPEN_PRINCIPAL : this.apiKeys.authenticate(presentedKey(req.headers));
+    const internal = stream === undefined ? undefined : internalRefusal(stream, action);
+    if (internal) throw new HttpError(403, 'Forbidden', internal, { stream, action });
     if (stream !== undefined && !can(principal, stream, action)) {
       throw new HttpError(403, 'Forbidden', `key '${principal.id}' may not ${action} stream '${stream}'`, { stream, action });
     }

@@ -161,6 +161,17 @@ describe.each(ENGINES)('on the $name engine', ({ factory: engine }) => {
       for (const c of [stranger, wrong, reader]) c.destroy();
     });
 
+    it('refuses writes to a pipeline\'s internal stream (_sluice.*) even to an admin key, and stores nothing', async () => {
+      await t.engine.createStream('_sluice.p.k1', { partitions: 1 });
+      const refusal = "stream '_sluice.p.k1' is internal to Sluice (pipelines write it): clients may not write it";
+      await expectError(kinesis.send(new PutRecordCommand({ StreamName: '_sluice.p.k1', PartitionKey: 'k', Data: Buffer.from('[[0,0,"k",1,null,1]]') })), 'AccessDeniedException', refusal);
+      await expectError(kinesis.send(new PutRecordsCommand({ StreamName: '_sluice.p.k1', Records: [{ PartitionKey: 'k', Data: Buffer.from('x') }] })), 'AccessDeniedException', refusal);
+      await expectError(kinesis.send(new CreateStreamCommand({ StreamName: '_sluice.p.k2', ShardCount: 1 })), 'AccessDeniedException', /clients may not create or delete it/);
+      expect((await kinesis.send(new DescribeStreamCommand({ StreamName: '_sluice.p.k1' }))).StreamDescription?.StreamName).toBe('_sluice.p.k1');
+      expect((await t.engine.read('_sluice.p.k1', 0, 0, 10)).records).toEqual([]);
+      await t.engine.deleteStream('_sluice.p.k1');
+    });
+
     it('refuses an unsigned request and an unknown operation (HTTP/1.1)', async () => {
       const unsigned = await post(t.url, { StreamName: 'clicks' }, { 'x-amz-target': 'Kinesis_20131202.DescribeStream', 'content-type': 'application/x-amz-json-1.1' });
       expect(unsigned.status).toBe(403);

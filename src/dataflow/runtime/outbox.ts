@@ -30,6 +30,8 @@ interface InternalPartition {
 export class Outbox {
   /** Items per internal stream, per partition, in order. */
   private readonly internal = new Map<string, InternalPartition[]>();
+  /** The same, by keyed node (records are added per node: no stream name to build for each). */
+  private readonly shuffles = new Map<number, InternalPartition[]>();
   private readonly sinks = new Map<string, SinkValues>();
   /** Per window node: this epoch's records merged per key and window. */
   private readonly partials = new Map<number, WindowOperator>();
@@ -51,7 +53,10 @@ export class Outbox {
     }
     const s = stream === undefined ? null : this.layout.streams.indexOf(stream);
     const r = raw === undefined ? ([0, port, key, t, s, value] satisfies ShuffleRecord) : rawRecord(port, key, t, s, raw);
-    this.add(shuffleStream(this.layout.p.name, n.id), keyGroupOf(key, this.layout.keyGroups), r);
+    let partitions = this.shuffles.get(n.id);
+    if (!partitions) this.shuffles.set(n.id, (partitions = this.partitionsOf(shuffleStream(this.layout.p.name, n.id))));
+    const g = keyGroupOf(key, this.layout.keyGroups);
+    (partitions[g] ??= { items: [], messages: [] }).items.push(r);
   }
 
   /** A producer's watermark to every key group of the keyed nodes it feeds, after its records. */
@@ -116,13 +121,18 @@ export class Outbox {
     }
     this.sinks.clear();
     this.internal.clear();
+    this.shuffles.clear();
     return out;
   }
 
   private add(stream: string, partition: number, item: unknown): void {
+    (this.partitionsOf(stream)[partition] ??= { items: [], messages: [] }).items.push(item);
+  }
+
+  private partitionsOf(stream: string): InternalPartition[] {
     let partitions = this.internal.get(stream);
     if (!partitions) this.internal.set(stream, (partitions = []));
-    (partitions[partition] ??= { items: [], messages: [] }).items.push(item);
+    return partitions;
   }
 
   private flushPartials(): void {

@@ -1,5 +1,7 @@
 // Who may do what: a principal holds scopes, each a stream pattern ('*', 'prefix-*' or an exact
-// name) with actions. 'admin' (create, delete) implies 'read' and 'write'.
+// name) with actions. 'admin' (create, delete) implies 'read' and 'write'. Streams Sluice keeps
+// for itself (`_sluice.*`: pipelines' shuffles and tables) are never written, created or deleted
+// by clients, whatever their scopes: a record there would be taken as a pipeline's own.
 
 export type Action = 'read' | 'write' | 'admin';
 
@@ -31,3 +33,12 @@ export function can(principal: Principal, stream: string, action: Action): boole
 /** True when the principal may see the stream at all (any action). */
 export const canSee = (principal: Principal, stream: string): boolean =>
   Object.keys(principal.scopes).some((p) => matches(p, stream));
+
+/** Names of streams pipelines keep for themselves (decision 008). */
+export const INTERNAL_STREAM_PREFIX = '_sluice.';
+
+/** Why no client may do `action` on `stream`, when it is an internal stream and the action is not a read. */
+export function internalRefusal(stream: string, action: Action): string | undefined {
+  if (!stream.startsWith(INTERNAL_STREAM_PREFIX) || action === 'read') return undefined;
+  return `stream '${stream}' is internal to Sluice (pipelines write it): clients may not ${action === 'write' ? 'write' : 'create or delete'} it`;
+}

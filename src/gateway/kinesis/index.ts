@@ -2,7 +2,7 @@
 // gateway's port, so AWS SDK clients work unchanged. Requests are SigV4-verified against the
 // configured key pairs; errors have Kinesis' shapes (`__type`, `message`, x-amzn-ErrorType).
 import { EngineUnavailableError, InvalidArgumentError, StreamExistsError, StreamNotFoundError } from '../../engine/errors.js';
-import { OPEN_PRINCIPAL, can, type Action, type Principal } from '../auth/scopes.js';
+import { OPEN_PRINCIPAL, can, internalRefusal, type Action, type Principal } from '../auth/scopes.js';
 import { verifySigV4 } from '../auth/sigv4.js';
 import { ClientAbortedError, readBody } from '../body.js';
 import type { Gateway } from '../gateway.js';
@@ -66,6 +66,8 @@ export class KinesisApi {
         principal,
         client: principal === OPEN_PRINCIPAL ? address : principal.id,
         authorize: (stream, action) => {
+          const internal = internalRefusal(stream, action);
+          if (internal) throw new KinesisError('AccessDeniedException', internal);
           if (!can(principal, stream, action)) {
             throw new KinesisError('AccessDeniedException', `User '${principal.id}' is not authorized to ${action} stream '${stream}'`);
           }
