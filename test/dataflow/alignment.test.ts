@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import { SqliteEngine } from '../../src/engine/sqlite/index.js';
+import type { CommitUnit } from '../../src/engine/engine.js';
 import { pipeline, tumbling } from '../../src/dataflow/index.js';
 import { sourceUnit, stateKey } from '../../src/dataflow/runtime/layout.js';
 import { PipelineRun } from '../../src/dataflow/runtime/runner.js';
@@ -69,6 +70,40 @@ it('a source partition maxDrift ahead of its peer waits; the results are the sam
   expect(unaligned.paused.fast).toBe(0);
   expect(unaligned.maxLead).toBeGreaterThan(100_000); // the fast side read everything first
   expect(unaligned.pairs.sort()).toEqual(aligned.pairs.sort());
+});
+
+it('a source does not read ahead of peers it has not seen yet: its first epoch is one batch, however long epochs may be', async () => {
+  const engine = new SqliteEngine({ dataDir: join(tempDir(), 'data') });
+  cleanup.push(() => engine.close());
+  const p = pipeline('first');
+  const slow = p.source<E>('slow', { eventTime: (e) => e.ts }).keyBy((e) => e.k);
+  p.source<E>('fast', { eventTime: (e) => e.ts }).keyBy((e) => e.k).join(slow).window(tumbling('10s')).inner((f, s) => ({ f: f.ts, s: s.ts })).to('pairs');
+  await engine.createStream('fast', { partitions: 1 });
+  await engine.createStream('slow', { partitions: 1 });
+  await engine.append('fast', Array.from({ length: 200 }, (_, i) => ({ partition: 0, value: enc({ k: i % 3, ts: i * 1000 }) })));
+  await engine.append('slow', Array.from({ length: 2000 }, (_, i) => ({ partition: 0, value: enc({ k: i % 3, ts: i * 100 }) })));
+  // The offsets each source unit commits, in order (the fast one is stepped first).
+  const offsets = new Map<string, number[]>();
+  const watched = new Proxy(engine, {
+    get(target, prop) {
+      if (prop !== 'commit') return typeof target[prop as keyof SqliteEngine] === 'function' ? (target[prop as keyof SqliteEngine] as Function).bind(target) : target[prop as keyof SqliteEngine];
+      return async (unit: CommitUnit) => {
+        for (const w of unit.state ?? []) {
+          const u = ['fast', 'slow'].find((s) => w.key === stateKey('first', sourceUnit(s, 0)));
+          if (u && w.value) offsets.set(u, [...(offsets.get(u) ?? []), (decode(w.value) as { offset: number }).offset]);
+        }
+        return target.commit(unit);
+      };
+    },
+  });
+  const r = await PipelineRun.start(watched, p, { tablesPath: join(tempDir(), 't.db'), clock: new ManualClock(1_000), batch: 10, epochMs: 60_000, maxDrift: 20_000 });
+  cleanup.push(() => r.stop());
+  while ((offsets.get('fast')?.at(-1) ?? 0) < 200) await new Promise((resolve) => setTimeout(resolve, 2));
+  // Before, the fast unit's first epoch read its whole partition (200 records, 200 s of event time).
+  expect(offsets.get('fast')![0]).toBe(10);
+  expect(offsets.get('slow')![0]).toBe(10);
+  // Then it reads more than a batch an epoch while within maxDrift of the slow one.
+  expect(Math.max(...offsets.get('fast')!.map((o, i, a) => o - (a[i - 1] ?? 0)))).toBeGreaterThan(10);
 });
 
 it('a peer that has read all its input does not hold the others back (it is behind only because it has nothing to read)', async () => {

@@ -36,9 +36,18 @@ export class SourceUnit extends Unit {
     this.sent = s.sent;
   }
 
+  /**
+   * Whether this unit keeps pace with peers (decision 009). Until it has seen where they are, its
+   * epochs are one batch each: a first epoch of epochMs used to read a whole partition of one
+   * stream before its peers had read anything, and the keyed steps buffered all of it.
+   */
+  private get aligning(): boolean {
+    return this.ctx.maxDrift > 0 && this.peers.length > 0;
+  }
+
   /** Whether a watermark is more than maxDrift ahead of the slowest peer last seen. */
   private beyond(w: number): boolean {
-    return this.ctx.maxDrift > 0 && this.peers.length > 0 && Number.isFinite(w) && w > this.peersMark + this.ctx.maxDrift;
+    return this.aligning && Number.isFinite(w) && w > this.peersMark + this.ctx.maxDrift;
   }
 
   /**
@@ -89,7 +98,7 @@ export class SourceUnit extends Unit {
       this.stats.records += records.length;
       this.outbox.outputs(this.executor.drain());
       this.outbox.seal();
-      if (!more || (!this.redoing && Number.isFinite(this.peersMark) && this.beyond(this.marks.current(now)))) break;
+      if (!more || (!this.redoing && this.aligning && (!Number.isFinite(this.peersMark) || this.beyond(this.marks.current(now))))) break;
       ({ records, next, more } = await this.read(this.stream, this.partition, next, started));
     }
     const w = this.marks.current(now);
