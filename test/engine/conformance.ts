@@ -295,6 +295,25 @@ export function engineConformance(name: string, harness: EngineHarness): void {
     });
 
     describe('durability', () => {
+      it('keeps large state values (pipelines\' state chunks) through replaces, deletes, a refused write and a reopen', async () => {
+        const { engine, config } = await fresh();
+        const big = (n: number) => Buffer.alloc(100_000, n); // engines may keep these apart from small ones
+        await engine.commit({ state: [{ key: 'a', value: big(1) }, { key: 'b', value: big(2) }, { key: 'c', value: enc('small') }] });
+        await engine.commit({ state: [{ key: 'a', value: big(3), expectedVersion: 1 }, { key: 'b', value: null }] });
+        await expect(engine.commit({ state: [{ key: 'c', value: big(4) }, { key: 'a', value: big(5), expectedVersion: 1 }] })).rejects.toBeInstanceOf(ConflictError);
+        const check = async (e: Engine) => {
+          expect(await e.getState('a')).toEqual({ value: big(3), version: 2 });
+          expect(await e.getState('b')).toBeUndefined();
+          expect(dec((await e.getState('c'))!.value)).toBe('small');
+          expect([...(await e.listState(''))].map(([k, v]) => [k, v.version, v.value.length])).toEqual([['a', 2, 100_000], ['c', 1, 7]]);
+        };
+        await check(engine);
+        await engine.close();
+        const again = await harness.reopen(config);
+        open.push(again);
+        await check(again);
+      });
+
       it('keeps everything after close and reopen', async () => {
         const { engine, config } = await fresh();
         await engine.createStream('s', { partitions: 2 });

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { readdirSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
@@ -51,11 +51,77 @@ describe('sqlite storage: segment files', () => {
     await engine.close();
   });
 
+  it('keeps large state values in files, deletes a file no value points into, and moves the values out of a mostly-dead one', async () => {
+    const dir = tempDir();
+    const engine = new SqliteEngine({ dataDir: dir, retentionIntervalMs: 0, segmentBytes: 100_000 }); // state files of 100 kB: five 20 kB values each
+    const files = () => readdirSync(join(dir, 'state', '0', '0')).sort();
+    const value = (key: string, n: number) => Buffer.alloc(20_000, `${key}:${n};`);
+    const rows = () => {
+      const db = new Database(join(dir, 'sluice.db'), { readonly: true });
+      try {
+        return db.prepare('SELECT key, version, length(value) AS inRow, seg FROM state ORDER BY key').all() as { key: string; version: number; inRow: number; seg: number | null }[];
+      } finally {
+        db.close();
+      }
+    };
+    const keys = Array.from({ length: 15 }, (_, i) => `k${String(i).padStart(2, '0')}`);
+    for (const k of keys) await engine.commit({ state: [{ key: k, value: value(k, 1) }] });
+    await engine.commit({ state: [{ key: 'small', value: Buffer.from('{"x":1}') }] });
+    expect(files()).toEqual(['00000000000000000000.log', '00000000000000000001.log', '00000000000000000002.log']);
+    expect(rows().find((r) => r.key === 'small')).toEqual({ key: 'small', version: 1, inRow: 7, seg: null });
+    expect(rows().filter((r) => r.key !== 'small').every((r) => r.inRow === 0 && r.seg !== null)).toBe(true);
+    // Every value of file 0 replaced: the file goes once the commit that let go of its last value is in.
+    for (const k of keys.slice(0, 5)) await engine.commit({ state: [{ key: k, value: value(k, 2) }] });
+    expect(files()).not.toContain('00000000000000000000.log');
+    // File 1 keeps one value of five (a fifth live): that value moves to the head, same version, and the file goes.
+    await engine.commit({ state: keys.slice(5, 9).map((k) => ({ key: k, value: null })) });
+    expect(files()).not.toContain('00000000000000000001.log');
+    expect(rows().find((r) => r.key === 'k09')).toMatchObject({ version: 1, seg: expect.any(Number) });
+    expect(rows().find((r) => r.key === 'k09')!.seg).toBeGreaterThan(1);
+    const want = new Map([...keys.slice(0, 5).map((k) => [k, value(k, 2)] as const), ...keys.slice(9).map((k) => [k, value(k, 1)] as const)]);
+    const check = async (e: SqliteEngine) => {
+      for (const [k, v] of want) expect((await e.getState(k))?.value.equals(v)).toBe(true);
+      for (const k of keys.slice(5, 9)) expect(await e.getState(k)).toBeUndefined();
+    };
+    await check(engine);
+    await engine.close();
+    // A file left behind by a crash between a commit and its clean-up is deleted at open.
+    writeFileSync(join(dir, 'state', '0', '0', '00000000000000000000.log'), 'orphan');
+    const again = new SqliteEngine({ dataDir: dir, retentionIntervalMs: 0, segmentBytes: 100_000 });
+    expect(files()).not.toContain('00000000000000000000.log');
+    await check(again);
+    await again.close();
+  });
+
+  it('upgrades a version 2 data dir in place: its state rows stay readable, new large values go to files', async () => {
+    const dir = tempDir();
+    const first = new SqliteEngine({ dataDir: dir, retentionIntervalMs: 0 });
+    await first.createStream('s', { partitions: 1 });
+    await first.append('s', [{ value: Buffer.from('1') }]);
+    await first.close();
+    // Back to version 2: the state table as it was, without the state file tables.
+    const db = new Database(join(dir, 'sluice.db'));
+    db.exec('DROP TABLE state_head; DROP TABLE state; CREATE TABLE state (key TEXT PRIMARY KEY, version INTEGER NOT NULL, value BLOB NOT NULL) WITHOUT ROWID;');
+    db.prepare('INSERT INTO state VALUES (?, ?, ?)').run('old', 4, Buffer.alloc(50_000, 7));
+    db.pragma('user_version = 2');
+    db.close();
+    const engine = new SqliteEngine({ dataDir: dir, retentionIntervalMs: 0 });
+    expect(await engine.getState('old')).toEqual({ value: Buffer.alloc(50_000, 7), version: 4 });
+    await engine.commit({ state: [{ key: 'new', value: Buffer.alloc(50_000, 8) }, { key: 'old', value: Buffer.alloc(50_000, 9), expectedVersion: 4 }] });
+    expect(await engine.getState('old')).toEqual({ value: Buffer.alloc(50_000, 9), version: 5 });
+    expect((await engine.read('s', 0, 0, 10)).records.map((r) => Buffer.from(r.value).toString())).toEqual(['1']);
+    await engine.close();
+    const check = new Database(join(dir, 'sluice.db'), { readonly: true });
+    expect(check.pragma('user_version', { simple: true })).toBe(3);
+    expect(check.prepare('SELECT COUNT(*) AS n FROM state WHERE seg IS NOT NULL').get()).toEqual({ n: 2 });
+    check.close();
+  });
+
   it('refuses a data dir written by another storage schema version', async () => {
     const dir = tempDir();
     const db = new Database(join(dir, 'sluice.db'));
     db.pragma('user_version = 99');
     db.close();
-    expect(() => new SqliteEngine({ dataDir: dir })).toThrow(`${join(dir, 'sluice.db')} was written by storage schema version 99; this Sluice reads version 2`);
+    expect(() => new SqliteEngine({ dataDir: dir })).toThrow(`${join(dir, 'sluice.db')} was written by storage schema version 99; this Sluice reads version 3`);
   });
 });

@@ -14,7 +14,8 @@ import { ConflictError, EngineClosedError, InvalidArgumentError, StreamExistsErr
 import { channelOf, Notifier } from '../notifier.js';
 import { checkPartition, checkStreamName, resolveStreamOptions } from '../validate.js';
 import { DirectoryBlobs } from './blobs.js';
-import { SCHEMA, SCHEMA_VERSION, type StreamRow } from './schema.js';
+import { MIGRATE_2_TO_3, SCHEMA, SCHEMA_VERSION, type StreamRow } from './schema.js';
+import { StateValues, type StateRow } from './state-values.js';
 import { DEFAULT_SEGMENT_BYTES, Segments } from './segments.js';
 import { Statements } from './statements.js';
 import { Checkpointer } from './checkpointer.js';
@@ -40,6 +41,8 @@ export interface SqliteEngineOptions {
   checkpoints?: boolean;
 }
 
+const EMPTY = Buffer.alloc(0);
+
 export class SqliteEngine implements Engine {
   readonly kind = 'sqlite';
   readonly atomicCommit = true;
@@ -55,6 +58,7 @@ export class SqliteEngine implements Engine {
   private readonly sticky = { next: 0 };
   private readonly checkpointer?: Checkpointer;
   private readonly segments: Segments;
+  private readonly stateValues: StateValues;
   private readonly appendCtx: AppendContext;
   private dataVersion = 0;
   private closed = false;
@@ -82,6 +86,8 @@ export class SqliteEngine implements Engine {
     if (options.checkpoints !== false) this.checkpointer = new Checkpointer(file, synchronous);
     this.q = new Statements(this.db);
     this.segments = new Segments(join(o.dataDir, 'segments'), o.durability === 'fsync');
+    this.stateValues = new StateValues(this.db, join(o.dataDir, 'state'), o.durability === 'fsync', o.segmentBytes);
+    this.stateValues.sweep();
     this.appendCtx = { q: this.q, segments: this.segments, segmentBytes: o.segmentBytes, sticky: this.sticky };
     this.blobs = new DirectoryBlobs(join(o.dataDir, 'blobs'), o.durability === 'fsync');
     this.commitTx = this.db.transaction((unit: CommitUnit) => this.commitInTransaction(unit));
@@ -204,19 +210,45 @@ export class SqliteEngine implements Engine {
 
   async getState(key: string): Promise<StateEntry | undefined> {
     this.checkOpen();
-    const row = this.q.stateGet.get(key) as { version: number; value: Buffer } | undefined;
-    return row && { value: row.value, version: row.version };
+    return this.readingState(() => {
+      const row = this.q.stateGet.get(key) as StateRow | undefined;
+      return row && { value: this.stateValues.valueOf(row), version: row.version };
+    });
   }
 
   async listState(prefix: string): Promise<Map<string, StateEntry>> {
     this.checkOpen();
-    const rows = this.q.stateRange.all(prefix, prefix + '\uffff') as { key: string; version: number; value: Buffer }[];
-    return new Map(rows.map((r) => [r.key, { value: r.value, version: r.version }]));
+    return this.readingState(() => {
+      const rows = this.q.stateRange.all(prefix, prefix + '\uffff') as (StateRow & { key: string })[];
+      return new Map(rows.map((r) => [r.key, { value: this.stateValues.valueOf(r), version: r.version }]));
+    });
+  }
+
+  /**
+   * Runs a state read. A value's file can be deleted by another connection between reading its row
+   * and its bytes (the value was replaced or deleted and committed meanwhile): the read is then
+   * retried on a newer snapshot.
+   */
+  private readingState<T>(read: () => T): T {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return read();
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 3) throw e;
+      }
+    }
   }
 
   async commit(unit: CommitUnit, _call?: CallOptions): Promise<CommitResult> {
     this.checkOpen();
-    const result = this.commitTx.immediate(unit);
+    let result: CommitResult;
+    try {
+      result = this.commitTx.immediate(unit);
+    } catch (e) {
+      this.stateValues.settle(false);
+      throw e;
+    }
+    this.stateValues.settle(true); // files no value points into any more are deleted
     result.appends.forEach((results, i) => {
       const touched = new Set<number>();
       for (const r of results) if ('offset' in r && !r.duplicate) touched.add(r.partition);
@@ -262,6 +294,7 @@ export class SqliteEngine implements Engine {
     this.notifier.poke();
     this.db.close();
     this.segments.close();
+    this.stateValues.close();
     await this.checkpointer?.close();
   }
 
@@ -274,11 +307,13 @@ export class SqliteEngine implements Engine {
     });
     const versions = (unit.state ?? []).map((w) => {
       const current = this.checkVersion(w.key, w.expectedVersion);
+      const file = this.stateValues.replace(w.key, w.value);
       if (w.value === null) {
         this.q.stateDelete.run(w.key);
         return 0;
       }
-      this.q.stateUpsert.run(w.key, current + 1, w.value);
+      if (file) this.q.stateUpsert.run(w.key, current + 1, EMPTY, file.seg, file.pos, file.len);
+      else this.q.stateUpsert.run(w.key, current + 1, w.value, null, null, null);
       return current + 1;
     });
     for (const o of unit.offsets ?? []) this.q.offsetUpsert.run(o.group, o.stream, o.partition, o.offset);
@@ -348,6 +383,13 @@ function migrate(db: Database.Database, file: string): void {
   const version = db.pragma('user_version', { simple: true }) as number;
   const hasTables = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'streams'").get() !== undefined;
   if (version === SCHEMA_VERSION) return;
+  if (version === 2) {
+    db.transaction(() => {
+      db.exec(MIGRATE_2_TO_3);
+      db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    }).immediate();
+    return;
+  }
   if (version !== 0 || hasTables) {
     throw new InvalidArgumentError(`${file} was written by storage schema version ${version || 1}; this Sluice reads version ${SCHEMA_VERSION}`, 'dataDir');
   }

@@ -2,7 +2,24 @@
 // the batch's bytes are in a segment file (segments.ts). See docs/decisions/002-record-batches.md.
 
 /** Bumped when the schema changes; a data dir of another version is refused, not misread. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
+
+/** Large state values in files (state-values.ts): where the next one goes, and which rows point into a file. Added in version 3. */
+const STATE_FILES = `
+CREATE TABLE IF NOT EXISTS state_head (
+  id INTEGER PRIMARY KEY CHECK (id = 0),
+  seg INTEGER NOT NULL,
+  pos INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS state_by_seg ON state (seg) WHERE seg IS NOT NULL;
+`;
+
+/** Version 2 → 3: large state values move to files; rows written before stay as they are. */
+export const MIGRATE_2_TO_3 = `
+ALTER TABLE state ADD COLUMN seg INTEGER;
+ALTER TABLE state ADD COLUMN pos INTEGER;
+ALTER TABLE state ADD COLUMN len INTEGER;
+${STATE_FILES}`;
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS streams (
@@ -55,9 +72,12 @@ CREATE TABLE IF NOT EXISTS offsets (
 CREATE TABLE IF NOT EXISTS state (
   key TEXT PRIMARY KEY,
   version INTEGER NOT NULL,
-  value BLOB NOT NULL
+  value BLOB NOT NULL,
+  seg INTEGER,
+  pos INTEGER,
+  len INTEGER
 ) WITHOUT ROWID;
-`;
+${STATE_FILES}`;
 
 export interface StreamRow {
   id: number;

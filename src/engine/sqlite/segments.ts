@@ -52,6 +52,22 @@ export class Segments {
     }
   }
 
+  /** Closes this connection's handle on a segment file (another connection may delete the file: its space is freed once no handle is open). */
+  release(stream: number, partition: number, base: number): void {
+    this.closeFd(join(this.dir(stream, partition), segmentName(base)));
+  }
+
+  /** Deletes one segment file, if it is there. */
+  dropOne(stream: number, partition: number, base: number): void {
+    const path = join(this.dir(stream, partition), segmentName(base));
+    this.closeFd(path);
+    try {
+      unlinkSync(path);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+  }
+
   dropStream(stream: number): void {
     const dir = join(this.root, String(stream));
     for (const path of [...this.fds.keys()]) if (path.startsWith(dir + '/')) this.closeFd(path);

@@ -71,11 +71,12 @@ export class Statements {
       'INSERT INTO offsets (grp, stream, partition, offset) VALUES (?, ?, ?, ?) ' +
         'ON CONFLICT (grp, stream, partition) DO UPDATE SET offset = excluded.offset',
     );
-    this.stateGet = p('SELECT version, value FROM state WHERE key = ?');
+    this.stateGet = p('SELECT version, value, seg, pos, len FROM state WHERE key = ?');
     this.stateVersion = p('SELECT version FROM state WHERE key = ?');
-    this.stateRange = p('SELECT key, version, value FROM state WHERE key >= ? AND key < ? ORDER BY key');
+    this.stateRange = p('SELECT key, version, value, seg, pos, len FROM state WHERE key >= ? AND key < ? ORDER BY key');
     this.stateUpsert = p(
-      'INSERT INTO state (key, version, value) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET version = excluded.version, value = excluded.value',
+      'INSERT INTO state (key, version, value, seg, pos, len) VALUES (?, ?, ?, ?, ?, ?) ' +
+        'ON CONFLICT (key) DO UPDATE SET version = excluded.version, value = excluded.value, seg = excluded.seg, pos = excluded.pos, len = excluded.len',
     );
     this.stateDelete = p('DELETE FROM state WHERE key = ?');
   }
