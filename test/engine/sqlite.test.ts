@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import { SqliteEngine } from '../../src/engine/sqlite/index.js';
+import { StateValues } from '../../src/engine/sqlite/state-values.js';
 import type { SqliteEngineConfig } from '../../src/engine/open.js';
 import { tempDir } from '../support/tmp.js';
 import { engineConformance } from './conformance.js';
@@ -73,6 +74,13 @@ describe('sqlite storage: segment files', () => {
     // Every value of file 0 replaced: the file goes once the commit that let go of its last value is in.
     for (const k of keys.slice(0, 5)) await engine.commit({ state: [{ key: k, value: value(k, 2) }] });
     expect(files()).not.toContain('00000000000000000000.log');
+    // A reader holding a row read before that (another connection) gets ENOENT, and creates nothing.
+    const db = new Database(join(dir, 'sluice.db'));
+    const stale = new StateValues(db, join(dir, 'state'), false, 100_000);
+    expect(() => stale.valueOf({ version: 1, value: Buffer.alloc(0), seg: 0, pos: 0, len: 10 })).toThrow(expect.objectContaining({ code: 'ENOENT' }));
+    expect(files()).not.toContain('00000000000000000000.log');
+    stale.close();
+    db.close();
     // File 1 keeps one value of five (a fifth live): that value moves to the head, same version, and the file goes.
     await engine.commit({ state: keys.slice(5, 9).map((k) => ({ key: k, value: null })) });
     expect(files()).not.toContain('00000000000000000001.log');
@@ -80,7 +88,7 @@ describe('sqlite storage: segment files', () => {
     expect(rows().find((r) => r.key === 'k09')!.seg).toBeGreaterThan(1);
     const want = new Map([...keys.slice(0, 5).map((k) => [k, value(k, 2)] as const), ...keys.slice(9).map((k) => [k, value(k, 1)] as const)]);
     const check = async (e: SqliteEngine) => {
-      for (const [k, v] of want) expect((await e.getState(k))?.value.equals(v)).toBe(true);
+      for (const [k, v] of want) expect(Buffer.from((await e.getState(k))!.value).equals(v)).toBe(true);
       for (const k of keys.slice(5, 9)) expect(await e.getState(k)).toBeUndefined();
     };
     await check(engine);

@@ -10,6 +10,18 @@ export const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024; // a new segment starts p
 
 const segmentName = (base: number) => `${String(base).padStart(20, '0')}.log`;
 
+/** Reads `len` bytes at `pos` of an open file; `what` names it when it is shorter. */
+function readAt(fd: number, pos: number, len: number, what: () => string): Buffer {
+  const out = Buffer.allocUnsafe(len);
+  let done = 0;
+  while (done < len) {
+    const n = readSync(fd, out, done, len - done, pos + done);
+    if (n === 0) throw new Error(`${what()} is shorter than its index`);
+    done += n;
+  }
+  return out;
+}
+
 export class Segments {
   private readonly fds = new Map<string, number>();
 
@@ -24,15 +36,7 @@ export class Segments {
   }
 
   read(stream: number, partition: number, base: number, pos: number, len: number): Buffer {
-    const fd = this.fd(stream, partition, base);
-    const out = Buffer.allocUnsafe(len);
-    let done = 0;
-    while (done < len) {
-      const n = readSync(fd, out, done, len - done, pos + done);
-      if (n === 0) throw new Error(`segment ${segmentName(base)} of stream ${stream} partition ${partition} is shorter than its index`);
-      done += n;
-    }
-    return out;
+    return readAt(this.fd(stream, partition, base), pos, len, () => `segment ${segmentName(base)} of stream ${stream} partition ${partition}`);
   }
 
   /** Deletes the segment files of a partition that start before `keepFrom`. */
@@ -49,6 +53,21 @@ export class Segments {
       if (!name.endsWith('.log') || !(base < keepFrom)) continue;
       this.closeFd(join(dir, name));
       unlinkSync(join(dir, name));
+    }
+  }
+
+  /**
+   * Reads from a segment file that may have been deleted meanwhile (by another connection): fails
+   * with ENOENT then, instead of creating it. Keeps no handle unless one was open already.
+   */
+  readExisting(stream: number, partition: number, base: number, pos: number, len: number): Buffer {
+    const path = join(this.dir(stream, partition), segmentName(base));
+    if (this.fds.has(path)) return this.read(stream, partition, base, pos, len);
+    const fd = openSync(path, constants.O_RDONLY);
+    try {
+      return readAt(fd, pos, len, () => `segment ${segmentName(base)} of stream ${stream} partition ${partition}`);
+    } finally {
+      closeSync(fd);
     }
   }
 

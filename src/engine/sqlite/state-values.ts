@@ -91,10 +91,8 @@ export class StateValues {
 
   /** The value of a stored row. */
   valueOf(row: StateRow): Buffer {
-    if (row.seg === null) return row.value;
-    const value = this.files.read(0, 0, row.seg, row.pos!, row.len!);
-    if (row.seg !== this.writing) this.files.release(0, 0, row.seg); // (no handle kept on a file another connection may delete)
-    return value;
+    // No handle is kept on a file another connection may delete; ENOENT if it just did (the caller reads again).
+    return row.seg === null ? row.value : this.files.readExisting(0, 0, row.seg, row.pos!, row.len!);
   }
 
   /** After the transaction: `true` to keep what `replace` noted (it committed), `false` to forget it (rolled back). */
