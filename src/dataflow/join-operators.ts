@@ -173,8 +173,9 @@ export class IntervalJoinOperator implements KeyedOperator {
       side = { v, t };
       for (const l of k.l) if (t >= l.t + this.c.lower && t <= l.t + this.c.upper) this.pair(key, l, side);
     }
-    addToKey(k, [port, side]);
-    this.state.appended(key, [port, side]);
+    const item = [port, side];
+    addToKey(k, item);
+    this.state.appended(key, item);
     return true;
   }
 

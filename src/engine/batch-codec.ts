@@ -60,6 +60,21 @@ export function decodeRecords(data: Buffer, skip: number, max: number, partition
   return n;
 }
 
+/** Whether a payload is a batch exactly: its count's records, each key and value inside it, nothing after the last. */
+export function wellFramed(data: Buffer): boolean {
+  if (data.length < 4) return false;
+  const count = data.readUInt32BE(0);
+  let pos = 4;
+  for (let i = 0; i < count; i++) {
+    if (pos + 2 > data.length) return false;
+    const keyField = data.readUInt16BE(pos);
+    pos += 2 + (keyField === 0 ? 0 : keyField - 1);
+    if (pos + 4 > data.length) return false;
+    pos += 4 + data.readUInt32BE(pos);
+  }
+  return pos === data.length;
+}
+
 /**
  * Encodes keyless values given as texts into batches for `partition` of at most `maxBytes` each
  * (a value larger than that is a batch alone): one UTF-8 encoding for all the texts, then copies.

@@ -1,5 +1,6 @@
 // Checks shared by every engine, so each rejects bad names and options with the same message.
 import { withDefaults } from '../defaults.js';
+import { wellFramed } from './batch-codec.js';
 import { InvalidArgumentError } from './errors.js';
 import {
   DEFAULT_DEDUP_WINDOW_MS,
@@ -57,7 +58,7 @@ export function checkPartition(stream: { name: string; partitions: number }, par
   return partition;
 }
 
-/** Refuses an encoded batch whose partition the stream lacks or whose count its payload contradicts. */
+/** Refuses an encoded batch whose partition the stream lacks, whose count its payload contradicts, or whose payload is not a batch (a record running past its end, bytes after the last): stored, it would break every read of the partition. */
 export function checkEncodedBatch(stream: string, partitions: number, b: EncodedBatch): void {
   if (!(Number.isInteger(b.partition) && b.partition >= 0 && b.partition < partitions)) {
     throw new InvalidArgumentError(`partition ${b.partition} of an encoded batch is not one of stream '${stream}' (0-${partitions - 1})`, 'partition');
@@ -66,4 +67,5 @@ export function checkEncodedBatch(stream: string, partitions: number, b: Encoded
   if (!(Number.isInteger(b.count) && b.count > 0) || held !== b.count) {
     throw new InvalidArgumentError(`an encoded batch for stream '${stream}' says ${b.count} records; its payload holds ${held}`, 'batches');
   }
+  if (!wellFramed(b.payload)) throw new InvalidArgumentError(`an encoded batch for stream '${stream}' is not well framed: a record runs past its end or bytes follow the last`, 'batches');
 }

@@ -218,6 +218,29 @@ describe('pipelines on the sqlite engine', () => {
     expect(shuffled.join('\n')).toContain('{"k":"a","n":10,"ts":1000}');
   });
 
+  it('a source record whose string holds bytes that are not UTF-8 crosses the shuffle as read and joins as the same value it parses to', async () => {
+    const { engine, tablesPath, clock } = setup();
+    type A = { k: string; n: number; ts: number };
+    const p = pipeline('not-utf8');
+    const right = p.source<A>('right', { eventTime: (x) => x.ts }).keyBy((x) => x.k);
+    p.source<A>('left', { eventTime: (x) => x.ts }).keyBy((x) => x.k).join(right).window(tumbling('1m')).inner((l, r) => ({ l, r })).to('pairs');
+    await engine.createStream('left', { partitions: 1 });
+    await engine.createStream('right', { partitions: 1 });
+    const end = (k: string) => ({ value: Buffer.from(`{"k":"${k}","n":0,"ts":${10 * MIN}}`) });
+    // A lone 0xff, and a three-byte lead (0xe2) cut short by the closing quote.
+    const bad = Buffer.concat([Buffer.from('{"k":"c","n":0,"ts":3500,"s":"x'), Buffer.from([0xff, 0xe2]), Buffer.from('"}')]);
+    await engine.append('left', [{ value: Buffer.from('{"k":"c","n":3,"ts":3000}') }, end('end')]);
+    await engine.append('right', [{ value: bad }, end('end')]);
+    const run = await PipelineRun.start(engine, p, { tablesPath, clock });
+    runs.push(run);
+    await until(async () => (await allRecords(engine, 'pairs')).length === 1 && run.idle, 'the pair');
+    const pairs = (await allRecords(engine, 'pairs')).map((r) => JSON.parse(Buffer.from(r.value).toString()));
+    expect(pairs).toHaveLength(1);
+    expect(pairs[0]).toEqual({ l: { k: 'c', n: 3, ts: 3000 }, r: JSON.parse(bad.toString('utf8')) });
+    expect(pairs[0].r.s).toBe('x\uFFFD\uFFFD');
+    expect(await allRecords(engine, 'not-utf8-errors')).toEqual([]);
+  });
+
   it('reports records in its internal streams that Sluice did not write (malformed, of the wrong shape, for the wrong step) to <pipeline>-errors, and carries on', async () => {
     const { engine, tablesPath, clock } = setup();
     const t = traffic(6);

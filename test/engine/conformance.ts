@@ -135,6 +135,11 @@ export function engineConformance(name: string, harness: EngineHarness): void {
         const [good] = encodeTexts(['"z"'], 0, 1000);
         await expect(engine.commit({ appends: [{ stream: 'b', records: [], batches: [good!, ...encodeTexts(['"z"'], 2, 1000)] }] })).rejects.toThrow(/partition 2 of an encoded batch is not one of stream 'b' \(0-1\)/);
         await expect(engine.commit({ appends: [{ stream: 'b', records: [], batches: [good!, { ...good!, count: 2 }] }] })).rejects.toThrow(/says 2 records; its payload holds 1/);
+        // A payload whose record runs past its end, and one with bytes after its last record.
+        const long = Buffer.from(good!.payload);
+        long.writeUInt32BE(1000, 6);
+        await expect(engine.commit({ appends: [{ stream: 'b', records: [], batches: [good!, { ...good!, payload: long }] }] })).rejects.toThrow(/is not well framed/);
+        await expect(engine.commit({ appends: [{ stream: 'b', records: [], batches: [good!, { ...good!, payload: Buffer.concat([good!.payload, Buffer.from('x')]) }] }] })).rejects.toThrow(/is not well framed/);
         expect((await engine.read('b', 0, 0, 100)).records).toEqual([]);
         expect((await engine.read('b', 1, 0, 100)).records.map((x) => dec(x.value))).toEqual(['r0', 'x1', 'x2', 'é3', 'x4', 'x5', 'y']);
       });

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import { SqliteEngine } from '../../src/engine/sqlite/index.js';
 import { StateValues } from '../../src/engine/sqlite/state-values.js';
+import { Segments } from '../../src/engine/sqlite/segments.js';
 import type { SqliteEngineConfig } from '../../src/engine/open.js';
 import { tempDir } from '../support/tmp.js';
 import { engineConformance } from './conformance.js';
@@ -50,6 +51,18 @@ describe('sqlite storage: segment files', () => {
     const rest = await engine.read('s', 0, 0, 10_000);
     expect(rest.records.map((r) => r.offset)).toEqual(Array.from({ length: 150 }, (_, k) => 150 + k));
     await engine.close();
+  });
+
+  it('a read of a segment file that is gone (retention, another connection) fails with ENOENT and creates nothing', () => {
+    const dir = tempDir();
+    const segments = new Segments(dir, false);
+    segments.write(1, 0, 0, 0, Buffer.from('abc'));
+    expect(segments.read(1, 0, 0, 1, 2).toString()).toBe('bc');
+    expect(() => segments.read(1, 0, 500, 0, 2)).toThrow(expect.objectContaining({ code: 'ENOENT' }));
+    expect(() => segments.read(7, 0, 0, 0, 2)).toThrow(expect.objectContaining({ code: 'ENOENT' }));
+    expect(readdirSync(join(dir, '1', '0'))).toEqual(['00000000000000000000.log']);
+    expect(readdirSync(dir)).toEqual(['1']);
+    segments.close();
   });
 
   it('keeps large state values in files, deletes a file no value points into, and moves the values out of a mostly-dead one', async () => {

@@ -187,9 +187,14 @@ export class NatsEngine implements Engine {
       const results = await this.appendOne(a.stream, records, unit.id === undefined ? undefined : `${unit.id}/${i}`);
       if (batches.length === 0) appends.push(results);
       else {
-        // One result per batch: its first record's.
-        let at = a.records.length;
-        appends.push([...results.slice(0, at), ...batches.map((b) => results[(at += b.count) - b.count]!)]);
+        // The records' results, then one per batch: its first record's.
+        const out = results.slice(0, a.records.length);
+        let first = a.records.length;
+        for (const b of batches) {
+          out.push(results[first]!);
+          first += b.count;
+        }
+        appends.push(out);
       }
     }
     const versions: number[] = [];

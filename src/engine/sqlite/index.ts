@@ -306,8 +306,8 @@ export class SqliteEngine implements Engine {
       return a.batches?.length ? results.concat(appendBatches(this.appendCtx, row, a.batches, this.clock.now())) : results;
     });
     const versions = (unit.state ?? []).map((w) => {
-      const current = this.checkVersion(w.key, w.expectedVersion);
-      const file = this.stateValues.replace(w.key, w.value);
+      const { version: current, seg } = this.checkVersion(w.key, w.expectedVersion);
+      const file = this.stateValues.replace(seg, w.value);
       if (w.value === null) {
         this.q.stateDelete.run(w.key);
         return 0;
@@ -331,11 +331,12 @@ export class SqliteEngine implements Engine {
     }
   }
 
-  private checkVersion(key: string, expected: number | undefined): number {
-    const row = this.q.stateVersion.get(key) as { version: number } | undefined;
+  /** The key's current version (0: absent), refused when it is not `expected`; and the state file its value is in, if any. */
+  private checkVersion(key: string, expected: number | undefined): { version: number; seg: number | null } {
+    const row = this.q.stateVersion.get(key) as { version: number; seg: number | null } | undefined;
     const actual = row?.version ?? 0;
     if (expected !== undefined && expected !== actual) throw new ConflictError(key, expected, actual);
-    return actual;
+    return { version: actual, seg: row?.seg ?? null };
   }
 
   private streamRow(name: string): StreamRow {

@@ -29,14 +29,15 @@ export class Segments {
 
   /** Writes `data` at `pos` of the segment starting at offset `base` (created when missing). */
   write(stream: number, partition: number, base: number, pos: number, data: Uint8Array): void {
-    const fd = this.fd(stream, partition, base);
+    const fd = this.fd(stream, partition, base, true);
     let done = 0;
     while (done < data.length) done += writeSync(fd, data, done, data.length - done, pos + done);
     if (this.fsync) fdatasyncSync(fd);
   }
 
+  /** Reads from a segment; ENOENT when another connection deleted it meanwhile (a read never creates a file). */
   read(stream: number, partition: number, base: number, pos: number, len: number): Buffer {
-    return readAt(this.fd(stream, partition, base), pos, len, () => `segment ${segmentName(base)} of stream ${stream} partition ${partition}`);
+    return readAt(this.fd(stream, partition, base, false), pos, len, () => this.describe(stream, partition, base));
   }
 
   /** Deletes the segment files of a partition that start before `keepFrom`. */
@@ -56,16 +57,13 @@ export class Segments {
     }
   }
 
-  /**
-   * Reads from a segment file that may have been deleted meanwhile (by another connection): fails
-   * with ENOENT then, instead of creating it. Keeps no handle unless one was open already.
-   */
-  readExisting(stream: number, partition: number, base: number, pos: number, len: number): Buffer {
+  /** As `read`, keeping no handle open unless one was already (for files another connection may delete: their space is freed once no handle is open). */
+  readOnce(stream: number, partition: number, base: number, pos: number, len: number): Buffer {
     const path = join(this.dir(stream, partition), segmentName(base));
     if (this.fds.has(path)) return this.read(stream, partition, base, pos, len);
     const fd = openSync(path, constants.O_RDONLY);
     try {
-      return readAt(fd, pos, len, () => `segment ${segmentName(base)} of stream ${stream} partition ${partition}`);
+      return readAt(fd, pos, len, () => this.describe(stream, partition, base));
     } finally {
       closeSync(fd);
     }
@@ -101,13 +99,21 @@ export class Segments {
     return join(this.root, String(stream), String(partition));
   }
 
-  /** Opened read-write without O_APPEND: on Linux, pwrite on an O_APPEND file ignores the position. */
-  private fd(stream: number, partition: number, base: number): number {
+  private describe(stream: number, partition: number, base: number): string {
+    return `segment ${segmentName(base)} of stream ${stream} partition ${partition}`;
+  }
+
+  /**
+   * Opened read-write without O_APPEND (on Linux, pwrite on an O_APPEND file ignores the position);
+   * created only for a write: a read of a file retention or another connection deleted fails
+   * (ENOENT) instead of leaving an empty file behind.
+   */
+  private fd(stream: number, partition: number, base: number, create: boolean): number {
     const path = join(this.dir(stream, partition), segmentName(base));
     let fd = this.fds.get(path);
     if (fd === undefined) {
-      mkdirSync(this.dir(stream, partition), { recursive: true });
-      fd = openSync(path, constants.O_RDWR | constants.O_CREAT, 0o644);
+      if (create) mkdirSync(this.dir(stream, partition), { recursive: true });
+      fd = openSync(path, create ? constants.O_RDWR | constants.O_CREAT : constants.O_RDWR, 0o644);
       this.fds.set(path, fd);
     }
     return fd;

@@ -33,7 +33,6 @@ export class StateValues {
   private readonly files: Segments;
   private readonly headGet: Stmt;
   private readonly headSet: Stmt;
-  private readonly segOf: Stmt;
   private readonly live: Stmt;
   private readonly rowsIn: Stmt;
   private readonly move: Stmt;
@@ -49,7 +48,6 @@ export class StateValues {
     this.fileBytes = Math.min(STATE_FILE_BYTES, segmentBytes);
     this.headGet = db.prepare('SELECT seg, pos FROM state_head WHERE id = 0');
     this.headSet = db.prepare('INSERT INTO state_head (id, seg, pos) VALUES (0, ?, ?) ON CONFLICT (id) DO UPDATE SET seg = excluded.seg, pos = excluded.pos');
-    this.segOf = db.prepare('SELECT seg FROM state WHERE key = ?');
     this.live = db.prepare('SELECT COUNT(*) AS n, COALESCE(SUM(len), 0) AS bytes FROM state WHERE seg = ?');
     this.rowsIn = db.prepare('SELECT key, pos, len FROM state WHERE seg = ?');
     this.move = db.prepare('UPDATE state SET seg = ?, pos = ? WHERE key = ?');
@@ -62,13 +60,12 @@ export class StateValues {
   }
 
   /**
-   * Inside a write transaction, before `key`'s row is replaced or deleted: notes the file its
-   * current value is in, if any. Then, for a value being written, returns where it goes (bytes
+   * Inside a write transaction, before a row is replaced or deleted: notes the file its current
+   * value is in (`oldSeg`), if any. Then, for a value being written, returns where it goes (bytes
    * written) when it is large, or undefined to keep it in the row.
    */
-  replace(key: string, value: Uint8Array | null): { seg: number; pos: number; len: number } | undefined {
-    const old = this.segOf.get(key) as { seg: number | null } | undefined;
-    if (old?.seg != null) this.released.add(old.seg);
+  replace(oldSeg: number | null, value: Uint8Array | null): { seg: number; pos: number; len: number } | undefined {
+    if (oldSeg !== null) this.released.add(oldSeg);
     if (value === null || value.length < LARGE_VALUE_BYTES) return undefined;
     return { ...this.append(value), len: value.length };
   }
@@ -92,7 +89,7 @@ export class StateValues {
   /** The value of a stored row. */
   valueOf(row: StateRow): Buffer {
     // No handle is kept on a file another connection may delete; ENOENT if it just did (the caller reads again).
-    return row.seg === null ? row.value : this.files.readExisting(0, 0, row.seg, row.pos!, row.len!);
+    return row.seg === null ? row.value : this.files.readOnce(0, 0, row.seg, row.pos!, row.len!);
   }
 
   /** After the transaction: `true` to keep what `replace` noted (it committed), `false` to forget it (rolled back). */

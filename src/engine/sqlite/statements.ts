@@ -72,7 +72,7 @@ export class Statements {
         'ON CONFLICT (grp, stream, partition) DO UPDATE SET offset = excluded.offset',
     );
     this.stateGet = p('SELECT version, value, seg, pos, len FROM state WHERE key = ?');
-    this.stateVersion = p('SELECT version FROM state WHERE key = ?');
+    this.stateVersion = p('SELECT version, seg FROM state WHERE key = ?');
     this.stateRange = p('SELECT key, version, value, seg, pos, len FROM state WHERE key >= ? AND key < ? ORDER BY key');
     this.stateUpsert = p(
       'INSERT INTO state (key, version, value, seg, pos, len) VALUES (?, ?, ?, ?, ?, ?) ' +
