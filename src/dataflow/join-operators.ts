@@ -9,18 +9,23 @@ import { assign, windowsDue, type WindowSpec } from './windows.js';
 
 type Select = (left: any, right: any) => unknown;
 
-interface Side {
+/** A record a windowed join holds: its value (its time is its window's; states saved before carry a `t`, unused). */
+interface Held {
   v: unknown;
-  t: number;
   /** Left records of left joins only: matched at least once. */
   m?: boolean;
+}
+
+/** A record an interval join holds: its time decides what it pairs with and when it is dropped. */
+interface Side extends Held {
+  t: number;
 }
 
 interface JoinWindow {
   start: number;
   end: number;
-  l: Side[];
-  r: Side[];
+  l: Held[];
+  r: Held[];
   fired: boolean;
 }
 
@@ -33,7 +38,7 @@ export interface WindowJoinConfig {
 
 /** Adds a record to its window of a key's windows (creating the window), as `add` does: state items are [start, end, port, side]. */
 function addToWindow(windows: JoinWindow[] | undefined, item: unknown): JoinWindow[] {
-  const [start, end, port, side] = item as [number, number, number, Side];
+  const [start, end, port, side] = item as [number, number, number, Held];
   const list = windows ?? [];
   const w = windowOf(list, start, end);
   (port === 0 ? w.l : w.r).push(side);
@@ -66,12 +71,12 @@ export class WindowJoinOperator implements KeyedOperator {
   }
 
   add(port: number, key: Key, v: unknown, t: number, watermark: number): boolean {
-    const live = assign(this.c.spec, t).filter((w) => w.end + this.c.allowedLateness > watermark);
-    if (live.length === 0) return false;
-    let windows = this.state.get(key);
-    if (!windows) this.state.set(key, (windows = []));
-    for (const { start, end } of live) {
-      const side: Side = port === 0 && this.c.outer ? { v, t, m: false } : { v, t };
+    let windows: JoinWindow[] | undefined;
+    for (const { start, end } of assign(this.c.spec, t)) {
+      if (end + this.c.allowedLateness <= watermark) continue;
+      windows ??= this.state.get(key);
+      if (!windows) this.state.set(key, (windows = []));
+      const side: Held = port === 0 && this.c.outer ? { v, m: false } : { v };
       const w = windowOf(windows, start, end);
       (port === 0 ? w.l : w.r).push(side); // as addToWindow does when the state is loaded
       this.state.appended(key, [start, end, port, side]);
@@ -83,7 +88,7 @@ export class WindowJoinOperator implements KeyedOperator {
         this.state.touch(key);
       }
     }
-    return true;
+    return windows !== undefined;
   }
 
   advance(watermark: number): void {
@@ -105,7 +110,7 @@ export class WindowJoinOperator implements KeyedOperator {
     });
   }
 
-  private pair(key: Key, l: Side, r: Side, t: number): void {
+  private pair(key: Key, l: Held, r: Held, t: number): void {
     if (this.c.outer && !l.m) {
       l.m = true; // kept for left joins only
       this.state.touch(key);
