@@ -52,6 +52,8 @@ export class KeyedState<V> {
   private readonly moved = new Set<Key>();
   /** Items added to keys' values (keys not otherwise changed) since the last `changes()`. */
   private readonly appends = new Map<Key, unknown[]>();
+  /** Keys inserted since the last `changes()` that the state then did not have: deleting one leaves nothing to save. */
+  private readonly fresh = new Set<Key>();
   private readonly dueOf: DueOf<V>;
   private spills = 0;
 
@@ -97,7 +99,7 @@ export class KeyedState<V> {
       if (!this.moved.has(k)) this.changed.add(k);
       return;
     }
-    this.changed.delete(k);
+    if (!this.changed.delete(k)) this.fresh.add(k); // (a key deleted since: the saved state has it)
     this.moved.add(k);
   }
 
@@ -126,7 +128,7 @@ export class KeyedState<V> {
     if (this.onDisk.delete(k)) this.spill!.delete(k);
     this.appends.delete(k);
     this.moved.delete(k);
-    this.changed.add(k);
+    if (!this.fresh.delete(k)) this.changed.add(k);
   }
 
   /** Number of keys. */
@@ -200,6 +202,7 @@ export class KeyedState<V> {
     this.changed.clear();
     this.moved.clear();
     this.appends.clear();
+    this.fresh.clear();
     return out;
   }
 
@@ -229,6 +232,7 @@ export class KeyedState<V> {
     this.changed.clear();
     this.moved.clear();
     this.appends.clear();
+    this.fresh.clear();
   }
 
   private setDue(k: Key, due: number): void {

@@ -98,6 +98,29 @@ it('keeps the order of keys deleted and inserted again within one epoch', () => 
   expect([...live.entries()]).toEqual([...loaded.entries()]);
 });
 
+it('a key inserted and deleted within one epoch leaves nothing to save; a saved key deleted, even after coming back, is saved as deleted', () => {
+  const live = new KeyedState<number>();
+  live.set('a', 1);
+  live.set('b', 2);
+  const base = [...live.entries()];
+  live.changes();
+  live.set('x', 5); // new this epoch, gone again within it
+  live.delete('x');
+  live.delete('a'); // saved: its deletion must be saved
+  live.delete('b'); // saved, back, and gone again
+  live.set('b', 3);
+  live.delete('b');
+  expect(live.changes()).toEqual([['a', 0], ['b', 0]]);
+  live.set('y', 7);
+  live.delete('y');
+  live.set('y', 8); // fresh again: saved as inserted
+  const changes = live.changes();
+  expect(changes).toEqual([['y', 2, 8]]);
+  const loaded = new KeyedState<number>();
+  loaded.load(base, [[['a', 0], ['b', 0]], changes]);
+  expect([...loaded.entries()]).toEqual([['y', 8]]);
+});
+
 it('joins save buffered records as appended items; loading them rebuilds the live state exactly', () => {
   const ops = [
     new IntervalJoinOperator({ lower: -500, upper: 0, allowedLateness: 200, outer: false, select: (l, r) => [l, r] }, () => {}),
