@@ -44,6 +44,8 @@ export class KeyedState<V> {
   private maxResident = Infinity;
   /** Keys with a row in the spill store (current if the key is not resident). */
   private readonly onDisk = new Set<Key>();
+  /** Resident keys whose value changed since it was last read from or written to the spill store (when spilling). */
+  private readonly dirty = new Set<Key>();
   /** No key is due before this (a lower bound). */
   private minDue = Infinity;
   /** Keys updated in place or deleted since the last `changes()`. */
@@ -90,6 +92,7 @@ export class KeyedState<V> {
   }
 
   set(k: Key, v: V): void {
+    if (this.spill) this.dirty.add(k);
     this.appends.delete(k);
     this.resident.delete(k);
     this.resident.set(k, v);
@@ -105,6 +108,7 @@ export class KeyedState<V> {
 
   /** The value of `k` (just read with `get`) was changed in place. */
   touch(k: Key): void {
+    if (this.spill) this.dirty.add(k);
     this.appends.delete(k);
     if (!this.moved.has(k)) this.changed.add(k);
     const v = this.resident.get(k);
@@ -114,6 +118,7 @@ export class KeyedState<V> {
   /** `item` was added to the value of `k` in place, as `appendTo` would add it: saved as the item alone. */
   appended(k: Key, item: unknown): void {
     if (!this.options.appendTo) throw new Error('this state has no appendTo: use touch');
+    if (this.spill) this.dirty.add(k);
     const due = this.options.dueOfItem ? this.options.dueOfItem(item) : this.dueOf(this.resident.get(k)!);
     this.setDue(k, Math.min(this.keys.get(k) ?? Infinity, due));
     if (this.moved.has(k) || this.changed.has(k)) return; // its whole value is saved anyway
@@ -126,6 +131,7 @@ export class KeyedState<V> {
     if (!this.keys.delete(k)) return;
     this.resident.delete(k);
     if (this.onDisk.delete(k)) this.spill!.delete(k);
+    this.dirty.delete(k);
     this.appends.delete(k);
     this.moved.delete(k);
     if (!this.fresh.delete(k)) this.changed.add(k);
@@ -176,20 +182,27 @@ export class KeyedState<V> {
     }
   }
 
-  /** Moves the least recently used values past `maxResident` to the spill store. Call between batches: values handed out before may leave memory. */
+  /**
+   * Moves the least recently used values past `maxResident` to the spill store. Call between
+   * batches: values handed out before may leave memory. A value unchanged since it was read from
+   * the store leaves memory without being written again.
+   */
   evict(): void {
     const over = this.resident.size - this.maxResident;
     if (!this.spill || over <= 0) return;
+    const leaving: Key[] = [];
     const out: [Key, string][] = [];
     for (const [k, v] of this.resident) {
-      if (out.length >= over) break;
-      out.push([k, JSON.stringify(v)]);
+      if (leaving.length >= over) break;
+      leaving.push(k);
+      if (this.dirty.has(k) || !this.onDisk.has(k)) out.push([k, JSON.stringify(v)]);
     }
-    this.spill.put(out);
+    if (out.length > 0) this.spill.put(out);
     this.spills += out.length;
-    for (const [k] of out) {
+    for (const k of leaving) {
       this.resident.delete(k);
       this.onDisk.add(k);
+      this.dirty.delete(k);
     }
   }
 
@@ -226,6 +239,7 @@ export class KeyedState<V> {
     this.keys = new Map();
     this.resident = map;
     this.onDisk.clear();
+    this.dirty.clear();
     this.spill?.clear();
     this.minDue = Infinity;
     for (const [k, v] of map) this.setDue(k, this.dueOf(v));

@@ -159,3 +159,44 @@ it('a record joining a key already saved is saved alone, not with the key\'s who
   op.add(0, 'ad1', { view: 2 }, 160, 0);
   expect(op.state.changes()).toEqual([['ad1', 3, [[0, { v: { view: 1 }, t: 150 }], [0, { v: { view: 2 }, t: 160 }]]]]);
 });
+
+it('a spilled value read back and left unchanged leaves memory without being written again; a changed one is written', () => {
+  const rows = new Map<string | number, string>();
+  const puts: (string | number)[] = [];
+  const store = {
+    get: (k: string | number) => rows.get(k),
+    put: (entries: [string | number, string][]) => {
+      for (const [k, v] of entries) {
+        rows.set(k, v);
+        puts.push(k);
+      }
+    },
+    delete: (k: string | number) => void rows.delete(k),
+    clear: () => rows.clear(),
+  };
+  const state = new KeyedState<{ n: number }>();
+  state.spillTo(store, 2);
+  for (const k of ['a', 'b', 'c', 'd']) state.set(k, { n: 0 });
+  state.evict();
+  expect(puts).toEqual(['a', 'b']); // the two least recently used
+  // Reading every key round and round, as a stream–table lookup does: the two that had never been
+  // written are written once when they first leave memory, then nothing more.
+  for (let round = 0; round < 3; round++) {
+    for (const k of ['a', 'b', 'c', 'd']) {
+      expect(state.get(k)).toEqual({ n: 0 });
+      state.evict();
+    }
+  }
+  expect(puts.sort()).toEqual(['a', 'b', 'c', 'd']);
+  puts.length = 0;
+  const v = state.get('a')!;
+  v.n = 5; // changed in place, as operators do, and said so
+  state.touch('a');
+  for (const k of ['b', 'c', 'd']) {
+    state.get(k);
+    state.evict();
+  }
+  expect(puts).toEqual(['a']);
+  expect(state.get('a')).toEqual({ n: 5 });
+  expect([...state.entries()]).toEqual([['a', { n: 5 }], ['b', { n: 0 }], ['c', { n: 0 }], ['d', { n: 0 }]]);
+});
