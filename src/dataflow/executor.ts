@@ -5,7 +5,7 @@
 import { inputsOf, isKeyed, keyOf, type ErrorRecord, type Key, type KeyedNode, type LateRecord, type Pipeline, type PlanNode } from './dsl.js';
 import { IntervalJoinOperator, LookupOperator, WindowJoinOperator } from './join-operators.js';
 import type { Change } from './keyed-state.js';
-import type { KeyedOperator } from './operator.js';
+import type { Emit, KeyedOperator } from './operator.js';
 import type { Watermarks } from './watermarks.js';
 import { WindowOperator } from './window-operator.js';
 
@@ -29,6 +29,8 @@ export interface Output {
   text?: string;
   /** Present for table sinks: the row's key columns' values. */
   tableKey?: unknown[];
+  /** Table sinks: the row `value` once was no longer holds (a merged session's part): delete it. */
+  retract?: true;
 }
 
 export interface ExecutorMetrics {
@@ -71,7 +73,7 @@ export class Executor {
         if (!this.consumers.has(i)) this.consumers.set(i, []);
         this.consumers.get(i)!.push({ node: n, port });
       });
-      if (isKeyed(n) && (options.runs?.(n) ?? true)) this.operators.set(n.id, makeOperator(n, (value, t) => this.emitFrom(n.id, value, t)));
+      if (isKeyed(n) && (options.runs?.(n) ?? true)) this.operators.set(n.id, makeOperator(n, (value, t, retract) => this.emitFrom(n.id, value, t, retract)));
       if (n.kind === 'late') this.lateNode = n.id;
       if (n.kind === 'source' || ((n.kind === 'filter' || n.kind === 'union') && inputsOf(n).every((i) => this.asRead.has(i)))) this.asRead.add(n.id);
     }
@@ -168,34 +170,40 @@ export class Executor {
     }
   }
 
-  private emitFrom(node: number, value: unknown, t: number): void {
+  private emitFrom(node: number, value: unknown, t: number, retract?: boolean): void {
     try {
-      this.push(node, value, t);
+      this.push(node, value, t, undefined, retract);
     } catch (e) {
-      this.error('(derived)', e, value);
+      if (!retract) this.error('(derived)', e, value);
     }
   }
 
-  private push(from: number, value: unknown, t: number, stream?: string): void {
+  /**
+   * A record from node `from` to its consumers. `retract`: a result emitted before that no longer
+   * holds; stateless steps (pure functions) carry it as they carried the result, table sinks delete
+   * its row; keyed steps and stream sinks cannot take a record back and let it pass.
+   */
+  private push(from: number, value: unknown, t: number, stream?: string, retract?: boolean): void {
     const consumers = this.consumers.get(from);
     if (!consumers) return;
     for (const { node: n, port } of consumers) {
       switch (n.kind) {
         case 'filter':
-          if (n.fn(value)) this.push(n.id, value, t, stream);
+          if (n.fn(value)) this.push(n.id, value, t, stream, retract);
           break;
         case 'map':
-          this.push(n.id, n.fn(value), t, stream);
+          this.push(n.id, n.fn(value), t, stream, retract);
           break;
         case 'flatMap':
-          for (const v of n.fn(value) as Iterable<unknown>) this.push(n.id, v, t, stream);
+          for (const v of n.fn(value) as Iterable<unknown>) this.push(n.id, v, t, stream, retract);
           break;
         case 'union':
-          this.push(n.id, value, t, stream);
+          this.push(n.id, value, t, stream, retract);
           break;
         case 'window':
         case 'join':
         case 'lookup': {
+          if (retract) break;
           const key = keyOf(n, port)(value) as Key;
           const op = this.operators.get(n.id);
           if (op) {
@@ -211,8 +219,8 @@ export class Executor {
           if (n.table) {
             const bad = badRow(value);
             if (bad) throw new Error(`table '${n.name}': ${bad}`);
-            this.outputs.push({ sink: n.name, value, tableKey: n.table.key(value) });
-          } else {
+            this.outputs.push(retract ? { sink: n.name, value, tableKey: n.table.key(value), retract: true } : { sink: n.name, value, tableKey: n.table.key(value) });
+          } else if (!retract) {
             const text = JSON.stringify(value);
             if (text === undefined) throw new Error(`sink '${n.name}': a record must be a JSON value, got ${typeof value}`);
             this.outputs.push({ sink: n.name, value, text });
@@ -252,7 +260,7 @@ function badRow(v: unknown): string | undefined {
   return undefined;
 }
 
-function makeOperator(n: KeyedNode, emit: (value: unknown, t: number) => void): KeyedOperator {
+function makeOperator(n: KeyedNode, emit: Emit): KeyedOperator {
   switch (n.kind) {
     case 'window':
       return new WindowOperator(n, emit);

@@ -3,8 +3,11 @@
 import type { Key } from './dsl.js';
 import type { KeyedState } from './keyed-state.js';
 
-/** Emits a value downstream at an event time. */
-export type Emit = (value: unknown, eventTime: number) => void;
+/**
+ * Emits a value downstream at an event time. `retract`: a result emitted before no longer holds
+ * (a session merged into another): table sinks delete its row.
+ */
+export type Emit = (value: unknown, eventTime: number, retract?: boolean) => void;
 
 export interface KeyedOperator {
   /** Adds a record on input `port`; false when it is too late for any result (it goes to late()). */

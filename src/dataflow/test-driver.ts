@@ -16,6 +16,8 @@ export class TestDriver {
   private readonly executor: Executor;
   private readonly marks: Watermarks;
   private readonly emitted = new Map<string, unknown[]>();
+  /** Per table sink, its rows in order; `deleted`: a row that no longer holds (a merged session's part). */
+  private readonly rows = new Map<string, { row: unknown; deleted: boolean }[]>();
 
   constructor(readonly pipeline: Pipeline, options: { startTime?: number } = {}) {
     this.now = options.startTime ?? 0;
@@ -44,15 +46,22 @@ export class TestDriver {
     return this.collect();
   }
 
-  /** Everything written to an output stream so far, in order. */
+  /** Everything written to an output stream (or upserted into a table) so far, in order. */
   output<T = any>(sink: string): T[] {
     return (this.emitted.get(sink) ?? []) as T[];
   }
 
-  /** The latest row per key of an output, as an upserting table sink would hold it. */
+  /**
+   * The latest row per key of an output, as an upserting table sink holds it: for a table sink,
+   * without the rows that no longer hold (sessions merged into another after they fired).
+   */
   table<T = any>(sink: string, key: (row: T) => unknown = defaultRowKey): Map<string, T> {
     const rows = new Map<string, T>();
-    for (const row of this.output<T>(sink)) rows.set(JSON.stringify(key(row)), row);
+    const changes = this.rows.get(sink) ?? this.output<T>(sink).map((row) => ({ row, deleted: false }));
+    for (const { row, deleted } of changes) {
+      if (deleted) rows.delete(JSON.stringify(key(row as T)));
+      else rows.set(JSON.stringify(key(row as T)), row as T);
+    }
     return rows;
   }
 
@@ -80,6 +89,11 @@ export class TestDriver {
 
   private collect(): this {
     for (const o of this.executor.drain()) {
+      if (o.tableKey) {
+        if (!this.rows.has(o.sink)) this.rows.set(o.sink, []);
+        this.rows.get(o.sink)!.push({ row: o.value, deleted: o.retract === true });
+      }
+      if (o.retract) continue;
       if (!this.emitted.has(o.sink)) this.emitted.set(o.sink, []);
       this.emitted.get(o.sink)!.push(o.value);
     }

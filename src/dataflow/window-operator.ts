@@ -87,14 +87,21 @@ export class WindowOperator implements KeyedOperator {
   private fire(key: Key, w: WindowState): void {
     if (!w.fired) this.state.touch(key);
     w.fired = true;
-    const result = this.c.agg.result(w.acc) as Record<string, unknown>;
-    this.emit({ key, windowStart: w.start, windowEnd: w.end, ...result }, w.end - 1);
+    this.emit(this.resultOf(key, w), w.end - 1);
   }
 
-  /** A session [start, end) absorbs every session of the key it overlaps. */
+  private resultOf(key: Key, w: WindowState): Record<string, unknown> {
+    return { key, windowStart: w.start, windowEnd: w.end, ...(this.c.agg.result(w.acc) as Record<string, unknown>) };
+  }
+
+  /**
+   * A session [start, end) absorbs every session of the key it overlaps. The results of those that
+   * fired no longer hold: they are retracted (a table deletes their rows) before the merged one fires.
+   */
   private mergeSession(key: Key, windows: WindowState[], start: number, end: number): WindowState | undefined {
     const overlapping = windows.filter((w) => w.start < end && start < w.end);
     if (overlapping.length === 0) return undefined;
+    if (this.fires) for (const w of overlapping) if (w.fired) this.emit(this.resultOf(key, w), w.end - 1, true);
     const merged: WindowState = {
       start: Math.min(start, ...overlapping.map((w) => w.start)),
       end: Math.max(end, ...overlapping.map((w) => w.end)),

@@ -8,7 +8,7 @@ import { ManualClock } from '../../src/clock.js';
 import type { CommitUnit, Engine } from '../../src/engine/engine.js';
 import { SqliteEngine } from '../../src/engine/sqlite/index.js';
 import { fileURLToPath } from 'node:url';
-import { count, pipeline, tumbling } from '../../src/dataflow/index.js';
+import { count, pipeline, session, tumbling } from '../../src/dataflow/index.js';
 import { keyedUnit, keyGroupOf, Layout, metaKey, stateKey } from '../../src/dataflow/runtime/layout.js';
 import { campaignPipeline, MIN, type Ad, type View } from './fixtures/campaigns.js';
 import { PipelineRun, LeaseLostError, type RunOptions } from '../../src/dataflow/runtime/runner.js';
@@ -275,7 +275,7 @@ describe('pipelines on the sqlite engine', () => {
       ...perShuffle('shuffle record of partition N: its accumulator does not merge'),
       'message at offset N: not JSON',
       'message at offset N: not an array of table rows',
-      'message at offset N: item N is not a table row [key columns, row object]',
+      'message at offset N: item N is not a table row [key columns, row object] or a deletion [key columns, row object, N]',
     ].sort());
   });
 
@@ -293,6 +293,33 @@ describe('pipelines on the sqlite engine', () => {
     const db = new Database(tablesPath, { readonly: true });
     expect((db.prepare('SELECT i FROM wide ORDER BY i').all() as { i: number }[]).map((r) => r.i)).toEqual([0, 1, 3]);
     db.close();
+  });
+
+  it('deletes the row of a session that merged into another after it fired; the merged row replaces it', async () => {
+    const { engine, tablesPath, clock } = setup();
+    const p = pipeline('sess');
+    p.source<{ user: string; ts: number }>('clicks', { eventTime: (v) => v.ts })
+      .keyBy((v) => v.user).window(session('10s'), { allowedLateness: '1m' }).aggregate({ n: count() }).toTable('sessions');
+    await engine.createStream('clicks', { partitions: 1 });
+    await engine.append('clicks', [{ user: 'u', ts: 20_000 }, { user: 'v', ts: 45_000 }].map((v) => ({ value: enc(v) })));
+    const run = await PipelineRun.start(engine, p, { tablesPath, clock });
+    runs.push(run);
+    const rows = () => {
+      if (!existsSync(tablesPath)) return [];
+      const db = new Database(tablesPath, { readonly: true });
+      try {
+        return db.prepare('SELECT key, windowStart, windowEnd, n FROM sessions ORDER BY key, windowStart').all();
+      } catch {
+        return [];
+      } finally {
+        db.close();
+      }
+    };
+    await until(() => rows().length === 1, 'the first session fired');
+    expect(rows()).toEqual([{ key: 'u', windowStart: 20_000, windowEnd: 30_000, n: 1 }]);
+    await engine.append('clicks', [{ value: enc({ user: 'u', ts: 12_000 }) }]); // late, allowed: bridges into [20s, 30s)
+    await until(() => (rows()[0] as { n?: number } | undefined)?.n === 2, 'the merged session');
+    expect(rows()).toEqual([{ key: 'u', windowStart: 12_000, windowEnd: 30_000, n: 2 }]);
   });
 
   it('keeps work spread when one campaign takes 90% of the traffic: pre-aggregation sends the hot key partials, not records', async () => {

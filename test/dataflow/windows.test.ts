@@ -151,6 +151,27 @@ describe('sliding and session windows', () => {
     expect(d.output('out')).toEqual([{ key: 'a', windowStart: 0, windowEnd: 25_000, n: 3 }]);
   });
 
+  it('a session merged into another after it fired is deleted from tables (also through maps), and stays in streams', () => {
+    const { p, src } = views();
+    const sessions = src.keyBy((v) => v.ad).window(session('10s'), { allowedLateness: '1m' }).aggregate({ n: count() });
+    sessions.to('out');
+    sessions.toTable('sessions');
+    sessions.map((r) => ({ ad: r.key, from: r.windowStart, n: r.n })).toTable('mapped', { key: (r) => [r.ad, r.from] });
+    const d = new TestDriver(p)
+      .send('views', [{ ad: 'a', campaign: 'c', ts: 20_000 }])
+      .send('views', [{ ad: 'b', campaign: 'c', ts: 45_000 }]); // the watermark passes 30s: [20s, 30s) fires
+    expect([...d.table('sessions').values()]).toEqual([{ key: 'a', windowStart: 20_000, windowEnd: 30_000, n: 1 }]);
+    d.send('views', [{ ad: 'a', campaign: 'c', ts: 12_000 }]); // late, allowed: [12s, 22s) merges with it
+    expect([...d.table('sessions').values()]).toEqual([{ key: 'a', windowStart: 12_000, windowEnd: 30_000, n: 2 }]);
+    expect([...d.table('mapped', (r) => [r.ad, r.from]).values()]).toEqual([{ ad: 'a', from: 12_000, n: 2 }]);
+    // A stream cannot take a record back: it has both results, and no record for the retraction.
+    expect(d.output('out')).toEqual([
+      { key: 'a', windowStart: 20_000, windowEnd: 30_000, n: 1 },
+      { key: 'a', windowStart: 12_000, windowEnd: 30_000, n: 2 },
+    ]);
+    expect(d.output('sessions')).toEqual(d.output('out'));
+  });
+
   it('reduces the records of each window with a user function', () => {
     const { p, src } = views();
     src.keyBy((v) => v.campaign).window(tumbling('1m')).reduce((a, b) => (a.ts >= b.ts ? a : b)).to('latest');

@@ -37,8 +37,15 @@ describe('internal stream messages (decision 008)', () => {
     expect(() => unpackShuffle(b('[[2,"p",5,0],[0,0,{},1,null,1]]'))).toThrow('item 1 is not a shuffle record'); // an object key
     expect(() => unpackShuffle(b('[[1,"k",0,"end",{}]]'))).toThrow('item 0 is not a shuffle record');
     expect(() => unpackRows(b('{"a":1}'))).toThrow('not an array of table rows');
-    expect(() => unpackRows(b('[[["k"],{"n":1}],[["k"],[1]]]'))).toThrow('item 1 is not a table row [key columns, row object]');
+    expect(() => unpackRows(b('[[["k"],{"n":1}],[["k"],[1]]]'))).toThrow('item 1 is not a table row [key columns, row object] or a deletion [key columns, row object, 1]');
+    expect(() => unpackRows(b('[[["k"],{"n":1},2]]'))).toThrow('item 0 is not a table row');
+    expect(() => unpackRows(b('[[["k"],{"n":1},1,1]]'))).toThrow('item 0 is not a table row');
+    expect(() => unpackRows(b('[[["k"],null,1]]'))).toThrow('item 0 is not a table row');
     expect(unpackRows(b('[]'))).toEqual([]);
+  });
+
+  it('reads a deletion: a row that no longer holds, with a 1 after it', () => {
+    expect(unpackRows(encode([[['k', 0], { n: 1 }, 1], [['k', 5], { n: 2 }]]))).toEqual([[['k', 0], { n: 1 }, 1], [['k', 5], { n: 2 }]]);
   });
 
   it('packs source records as the text they were read as, among other records, under the limit (decision 011)', () => {

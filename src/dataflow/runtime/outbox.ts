@@ -73,7 +73,7 @@ export class Outbox {
   outputs(outputs: Output[]): void {
     for (const o of outputs) {
       if (o.tableKey) {
-        this.add(tableStream(this.layout.p.name, o.sink), 0, [o.tableKey, o.value]);
+        this.add(tableStream(this.layout.p.name, o.sink), 0, o.retract ? [o.tableKey, o.value, 1] : [o.tableKey, o.value]);
         continue;
       }
       let s = this.sinks.get(o.sink);

@@ -1,7 +1,7 @@
 // Table sinks: a unit reads a pipeline's table stream and upserts rows into a SQLite database,
 // with its input offset in the same SQLite transaction — each row change lands exactly once.
 // A table has `_key` (JSON of the row's key) as primary key and one column per top-level field,
-// added as fields appear.
+// added as fields appear. A deletion (a result that no longer holds) removes its key's row.
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -21,6 +21,7 @@ export class TablesDb {
   readonly db: Database.Database;
   private readonly columns = new Map<string, Set<string>>();
   private readonly upserts = new Map<string, Database.Statement>();
+  private readonly deletes = new Map<string, Database.Statement>();
   private readonly offsetGet: Database.Statement;
   private readonly offsetSet: Database.Statement;
 
@@ -42,7 +43,8 @@ export class TablesDb {
   tooWide(table: string, rows: Row[]): Set<number> {
     const cols = new Set(this.known(table));
     const out = new Set<number>();
-    rows.forEach(([, row], i) => {
+    rows.forEach(([, row, deleted], i) => {
+      if (deleted) return;
       const added = Object.keys(row).filter((f) => !cols.has(f));
       if (cols.size + added.length > MAX_TABLE_COLUMNS) out.add(i);
       else for (const f of added) cols.add(f);
@@ -50,10 +52,13 @@ export class TablesDb {
     return out;
   }
 
-  /** Upserts rows and records the next input offset, in one transaction. */
+  /** Upserts (or deletes) rows and records the next input offset, in one transaction. */
   apply(pipeline: string, table: string, rows: Row[], next: number): void {
     this.db.transaction(() => {
-      for (const [key, row] of rows) this.upsert(table, key, row);
+      for (const [key, row, deleted] of rows) {
+        if (deleted) this.remove(table, key);
+        else this.upsert(table, key, row);
+      }
       this.offsetSet.run(pipeline, table, next);
     }).immediate();
   }
@@ -82,6 +87,13 @@ export class TablesDb {
       this.columns.set(table, cols);
     }
     return cols;
+  }
+
+  private remove(table: string, key: unknown[]): void {
+    if (this.known(table).size === 0) return; // never written: nothing to delete
+    let stmt = this.deletes.get(table);
+    if (!stmt) this.deletes.set(table, (stmt = this.db.prepare(`DELETE FROM ${q(table)} WHERE _key = ?`)));
+    stmt.run(JSON.stringify(key));
   }
 
   private upsert(table: string, key: unknown[], row: Record<string, unknown>): void {

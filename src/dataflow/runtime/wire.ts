@@ -3,8 +3,9 @@
 //   [0, port, key, t, stream, value]      a record (stream: its source stream's index in the layout, null if derived)
 //   [1, key, start, end, acc]              a window's partial accumulator (pre-aggregated upstream)
 //   [2, producer, watermark, idle]         a producer's watermark (null: none yet); idle: 1
-// A table stream's messages are JSON arrays of rows [key columns, row]. Messages written before
-// decision 008 held one shuffle record or one row each; they are still read.
+// A table stream's messages are JSON arrays of rows [key columns, row], or [key columns, row, 1]
+// for a row to delete (a result that no longer holds). Messages written before decision 008 held
+// one shuffle record or one row each; they are still read.
 import type { Key } from '../dsl.js';
 
 export type ShuffleRecord =
@@ -12,8 +13,8 @@ export type ShuffleRecord =
   | [1, Key, number, number, unknown]
   | [2, string, number | null, 0 | 1];
 
-/** A table sink's row: its key columns' values and the row. */
-export type Row = [key: unknown[], row: Record<string, unknown>];
+/** A table sink's row: its key columns' values and the row; with a 1 after them, a row to delete. */
+export type Row = [key: unknown[], row: Record<string, unknown>] | [key: unknown[], row: Record<string, unknown>, deleted: 1];
 
 /** Most bytes of one message: a key group's records of an epoch are cut into messages this big (under NATS' 1 MB max_payload). */
 export const MESSAGE_BYTES = 256 * 1024;
@@ -121,7 +122,7 @@ function isShuffleRecord(x: unknown): x is ShuffleRecord {
   }
 }
 
-const isRow = (x: unknown): x is Row => Array.isArray(x) && x.length === 2 && Array.isArray(x[0]) && isObject(x[1]);
+const isRow = (x: unknown): x is Row => Array.isArray(x) && (x.length === 2 || (x.length === 3 && x[2] === 1)) && Array.isArray(x[0]) && isObject(x[1]);
 
 /** A message that is not what Sluice writes to an internal stream (not JSON, or not of its shape). */
 export class BadMessageError extends Error {
@@ -153,6 +154,6 @@ export function unpackRows(b: Uint8Array): Row[] {
   const m = parse(b);
   if (isRow(m)) return [m];
   if (!Array.isArray(m)) throw new BadMessageError('not an array of table rows');
-  for (let i = 0; i < m.length; i++) if (!isRow(m[i])) throw new BadMessageError(`item ${i} is not a table row [key columns, row object]`);
+  for (let i = 0; i < m.length; i++) if (!isRow(m[i])) throw new BadMessageError(`item ${i} is not a table row [key columns, row object] or a deletion [key columns, row object, 1]`);
   return m as Row[];
 }
