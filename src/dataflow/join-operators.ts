@@ -132,13 +132,9 @@ interface IntervalKey {
   r: Side[];
 }
 
-/** Adds a record to a key's buffers, as `add` does: state items are [port, side]. */
-function addToKey(k: IntervalKey | undefined, item: unknown): IntervalKey {
-  const [port, side] = item as [number, Side];
-  const value = k ?? { l: [], r: [] };
-  (port === 0 ? value.l : value.r).push(side);
-  return value;
-}
+/** A state item of an interval join: a record added on port 0 or 1, or the records dropped at a watermark ([2, watermark − allowedLateness]). */
+type IntervalItem = [port: 0 | 1, side: Side] | [drop: 2, below: number];
+const DROP = 2;
 
 /**
  * A left record at tl pairs with every right record at tr in [tl + lower, tl + upper], as soon as
@@ -159,11 +155,23 @@ export class IntervalJoinOperator implements KeyedOperator {
       for (const r of k.r) due = Math.min(due, this.dropsAt(1, r.t));
       return due;
     };
+    // (A drop leaves the key's due time to be taken again from its value: visitDue does.)
     const dueOfItem = (item: unknown) => {
-      const [port, side] = item as [number, Side];
-      return this.dropsAt(port, side.t);
+      const x = item as IntervalItem;
+      return x[0] === DROP ? Infinity : this.dropsAt(x[0], x[1].t);
     };
-    this.state = new KeyedState<IntervalKey>({ appendTo: addToKey, dueOf, dueOfItem });
+    this.state = new KeyedState<IntervalKey>({ appendTo: (k, item) => this.apply(k, item as IntervalItem), dueOf, dueOfItem });
+  }
+
+  /** Applies a state item to a key's buffers, as `add` and `advance` do (appendTo, when state is loaded). */
+  private apply(k: IntervalKey | undefined, item: IntervalItem): IntervalKey {
+    const value = k ?? { l: [], r: [] };
+    if (item[0] === DROP) {
+      const w = item[1];
+      value.l = value.l.filter((l) => l.t + this.c.upper >= w);
+      value.r = value.r.filter((r) => r.t - this.c.lower >= w);
+    } else (item[0] === 0 ? value.l : value.r).push(item[1]);
+    return value;
   }
 
   add(port: number, key: Key, v: unknown, t: number, watermark: number): boolean {
@@ -178,8 +186,8 @@ export class IntervalJoinOperator implements KeyedOperator {
       side = { v, t };
       for (const l of k.l) if (t >= l.t + this.c.lower && t <= l.t + this.c.upper) this.pair(key, l, side);
     }
-    const item = [port, side];
-    addToKey(k, item);
+    const item: IntervalItem = [port as 0 | 1, side];
+    this.apply(k, item);
     this.state.appended(key, item);
     return true;
   }
@@ -199,8 +207,10 @@ export class IntervalJoinOperator implements KeyedOperator {
         return false;
       });
       k.r = k.r.filter((r) => r.t - this.c.lower >= w);
+      // What was dropped is saved as the drop (a few bytes), not as the key's whole buffer again:
+      // a hot key holding many records would rewrite all of them at every watermark step.
       if (k.l.length === 0 && k.r.length === 0) this.state.delete(key);
-      else if (k.l.length + k.r.length < held) this.state.touch(key);
+      else if (k.l.length + k.r.length < held) this.state.appended(key, [DROP, w] satisfies IntervalItem);
     });
   }
 
