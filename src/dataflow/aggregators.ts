@@ -56,16 +56,36 @@ export const avg = <T>(of: (v: T) => number): Aggregator<T, [sum: number, n: num
   result: ([s, n]) => (n === 0 ? null : s / n),
 });
 
-/** Exact distinct count (the accumulator holds the distinct values). */
+/**
+ * The values of a distinct-count accumulator as a set, built once per accumulator array (a loaded or
+ * spilled accumulator is a new array): membership in O(1) instead of a scan of the array per record.
+ */
+const seenSets = new WeakMap<(string | number)[], Set<string | number>>();
+function seenSet(seen: (string | number)[]): Set<string | number> {
+  let set = seenSets.get(seen);
+  if (!set) seenSets.set(seen, (set = new Set(seen)));
+  return set;
+}
+
+/** Exact distinct count (the accumulator holds the distinct values, in the order first seen). */
 export const distinctCount = <T>(of: (v: T) => string | number): Aggregator<T, (string | number)[], number> => ({
   create: () => [],
   add: (seen, v) => {
     const x = of(v);
-    if (!seen.includes(x)) seen.push(x);
+    const set = seenSet(seen);
+    if (!set.has(x)) {
+      set.add(x);
+      seen.push(x);
+    }
     return seen;
   },
   merge: (a, b) => {
-    for (const x of b) if (!a.includes(x)) a.push(x);
+    const set = seenSet(a);
+    for (const x of b) {
+      if (set.has(x)) continue;
+      set.add(x);
+      a.push(x);
+    }
     return a;
   },
   result: (seen) => seen.length,

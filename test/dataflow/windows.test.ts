@@ -30,6 +30,26 @@ describe('stateless operators', () => {
   });
 });
 
+describe('aggregators', () => {
+  it('distinctCount counts each value once across records, merges and accumulators loaded from JSON', () => {
+    const agg = distinctCount((v: { u: string | number }) => v.u);
+    let acc = agg.create();
+    for (const u of ['a', 'b', 'a', 1, '1', 'b']) acc = agg.add(acc, { u });
+    expect(agg.result(acc)).toBe(4); // 'a', 'b', 1, '1'
+    let partial = agg.create();
+    for (const u of ['b', 'c', 'c']) partial = agg.add(partial, { u });
+    acc = agg.merge(acc, JSON.parse(JSON.stringify(partial)));
+    expect(acc).toEqual(['a', 'b', 1, '1', 'c']);
+    // As state saved and loaded (or spilled and read back): a new array, the same values.
+    let loaded = JSON.parse(JSON.stringify(acc)) as (string | number)[];
+    for (const u of ['c', 'd', 'a']) loaded = agg.add(loaded, { u });
+    expect(agg.result(loaded)).toBe(6);
+    let many = agg.create();
+    for (let i = 0; i < 20_000; i++) many = agg.add(many, { u: i % 10_000 });
+    expect(agg.result(many)).toBe(10_000);
+  });
+});
+
 describe('tumbling windows', () => {
   it('fires a window when the watermark passes its end, with every built-in aggregate', () => {
     const { p, src } = views();
