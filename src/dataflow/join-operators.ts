@@ -136,6 +136,27 @@ interface IntervalKey {
 type IntervalItem = [port: 0 | 1, side: Side] | [drop: 2, below: number];
 const DROP = 2;
 
+/** The first index of a buffer sorted by time from which `from(side)` holds (it must not hold before, then hold on). */
+function firstFrom(buf: readonly Side[], from: (s: Side) => boolean): number {
+  let lo = 0;
+  let hi = buf.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (from(buf[mid]!)) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
+/** Inserts a record into a buffer sorted by time, after those of the same time (arrival order among equals). */
+function insertByTime(buf: Side[], side: Side): void {
+  const i = firstFrom(buf, (s) => s.t > side.t);
+  if (i === buf.length) buf.push(side);
+  else buf.splice(i, 0, side);
+}
+
+const byTime = (a: Side, b: Side) => a.t - b.t;
+
 /**
  * A left record at tl pairs with every right record at tr in [tl + lower, tl + upper], as soon as
  * both are there; the pair's time is max(tl, tr). A record older than watermark − allowedLateness
@@ -148,19 +169,16 @@ export class IntervalJoinOperator implements KeyedOperator {
 
   constructor(private readonly c: IntervalJoinConfig, private readonly emit: Emit) {
     if (c.lower > c.upper) throw new Error('an interval join needs lower <= upper');
-    // A key is due when its first record is dropped.
-    const dueOf = (k: IntervalKey) => {
-      let due = Infinity;
-      for (const l of k.l) due = Math.min(due, this.dropsAt(0, l.t));
-      for (const r of k.r) due = Math.min(due, this.dropsAt(1, r.t));
-      return due;
-    };
+    // A key is due when its first record is dropped: its buffers are sorted by time.
+    const dueOf = (k: IntervalKey) => Math.min(k.l.length > 0 ? this.dropsAt(0, k.l[0]!.t) : Infinity, k.r.length > 0 ? this.dropsAt(1, k.r[0]!.t) : Infinity);
     // (A drop leaves the key's due time to be taken again from its value: visitDue does.)
     const dueOfItem = (item: unknown) => {
       const x = item as IntervalItem;
       return x[0] === DROP ? Infinity : this.dropsAt(x[0], x[1].t);
     };
-    this.state = new KeyedState<IntervalKey>({ appendTo: (k, item) => this.apply(k, item as IntervalItem), dueOf, dueOfItem });
+    // Buffers saved before they were kept sorted (2026-11-25) are sorted when loaded (stably: arrival order among equals).
+    const fromSaved = (k: IntervalKey) => ({ ...k, l: k.l.sort(byTime), r: k.r.sort(byTime) });
+    this.state = new KeyedState<IntervalKey>({ appendTo: (k, item) => this.apply(k, item as IntervalItem), dueOf, dueOfItem, fromSaved });
   }
 
   /** Applies a state item to a key's buffers, as `add` and `advance` do (appendTo, when state is loaded). */
@@ -168,9 +186,9 @@ export class IntervalJoinOperator implements KeyedOperator {
     const value = k ?? { l: [], r: [] };
     if (item[0] === DROP) {
       const w = item[1];
-      value.l = value.l.filter((l) => l.t + this.c.upper >= w);
-      value.r = value.r.filter((r) => r.t - this.c.lower >= w);
-    } else (item[0] === 0 ? value.l : value.r).push(item[1]);
+      value.l.splice(0, firstFrom(value.l, (l) => l.t + this.c.upper >= w));
+      value.r.splice(0, firstFrom(value.r, (r) => r.t - this.c.lower >= w));
+    } else insertByTime(item[0] === 0 ? value.l : value.r, item[1]);
     return value;
   }
 
@@ -178,13 +196,14 @@ export class IntervalJoinOperator implements KeyedOperator {
     if (t + this.c.allowedLateness < watermark) return false;
     let k = this.state.get(key);
     if (!k) this.state.set(key, (k = { l: [], r: [] }));
+    // Buffers are sorted by time: a record pairs with a range of the other side's, found by bisection.
     let side: Side;
     if (port === 0) {
       side = this.c.outer ? { v, t, m: false } : { v, t };
-      for (const r of k.r) if (r.t >= t + this.c.lower && r.t <= t + this.c.upper) this.pair(key, side, r);
+      for (let i = firstFrom(k.r, (r) => r.t >= t + this.c.lower); i < k.r.length && k.r[i]!.t <= t + this.c.upper; i++) this.pair(key, side, k.r[i]!);
     } else {
       side = { v, t };
-      for (const l of k.l) if (t >= l.t + this.c.lower && t <= l.t + this.c.upper) this.pair(key, l, side);
+      for (let i = firstFrom(k.l, (l) => t <= l.t + this.c.upper); i < k.l.length && t >= k.l[i]!.t + this.c.lower; i++) this.pair(key, k.l[i]!, side);
     }
     const item: IntervalItem = [port as 0 | 1, side];
     this.apply(k, item);
@@ -201,12 +220,10 @@ export class IntervalJoinOperator implements KeyedOperator {
     const w = watermark - this.c.allowedLateness;
     this.state.visitDue(watermark, (key, k) => {
       const held = k.l.length + k.r.length;
-      k.l = k.l.filter((l) => {
-        if (l.t + this.c.upper >= w) return true;
-        if (this.c.outer && !l.m) this.emit(this.c.select(l.v, null), l.t);
-        return false;
-      });
-      k.r = k.r.filter((r) => r.t - this.c.lower >= w);
+      // Sorted by time: the records to drop are a prefix of each buffer.
+      const dropped = k.l.splice(0, firstFrom(k.l, (l) => l.t + this.c.upper >= w));
+      if (this.c.outer) for (const l of dropped) if (!l.m) this.emit(this.c.select(l.v, null), l.t);
+      k.r.splice(0, firstFrom(k.r, (r) => r.t - this.c.lower >= w));
       // What was dropped is saved as the drop (a few bytes), not as the key's whole buffer again:
       // a hot key holding many records would rewrite all of them at every watermark step.
       if (k.l.length === 0 && k.r.length === 0) this.state.delete(key);

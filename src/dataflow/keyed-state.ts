@@ -14,6 +14,7 @@ export type Change = [key: Key, kind: 0 | 1 | 2 | 3, value?: unknown];
 /** Adds an item to a value (or creates it). Method types, so a KeyedState<X> is still a KeyedState<unknown>. */
 type AppendTo<V> = { add(value: V | undefined, item: unknown): V }['add'];
 type DueOf<V> = { due(value: V): number }['due'];
+type FromSaved<V> = { whole(value: V): V }['whole'];
 
 export interface KeyedStateOptions<V> {
   /** Adds an item to a value as the live operator did: needed to load appended items. */
@@ -22,6 +23,8 @@ export interface KeyedStateOptions<V> {
   dueOf?: DueOf<V>;
   /** The due time an appended item brings (at most its value's); default: that of the whole value. */
   dueOfItem?: (item: unknown) => number;
+  /** Makes a value saved by an earlier version what the operator keeps now (applied when a whole value is loaded). */
+  fromSaved?: FromSaved<V>;
 }
 
 /** Where values go when they leave memory: text by key (a scratch store; the engine holds the durable copy). */
@@ -221,18 +224,20 @@ export class KeyedState<V> {
 
   /** A full snapshot and the changes after it, in order. Takes over their values (appended items go into them). */
   load(base: [Key, V][], deltas: Change[][] = []): void {
-    const map = new Map(base);
+    const whole = this.options.fromSaved ?? ((v: V) => v);
+    const map = new Map<Key, V>();
+    for (const [k, v] of base) map.set(k, whole(v));
     for (const d of deltas) {
       for (const [k, kind, v] of d) {
         if (kind === 0) map.delete(k);
-        else if (kind === 1) map.set(k, v as V);
+        else if (kind === 1) map.set(k, whole(v as V));
         else if (kind === 3) {
           let value = map.get(k);
           for (const item of v as unknown[]) value = this.options.appendTo!(value, item);
           map.set(k, value as V);
         } else {
           map.delete(k);
-          map.set(k, v as V);
+          map.set(k, whole(v as V));
         }
       }
     }

@@ -180,6 +180,25 @@ it('an interval join key holding many records saves what each epoch added and dr
   expect(Math.max(...sizes.slice(1))).toBeLessThan(3_500);
 });
 
+it('an interval join keeps each key\'s buffers in time order (out-of-order arrivals, buffers saved unsorted by an older version)', () => {
+  const pairs: unknown[] = [];
+  const op = new IntervalJoinOperator({ lower: -200, upper: 0, allowedLateness: 0, outer: true, select: (l, r) => [l, r] }, (v) => pairs.push(v));
+  // A key saved before buffers were sorted: its right records in arrival order.
+  op.state.load([['k', { l: [], r: [{ v: 'r300', t: 300 }, { v: 'r100', t: 100 }, { v: 'r200', t: 200 }] }]]);
+  op.add(0, 'k', 'l250', 250, 0); // pairs with right records in [50, 250]
+  expect(pairs).toEqual([['l250', 'r100'], ['l250', 'r200']]);
+  op.add(1, 'k', 'r240', 240, 0); // out of order: between r200 and r300
+  op.add(0, 'k', 'l150', 150, 0); // nothing in [-50, 150] but r100
+  expect(pairs.slice(2)).toEqual([['l250', 'r240'], ['l150', 'r100']]);
+  expect((op.state.entries().next().value![1] as { r: { t: number }[] }).r.map((r) => r.t)).toEqual([100, 200, 240, 300]);
+  op.state.changes();
+  op.advance(251); // drops right records below 251 - 200 = 51... none; left records below 251: both
+  expect(pairs.length).toBe(4); // both left records had matched: no (left, null)
+  expect((op.state.entries().next().value![1] as { l: unknown[] }).l).toEqual([]);
+  op.advance(420); // right records below 420 - 200 = 220 go
+  expect((op.state.entries().next().value![1] as { r: { t: number }[] }).r.map((r) => r.t)).toEqual([240, 300]);
+});
+
 it('a spilled value read back and left unchanged leaves memory without being written again; a changed one is written', () => {
   const rows = new Map<string | number, string>();
   const puts: (string | number)[] = [];
