@@ -132,9 +132,14 @@ interface IntervalKey {
   r: Side[];
 }
 
-/** A state item of an interval join: a record added on port 0 or 1, or the records dropped at a watermark ([2, watermark − allowedLateness]). */
-type IntervalItem = [port: 0 | 1, side: Side] | [drop: 2, below: number];
+/**
+ * A state item of an interval join: a record added on port 0 or 1, the records dropped at a
+ * watermark ([2, watermark − allowedLateness]), or a left join's left record that matched for the
+ * first time ([3, its index in the key's left buffer]).
+ */
+type IntervalItem = [port: 0 | 1, side: Side] | [drop: 2, below: number] | [matched: 3, index: number];
 const DROP = 2;
+const MATCHED = 3;
 
 /** The first index of a buffer sorted by time from which `from(side)` holds (it must not hold before, then hold on). */
 function firstFrom(buf: readonly Side[], from: (s: Side) => boolean): number {
@@ -174,7 +179,7 @@ export class IntervalJoinOperator implements KeyedOperator {
     // (A drop leaves the key's due time to be taken again from its value: visitDue does.)
     const dueOfItem = (item: unknown) => {
       const x = item as IntervalItem;
-      return x[0] === DROP ? Infinity : this.dropsAt(x[0], x[1].t);
+      return x[0] === DROP || x[0] === MATCHED ? Infinity : this.dropsAt(x[0], x[1].t);
     };
     // Buffers saved before they were kept sorted (2026-11-25) are sorted when loaded (stably: arrival order among equals).
     const fromSaved = (k: IntervalKey) => ({ ...k, l: k.l.sort(byTime), r: k.r.sort(byTime) });
@@ -188,6 +193,9 @@ export class IntervalJoinOperator implements KeyedOperator {
       const w = item[1];
       value.l.splice(0, firstFrom(value.l, (l) => l.t + this.c.upper >= w));
       value.r.splice(0, firstFrom(value.r, (r) => r.t - this.c.lower >= w));
+    } else if (item[0] === MATCHED) {
+      const l = value.l[item[1]];
+      if (l) l.m = true;
     } else insertByTime(item[0] === 0 ? value.l : value.r, item[1]);
     return value;
   }
@@ -200,10 +208,10 @@ export class IntervalJoinOperator implements KeyedOperator {
     let side: Side;
     if (port === 0) {
       side = this.c.outer ? { v, t, m: false } : { v, t };
-      for (let i = firstFrom(k.r, (r) => r.t >= t + this.c.lower); i < k.r.length && k.r[i]!.t <= t + this.c.upper; i++) this.pair(key, side, k.r[i]!);
+      for (let i = firstFrom(k.r, (r) => r.t >= t + this.c.lower); i < k.r.length && k.r[i]!.t <= t + this.c.upper; i++) this.pair(key, side, k.r[i]!, -1);
     } else {
       side = { v, t };
-      for (let i = firstFrom(k.l, (l) => t <= l.t + this.c.upper); i < k.l.length && t >= k.l[i]!.t + this.c.lower; i++) this.pair(key, k.l[i]!, side);
+      for (let i = firstFrom(k.l, (l) => t <= l.t + this.c.upper); i < k.l.length && t >= k.l[i]!.t + this.c.lower; i++) this.pair(key, k.l[i]!, side, i);
     }
     const item: IntervalItem = [port as 0 | 1, side];
     this.apply(k, item);
@@ -231,10 +239,14 @@ export class IntervalJoinOperator implements KeyedOperator {
     });
   }
 
-  private pair(key: Key, l: Side, r: Side): void {
+  /**
+   * Emits a pair. A left join marks the left record matched: saved as [3, index] when it is in the
+   * buffer at `index` (not the key's whole buffer); a record being added (-1) is saved with its mark.
+   */
+  private pair(key: Key, l: Side, r: Side, index: number): void {
     if (this.c.outer && !l.m) {
       l.m = true; // kept for left joins only
-      this.state.touch(key);
+      if (index >= 0) this.state.appended(key, [MATCHED, index] satisfies IntervalItem);
     }
     this.emit(this.c.select(l.v, r.v), Math.max(l.t, r.t));
   }
