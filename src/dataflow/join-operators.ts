@@ -84,8 +84,10 @@ export class WindowJoinOperator implements KeyedOperator {
         // Late but allowed: pair with what the window holds now.
         if (port === 0) for (const r of w.r) this.pair(key, side, r, w.end - 1);
         else for (const l of w.l) this.pair(key, l, side, w.end - 1);
-        w.fired = true;
-        this.state.touch(key);
+        if (!w.fired) {
+          w.fired = true;
+          this.state.touch(key);
+        } // (already fired: the record's own item is all that changed)
       }
     }
     return windows !== undefined;

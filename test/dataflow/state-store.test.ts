@@ -151,6 +151,18 @@ it('joins save buffered records as appended items; loading them rebuilds the liv
   }
 });
 
+it('a windowed join saves a late record joining a window that already fired as the record alone', () => {
+  const pairs: unknown[] = [];
+  const op = new WindowJoinOperator({ spec: tumbling('1s'), allowedLateness: 10_000, outer: false, select: (l, r) => [l, r] }, (v) => pairs.push(v));
+  for (let i = 0; i < 100; i++) op.add(1, 'hot', { r: i }, i, 0);
+  op.advance(1_000); // fires the window [0, 1s): no left records yet
+  op.state.changes();
+  op.add(0, 'hot', { l: 1 }, 500, 1_000); // late, allowed: pairs with the 100 held at once
+  op.add(0, 'hot', { l: 2 }, 600, 1_000);
+  expect(pairs).toHaveLength(200);
+  expect(op.state.changes()).toEqual([['hot', 3, [[0, 1_000, 0, { v: { l: 1 } }], [0, 1_000, 0, { v: { l: 2 } }]]]]);
+});
+
 it('a record joining a key already saved is saved alone, not with the key\'s whole buffer', () => {
   const op = new IntervalJoinOperator({ lower: -500, upper: 0, allowedLateness: 0, outer: false, select: (l, r) => [l, r] }, () => {});
   op.add(1, 'ad1', { ad: 1 }, 100, 0);
