@@ -219,7 +219,9 @@ export class Executor {
           if (n.table) {
             const bad = badRow(value);
             if (bad) throw new Error(`table '${n.name}': ${bad}`);
-            this.outputs.push(retract ? { sink: n.name, value, tableKey: n.table.key(value), retract: true } : { sink: n.name, value, tableKey: n.table.key(value) });
+            const row: Output = { sink: n.name, value, tableKey: n.table.key(value) };
+            if (retract) row.retract = true;
+            this.outputs.push(row);
           } else if (!retract) {
             const text = JSON.stringify(value);
             if (text === undefined) throw new Error(`sink '${n.name}': a record must be a JSON value, got ${typeof value}`);
