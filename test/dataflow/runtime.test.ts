@@ -297,29 +297,7 @@ describe('pipelines on the sqlite engine', () => {
 
   it('deletes the row of a session that merged into another after it fired; the merged row replaces it', async () => {
     const { engine, tablesPath, clock } = setup();
-    const p = pipeline('sess');
-    p.source<{ user: string; ts: number }>('clicks', { eventTime: (v) => v.ts })
-      .keyBy((v) => v.user).window(session('10s'), { allowedLateness: '1m' }).aggregate({ n: count() }).toTable('sessions');
-    await engine.createStream('clicks', { partitions: 1 });
-    await engine.append('clicks', [{ user: 'u', ts: 20_000 }, { user: 'v', ts: 45_000 }].map((v) => ({ value: enc(v) })));
-    const run = await PipelineRun.start(engine, p, { tablesPath, clock });
-    runs.push(run);
-    const rows = () => {
-      if (!existsSync(tablesPath)) return [];
-      const db = new Database(tablesPath, { readonly: true });
-      try {
-        return db.prepare('SELECT key, windowStart, windowEnd, n FROM sessions ORDER BY key, windowStart').all();
-      } catch {
-        return [];
-      } finally {
-        db.close();
-      }
-    };
-    await until(() => rows().length === 1, 'the first session fired');
-    expect(rows()).toEqual([{ key: 'u', windowStart: 20_000, windowEnd: 30_000, n: 1 }]);
-    await engine.append('clicks', [{ value: enc({ user: 'u', ts: 12_000 }) }]); // late, allowed: bridges into [20s, 30s)
-    await until(() => (rows()[0] as { n?: number } | undefined)?.n === 2, 'the merged session');
-    expect(rows()).toEqual([{ key: 'u', windowStart: 12_000, windowEnd: 30_000, n: 2 }]);
+    await mergedSessionReplacesItsParts(engine, tablesPath, clock);
   });
 
   it('keeps work spread when one campaign takes 90% of the traffic: pre-aggregation sends the hot key partials, not records', async () => {
@@ -360,6 +338,33 @@ function table2(path: string): Map<string, number> {
   }
 }
 
+/** A session that fired, then merged with a late record's session: the table holds the merged row only. */
+async function mergedSessionReplacesItsParts(engine: Engine, tablesPath: string, clock: ManualClock): Promise<void> {
+  const p = pipeline('sess');
+  p.source<{ user: string; ts: number }>('clicks', { eventTime: (v) => v.ts })
+    .keyBy((v) => v.user).window(session('10s'), { allowedLateness: '1m' }).aggregate({ n: count() }).toTable('sessions');
+  await engine.createStream('clicks', { partitions: 1 });
+  await engine.append('clicks', [{ user: 'u', ts: 20_000 }, { user: 'v', ts: 45_000 }].map((v) => ({ partition: 0, value: enc(v) })));
+  const run = await PipelineRun.start(engine, p, { tablesPath, clock });
+  runs.push(run);
+  const rows = () => {
+    if (!existsSync(tablesPath)) return [];
+    const db = new Database(tablesPath, { readonly: true });
+    try {
+      return db.prepare('SELECT key, windowStart, windowEnd, n FROM sessions ORDER BY key, windowStart').all();
+    } catch {
+      return [];
+    } finally {
+      db.close();
+    }
+  };
+  await until(() => rows().length === 1, 'the first session fired');
+  expect(rows()).toEqual([{ key: 'u', windowStart: 20_000, windowEnd: 30_000, n: 1 }]);
+  await engine.append('clicks', [{ partition: 0, value: enc({ user: 'u', ts: 12_000 }) }]); // late, allowed: bridges into [20s, 30s)
+  await until(() => (rows()[0] as { n?: number } | undefined)?.n === 2, 'the merged session');
+  expect(rows()).toEqual([{ key: 'u', windowStart: 12_000, windowEnd: 30_000, n: 2 }]);
+}
+
 describe('pipelines on the nats engine (the same code)', () => {
   async function natsSetup() {
     const clock = new ManualClock(1_000);
@@ -371,6 +376,11 @@ describe('pipelines on the nats engine (the same code)', () => {
   it('joins, shuffles, pre-aggregates and upserts a table equal to a batch computation', async () => {
     const { engine, tablesPath, clock } = await natsSetup();
     await tableEqualsBatch(engine, tablesPath, clock, 6);
+  });
+
+  it('deletes the row of a session that merged into another after it fired; the merged row replaces it', async () => {
+    const { engine, tablesPath, clock } = await natsSetup();
+    await mergedSessionReplacesItsParts(engine, tablesPath, clock);
   });
 
   it('a restarted run resumes from committed state', async () => {
