@@ -25,7 +25,8 @@ import { isBot, STREAMS, Traffic, type AdServed, type Event } from '../../exampl
 import { hand, personsByWindow, QUERIES, type Auction, type Bid, type Person } from './queries.js';
 
 const N = Number(process.env.BENCH_EVENTS ?? 1_000_000);
-const REPEAT = Math.max(1, Number(process.env.BENCH_REPEAT ?? 1));
+const REPEAT = Number(process.env.BENCH_REPEAT ?? 1);
+if (!Number.isInteger(REPEAT) || REPEAT < 1) throw new Error(`BENCH_REPEAT must be a whole number of runs, 1 or more, got ${JSON.stringify(process.env.BENCH_REPEAT)}`);
 const WORKERS = 2;
 const QUERIES_FILE = new URL('./queries.ts', import.meta.url).pathname;
 const CAMPAIGN_FILE = new URL('../../examples/campaign-metrics/pipeline.ts', import.meta.url).pathname;

@@ -143,13 +143,17 @@ type IntervalItem = [port: 0 | 1, side: Side] | [drop: 2, below: number] | [matc
 const DROP = 2;
 const MATCHED = 3;
 
-/** The first index of a buffer sorted by time from which `from(side)` holds (it must not hold before, then hold on). */
-function firstFrom(buf: readonly Side[], from: (s: Side) => boolean): number {
+/**
+ * The first index of a buffer sorted by time whose record has `t + shift >= min` (`> min` when
+ * `after`), by bisection. A bound, not a predicate, so no function is made per record.
+ */
+function firstFrom(buf: readonly Side[], shift: number, min: number, after = false): number {
   let lo = 0;
   let hi = buf.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (from(buf[mid]!)) hi = mid;
+    const x = buf[mid]!.t + shift;
+    if (after ? x > min : x >= min) hi = mid;
     else lo = mid + 1;
   }
   return lo;
@@ -157,7 +161,7 @@ function firstFrom(buf: readonly Side[], from: (s: Side) => boolean): number {
 
 /** Inserts a record into a buffer sorted by time, after those of the same time (arrival order among equals). */
 function insertByTime(buf: Side[], side: Side): void {
-  const i = firstFrom(buf, (s) => s.t > side.t);
+  const i = firstFrom(buf, 0, side.t, true);
   if (i === buf.length) buf.push(side);
   else buf.splice(i, 0, side);
 }
@@ -184,18 +188,19 @@ export class IntervalJoinOperator implements KeyedOperator {
       return x[0] === DROP || x[0] === MATCHED ? Infinity : this.dropsAt(x[0], x[1].t);
     };
     // Buffers saved before they were kept sorted (2026-11-25) are sorted when loaded (stably: arrival order among equals).
-    const fromSaved = (k: IntervalKey) => ({ ...k, l: k.l.sort(byTime), r: k.r.sort(byTime) });
+    const fromSaved = (k: IntervalKey) => {
+      k.l.sort(byTime);
+      k.r.sort(byTime);
+      return k;
+    };
     this.state = new KeyedState<IntervalKey>({ appendTo: (k, item) => this.apply(k, item as IntervalItem), dueOf, dueOfItem, fromSaved });
   }
 
   /** Applies a state item to a key's buffers, as `add` and `advance` do (appendTo, when state is loaded). */
   private apply(k: IntervalKey | undefined, item: IntervalItem): IntervalKey {
     const value = k ?? { l: [], r: [] };
-    if (item[0] === DROP) {
-      const w = item[1];
-      value.l.splice(0, firstFrom(value.l, (l) => l.t + this.c.upper >= w));
-      value.r.splice(0, firstFrom(value.r, (r) => r.t - this.c.lower >= w));
-    } else if (item[0] === MATCHED) {
+    if (item[0] === DROP) this.drop(value, item[1]);
+    else if (item[0] === MATCHED) {
       const l = value.l[item[1]];
       if (l) l.m = true;
     } else insertByTime(item[0] === 0 ? value.l : value.r, item[1]);
@@ -210,15 +215,24 @@ export class IntervalJoinOperator implements KeyedOperator {
     let side: Side;
     if (port === 0) {
       side = this.c.outer ? { v, t, m: false } : { v, t };
-      for (let i = firstFrom(k.r, (r) => r.t >= t + this.c.lower); i < k.r.length && k.r[i]!.t <= t + this.c.upper; i++) this.pair(key, side, k.r[i]!, -1);
+      for (let i = firstFrom(k.r, 0, t + this.c.lower); i < k.r.length && k.r[i]!.t <= t + this.c.upper; i++) this.pair(key, side, k.r[i]!, -1);
     } else {
       side = { v, t };
-      for (let i = firstFrom(k.l, (l) => t <= l.t + this.c.upper); i < k.l.length && t >= k.l[i]!.t + this.c.lower; i++) this.pair(key, k.l[i]!, side, i);
+      for (let i = firstFrom(k.l, this.c.upper, t); i < k.l.length && t >= k.l[i]!.t + this.c.lower; i++) this.pair(key, k.l[i]!, side, i);
     }
     const item: IntervalItem = [port as 0 | 1, side];
     this.apply(k, item);
     this.state.appended(key, item);
     return true;
+  }
+
+  /**
+   * Drops the records `w` (the watermark − allowedLateness) has passed — prefixes of both buffers,
+   * which are sorted by time — and returns the left ones.
+   */
+  private drop(k: IntervalKey, w: number): Side[] {
+    k.r.splice(0, firstFrom(k.r, -this.c.lower, w));
+    return k.l.splice(0, firstFrom(k.l, this.c.upper, w));
   }
 
   /** The watermark past which a record is dropped (left: t + upper, right: t − lower; plus lateness). */
@@ -230,10 +244,7 @@ export class IntervalJoinOperator implements KeyedOperator {
     const w = watermark - this.c.allowedLateness;
     this.state.visitDue(watermark, (key, k) => {
       const held = k.l.length + k.r.length;
-      // Sorted by time: the records to drop are a prefix of each buffer.
-      const dropped = k.l.splice(0, firstFrom(k.l, (l) => l.t + this.c.upper >= w));
-      if (this.c.outer) for (const l of dropped) if (!l.m) this.emit(this.c.select(l.v, null), l.t);
-      k.r.splice(0, firstFrom(k.r, (r) => r.t - this.c.lower >= w));
+      for (const l of this.drop(k, w)) if (this.c.outer && !l.m) this.emit(this.c.select(l.v, null), l.t);
       // What was dropped is saved as the drop (a few bytes), not as the key's whole buffer again:
       // a hot key holding many records would rewrite all of them at every watermark step.
       if (k.l.length === 0 && k.r.length === 0) this.state.delete(key);

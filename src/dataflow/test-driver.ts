@@ -15,9 +15,8 @@ export class TestDriver {
   private now: number;
   private readonly executor: Executor;
   private readonly marks: Watermarks;
-  private readonly emitted = new Map<string, unknown[]>();
-  /** Per table sink, its rows in order; `deleted`: a row that no longer holds (a merged session's part). */
-  private readonly rows = new Map<string, { row: unknown; deleted: boolean }[]>();
+  /** Per output, what reached it in order; `deleted`: a table row that no longer holds (a merged session's part). */
+  private readonly emitted = new Map<string, { value: unknown; deleted: boolean }[]>();
 
   constructor(readonly pipeline: Pipeline, options: { startTime?: number } = {}) {
     this.now = options.startTime ?? 0;
@@ -48,7 +47,7 @@ export class TestDriver {
 
   /** Everything written to an output stream (or upserted into a table) so far, in order. */
   output<T = any>(sink: string): T[] {
-    return (this.emitted.get(sink) ?? []) as T[];
+    return (this.emitted.get(sink) ?? []).filter((o) => !o.deleted).map((o) => o.value as T);
   }
 
   /**
@@ -57,10 +56,9 @@ export class TestDriver {
    */
   table<T = any>(sink: string, key: (row: T) => unknown = defaultRowKey): Map<string, T> {
     const rows = new Map<string, T>();
-    const changes = this.rows.get(sink) ?? this.output<T>(sink).map((row) => ({ row, deleted: false }));
-    for (const { row, deleted } of changes) {
-      if (deleted) rows.delete(JSON.stringify(key(row as T)));
-      else rows.set(JSON.stringify(key(row as T)), row as T);
+    for (const { value, deleted } of this.emitted.get(sink) ?? []) {
+      if (deleted) rows.delete(JSON.stringify(key(value as T)));
+      else rows.set(JSON.stringify(key(value as T)), value as T);
     }
     return rows;
   }
@@ -89,13 +87,8 @@ export class TestDriver {
 
   private collect(): this {
     for (const o of this.executor.drain()) {
-      if (o.tableKey) {
-        if (!this.rows.has(o.sink)) this.rows.set(o.sink, []);
-        this.rows.get(o.sink)!.push({ row: o.value, deleted: o.retract === true });
-      }
-      if (o.retract) continue;
       if (!this.emitted.has(o.sink)) this.emitted.set(o.sink, []);
-      this.emitted.get(o.sink)!.push(o.value);
+      this.emitted.get(o.sink)!.push({ value: o.value, deleted: o.retract === true });
     }
     return this;
   }

@@ -12,6 +12,7 @@ import { count, pipeline, session, tumbling } from '../../src/dataflow/index.js'
 import { keyedUnit, keyGroupOf, Layout, metaKey, stateKey } from '../../src/dataflow/runtime/layout.js';
 import { campaignPipeline, MIN, type Ad, type View } from './fixtures/campaigns.js';
 import { PipelineRun, LeaseLostError, type RunOptions } from '../../src/dataflow/runtime/runner.js';
+import { TablesDb } from '../../src/dataflow/runtime/table-sink.js';
 import { allRecords, natsFactory } from '../support/engines.js';
 import { tempDir } from '../support/tmp.js';
 
@@ -293,6 +294,21 @@ describe('pipelines on the sqlite engine', () => {
     const db = new Database(tablesPath, { readonly: true });
     expect((db.prepare('SELECT i FROM wide ORDER BY i').all() as { i: number }[]).map((r) => r.i)).toEqual([0, 1, 3]);
     db.close();
+  });
+
+  it('a table deletion for a table never written, or a key it does not hold, changes nothing and still moves the offset', () => {
+    const db = new TablesDb(':memory:');
+    try {
+      db.apply('p', 'never', [[['k'], { n: 1 }, 1]], 1);
+      expect(db.db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'never'").get()).toEqual({ n: 0 });
+      expect(db.offset('p', 'never')).toBe(1);
+      db.apply('p', 't', [[['a'], { n: 1 }], [['b'], { n: 2 }]], 2);
+      db.apply('p', 't', [[['zzz'], { n: 9 }, 1], [['a'], { n: 1 }, 1]], 3);
+      expect(db.db.prepare('SELECT _key, n FROM t').all()).toEqual([{ _key: '["b"]', n: 2 }]);
+      expect(db.offset('p', 't')).toBe(3);
+    } finally {
+      db.close();
+    }
   });
 
   it('deletes the row of a session that merged into another after it fired; the merged row replaces it', async () => {
