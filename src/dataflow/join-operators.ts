@@ -5,7 +5,7 @@
 import type { Key } from './dsl.js';
 import { KeyedState } from './keyed-state.js';
 import type { Emit, KeyedOperator } from './operator.js';
-import { assign, windowsDue, type WindowSpec } from './windows.js';
+import { mod, windowsDue, type WindowSpec } from './windows.js';
 
 type Select = (left: any, right: any) => unknown;
 
@@ -27,6 +27,9 @@ interface JoinWindow {
   l: Held[];
   r: Held[];
   fired: boolean;
+  /** How many of `l` and `r` the saved state holds (the rest are listed as items at the next save; set again when loaded). */
+  sl?: number;
+  sr?: number;
 }
 
 export interface WindowJoinConfig {
@@ -34,6 +37,20 @@ export interface WindowJoinConfig {
   allowedLateness: number;
   outer: boolean;
   select: Select;
+}
+
+/** The records a key's windows gained since last listed, as state items [start, end, port, side]; `all`: marks everything listed. */
+function itemsSince(windows: JoinWindow[], all: boolean): unknown[] {
+  const items: unknown[] = [];
+  for (const w of windows) {
+    if (!all) {
+      for (let i = w.sl ?? 0; i < w.l.length; i++) items.push([w.start, w.end, 0, w.l[i]]);
+      for (let i = w.sr ?? 0; i < w.r.length; i++) items.push([w.start, w.end, 1, w.r[i]]);
+    }
+    w.sl = w.l.length;
+    w.sr = w.r.length;
+  }
+  return items;
 }
 
 /** Adds a record to its window of a key's windows (creating the window), as `add` does: state items are [start, end, port, side]. */
@@ -66,20 +83,26 @@ export class WindowJoinOperator implements KeyedOperator {
     this.state = new KeyedState<JoinWindow[]>({
       appendTo: addToWindow,
       dueOf: (windows) => windowsDue(windows, c.allowedLateness),
-      dueOfItem: (item) => (item as [number, number])[1], // its window's end, at the latest
+      itemsSince,
     });
   }
 
   add(port: number, key: Key, v: unknown, t: number, watermark: number): boolean {
     let windows: JoinWindow[] | undefined;
-    for (const { start, end } of assign(this.c.spec, t)) {
+    // The windows of t, oldest first, without building them (assign() does the same).
+    const { spec } = this.c;
+    const size = spec.kind === 'session' ? 0 : spec.size;
+    const step = spec.kind === 'sliding' ? spec.slide : size;
+    const last = spec.kind === 'tumbling' ? t - mod(t - spec.offset, size) : t - mod(t, step);
+    for (let start = last - size + step; start <= last; start += step) {
+      const end = start + size;
       if (end + this.c.allowedLateness <= watermark) continue;
       windows ??= this.state.get(key);
       if (!windows) this.state.set(key, (windows = []));
       const side: Held = port === 0 && this.c.outer ? { v, m: false } : { v };
       const w = windowOf(windows, start, end);
       (port === 0 ? w.l : w.r).push(side); // as addToWindow does when the state is loaded
-      this.state.appended(key, [start, end, port, side]);
+      this.state.grew(key, end);
       if (w.fired || w.end <= watermark) {
         // Late but allowed: pair with what the window holds now.
         if (port === 0) for (const r of w.r) this.pair(key, side, r, w.end - 1);

@@ -25,6 +25,12 @@ export interface KeyedStateOptions<V> {
   dueOfItem?: (item: unknown) => number;
   /** Makes a value saved by an earlier version what the operator keeps now (applied when a whole value is loaded). */
   fromSaved?: FromSaved<V>;
+  /**
+   * For operators that add records without building an item for each (`grew`): the items a value
+   * gained since they were last listed, in the order `appendTo` must apply them; `all` marks what
+   * the value holds as listed (it is saved whole, or was just loaded) and lists nothing.
+   */
+  itemsSince?: { items(value: V, all: boolean): unknown[] }['items'];
 }
 
 /** Where values go when they leave memory: text by key (a scratch store; the engine holds the durable copy). */
@@ -57,6 +63,8 @@ export class KeyedState<V> {
   private readonly moved = new Set<Key>();
   /** Items added to keys' values (keys not otherwise changed) since the last `changes()`. */
   private readonly appends = new Map<Key, unknown[]>();
+  /** Keys whose values gained items the operator lists itself (`grew`; keys not otherwise changed). */
+  private readonly grown = new Set<Key>();
   /** Keys inserted since the last `changes()` that the state then did not have: deleting one leaves nothing to save. */
   private readonly fresh = new Set<Key>();
   private readonly dueOf: DueOf<V>;
@@ -97,6 +105,7 @@ export class KeyedState<V> {
   set(k: Key, v: V): void {
     if (this.spill) this.dirty.add(k);
     this.appends.delete(k);
+    this.grown.delete(k);
     this.resident.delete(k);
     this.resident.set(k, v);
     const existed = this.keys.has(k);
@@ -113,6 +122,7 @@ export class KeyedState<V> {
   touch(k: Key): void {
     if (this.spill) this.dirty.add(k);
     this.appends.delete(k);
+    this.grown.delete(k);
     if (!this.moved.has(k)) this.changed.add(k);
     const v = this.resident.get(k);
     if (v !== undefined) this.setDue(k, this.dueOf(v));
@@ -130,12 +140,24 @@ export class KeyedState<V> {
     else this.appends.set(k, [item]);
   }
 
+  /**
+   * The value of `k` gained items in place that `itemsSince` lists (no item built per record);
+   * `due`: the due time they bring. An operator uses either this or `appended`, not both.
+   */
+  grew(k: Key, due: number): void {
+    if (this.spill) this.dirty.add(k);
+    const d = this.keys.get(k);
+    if (d === undefined || due < d) this.setDue(k, due);
+    if (!this.moved.has(k) && !this.changed.has(k)) this.grown.add(k); // (else its whole value is saved anyway)
+  }
+
   delete(k: Key): void {
     if (!this.keys.delete(k)) return;
     this.resident.delete(k);
     if (this.onDisk.delete(k)) this.spill!.delete(k);
     this.dirty.delete(k);
     this.appends.delete(k);
+    this.grown.delete(k);
     this.moved.delete(k);
     if (!this.fresh.delete(k)) this.changed.add(k);
   }
@@ -212,12 +234,23 @@ export class KeyedState<V> {
   /** What changed since the last call (or load): applying it to the state then gives the state now. */
   changes(): Change[] {
     const out: Change[] = [];
-    for (const k of this.changed) out.push(this.keys.has(k) ? [k, 1, this.get(k)] : [k, 0]);
-    for (const k of this.moved) out.push([k, 2, this.get(k)]);
+    const list = this.options.itemsSince;
+    const whole = (k: Key): V => {
+      const v = this.get(k)!;
+      list?.(v, true);
+      return v;
+    };
+    for (const k of this.changed) out.push(this.keys.has(k) ? [k, 1, whole(k)] : [k, 0]);
+    for (const k of this.moved) out.push([k, 2, whole(k)]);
     for (const [k, items] of this.appends) out.push([k, 3, items]);
+    for (const k of this.grown) {
+      const items = list!(this.get(k)!, false);
+      if (items.length > 0) out.push([k, 3, items]);
+    }
     this.changed.clear();
     this.moved.clear();
     this.appends.clear();
+    this.grown.clear();
     this.fresh.clear();
     return out;
   }
@@ -247,10 +280,14 @@ export class KeyedState<V> {
     this.dirty.clear();
     this.spill?.clear();
     this.minDue = Infinity;
-    for (const [k, v] of map) this.setDue(k, this.dueOf(v));
+    for (const [k, v] of map) {
+      this.options.itemsSince?.(v, true); // everything loaded is saved
+      this.setDue(k, this.dueOf(v));
+    }
     this.changed.clear();
     this.moved.clear();
     this.appends.clear();
+    this.grown.clear();
     this.fresh.clear();
   }
 

@@ -77,4 +77,5 @@ export function windowsDue(windows: readonly { end: number; fired: boolean }[], 
   return due;
 }
 
-const mod = (a: number, b: number) => ((a % b) + b) % b;
+/** a mod b, never negative (b > 0). */
+export const mod = (a: number, b: number) => ((a % b) + b) % b;
