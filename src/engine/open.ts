@@ -16,6 +16,8 @@ export interface SqliteEngineConfig {
   retentionIntervalMs?: number;
   /** Whether this connection runs WAL checkpoints. Default true; false for a second connection whose process' first one runs them. */
   checkpoints?: boolean;
+  /** Connections of one process' threads sharing this take turns to commit (see sqlite/write-lock.ts). */
+  writeLock?: SharedArrayBuffer;
 }
 
 export type EngineConfig = SqliteEngineConfig | NatsEngineConfig;
@@ -25,7 +27,7 @@ export const DEFAULT_DATA_DIR = '.sluice/data';
 export async function openEngine(config: EngineConfig, clock?: Clock): Promise<Engine> {
   switch (config.kind) {
     case 'sqlite':
-      return new SqliteEngine({ dataDir: config.dataDir ?? DEFAULT_DATA_DIR, durability: config.durability, retentionIntervalMs: config.retentionIntervalMs, checkpoints: config.checkpoints, clock });
+      return new SqliteEngine({ dataDir: config.dataDir ?? DEFAULT_DATA_DIR, durability: config.durability, retentionIntervalMs: config.retentionIntervalMs, checkpoints: config.checkpoints, writeLock: config.writeLock, clock });
     case 'nats': {
       const { NatsEngine } = await import('./nats/index.js'); // the NATS client loads only when used
       return NatsEngine.open(config, clock);

@@ -241,6 +241,8 @@ export class PipelineRun {
   private readonly workers: Worker[] = [];
   private loop?: UnitLoop;
   private tables?: TablesDb;
+  /** Worker threads on the sqlite engine take turns to commit through this (sqlite/write-lock.ts). */
+  private readonly writeLock = new SharedArrayBuffer(4);
   done: Promise<void> = Promise.resolve();
   /** Resolves once every unit is open (worker threads started, state loaded). */
   ready: Promise<void> = Promise.resolve();
@@ -268,7 +270,7 @@ export class PipelineRun {
     const data: WorkerData = {
       module: o.module!,
       pipeline: this.pipeline.name,
-      engineConfig: o.engineConfig!,
+      engineConfig: o.engineConfig!.kind === 'sqlite' ? { ...o.engineConfig!, writeLock: this.writeLock } : o.engineConfig!,
       prepared: this.prepared,
       units: this.prepared.units.filter((_, i) => i % n === w),
       options: { tablesPath: o.tablesPath, batch: o.batch, epochMs: o.epochMs, maxDrift: o.maxDrift, stateKeysInMemory: o.stateKeysInMemory, idlePollMs: o.idlePollMs, from: o.from },

@@ -15,6 +15,7 @@ import { channelOf, Notifier } from '../notifier.js';
 import { checkPartition, checkStreamName, resolveStreamOptions } from '../validate.js';
 import { DirectoryBlobs } from './blobs.js';
 import { MIGRATE_2_TO_3, SCHEMA, SCHEMA_VERSION, type StreamRow } from './schema.js';
+import { WriteLock } from './write-lock.js';
 import { StateValues, type StateRow } from './state-values.js';
 import { DEFAULT_SEGMENT_BYTES, Segments } from './segments.js';
 import { Statements } from './statements.js';
@@ -39,6 +40,8 @@ export interface SqliteEngineOptions {
   segmentBytes?: number;
   /** Whether this connection runs WAL checkpoints (on a thread of its own). Default true; a second connection to the same data in one process may leave them to the first. */
   checkpoints?: boolean;
+  /** Shared by connections of one process' threads (4 bytes): their commits take turns without SQLite's sleep-and-retry (write-lock.ts). */
+  writeLock?: SharedArrayBuffer;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -60,6 +63,7 @@ export class SqliteEngine implements Engine {
   private readonly segments: Segments;
   private readonly stateValues: StateValues;
   private readonly appendCtx: AppendContext;
+  private readonly writeLock?: WriteLock;
   private dataVersion = 0;
   private closed = false;
 
@@ -91,6 +95,7 @@ export class SqliteEngine implements Engine {
     this.appendCtx = { q: this.q, segments: this.segments, segmentBytes: o.segmentBytes, sticky: this.sticky };
     this.blobs = new DirectoryBlobs(join(o.dataDir, 'blobs'), o.durability === 'fsync');
     this.commitTx = this.db.transaction((unit: CommitUnit) => this.commitInTransaction(unit));
+    if (options.writeLock) this.writeLock = new WriteLock(options.writeLock);
     this.resolveTx = this.db.transaction((stream: string, partition: number, from: ReadFrom) => this.resolveSnapshot(stream, partition, from));
     this.readTx = this.db.transaction((stream: string, partition: number, offset: number, max: number) => this.readSnapshot(stream, partition, offset, max));
     this.dataVersion = this.db.pragma('data_version', { simple: true }) as number;
@@ -243,7 +248,7 @@ export class SqliteEngine implements Engine {
     this.checkOpen();
     let result: CommitResult;
     try {
-      result = this.commitTx.immediate(unit);
+      result = this.writeLock ? this.writeLock.run(() => this.commitTx.immediate(unit)) : this.commitTx.immediate(unit);
     } catch (e) {
       this.stateValues.settle(false);
       throw e;
