@@ -59,7 +59,10 @@ describe('internal stream messages (decision 008)', () => {
         expected.push([2, `s.a.${i}`, i, 0]);
         continue;
       }
-      const [port, key, t, stream, text] = [i % 3, i % 2 ? `k€"${i}` : i, 1000 + i, i % 4 === 0 ? null : 1, texts[i % texts.length]!];
+      // Heads written digit by digit (whole numbers from 0) and as text (negative, fractional, null stream, string keys).
+      const keys = [i, `k€"${i}`, -i, i + 0.5, 0, 2 ** 53 - 1 - i];
+      const times = [1000 + i, 1_767_225_600_000 + i, -5 - i, i + 0.25, 0];
+      const [port, key, t, stream, text] = [i % 3, keys[i % keys.length]!, times[i % times.length]!, i % 4 === 0 ? null : i % 4, texts[i % texts.length]!];
       items.push(rawRecord(port, key, t, stream, Buffer.from(text)));
       expected.push([0, port, key, t, stream, JSON.parse(text)]);
     }
