@@ -118,20 +118,22 @@ export class WindowJoinOperator implements KeyedOperator {
 
   advance(watermark: number): void {
     this.state.visitDue(watermark, (key, windows) => {
+      let fired = false;
+      let dropped = 0;
       for (const w of windows) {
         if (!w.fired && w.end <= watermark) {
-          w.fired = true;
-          this.state.touch(key);
+          w.fired = fired = true;
           for (const l of w.l) for (const r of w.r) this.pair(key, l, r, w.end - 1);
         }
+        if (w.end + this.c.allowedLateness <= watermark) {
+          dropped++;
+          if (this.c.outer) for (const l of w.l) if (!l.m) this.emit(this.c.select(l.v, null), w.end - 1);
+        }
       }
-      const kept = windows.filter((w) => {
-        if (w.end + this.c.allowedLateness > watermark) return true;
-        if (this.c.outer) for (const l of w.l) if (!l.m) this.emit(this.c.select(l.v, null), w.end - 1);
-        return false;
-      });
-      if (kept.length === 0) this.state.delete(key);
-      else if (kept.length < windows.length) this.state.set(key, kept);
+      // (A key whose windows are all dropped is deleted: nothing else about it needs saving.)
+      if (dropped === windows.length) this.state.delete(key);
+      else if (dropped > 0) this.state.set(key, windows.filter((w) => w.end + this.c.allowedLateness > watermark));
+      else if (fired) this.state.touch(key);
     });
   }
 

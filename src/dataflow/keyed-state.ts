@@ -104,11 +104,14 @@ export class KeyedState<V> {
 
   set(k: Key, v: V): void {
     if (this.spill) this.dirty.add(k);
-    this.appends.delete(k);
-    this.grown.delete(k);
-    this.resident.delete(k);
-    this.resident.set(k, v);
     const existed = this.keys.has(k);
+    if (existed) {
+      // (a key not in the state has no items, value or place in memory to drop)
+      this.appends.delete(k);
+      this.grown.delete(k);
+      this.resident.delete(k);
+    }
+    this.resident.set(k, v);
     this.setDue(k, this.dueOf(v));
     if (existed) {
       if (!this.moved.has(k)) this.changed.add(k);
@@ -154,8 +157,10 @@ export class KeyedState<V> {
   delete(k: Key): void {
     if (!this.keys.delete(k)) return;
     this.resident.delete(k);
-    if (this.onDisk.delete(k)) this.spill!.delete(k);
-    this.dirty.delete(k);
+    if (this.spill) {
+      if (this.onDisk.delete(k)) this.spill.delete(k);
+      this.dirty.delete(k);
+    }
     this.appends.delete(k);
     this.grown.delete(k);
     this.moved.delete(k);
