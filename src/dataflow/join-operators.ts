@@ -65,7 +65,7 @@ function addToWindow(windows: JoinWindow[] | undefined, item: unknown): JoinWind
 /** The window of a key's list that starts at `start`, added when missing. */
 function windowOf(list: JoinWindow[], start: number, end: number): JoinWindow {
   for (const x of list) if (x.start === start) return x;
-  const w: JoinWindow = { start, end, l: [], r: [], fired: false };
+  const w: JoinWindow = { start, end, l: [], r: [], fired: false, sl: 0, sr: 0 }; // (one shape from the start: sl and sr are set at the first save)
   list.push(w);
   return w;
 }
