@@ -28,8 +28,8 @@ interface JoinWindow {
   r: Held[];
   fired: boolean;
   /** How many of `l` and `r` the saved state holds (the rest are listed as items at the next save; set again when loaded). */
-  sl?: number;
-  sr?: number;
+  sl: number;
+  sr: number;
 }
 
 export interface WindowJoinConfig {
@@ -44,8 +44,8 @@ function itemsSince(windows: JoinWindow[], all: boolean): unknown[] {
   const items: unknown[] = [];
   for (const w of windows) {
     if (!all) {
-      for (let i = w.sl ?? 0; i < w.l.length; i++) items.push([w.start, w.end, 0, w.l[i]]);
-      for (let i = w.sr ?? 0; i < w.r.length; i++) items.push([w.start, w.end, 1, w.r[i]]);
+      for (let i = w.sl; i < w.l.length; i++) items.push([w.start, w.end, 0, w.l[i]]);
+      for (let i = w.sr; i < w.r.length; i++) items.push([w.start, w.end, 1, w.r[i]]);
     }
     w.sl = w.l.length;
     w.sr = w.r.length;
@@ -65,7 +65,7 @@ function addToWindow(windows: JoinWindow[] | undefined, item: unknown): JoinWind
 /** The window of a key's list that starts at `start`, added when missing. */
 function windowOf(list: JoinWindow[], start: number, end: number): JoinWindow {
   for (const x of list) if (x.start === start) return x;
-  const w: JoinWindow = { start, end, l: [], r: [], fired: false, sl: 0, sr: 0 }; // (one shape from the start: sl and sr are set at the first save)
+  const w: JoinWindow = { start, end, l: [], r: [], fired: false, sl: 0, sr: 0 }; // (all fields from the start: one hidden class)
   list.push(w);
   return w;
 }
