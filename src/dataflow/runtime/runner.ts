@@ -270,7 +270,8 @@ export class PipelineRun {
     const data: WorkerData = {
       module: o.module!,
       pipeline: this.pipeline.name,
-      engineConfig: o.engineConfig!.kind === 'sqlite' ? { ...o.engineConfig!, writeLock: this.writeLock } : o.engineConfig!,
+      // (A caller that opened its own connection with a write lock passes it in the config: then it takes turns with the workers too.)
+      engineConfig: o.engineConfig!.kind === 'sqlite' ? { ...o.engineConfig!, writeLock: o.engineConfig!.writeLock ?? this.writeLock } : o.engineConfig!,
       prepared: this.prepared,
       units: this.prepared.units.filter((_, i) => i % n === w),
       options: { tablesPath: o.tablesPath, batch: o.batch, epochMs: o.epochMs, maxDrift: o.maxDrift, stateKeysInMemory: o.stateKeysInMemory, idlePollMs: o.idlePollMs, from: o.from },
