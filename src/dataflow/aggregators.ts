@@ -8,6 +8,12 @@ export interface Aggregator<T, Acc, Out> {
   add(acc: Acc, value: T): Acc;
   merge(a: Acc, b: Acc): Acc;
   result(acc: Acc): Out;
+  /**
+   * The accumulator grows with what it sees (distinct values, a sample): a window then saves each
+   * epoch only an accumulator of that epoch's records, merged back when loaded, instead of its
+   * whole accumulator (decision 007). Records are added to both. Default: saved whole.
+   */
+  grows?: boolean;
 }
 
 /** The output type of an aggregator. */
@@ -69,6 +75,7 @@ function seenSet(seen: (string | number)[]): Set<string | number> {
 
 /** Exact distinct count (the accumulator holds the distinct values, in the order first seen). */
 export const distinctCount = <T>(of: (v: T) => string | number): Aggregator<T, (string | number)[], number> => ({
+  grows: true,
   create: () => [],
   add: (seen, v) => {
     const x = of(v);
@@ -95,6 +102,7 @@ export const distinctCount = <T>(of: (v: T) => string | number): Aggregator<T, (
 export function combine<T, A extends Record<string, Aggregator<T, any, any>>>(aggs: A): Aggregator<T, Record<string, unknown>, { [K in keyof A]: OutputOf<A[K]> }> {
   const parts = Object.entries(aggs);
   return {
+    grows: parts.some(([, a]) => a.grows === true),
     create: () => Object.fromEntries(parts.map(([n, a]) => [n, a.create()])),
     add: (acc, v) => {
       for (const [n, a] of parts) acc[n] = a.add(acc[n], v);

@@ -13,7 +13,12 @@ export interface WindowState {
   end: number;
   acc: unknown;
   fired: boolean;
+  /** Growing accumulators only: an accumulator of the records added since the last save (saved as an item, not with `acc`). */
+  delta?: unknown;
 }
+
+/** A window's records since the last save, as a state item: [start, end, accumulator]. */
+type DeltaItem = [start: number, end: number, acc: unknown];
 
 export interface WindowOperatorConfig {
   spec: WindowSpec;
@@ -25,8 +30,13 @@ export class WindowOperator implements KeyedOperator {
   readonly state: KeyedState<WindowState[]>;
 
   /** `fires: false` collects without ever emitting (pre-aggregation before a shuffle). */
+  /** Whether windows save their growing accumulators by epoch deltas (aggregator `grows`; not when pre-aggregating). */
+  private readonly deltas: boolean;
+
   constructor(private readonly c: WindowOperatorConfig, private readonly emit: Emit, private readonly fires = true) {
-    this.state = new KeyedState<WindowState[]>(fires ? { dueOf: (windows) => windowsDue(windows, c.allowedLateness) } : {});
+    this.deltas = fires && c.agg.grows === true;
+    const dueOf = (windows: WindowState[]) => windowsDue(windows, c.allowedLateness);
+    this.state = new KeyedState<WindowState[]>(!fires ? {} : this.deltas ? { dueOf, appendTo: (windows, item) => this.addDelta(windows, item as DeltaItem), itemsSince: deltasSince } : { dueOf });
   }
 
   /** Adds a record; returns false when every window it belongs to is past allowed lateness. */
@@ -61,9 +71,21 @@ export class WindowOperator implements KeyedOperator {
     else for (const x of windows) if (x.start === start) w = x;
     if (!w) windows.push((w = { start, end, acc: this.c.agg.create(), fired: false }));
     // A single record is added (cheaper than merging a one-record accumulator); partials merge.
-    w.acc = isRecord ? this.c.agg.add(w.acc, value) : this.c.agg.merge(w.acc, acc);
+    const agg = this.c.agg;
+    w.acc = isRecord ? agg.add(w.acc, value) : agg.merge(w.acc, acc);
+    if (this.deltas) w.delta = isRecord ? agg.add(w.delta ?? agg.create(), value) : agg.merge(w.delta ?? agg.create(), acc);
     if (this.fires && (w.fired || w.end <= watermark)) this.fire(key, w); // late but allowed: the result changes
-    this.state.touch(key);
+    if (this.deltas) this.state.grew(key, w.fired ? w.end + this.c.allowedLateness : w.end);
+    else this.state.touch(key);
+  }
+
+  /** Merges a saved delta into its window (appendTo, when the state is loaded). */
+  private addDelta(windows: WindowState[] | undefined, [start, end, acc]: DeltaItem): WindowState[] {
+    const list = windows ?? [];
+    const w = list.find((x) => x.start === start);
+    if (w) w.acc = this.c.agg.merge(w.acc, acc);
+    else list.push({ start, end, acc, fired: false });
+    return list;
   }
 
   /** Fires windows the watermark has reached and forgets those past allowed lateness. */
@@ -111,4 +133,15 @@ export class WindowOperator implements KeyedOperator {
     this.state.set(key, [...windows.filter((w) => !overlapping.includes(w)), merged]);
     return merged;
   }
+}
+
+/** The deltas of a key's windows since the last save, as items; `all`: the windows are saved whole (or were just loaded). */
+function deltasSince(windows: WindowState[], all: boolean): unknown[] {
+  const items: DeltaItem[] = [];
+  for (const w of windows) {
+    if (w.delta === undefined) continue;
+    if (!all) items.push([w.start, w.end, w.delta]);
+    w.delta = undefined;
+  }
+  return items;
 }

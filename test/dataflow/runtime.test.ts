@@ -25,22 +25,22 @@ function traffic(minutes: number) {
   const views: View[] = [];
   for (let m = 0; m < minutes; m++) {
     for (let a = 0; a < 6; a++) ads.push({ adId: `ad${m}-${a}`, campaignId: `c${a % 3}`, ts: m * MIN + a });
-    for (let i = 0; i < 40; i++) views.push({ adId: `ad${m}-${i % 6}`, ts: m * MIN + 1000 + i * 100, ip: i % 10 === 0 ? 'bot' : `10.0.0.${i}`, cost: i });
+    for (let i = 0; i < 40; i++) views.push({ adId: `ad${m}-${i % 6}`, ts: m * MIN + 1000 + i * 100, ip: i % 10 === 0 ? 'bot' : `10.0.0.${i}`, cost: i % 7 }); // (costs repeat: distinctCount counts fewer than views)
   }
   return { ads, views };
 }
 
 function expected({ ads, views }: ReturnType<typeof traffic>) {
   const byAd = new Map(ads.map((a) => [a.adId, a]));
-  const rows = new Map<string, { views: number; spend: number }>();
+  const rows = new Map<string, { views: number; spend: number; costs: Set<number> }>();
   for (const v of views) {
     const a = byAd.get(v.adId);
     if (v.ip === 'bot' || !a || v.ts < a.ts || v.ts > a.ts + 10 * MIN) continue;
     const k = JSON.stringify([a.campaignId, v.ts - (v.ts % MIN)]);
-    const r = rows.get(k) ?? { views: 0, spend: 0 };
-    rows.set(k, { views: r.views + 1, spend: r.spend + v.cost });
+    const r = rows.get(k) ?? { views: 0, spend: 0, costs: new Set<number>() };
+    rows.set(k, { views: r.views + 1, spend: r.spend + v.cost, costs: r.costs.add(v.cost) });
   }
-  return rows;
+  return new Map([...rows].map(([k, r]) => [k, { views: r.views, spend: r.spend, costs: r.costs.size }]));
 }
 
 async function feed(engine: Engine, t: ReturnType<typeof traffic>, minutes: number) {
@@ -59,8 +59,8 @@ function table(path: string) {
   if (!existsSync(path)) return new Map();
   const db = new Database(path, { readonly: true });
   try {
-    const rows = db.prepare('SELECT key, windowStart, views, spend FROM per_campaign').all() as { key: string; windowStart: number; views: number; spend: number }[];
-    return new Map(rows.map((r) => [JSON.stringify([r.key, r.windowStart]), { views: r.views, spend: r.spend }]));
+    const rows = db.prepare('SELECT key, windowStart, views, spend, costs FROM per_campaign').all() as { key: string; windowStart: number; views: number; spend: number; costs: number }[];
+    return new Map(rows.map((r) => [JSON.stringify([r.key, r.windowStart]), { views: r.views, spend: r.spend, costs: r.costs }]));
   } catch {
     return new Map();
   } finally {

@@ -3,11 +3,11 @@
 // iteration order operators fire keys in.
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import { count } from '../../src/dataflow/index.js';
+import { combine, count, distinctCount } from '../../src/dataflow/index.js';
 import { loadState, saveState, EMPTY_STORE, type StoreRef } from '../../src/dataflow/runtime/state-store.js';
 import { KeyedState, type KeyedStateOptions } from '../../src/dataflow/keyed-state.js';
 import { WindowOperator } from '../../src/dataflow/window-operator.js';
-import { sliding, tumbling } from '../../src/dataflow/windows.js';
+import { session, sliding, tumbling } from '../../src/dataflow/windows.js';
 import { IntervalJoinOperator, WindowJoinOperator } from '../../src/dataflow/join-operators.js';
 import type { NodeChange, StateEntry } from '../../src/dataflow/executor.js';
 import type { Engine } from '../../src/engine/engine.js';
@@ -256,4 +256,54 @@ it('a spilled value read back and left unchanged leaves memory without being wri
   expect(puts).toEqual(['a']);
   expect(state.get('a')).toEqual({ n: 5 });
   expect([...state.entries()]).toEqual([['a', { n: 5 }], ['b', { n: 0 }], ['c', { n: 0 }], ['d', { n: 0 }]]);
+});
+
+it('a window counting distinct values saves what each epoch added, not its whole accumulator; loading merges it back', () => {
+  const results: unknown[] = [];
+  const op = new WindowOperator({ spec: tumbling('1h'), allowedLateness: 0, agg: combine({ views: count(), users: distinctCount((v: { u: number }) => v.u) }) }, (r) => results.push(r));
+  const loaded = new KeyedState<unknown>(op.state.options as KeyedStateOptions<unknown>);
+  const deltas: unknown[][] = [];
+  const sizes: number[] = [];
+  for (let epoch = 0; epoch < 50; epoch++) {
+    // A hot campaign: 200 new users an epoch, and 200 views from users seen before.
+    for (let i = 0; i < 200; i++) op.add(0, 'hot', { u: epoch * 200 + i }, epoch * 1000 + i, 0);
+    for (let i = 0; i < 200; i++) op.add(0, 'hot', { u: i * 7 }, epoch * 1000 + i, 0);
+    const changes = op.state.changes();
+    sizes.push(JSON.stringify(changes).length);
+    deltas.push(JSON.parse(JSON.stringify(changes)));
+  }
+  loaded.load([], deltas as never);
+  expect(JSON.stringify([...loaded.entries()])).toBe(JSON.stringify([...op.state.entries()]));
+  const [, windows] = [...op.state.entries()][0]!;
+  expect((windows[0]!.acc as { users: unknown[] }).users).toHaveLength(10_000);
+  // The whole accumulator (10,000 users by the end, ~60 KB) was written every epoch before.
+  expect(Math.max(...sizes.slice(1))).toBeLessThan(4_000);
+  op.advance(3_600_000);
+  expect(results).toEqual([{ key: 'hot', windowStart: 0, windowEnd: 3_600_000, views: 20_000, users: 10_000 }]);
+});
+
+it.each([
+  ['tumbling', tumbling('1s')],
+  ['sliding', sliding('1s', '250ms')],
+  ['session', session('300ms')],
+] as const)('%s windows with a growing accumulator: loading the saved epochs rebuilds the live state, late updates and merges included', (_, spec) => {
+  const op = new WindowOperator({ spec, allowedLateness: 500, agg: combine({ n: count(), users: distinctCount((v: { u: number }) => v.u) }) }, () => {});
+  const loaded = new KeyedState<unknown>(op.state.options as KeyedStateOptions<unknown>);
+  const rnd = random(11);
+  const deltas: string[] = [];
+  let t = 0;
+  let items = 0;
+  for (let epoch = 1; epoch <= 80; epoch++) {
+    for (let i = 0; i < 20; i++) {
+      t += Math.floor(rnd() * 40);
+      op.add(0, `k${Math.floor(rnd() * 5)}`, { u: Math.floor(rnd() * 30) }, t - Math.floor(rnd() * 700), t - 800);
+      if (i % 5 === 4) op.advance(t - 800);
+    }
+    const changes = op.state.changes();
+    items += changes.filter((c) => c[1] === 3).length;
+    deltas.push(JSON.stringify(changes));
+    loaded.load([], deltas.map((d) => JSON.parse(d)));
+    expect(JSON.stringify([...loaded.entries()])).toBe(JSON.stringify([...op.state.entries()]));
+  }
+  expect(items).toBeGreaterThan(0);
 });
