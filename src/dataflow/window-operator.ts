@@ -29,10 +29,10 @@ export interface WindowOperatorConfig {
 export class WindowOperator implements KeyedOperator {
   readonly state: KeyedState<WindowState[]>;
 
-  /** `fires: false` collects without ever emitting (pre-aggregation before a shuffle). */
   /** Whether windows save their growing accumulators by epoch deltas (aggregator `grows`; not when pre-aggregating). */
   private readonly deltas: boolean;
 
+  /** `fires: false` collects without ever emitting (pre-aggregation before a shuffle). */
   constructor(private readonly c: WindowOperatorConfig, private readonly emit: Emit, private readonly fires = true) {
     this.deltas = fires && c.agg.grows === true;
     const dueOf = (windows: WindowState[]) => windowsDue(windows, c.allowedLateness);
