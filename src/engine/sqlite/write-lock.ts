@@ -2,10 +2,11 @@
 // have a connection). SQLite makes a writer that finds the database locked sleep 1, 2, 5, 10… ms
 // before trying again, while the other's commit takes well under a millisecond; with this lock the
 // next writer wakes the moment the previous one finishes. It only orders writers that share it:
-// SQLite's own locking still guards everything (a writer in another process, or one that waited
-// longer than MAX_WAIT_MS for a thread that died holding the lock, goes ahead and SQLite serialises it).
+// SQLite's own locking still guards everything: a writer in another process is serialised by it,
+// and so is one that waited MAX_WAIT_MS for a thread that died holding the lock (it then takes the
+// lock over, so the next writers do not wait for the dead thread again).
 
-/** A writer waits at most this long for its turn, then goes ahead (SQLite still serialises it). */
+/** A writer waits at most this long for its turn, then takes it (SQLite still serialises it). */
 const MAX_WAIT_MS = 200;
 const FREE = 0;
 const HELD = 1;
@@ -21,25 +22,28 @@ export class WriteLock {
 
   /** Runs `fn` in this thread's turn. */
   run<T>(fn: () => T): T {
-    const held = this.acquire();
+    this.acquire();
     try {
       return fn();
     } finally {
-      if (held) {
-        Atomics.store(this.cell, 0, FREE);
-        Atomics.notify(this.cell, 0, 1);
-      }
+      Atomics.store(this.cell, 0, FREE);
+      Atomics.notify(this.cell, 0, 1);
     }
   }
 
-  /** Whether the turn was taken (false: waited MAX_WAIT_MS and goes ahead without it). */
-  private acquire(): boolean {
+  /**
+   * Takes the turn: when it is free, or after MAX_WAIT_MS (its holder is presumed dead; if it was
+   * only slow, two writers overlap once and SQLite serialises them).
+   */
+  private acquire(): void {
     const deadline = performance.now() + MAX_WAIT_MS;
     while (Atomics.compareExchange(this.cell, 0, FREE, HELD) !== FREE) {
       const left = deadline - performance.now();
-      if (left <= 0) return false;
+      if (left <= 0) {
+        Atomics.store(this.cell, 0, HELD);
+        return;
+      }
       Atomics.wait(this.cell, 0, HELD, left);
     }
-    return true;
   }
 }
