@@ -69,6 +69,7 @@ export class KeyedState<V> {
   private readonly fresh = new Set<Key>();
   private readonly dueOf: DueOf<V>;
   private spills = 0;
+  private saved = false;
 
   constructor(readonly options: KeyedStateOptions<V> = {}) {
     this.dueOf = options.dueOf ?? never;
@@ -167,6 +168,11 @@ export class KeyedState<V> {
     if (!this.fresh.delete(k)) this.changed.add(k);
   }
 
+  /** Whether the state is saved by change: `changes()` or `load()` was called (a state only ever held in memory, as the test driver's, is not). */
+  get saving(): boolean {
+    return this.saved;
+  }
+
   /** Number of keys. */
   get size(): number {
     return this.keys.size;
@@ -238,6 +244,7 @@ export class KeyedState<V> {
 
   /** What changed since the last call (or load): applying it to the state then gives the state now. */
   changes(): Change[] {
+    this.saved = true;
     const out: Change[] = [];
     const list = this.options.itemsSince;
     const whole = (k: Key): V => {
@@ -262,6 +269,7 @@ export class KeyedState<V> {
 
   /** A full snapshot and the changes after it, in order. Takes over their values (appended items go into them). */
   load(base: [Key, V][], deltas: Change[][] = []): void {
+    this.saved = true;
     const whole = this.options.fromSaved ?? ((v: V) => v);
     const map = new Map<Key, V>();
     for (const [k, v] of base) map.set(k, whole(v));

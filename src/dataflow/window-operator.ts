@@ -73,9 +73,11 @@ export class WindowOperator implements KeyedOperator {
     // A single record is added (cheaper than merging a one-record accumulator); partials merge.
     const agg = this.c.agg;
     w.acc = isRecord ? agg.add(w.acc, value) : agg.merge(w.acc, acc);
-    if (this.deltas) w.delta = isRecord ? agg.add(w.delta ?? agg.create(), value) : agg.merge(w.delta ?? agg.create(), acc);
+    // (Deltas only once the state is saved: before the first save every key is saved whole anyway.)
+    const deltas = this.deltas && this.state.saving;
+    if (deltas) w.delta = isRecord ? agg.add(w.delta ?? agg.create(), value) : agg.merge(w.delta ?? agg.create(), acc);
     if (this.fires && (w.fired || w.end <= watermark)) this.fire(key, w); // late but allowed: the result changes
-    if (this.deltas) this.state.grew(key, w.fired ? w.end + this.c.allowedLateness : w.end);
+    if (deltas) this.state.grew(key, w.fired ? w.end + this.c.allowedLateness : w.end);
     else this.state.touch(key);
   }
 

@@ -307,3 +307,15 @@ it.each([
   }
   expect(items).toBeGreaterThan(0);
 });
+
+it('a window keeps no delta accumulator while its state is never saved (the test driver), and does once it is', () => {
+  const op = new WindowOperator({ spec: tumbling('1h'), allowedLateness: 0, agg: distinctCount((v: { u: number }) => v.u) }, () => {});
+  const deltaOf = () => ([...op.state.entries()][0]![1] as { delta?: unknown }[])[0]!.delta;
+  op.add(0, 'k', { u: 1 }, 0, 0);
+  op.add(0, 'k', { u: 2 }, 1, 0);
+  expect(deltaOf()).toBeUndefined(); // (the records are counted once, in the window's accumulator)
+  expect(op.state.changes()).toEqual([['k', 2, [{ start: 0, end: 3_600_000, acc: [1, 2], fired: false }]]]);
+  op.add(0, 'k', { u: 3 }, 2, 0);
+  expect(deltaOf()).toEqual([3]);
+  expect(op.state.changes()).toEqual([['k', 3, [[0, 3_600_000, [3]]]]]);
+});
