@@ -27,9 +27,7 @@ export async function serve(mode: 'dev' | 'start', flags: ServeFlags): Promise<v
   if (mode === 'start' && principals.length === 0 && !flags.insecure) {
     throw new CliError('sluice start refuses to run without API keys: add auth.principals to sluice.config.ts (see `sluice keys create`), or pass --insecure', 2);
   }
-  // On sqlite, this process' connection (the gateway's appends) and the pipelines' worker threads take turns to commit (sqlite/write-lock.ts).
-  const configured = engineConfigOf(config, flags);
-  const engineConfig = configured.kind === 'sqlite' ? { ...configured, writeLock: new SharedArrayBuffer(4) } : configured;
+  const engineConfig = engineConfigOf(config, flags);
   const loaded = await configuredPipelines(config, source);
   const engine = await openEngine(engineConfig);
   await ensureStreams(engine, config);

@@ -5,7 +5,7 @@
 import type { Key } from './dsl.js';
 import { KeyedState } from './keyed-state.js';
 import type { Emit, KeyedOperator } from './operator.js';
-import { mod, windowsDue, type WindowSpec } from './windows.js';
+import { latestStart, slideOf, windowsDue, type WindowSpec } from './windows.js';
 
 type Select = (left: any, right: any) => unknown;
 
@@ -77,9 +77,11 @@ function windowOf(list: JoinWindow[], start: number, end: number): JoinWindow {
  */
 export class WindowJoinOperator implements KeyedOperator {
   readonly state: KeyedState<JoinWindow[]>;
+  private readonly spec: Exclude<WindowSpec, { kind: 'session' }>;
 
   constructor(private readonly c: WindowJoinConfig, private readonly emit: Emit) {
     if (c.spec.kind === 'session') throw new Error('a windowed join needs tumbling or sliding windows');
+    this.spec = c.spec;
     this.state = new KeyedState<JoinWindow[]>({
       appendTo: addToWindow,
       dueOf: (windows) => windowsDue(windows, c.allowedLateness),
@@ -89,13 +91,11 @@ export class WindowJoinOperator implements KeyedOperator {
 
   add(port: number, key: Key, v: unknown, t: number, watermark: number): boolean {
     let windows: JoinWindow[] | undefined;
-    // The windows of t, oldest first, without building them (assign() does the same).
-    const { spec } = this.c;
-    const size = spec.kind === 'session' ? 0 : spec.size;
-    const step = spec.kind === 'sliding' ? spec.slide : size;
-    const last = spec.kind === 'tumbling' ? t - mod(t - spec.offset, size) : t - mod(t, step);
-    for (let start = last - size + step; start <= last; start += step) {
-      const end = start + size;
+    const { spec } = this;
+    const step = slideOf(spec);
+    const last = latestStart(spec, t);
+    for (let start = last - spec.size + step; start <= last; start += step) {
+      const end = start + spec.size;
       if (end + this.c.allowedLateness <= watermark) continue;
       windows ??= this.state.get(key);
       if (!windows) this.state.set(key, (windows = []));

@@ -41,33 +41,33 @@ export function session(gap: number | string): WindowSpec {
   return { kind: 'session', gap: g };
 }
 
-/** The windows an event time belongs to (a session's is its own [t, t + gap), merged later). */
+/** How far apart the starts of one record's windows are (a tumbling window's record has one: its size). */
+export function slideOf(spec: Exclude<WindowSpec, { kind: 'session' }>): number {
+  return spec.kind === 'tumbling' ? spec.size : spec.slide;
+}
+
+/**
+ * The start of the latest tumbling or sliding window holding `t`. Its other windows start
+ * slideOf(spec) apart before it, down to the first after t − size: the windows of t without
+ * building them (joins and windows on their hot paths).
+ */
+export function latestStart(spec: Exclude<WindowSpec, { kind: 'session' }>, t: number): number {
+  return spec.kind === 'tumbling' ? t - mod(t - spec.offset, spec.size) : t - mod(t, spec.slide);
+}
+
+/** The windows an event time belongs to, oldest first (a session's is its own [t, t + gap), merged later). */
 export function assign(spec: WindowSpec, t: number): Window[] {
-  switch (spec.kind) {
-    case 'tumbling': {
-      const start = t - mod(t - spec.offset, spec.size);
-      return [{ start, end: start + spec.size }];
-    }
-    case 'sliding': {
-      const out: Window[] = [];
-      for (let start = t - mod(t, spec.slide); start > t - spec.size; start -= spec.slide) out.push({ start, end: start + spec.size });
-      return out.reverse();
-    }
-    case 'session':
-      return [{ start: t, end: t + spec.gap }];
-  }
+  if (spec.kind === 'session') return [{ start: t, end: t + spec.gap }];
+  const out: Window[] = [];
+  const last = latestStart(spec, t);
+  for (let start = last - spec.size + slideOf(spec); start <= last; start += slideOf(spec)) out.push({ start, end: start + spec.size });
+  return out;
 }
 
 /** The earliest end of the windows an event time belongs to (without building them). */
 export function firstEnd(spec: WindowSpec, t: number): number {
-  switch (spec.kind) {
-    case 'tumbling':
-      return t - mod(t - spec.offset, spec.size) + spec.size;
-    case 'sliding':
-      return t - mod(t, spec.slide) + spec.slide; // window ends fall on slide boundaries
-    case 'session':
-      return t + spec.gap;
-  }
+  if (spec.kind === 'session') return t + spec.gap;
+  return latestStart(spec, t) + slideOf(spec); // window ends fall on slide boundaries
 }
 
 /** When a key's windows next need their operator: a window's end (it fires), or end + allowedLateness (it is dropped). */
@@ -77,5 +77,4 @@ export function windowsDue(windows: readonly { end: number; fired: boolean }[], 
   return due;
 }
 
-/** a mod b, never negative (b > 0). */
-export const mod = (a: number, b: number) => ((a % b) + b) % b;
+const mod = (a: number, b: number) => ((a % b) + b) % b;

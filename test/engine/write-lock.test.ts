@@ -68,8 +68,8 @@ it('refuses a buffer that is not shared', () => {
 it('two connections sharing a lock commit as before: every append and state version lands once', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'wl-'));
   dirs.push(dir);
-  const writeLock = new SharedArrayBuffer(4);
-  const a = new SqliteEngine({ dataDir: dir, writeLock });
+  const a = new SqliteEngine({ dataDir: dir });
+  const writeLock = a.writeLockBuffer; // (a pipeline run hands its engine's to its workers' connections)
   const b = new SqliteEngine({ dataDir: dir, writeLock, checkpoints: false, retentionIntervalMs: 0 });
   await a.createStream('s', { partitions: 2 });
   let version = 0;

@@ -10,6 +10,7 @@ import type { Engine, StreamOptions } from '../../engine/engine.js';
 import { ConflictError, StreamExistsError } from '../../engine/errors.js';
 import type { EngineConfig } from '../../engine/open.js';
 import type { Pipeline } from '../dsl.js';
+import { SqliteEngine } from '../../engine/sqlite/index.js';
 import { errorSinkOf, lateSinkOf } from '../executor.js';
 import { DEFAULT_KEY_GROUPS, Layout, leaseKey, metaKey, shuffleStream, tableStream, type UnitSpec } from './layout.js';
 import { DEFAULT_TABLES_PATH, TablesDb, TableSinkUnit } from './table-sink.js';
@@ -241,8 +242,8 @@ export class PipelineRun {
   private readonly workers: Worker[] = [];
   private loop?: UnitLoop;
   private tables?: TablesDb;
-  /** Worker threads on the sqlite engine take turns to commit through this (sqlite/write-lock.ts). */
-  private readonly writeLock = new SharedArrayBuffer(4);
+  /** On sqlite, the workers' connections take turns to commit with the engine the run was given (sqlite/write-lock.ts). */
+  private writeLock?: SharedArrayBuffer;
   done: Promise<void> = Promise.resolve();
   /** Resolves once every unit is open (worker threads started, state loaded). */
   ready: Promise<void> = Promise.resolve();
@@ -251,6 +252,7 @@ export class PipelineRun {
 
   static async start(engine: Engine, p: Pipeline, o: RunOptions = {}): Promise<PipelineRun> {
     const run = new PipelineRun(p, await prepare(engine, p, o));
+    run.writeLock = engine instanceof SqliteEngine ? engine.writeLockBuffer : new SharedArrayBuffer(4);
     const n = o.workers ?? 0;
     if (n <= 0) {
       run.tables = run.prepared.units.some((u) => u.kind === 'table') ? new TablesDb(o.tablesPath ?? DEFAULT_TABLES_PATH) : undefined;
@@ -270,8 +272,7 @@ export class PipelineRun {
     const data: WorkerData = {
       module: o.module!,
       pipeline: this.pipeline.name,
-      // (A caller that opened its own connection with a write lock passes it in the config: then it takes turns with the workers too.)
-      engineConfig: o.engineConfig!.kind === 'sqlite' ? { ...o.engineConfig!, writeLock: o.engineConfig!.writeLock ?? this.writeLock } : o.engineConfig!,
+      engineConfig: o.engineConfig!.kind === 'sqlite' ? { ...o.engineConfig!, writeLock: this.writeLock } : o.engineConfig!,
       prepared: this.prepared,
       units: this.prepared.units.filter((_, i) => i % n === w),
       options: { tablesPath: o.tablesPath, batch: o.batch, epochMs: o.epochMs, maxDrift: o.maxDrift, stateKeysInMemory: o.stateKeysInMemory, idlePollMs: o.idlePollMs, from: o.from },

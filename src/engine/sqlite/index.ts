@@ -40,7 +40,10 @@ export interface SqliteEngineOptions {
   segmentBytes?: number;
   /** Whether this connection runs WAL checkpoints (on a thread of its own). Default true; a second connection to the same data in one process may leave them to the first. */
   checkpoints?: boolean;
-  /** Shared by connections of one process' threads (4 bytes): their commits take turns without SQLite's sleep-and-retry (write-lock.ts). */
+  /**
+   * The turns this connection's commits take with other connections of the process' threads
+   * (write-lock.ts): another connection's `writeLockBuffer`. Default: a lock of its own.
+   */
   writeLock?: SharedArrayBuffer;
 }
 
@@ -63,7 +66,9 @@ export class SqliteEngine implements Engine {
   private readonly segments: Segments;
   private readonly stateValues: StateValues;
   private readonly appendCtx: AppendContext;
-  private readonly writeLock?: WriteLock;
+  private readonly writeLock: WriteLock;
+  /** Give it to connections opened in other threads (option `writeLock`): their commits then take turns with this one's. */
+  readonly writeLockBuffer: SharedArrayBuffer;
   private dataVersion = 0;
   private closed = false;
 
@@ -95,7 +100,8 @@ export class SqliteEngine implements Engine {
     this.appendCtx = { q: this.q, segments: this.segments, segmentBytes: o.segmentBytes, sticky: this.sticky };
     this.blobs = new DirectoryBlobs(join(o.dataDir, 'blobs'), o.durability === 'fsync');
     this.commitTx = this.db.transaction((unit: CommitUnit) => this.commitInTransaction(unit));
-    if (options.writeLock) this.writeLock = new WriteLock(options.writeLock);
+    this.writeLockBuffer = options.writeLock ?? new SharedArrayBuffer(4);
+    this.writeLock = new WriteLock(this.writeLockBuffer);
     this.resolveTx = this.db.transaction((stream: string, partition: number, from: ReadFrom) => this.resolveSnapshot(stream, partition, from));
     this.readTx = this.db.transaction((stream: string, partition: number, offset: number, max: number) => this.readSnapshot(stream, partition, offset, max));
     this.dataVersion = this.db.pragma('data_version', { simple: true }) as number;
@@ -248,7 +254,7 @@ export class SqliteEngine implements Engine {
     this.checkOpen();
     let result: CommitResult;
     try {
-      result = this.writeLock ? this.writeLock.run(() => this.commitTx.immediate(unit)) : this.commitTx.immediate(unit);
+      result = this.writeLock.run(() => this.commitTx.immediate(unit));
     } catch (e) {
       this.stateValues.settle(false);
       throw e;
