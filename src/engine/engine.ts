@@ -19,6 +19,11 @@ export interface StreamOptions {
   dedupWindowMs?: number;
 }
 
+/** What `updateStream` may change. */
+export interface StreamUpdate {
+  retentionMs?: number;
+}
+
 export interface StreamInfo {
   name: string;
   partitions: number;
@@ -150,6 +155,8 @@ export interface Engine {
   describeStream(name: string, call?: CallOptions): Promise<StreamInfo & { partitionInfo: PartitionInfo[] }>;
   listStreams(call?: CallOptions): Promise<StreamInfo[]>;
   deleteStream(name: string, call?: CallOptions): Promise<void>;
+  /** Changes what may change of a stream after creation (its retention); the partition count is fixed. */
+  updateStream(name: string, update: StreamUpdate, call?: CallOptions): Promise<StreamInfo>;
 
   /** Appends records durably; per-record result in input order. One stored batch per partition. */
   append(stream: string, records: AppendRecord[], call?: CallOptions): Promise<AppendResult[]>;
@@ -172,6 +179,12 @@ export interface Engine {
   getBlob(name: string, call?: CallOptions): Promise<Uint8Array | undefined>;
   listBlobs(prefix: string, call?: CallOptions): Promise<BlobInfo[]>;
   deleteBlob(name: string, call?: CallOptions): Promise<boolean>;
+
+  /**
+   * Deletes the records of a partition before `before`, whole stored batches only (a batch holding
+   * `before` stays), for streams whose only readers committed past them (pipelines' internal streams).
+   */
+  trim(stream: string, partition: number, before: number, call?: CallOptions): Promise<void>;
 
   /** Deletes records past their stream's retention (by the engine's clock) and expired de-duplication ids. */
   enforceRetention(call?: CallOptions): Promise<void>;

@@ -14,24 +14,30 @@ import {
 const STREAM_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
 
 export function checkStreamName(name: string): void {
-  if (!STREAM_NAME.test(name)) {
+  // '.' and '..' are path segments to URL parsers: a stream of that name could not be reached by URL.
+  if (!STREAM_NAME.test(name) || name === '.' || name === '..') {
     throw new InvalidArgumentError(
-      `invalid stream name '${String(name).slice(0, 140)}': use 1-128 characters of A-Z a-z 0-9 _ . -`,
+      `invalid stream name '${String(name).slice(0, 140)}': use 1-128 characters of A-Z a-z 0-9 _ . - (not '.' or '..')`,
       'name',
     );
   }
 }
 
 /** Merges defaults into stream options and validates each field. */
+export function checkRetention(retentionMs: unknown): number {
+  if (!Number.isInteger(retentionMs) || (retentionMs as number) < 1000) {
+    throw new InvalidArgumentError(`retentionMs must be an integer of at least 1000, got ${retentionMs}`, 'retentionMs');
+  }
+  return retentionMs as number;
+}
+
 export function resolveStreamOptions(options: StreamOptions = {}): Required<Omit<StreamOptions, 'partitionKeyField'>> &
   Pick<StreamOptions, 'partitionKeyField'> {
   const o = withDefaults({ partitions: DEFAULT_PARTITIONS, retentionMs: DEFAULT_RETENTION_MS, dedupWindowMs: DEFAULT_DEDUP_WINDOW_MS }, options);
   if (!Number.isInteger(o.partitions) || o.partitions < 1 || o.partitions > MAX_PARTITIONS) {
     throw new InvalidArgumentError(`partitions must be an integer from 1 to ${MAX_PARTITIONS}, got ${o.partitions}`, 'partitions');
   }
-  if (!Number.isInteger(o.retentionMs) || o.retentionMs < 1000) {
-    throw new InvalidArgumentError(`retentionMs must be an integer of at least 1000, got ${o.retentionMs}`, 'retentionMs');
-  }
+  checkRetention(o.retentionMs);
   if (!Number.isInteger(o.dedupWindowMs) || o.dedupWindowMs < 0) {
     throw new InvalidArgumentError(`dedupWindowMs must be a non-negative integer, got ${o.dedupWindowMs}`, 'dedupWindowMs');
   }

@@ -58,6 +58,9 @@ export function engineConformance(name: string, harness: EngineHarness): void {
         await engine.createStream('a');
         await expect(engine.createStream('a')).rejects.toBeInstanceOf(StreamExistsError);
         await expect(engine.createStream('has space')).rejects.toThrow(/invalid stream name 'has space'/);
+        // URL parsers read '.' and '..' as path segments: such a stream could not be reached.
+        for (const dots of ['.', '..']) await expect(engine.createStream(dots)).rejects.toThrow(`invalid stream name '${dots}'`);
+        await engine.createStream('...');
         await expect(engine.createStream('b', { partitions: 0 })).rejects.toThrow(/partitions must be an integer from 1 to 1024, got 0/);
         await expect(engine.createStream('b', { retentionMs: 5 })).rejects.toBeInstanceOf(InvalidArgumentError);
         await expect(engine.append('missing', [{ value: enc(1) }])).rejects.toBeInstanceOf(StreamNotFoundError);
@@ -210,6 +213,41 @@ export function engineConformance(name: string, harness: EngineHarness): void {
         expect(read.records.map((r) => [r.offset, dec(r.value)])).toEqual([[offsetOf(kept!).offset, 'new']]);
         expect(read.next).toBe(latest);
         expect((await engine.describeStream('s')).partitionInfo[0]).toMatchObject({ earliest: offsetOf(kept!).offset, next: latest });
+      });
+
+      it('changes a stream\'s retention, which the next retention pass applies, and refuses a bad one', async () => {
+        const clock = new ManualClock(10_000_000);
+        const { engine } = await fresh(clock);
+        await engine.createStream('s', { partitions: 2 });
+        await engine.append('s', [{ value: enc('old'), partition: 1 }]);
+        clock.advance(90_000);
+        const [kept] = await engine.append('s', [{ value: enc('new'), partition: 1 }]);
+        expect(await engine.updateStream('s', { retentionMs: 60_000 })).toMatchObject({ name: 's', partitions: 2, retentionMs: 60_000 });
+        expect((await engine.describeStream('s')).retentionMs).toBe(60_000);
+        await engine.enforceRetention();
+        expect((await engine.read('s', 1, 0, 10)).records.map((r) => [r.offset, dec(r.value)])).toEqual([[offsetOf(kept!).offset, 'new']]);
+        await expect(engine.updateStream('s', { retentionMs: 10 })).rejects.toThrow(/retentionMs must be an integer of at least 1000, got 10/);
+        await expect(engine.updateStream('missing', { retentionMs: 60_000 })).rejects.toBeInstanceOf(StreamNotFoundError);
+        expect((await engine.describeStream('s')).retentionMs).toBe(60_000);
+      });
+
+      it('trims a partition before an offset, whole batches only, and leaves the others', async () => {
+        const { engine } = await fresh();
+        await engine.createStream('s', { partitions: 2 });
+        const batches: AppendResult[][] = [];
+        for (let n = 0; n < 4; n++) batches.push(await engine.append('s', [0, 1, 2].map((i) => ({ partition: 0, value: enc(`${n}.${i}`) }))));
+        await engine.append('s', [{ partition: 1, value: enc('other') }]);
+        const at = (n: number, i: number) => offsetOf(batches[n]![i]!).offset;
+        await engine.trim('s', 0, at(1, 1)); // inside batch 1: batch 0 goes, batch 1 stays whole
+        expect(await engine.resolve('s', 0, 'earliest')).toBe(at(1, 0));
+        expect((await engine.read('s', 0, 0, 100)).records.map((r) => dec(r.value))).toEqual(['1.0', '1.1', '1.2', '2.0', '2.1', '2.2', '3.0', '3.1', '3.2']);
+        await engine.trim('s', 0, at(3, 0));
+        expect((await engine.read('s', 0, 0, 100)).records.map((r) => dec(r.value))).toEqual(['3.0', '3.1', '3.2']);
+        await engine.trim('s', 0, 0);
+        expect((await engine.read('s', 1, 0, 100)).records.map((r) => dec(r.value))).toEqual(['other']);
+        const [after] = await engine.append('s', [{ partition: 0, value: enc('4.0') }]);
+        expect(offsetOf(after!).offset).toBeGreaterThan(at(3, 2));
+        await expect(engine.trim('s', 2, 0)).rejects.toThrow(/has no partition 2/);
       });
 
       it('stores a record id once within the window and reports the retry as a duplicate', async () => {

@@ -1,7 +1,7 @@
 // The scale-out engine: NATS JetStream. Mapping and its departures from ARCHITECTURE.md are in
 // docs/decisions/001-engine-contract.md; partitions in partitions.ts; state in state.ts.
 import { randomBytes, createHash } from 'node:crypto';
-import type { NatsConnection, Subscription } from '@nats-io/nats-core';
+import { nanos, type NatsConnection, type Subscription } from '@nats-io/nats-core';
 import { jetstream, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { Objm, type ObjectStore } from '@nats-io/obj';
@@ -9,17 +9,17 @@ import { systemClock, type Clock } from '../../clock.js';
 import { decodeRecords, type BatchEntry } from '../batch-codec.js';
 import type {
   AppendRecord, AppendResult, BlobInfo, CallOptions, CommitResult, CommitUnit, EncodedBatch, Engine, PartitionInfo,
-  ReadFrom, ReadResult, StateEntry, StoredRecord, StreamInfo, StreamOptions,
+  ReadFrom, ReadResult, StateEntry, StoredRecord, StreamInfo, StreamOptions, StreamUpdate,
 } from '../engine.js';
 import { SluiceError } from '../../errors.js';
 import { EngineClosedError, EngineUnavailableError, InvalidArgumentError, StreamExistsError, StreamNotFoundError } from '../errors.js';
 import { channelOf, Notifier } from '../notifier.js';
 import { keylessPartition, routeRecord } from '../route.js';
-import { checkBlobName, checkEncodedBatch, checkPartition, checkStreamName, resolveStreamOptions } from '../validate.js';
+import { checkBlobName, checkEncodedBatch, checkPartition, checkRetention, checkStreamName, resolveStreamOptions } from '../validate.js';
 import { connectJetStream, DEFAULT_PREFIX, DEFAULT_REQUEST_TIMEOUT_MS, type NatsEngineConfig } from './connect.js';
 import { DedupStore } from './dedup.js';
 import {
-  createPartition, lastMessage, MAX_BATCH_RECORDS, offsetOf, partitionRef, publishBatch, readRecords, seqAtTime, seqOf, tsOf,
+  createPartition, duplicateWindowOf, lastMessage, MAX_BATCH_RECORDS, offsetOf, partitionRef, publishBatch, readRecords, seqAtTime, seqOf, tsOf,
   type PartitionRef,
 } from './partitions.js';
 import { StateStore, type Current } from './state.js';
@@ -104,6 +104,31 @@ export class NatsEngine implements Engine {
     await this.dropPartitions(m);
     await this.dedup.drop(m.id);
     this.notifier.poke();
+  }
+
+  async updateStream(name: string, update: StreamUpdate): Promise<StreamInfo> {
+    this.checkOpen();
+    const entry = await this.meta.get(metaKey(name)).catch(unavailable);
+    if (entry?.operation !== 'PUT') throw new StreamNotFoundError(name);
+    const m = JSON.parse(entry.string()) as StreamMeta;
+    if (update.retentionMs === undefined) return infoOf(m);
+    m.retentionMs = checkRetention(update.retentionMs);
+    for (let p = 0; p < m.partitions; p++) {
+      const ref = this.ref(m, p);
+      const { config } = await this.jsm.streams.info(ref.name).catch(unavailable);
+      await this.jsm.streams.update(ref.name, { ...config, max_age: nanos(m.retentionMs), duplicate_window: nanos(duplicateWindowOf(m)) }).catch(unavailable);
+    }
+    await this.meta.update(metaKey(name), JSON.stringify(m), entry.revision).catch(unavailable);
+    return infoOf(m);
+  }
+
+  async trim(stream: string, partition: number, before: number): Promise<void> {
+    const m = await this.metaOf(stream);
+    checkPartition(m, partition);
+    if (!Number.isSafeInteger(before) || before < 0) throw new InvalidArgumentError(`invalid offset ${before}`, 'offset');
+    // Messages before the one holding `before` hold only records before it.
+    const keep = seqOf(before);
+    if (keep > 1) await this.jsm.streams.purge(this.ref(m, partition).name, { seq: keep }).catch(unavailable);
   }
 
   async append(stream: string, records: AppendRecord[]): Promise<AppendResult[]> {

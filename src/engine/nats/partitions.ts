@@ -25,12 +25,15 @@ export const partitionRef = (prefix: string, streamId: string, p: number): Parti
 export const seqOf = (offset: number) => Math.floor(offset / OFFSET_SHIFT);
 export const offsetOf = (seq: number, index = 0) => seq * OFFSET_SHIFT + index;
 
+/** JetStream's duplicate window of a partition: the stream's de-duplication window, within its retention, at least 1 s. */
+export const duplicateWindowOf = (o: { retentionMs: number; dedupWindowMs: number }) => Math.max(1000, Math.min(o.dedupWindowMs || 1000, o.retentionMs));
+
 export async function createPartition(jsm: JetStreamManager, ref: PartitionRef, o: { retentionMs: number; dedupWindowMs: number; replicas: number }) {
   await jsm.streams.add({
     name: ref.name,
     subjects: [ref.subject],
     max_age: nanos(o.retentionMs),
-    duplicate_window: nanos(Math.max(1000, Math.min(o.dedupWindowMs || 1000, o.retentionMs))),
+    duplicate_window: nanos(duplicateWindowOf(o)),
     num_replicas: o.replicas,
     storage: StorageType.File,
     discard: DiscardPolicy.Old,

@@ -8,11 +8,11 @@ import { withDefaults } from '../../defaults.js';
 import { decodeRecords } from '../batch-codec.js';
 import type {
   AppendRecord, AppendResult, BlobInfo, CallOptions, CommitResult, CommitUnit, Engine, PartitionInfo,
-  ReadFrom, ReadResult, StateEntry, StreamInfo, StreamOptions, StoredRecord,
+  ReadFrom, ReadResult, StateEntry, StreamInfo, StreamOptions, StoredRecord, StreamUpdate,
 } from '../engine.js';
 import { ConflictError, EngineClosedError, InvalidArgumentError, StreamExistsError, StreamNotFoundError } from '../errors.js';
 import { channelOf, Notifier } from '../notifier.js';
-import { checkPartition, checkStreamName, resolveStreamOptions } from '../validate.js';
+import { checkPartition, checkRetention, checkStreamName, resolveStreamOptions } from '../validate.js';
 import { DirectoryBlobs } from './blobs.js';
 import { MIGRATE_2_TO_3, SCHEMA, SCHEMA_VERSION, type StreamRow } from './schema.js';
 import { WriteLock } from './write-lock.js';
@@ -147,6 +147,22 @@ export class SqliteEngine implements Engine {
     });
     this.segments.dropStream(del.immediate()); // ids are never reused (AUTOINCREMENT)
     this.notifier.poke();
+  }
+
+  async updateStream(name: string, update: StreamUpdate): Promise<StreamInfo> {
+    this.checkOpen();
+    const row = this.streamRow(name);
+    if (update.retentionMs !== undefined) this.writeLock.run(() => this.q.updateRetention.run(checkRetention(update.retentionMs), row.id));
+    return this.infoOf(this.streamRow(name));
+  }
+
+  async trim(stream: string, partition: number, before: number): Promise<void> {
+    this.checkOpen();
+    const row = this.streamRow(stream);
+    checkPartition(row, partition);
+    if (!Number.isSafeInteger(before) || before < 0) throw new InvalidArgumentError(`invalid offset ${before}`, 'offset');
+    const { changes } = this.writeLock.run(() => this.q.trimBatches.run(row.id, partition, before));
+    if (changes > 0) this.dropSegmentsBefore(row, partition);
   }
 
   async append(stream: string, records: AppendRecord[], call?: CallOptions): Promise<AppendResult[]> {
@@ -333,13 +349,13 @@ export class SqliteEngine implements Engine {
 
   /** Deletes segment files that no remaining batch points into (never the one being written). */
   private dropExpiredSegments(): void {
-    for (const s of this.q.allStreams.all() as StreamRow[]) {
-      for (let p = 0; p < s.partitions; p++) {
-        const first = this.q.firstBatch.get(s.id, p) as { seg_base: number } | undefined;
-        const head = this.q.headGet.get(s.id, p) as { seg_base: number } | undefined;
-        if (head) this.segments.dropBefore(s.id, p, first?.seg_base ?? head.seg_base);
-      }
-    }
+    for (const s of this.q.allStreams.all() as StreamRow[]) for (let p = 0; p < s.partitions; p++) this.dropSegmentsBefore(s, p);
+  }
+
+  private dropSegmentsBefore(s: StreamRow, p: number): void {
+    const first = this.q.firstBatch.get(s.id, p) as { seg_base: number } | undefined;
+    const head = this.q.headGet.get(s.id, p) as { seg_base: number } | undefined;
+    if (head) this.segments.dropBefore(s.id, p, first?.seg_base ?? head.seg_base);
   }
 
   /** The key's current version (0: absent), refused when it is not `expected`; and the state file its value is in, if any. */

@@ -21,6 +21,8 @@ export class Statements {
   readonly dedupGet: Stmt;
   readonly dedupInsert: Stmt;
   readonly deleteExpired: Stmt;
+  readonly trimBatches: Stmt;
+  readonly updateRetention: Stmt;
   readonly deleteExpiredDedup: Stmt;
   readonly offsetsOf: Stmt;
   readonly offsetUpsert: Stmt;
@@ -65,6 +67,8 @@ export class Statements {
         'ON CONFLICT (stream_id, id) DO UPDATE SET partition = excluded.partition, offset = excluded.offset, ts = excluded.ts',
     );
     this.deleteExpired = p('DELETE FROM batches WHERE stream_id = ? AND ts < ?');
+    this.trimBatches = p('DELETE FROM batches WHERE stream_id = ? AND partition = ? AND base_offset + count <= ?');
+    this.updateRetention = p('UPDATE streams SET retention_ms = ? WHERE id = ?');
     this.deleteExpiredDedup = p('DELETE FROM dedup WHERE stream_id = ? AND ts < ?');
     this.offsetsOf = p('SELECT partition, offset FROM offsets WHERE grp = ? AND stream = ? ORDER BY partition');
     this.offsetUpsert = p(
