@@ -127,7 +127,7 @@ export class Executor {
   /** A record a user function threw on: to '<pipeline>-errors' with the reason, counted. */
   error(source: string, e: unknown, value: unknown): void {
     this.metrics.errors++;
-    const record: ErrorRecord = { source, error: e instanceof Error ? e.message : String(e), value: jsonable(value) ? value : String(value) };
+    const record: ErrorRecord = { source, error: e instanceof Error ? e.message : describe(e), value: jsonable(value) ? value : describe(value) };
     this.outputs.push({ sink: errorSinkOf(this.p.name), value: record });
   }
 
@@ -238,6 +238,15 @@ export class Executor {
     const record: LateRecord = { source: stream, value, eventTime: t, watermark: this.watermark };
     if (this.lateNode === undefined) this.outputs.push({ sink: lateSinkOf(this.p.name), value: record });
     else this.push(this.lateNode, record, t);
+  }
+}
+
+/** A value as text, for what JSON cannot carry (String() itself recurses into nested arrays, and a value may throw). */
+function describe(v: unknown): string {
+  try {
+    return String(v);
+  } catch {
+    return `(a ${typeof v} that cannot be shown)`;
   }
 }
 

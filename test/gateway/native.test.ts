@@ -2,6 +2,7 @@
 import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { partitionOfKey } from '../../src/engine/partitioner.js';
+import { MAX_JSON_DEPTH } from '../../src/json-depth.js';
 import { ENGINES } from '../support/engines.js';
 import { get, post, startGateway, type TestGateway } from '../support/gateway.js';
 
@@ -39,6 +40,7 @@ describe.each(ENGINES)('on the $name engine', ({ factory: engine }) => {
       expect((await post(`${t.url}/v1/streams`, { name: 'x', retention: 'forever' })).body.error.field).toBe('retention');
       expect((await post(`${t.url}/v1/streams`, { name: 'x', color: 'red' })).body.error.message).toBe("unknown field 'color'");
       expect((await post(`${t.url}/v1/streams`, { name: 'bad name' })).status).toBe(400);
+      for (const name of ['.', '..']) expect((await post(`${t.url}/v1/streams`, { name })).body.error.code).toBe('InvalidArgument');
     });
   });
 
@@ -116,6 +118,7 @@ describe.each(ENGINES)('on the $name engine', ({ factory: engine }) => {
     it('an empty batch is 400, an unknown stream 404, an unknown route 404', async () => {
       expect((await post(`${t.url}/v1/streams/events/records`, '[]')).body.error).toEqual({ code: 'EmptyBatch', message: 'the request holds no records' });
       expect((await post(`${t.url}/v1/streams/events/records`, '\n\n', { 'content-type': 'application/x-ndjson' })).status).toBe(400);
+      for (const empty of ['', ' \n ']) expect((await post(`${t.url}/v1/streams/events/records`, empty)).body.error.code).toBe('EmptyBatch');
       expect((await post(`${t.url}/v1/streams/nope/records`, [1])).status).toBe(404);
       expect((await get(`${t.url}/v2/whatever`)).status).toBe(404);
     });
@@ -151,6 +154,68 @@ describe.each(ENGINES)('on the $name engine', ({ factory: engine }) => {
       const res = await post(`${t.url}/v1/streams/events/records?format=envelope`, [{ value: 1 }, { vale: 2 }]);
       expect(res.body.error).toEqual({ code: 'InvalidEnvelope', message: "record 1: unknown envelope field 'vale'", index: 1 });
       expect(await recordsOf('events')).toEqual([]);
+    });
+
+    it('a record nested deeper than MAX_JSON_DEPTH fails alone with NestingTooDeep (JSON, NDJSON, envelope); the others are stored', async () => {
+      const nest = (d: number) => '['.repeat(d) + ']'.repeat(d);
+      const deepest = nest(MAX_JSON_DEPTH); // the limit itself is fine
+      const tooDeep = { error: { code: 'NestingTooDeep', message: `record nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels` } };
+      // 5,000 levels overflow JSON.stringify's stack; 600 do not but are past the limit.
+      const json = await post(`${t.url}/v1/streams/events/records?key=k`, `[1, ${nest(5_000)}, ${nest(MAX_JSON_DEPTH + 1)}, ${deepest}, 2]`);
+      expect(json.status).toBe(200);
+      expect(json.body).toMatchObject({ stored: 3, failed: 2 });
+      expect(json.body.results[1]).toEqual(tooDeep);
+      expect(json.body.results[2]).toEqual(tooDeep);
+      const nd = await post(`${t.url}/v1/streams/events/records?key=k`, `3\n${nest(7_000)}\n"${'['.repeat(2000)}"\n`, { 'content-type': 'application/x-ndjson' });
+      expect(nd.body).toMatchObject({ stored: 2, failed: 1 });
+      expect(nd.body.results[1]).toEqual(tooDeep);
+      const env = await post(`${t.url}/v1/streams/events/records?format=envelope`, `[{"key":"k","value":${nest(4_000)}}]`);
+      expect(env.status).toBe(400);
+      expect(env.body.results[0]).toEqual(tooDeep);
+      const all = await recordsOf('events');
+      expect(all).toHaveLength(5);
+      expect(all).toContainEqual('['.repeat(2000)); // brackets inside a string do not nest
+      expect(JSON.stringify(all)).toContain(deepest);
+    });
+
+    it('malformed JSON nested 100,000 deep is MalformedJson, not a crash', async () => {
+      const res = await post(`${t.url}/v1/streams/events/records`, '['.repeat(100_000));
+      expect(res.status).toBe(400);
+      expect(res.body.error.code).toBe('MalformedJson');
+      const nd = await post(`${t.url}/v1/streams/events/records`, `1\n${'{"a":'.repeat(50_000)}\n`, { 'content-type': 'application/x-ndjson' });
+      expect(nd.body.error).toMatchObject({ code: 'MalformedJson', line: 2 });
+      expect(await recordsOf('events')).toEqual([]);
+    });
+
+    it('a reader never fails on a stored record: raw data nested too deep is returned as base64', async () => {
+      const deep = Buffer.from('['.repeat(8_000) + ']'.repeat(8_000));
+      const notUtf8 = Buffer.from([0x22, 0xff, 0x22]); // "\xff": JSON only if decoded lossily
+      await t.engine.append('events', [{ partition: 0, value: deep }, { partition: 0, value: notUtf8 }, { partition: 0, value: Buffer.from('{"ok":1}') }]);
+      const page = await get(`${t.url}/v1/streams/events/records?partition=0`);
+      expect(page.status).toBe(200);
+      expect(page.body.records.map((r: { value?: unknown; data?: string }) => r.value ?? r.data)).toEqual([deep.toString('base64'), notUtf8.toString('base64'), { ok: 1 }]);
+    });
+
+    it('a body that is not UTF-8 is 400 InvalidUtf8, naming the NDJSON line, and stores nothing', async () => {
+      const bad = Buffer.concat([Buffer.from('{"a":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}')]);
+      const json = await post(`${t.url}/v1/streams/events/records`, bad);
+      expect(json.status).toBe(400);
+      expect(json.body.error).toEqual({ code: 'InvalidUtf8', message: 'the body is not valid UTF-8 (JSON text must be UTF-8)' });
+      const nd = await post(`${t.url}/v1/streams/events/records`, Buffer.concat([Buffer.from('{"a":1}\n{"b":2}\n'), bad]), { 'content-type': 'application/x-ndjson' });
+      expect(nd.body.error).toEqual({ code: 'InvalidUtf8', message: 'line 3 is not valid UTF-8 (JSON text must be UTF-8)', line: 3 });
+      expect((await post(`${t.url}/v1/streams/events/records`, '{"é":"ü"}')).body.stored).toBe(1);
+      expect(await recordsOf('events')).toEqual([{ é: 'ü' }]);
+    });
+
+    it('an envelope hashKey that is not a 128-bit decimal rejects the request as InvalidEnvelope', async () => {
+      for (const hashKey of ['abc', '-1', '', (1n << 128n).toString(), '1.5']) {
+        const res = await post(`${t.url}/v1/streams/events/records?format=envelope`, [{ value: 1 }, { value: 2, hashKey }]);
+        expect(res.status).toBe(400);
+        expect(res.body.error).toEqual({ code: 'InvalidEnvelope', message: "record 1: 'hashKey' must be a decimal integer from 0 to 2^128-1", index: 1 });
+      }
+      const ok = await post(`${t.url}/v1/streams/events/records?format=envelope`, [{ value: 1, hashKey: ((1n << 128n) - 1n).toString() }]);
+      expect(ok.body.results[0].partition).toBe(3);
+      expect(await recordsOf('events')).toEqual([1]);
     });
 
     it('a body over the limit is 413 by its declared length and by its actual size, gzip included', async () => {

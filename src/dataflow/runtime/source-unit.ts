@@ -2,6 +2,7 @@
 // windows, its watermark (with alignment against its peers: decision 009), then the keyed shuffles
 // and sinks, committed as one epoch.
 import type { StoredRecord } from '../../engine/engine.js';
+import { MAX_JSON_DEPTH, tooDeep } from '../../json-depth.js';
 import { Executor } from '../executor.js';
 import { Watermarks } from '../watermarks.js';
 import { sourceUnit, stateKey } from './layout.js';
@@ -79,6 +80,11 @@ export class SourceUnit extends Unit {
     const before = this.executor.metrics.clampedFuture;
     const inputs = [];
     for (const r of records) {
+      if (tooDeep(r.value)) {
+        // (The gateway refuses such records; raw Kinesis data or another writer may hold one.) Its state would not stringify.
+        this.executor.error(this.stream, new Error(`record at offset ${r.offset} of partition ${r.partition} nests deeper than ${MAX_JSON_DEPTH} levels`), Buffer.from(r.value).toString('base64'));
+        continue;
+      }
       try {
         inputs.push({ value: decode(r.value), arrival: r.timestamp, raw: r.value });
       } catch {

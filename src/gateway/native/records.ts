@@ -1,7 +1,10 @@
 // Turns a native append request body (one JSON value, a JSON array, or NDJSON) into engine
 // records. Malformed syntax rejects the whole request (nothing is stored, the error says where);
 // a record-level problem (too large, bad key) fails only that record, reported by index.
+import { isUtf8 } from 'node:buffer';
 import type { AppendRecord } from '../../engine/engine.js';
+import { parseHashKey } from '../../engine/partitioner.js';
+import { MAX_JSON_DEPTH, tooDeep } from '../../json-depth.js';
 import { HttpError } from '../http-error.js';
 import { locateJsonError } from '../json-error.js';
 
@@ -38,9 +41,10 @@ export interface ParsedRequest {
 /** Parses the body into per-record values (bytes) and the parsed values for key extraction. */
 export function parseRecords(body: Buffer, o: ParseOptions): ParsedRequest {
   const type = o.contentType.split(';')[0]!.trim().toLowerCase();
+  if (isJsonType(type)) checkUtf8(body, type !== 'application/json');
   let items: { value: unknown; raw?: Buffer }[];
   if (type === 'application/json') items = parseJson(body);
-  else if (type === 'application/x-ndjson' || type === 'application/jsonl' || type === 'application/x-jsonlines') {
+  else if (NDJSON_TYPES.has(type)) {
     items = parseNdjson(body, o.envelope || o.keyField !== undefined);
   }
   else {
@@ -55,7 +59,11 @@ export function parseRecords(body: Buffer, o: ParseOptions): ParsedRequest {
     const item = items[i]!;
     const env = o.envelope ? fromEnvelope(item.value, i) : undefined;
     const value = env ? env.value : item.value;
-    const bytes = !env && item.raw ? item.raw : Buffer.from(JSON.stringify(value));
+    const bytes = !env && item.raw ? item.raw : textOf(value);
+    if (bytes === undefined || tooDeep(bytes)) {
+      out.failed.set(i, { code: 'NestingTooDeep', message: `record nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels` });
+      continue;
+    }
     if (bytes.length > o.maxRecordBytes) {
       out.failed.set(i, { code: 'RecordTooLarge', message: `record is ${bytes.length} bytes; the limit is ${o.maxRecordBytes}` });
       continue;
@@ -76,8 +84,38 @@ export function parseRecords(body: Buffer, o: ParseOptions): ParsedRequest {
   return out;
 }
 
+const NDJSON_TYPES = new Set(['application/x-ndjson', 'application/jsonl', 'application/x-jsonlines']);
+const isJsonType = (type: string) => type === 'application/json' || NDJSON_TYPES.has(type);
+
+/** JSON is UTF-8 (RFC 8259): a body that is not is refused whole, naming the line for NDJSON. */
+function checkUtf8(body: Buffer, lines: boolean): void {
+  if (isUtf8(body)) return;
+  let line = 1;
+  let start = 0;
+  while (lines && start < body.length) {
+    let end = body.indexOf(10, start);
+    if (end < 0) end = body.length;
+    if (!isUtf8(body.subarray(start, end))) break;
+    line++;
+    start = end + 1;
+  }
+  throw new HttpError(400, 'InvalidUtf8', lines ? `line ${line} is not valid UTF-8 (JSON text must be UTF-8)` : 'the body is not valid UTF-8 (JSON text must be UTF-8)', lines ? { line } : {});
+}
+
+/** A parsed value's JSON bytes; undefined when it nests too deep for JSON.stringify's stack. */
+function textOf(value: unknown): Buffer | undefined {
+  try {
+    return Buffer.from(JSON.stringify(value));
+  } catch (e) {
+    if (e instanceof RangeError) return undefined;
+    throw e;
+  }
+}
+
 function parseJson(body: Buffer): { value: unknown }[] {
-  const value = parseJsonText(body.toString('utf8'));
+  const text = body.toString('utf8');
+  if (text.trim() === '') return [];
+  const value = parseJsonText(text);
   return Array.isArray(value) ? value.map((v) => ({ value: v })) : [{ value }];
 }
 
@@ -127,6 +165,7 @@ function fromEnvelope(v: unknown, i: number): { value: unknown; key?: string; id
     if (e[f] !== undefined && typeof e[f] !== 'string') throw bad(`'${f}' must be a string`);
   }
   if (typeof e.id === 'string' && (e.id.length < 1 || e.id.length > 256)) throw bad("'id' must be 1-256 characters");
+  if (typeof e.hashKey === 'string' && parseHashKey(e.hashKey) === undefined) throw bad("'hashKey' must be a decimal integer from 0 to 2^128-1");
   return e as { value: unknown; key?: string; id?: string; hashKey?: string };
 }
 

@@ -15,7 +15,7 @@ export const DEFAULT_READ_LIMIT = 100;
 export const MAX_READ_LIMIT = 10_000;
 const MAX_ADMIN_BODY_BYTES = 64 * 1024;
 
-const STATUS_OF_RECORD_ERROR: Record<string, number> = { RecordTooLarge: 413, Unavailable: 503 };
+const STATUS_OF_RECORD_ERROR = new Map([['RecordTooLarge', 413], ['Unavailable', 503]]);
 
 export function nativeRoutes(gw: Gateway): [HTTPMethod, string, RouteHandler][] {
   return [
@@ -120,7 +120,7 @@ function respondAppend(res: RequestContext['res'], total: number, indexes: numbe
     else if (r.duplicate) duplicates++;
   }
   const firstError = results.find((r): r is { error: RecordError } => 'error' in r);
-  const status = nFailed === total ? (STATUS_OF_RECORD_ERROR[firstError!.error.code] ?? 400) : 200;
+  const status = nFailed === total ? (STATUS_OF_RECORD_ERROR.get(firstError!.error.code) ?? 400) : 200;
   // Records the engine could not take now may be sent again (with the same Idempotency-Key).
   const retry = results.some((r) => 'error' in r && r.error.code === 'Unavailable') ? { 'retry-after': '1' } : undefined;
   sendJson(res, status, { stored: total - nFailed - duplicates, duplicates, failed: nFailed, results }, retry);
