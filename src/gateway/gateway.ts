@@ -8,7 +8,7 @@ import { ApiKeys, presentedKey } from './auth/api-keys.js';
 import { OPEN_PRINCIPAL, can, internalRefusal, type Action, type Principal } from './auth/scopes.js';
 import { ClientAbortedError } from './body.js';
 import { HttpError, toHttpError } from './http-error.js';
-import { KinesisApi } from './kinesis/index.js';
+import { KinesisApi, kinesisRequest } from './kinesis/index.js';
 import { DualProtocolListener } from './listener.js';
 import { nativeRoutes } from './native/routes.js';
 import { DEFAULT_RETRY_AFTER_S, resolveGatewayOptions, type GatewayOptions, type ResolvedGatewayOptions } from './options.js';
@@ -145,9 +145,7 @@ export class Gateway {
 
   private async dispatch(req: GatewayRequest, res: GatewayResponse, signal: AbortSignal): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://gateway');
-    if (req.method === 'POST' && url.pathname === '/' && req.headers['x-amz-target'] !== undefined) {
-      return this.kinesis.handle(req, res);
-    }
+    if (kinesisRequest(req)) return this.kinesis.handle(req, res);
     if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
     if (url.pathname === '/readyz') {
       return this.draining ? sendJson(res, 503, { status: 'draining' }) : sendJson(res, 200, { status: 'ready', engine: this.engine.kind });

@@ -1,5 +1,9 @@
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
+import { jetstream } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
+import { connect } from '@nats-io/transport-node';
+import { allRecords } from '../support/engines.js';
 import { NatsEngine } from '../../src/engine/nats/index.js';
 import type { NatsEngineConfig } from '../../src/engine/nats/connect.js';
 import { startNats, type NatsServer } from '../support/nats.js';
@@ -20,4 +24,55 @@ engineConformance('nats', {
   async reopen(config, clock) {
     return NatsEngine.open(config as NatsEngineConfig, clock);
   },
+});
+
+describe('nats engine: de-duplication that does not depend on writes after the publish', () => {
+  const open = async () => {
+    const prefix = `t${randomBytes(4).toString('hex')}`;
+    const engine = await NatsEngine.open({ kind: 'nats', servers: server.url, prefix });
+    const nc = await connect({ servers: server.url });
+    const kvm = new Kvm(jetstream(nc));
+    /** Forgets where some ids were stored, as when the engine died (or its KV writes failed) right after publishing. */
+    const forget = async (stream: string, ids: string[]) => {
+      const { id } = JSON.parse((await (await kvm.open(`${prefix}_streams`)).get(Buffer.from(stream).toString('hex')))!.string()) as { id: string };
+      const kv = await kvm.open(`${prefix}_dedup_${id}`);
+      for (const i of ids) await kv.purge(Buffer.from(i).toString('hex'));
+    };
+    return { engine, forget, close: async () => (await engine.close(), await nc.close()) };
+  };
+  const records = (n: number, keyed: boolean) => Array.from({ length: n }, (_, i) => ({ id: `req-1:${i}`, value: Buffer.from(`{"i":${i}}`), ...(keyed ? { key: `k${i % 7}` } : {}) }));
+
+  for (const keyed of [false, true]) {
+    it(`a retry stores nothing twice when only some of the first attempt's ids were recorded (${keyed ? 'keyed' : 'keyless'})`, async () => {
+      const { engine, forget, close } = await open();
+      try {
+        await engine.createStream('s', { partitions: 3 });
+        const first = await engine.append('s', records(200, keyed));
+        expect(first.every((r) => 'offset' in r && !r.duplicate)).toBe(true);
+        await forget('s', Array.from({ length: 158 }, (_, i) => `req-1:${i + 42}`)); // 42 of 200 recorded, as seen in the field
+        const retry = await engine.append('s', records(200, keyed));
+        expect(retry).toEqual(first.map((r) => ({ ...r, duplicate: true })));
+        await forget('s', Array.from({ length: 200 }, (_, i) => `req-1:${i}`)); // none recorded: the ack was lost
+        expect(await engine.append('s', records(200, keyed))).toEqual(first.map((r) => ({ ...r, duplicate: true })));
+        expect((await allRecords(engine, 's')).length).toBe(200);
+      } finally {
+        await close();
+      }
+    });
+  }
+
+  it('answers ids stored by another request as duplicates and stores the rest of the chunk once, also on its retry', async () => {
+    const { engine, close } = await open();
+    try {
+      await engine.createStream('s', { partitions: 1 });
+      const a = await engine.append('s', [{ id: 'b', value: Buffer.from('"b"') }]);
+      const mixed = [{ id: 'a', value: Buffer.from('"a"') }, { id: 'b', value: Buffer.from('"b"') }, { id: 'c', value: Buffer.from('"c"') }];
+      const r1 = await engine.append('s', mixed);
+      expect(r1[1]).toEqual({ ...a[0], duplicate: true });
+      expect(await engine.append('s', mixed)).toEqual(r1.map((r) => ({ ...r, duplicate: true })));
+      expect((await allRecords(engine, 's')).map((r) => Buffer.from(r.value).toString())).toEqual(['"b"', '"a"', '"c"']);
+    } finally {
+      await close();
+    }
+  });
 });

@@ -6,6 +6,7 @@ import {
   type ShardIteratorType,
 } from '@aws-sdk/client-kinesis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemClock } from '../../src/clock.js';
 import { partitionOfKey } from '../../src/engine/partitioner.js';
 import { ENGINES } from '../support/engines.js';
 import { post, startGateway, type TestGateway } from '../support/gateway.js';
@@ -45,7 +46,7 @@ describe.each(ENGINES)('on the $name engine', ({ factory: engine }) => {
         ['shardId-000000000002', '226854911280625642308916404954512140970', '340282366920938463463374607431768211455'],
       ]);
       const s = await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: 'clicks' }));
-      expect(s.StreamDescriptionSummary).toMatchObject({ StreamName: 'clicks', OpenShardCount: 3, RetentionPeriodHours: 168 });
+      expect(s.StreamDescriptionSummary).toMatchObject({ StreamName: 'clicks', OpenShardCount: 3, RetentionPeriodHours: 24 }); // AWS's default for a Kinesis-created stream
       expect((await kinesis.send(new ListStreamsCommand({}))).StreamNames).toContain('clicks');
       const shards = await kinesis.send(new ListShardsCommand({ StreamName: 'clicks', MaxResults: 2 }));
       expect(shards.Shards?.map((x) => x.ShardId)).toEqual(['shardId-000000000000', 'shardId-000000000001']);
@@ -132,7 +133,7 @@ describe.each(ENGINES)('on the $name engine', ({ factory: engine }) => {
     it('enforces the record, batch and key limits with ValidationException, storing nothing', async () => {
       await kinesis.send(new CreateStreamCommand({ StreamName: 'limits', ShardCount: 1 }));
       await expectError(kinesis.send(new PutRecordCommand({ StreamName: 'limits', PartitionKey: 'k', Data: Buffer.alloc(1024 * 1024 + 1) })), 'ValidationException',
-        "1 validation error detected: Value at 'data' failed to satisfy constraint: Member must have length less than or equal to 1048576");
+        "1 validation error detected: Value 'java.nio.HeapByteBuffer[pos=0 lim=1048577 cap=1048577]' at 'data' failed to satisfy constraint: Member must have length less than or equal to 1048576");
       await expectError(kinesis.send(new PutRecordCommand({ StreamName: 'limits', PartitionKey: 'k'.repeat(257), Data: Buffer.from('x') })), 'ValidationException', /partitionKey/);
       await expectError(kinesis.send(new PutRecordCommand({ StreamName: 'limits', PartitionKey: '', Data: Buffer.from('x') })), 'ValidationException', /partitionKey/);
       const tooMany = Array.from({ length: 501 }, () => ({ PartitionKey: 'k', Data: Buffer.from('x') }));
@@ -186,7 +187,7 @@ describe.each(ENGINES)('on the $name engine', ({ factory: engine }) => {
 describe('Kinesis time: iterator expiry and signature age, on an injected clock', () => {
   it('expires a shard iterator after 5 minutes and refuses a signature 15 minutes off', async () => {
     let skew = 0;
-    const g = await startGateway({ principals: [{ id: 'p', ...CREDS, scopes: { '*': ['admin'] } }] }, { clock: { now: () => Date.now() + skew } });
+    const g = await startGateway({ principals: [{ id: 'p', ...CREDS, scopes: { '*': ['admin'] } }] }, { clock: { ...systemClock, now: () => Date.now() + skew } });
     const k = new KinesisClient({ endpoint: g.url, region: 'us-east-1', credentials: CREDS, maxAttempts: 1 });
     try {
       await k.send(new CreateStreamCommand({ StreamName: 'timed', ShardCount: 1 }));
@@ -212,8 +213,7 @@ describe('Kinesis bodies that are not requests', () => {
       await post(`${g.url}/v1/streams`, { name: 'k', partitions: 1 });
       const bad = await post(g.url, '{"StreamName":"k",', headers);
       expect(bad.status).toBe(400);
-      expect(bad.body.__type).toBe('SerializationException');
-      expect(bad.body.message).toMatch(/^the request body is not valid JSON: /);
+      expect(bad.body).toEqual({ __type: 'SerializationException' }); // AWS says no more
       const huge = await post(g.url, JSON.stringify({ StreamName: 'k', PartitionKey: 'p', Data: 'A'.repeat(9 * 1024 * 1024) }), headers);
       expect(huge.status).toBe(400);
       expect(huge.body).toEqual({ __type: 'ValidationException', message: 'the request body is larger than 8388608 bytes' });

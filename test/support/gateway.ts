@@ -1,5 +1,5 @@
 // Starts a gateway on a free loopback port over a fresh engine, for tests.
-import { ManualClock, type Clock } from '../../src/clock.js';
+import { ManualClock, systemClock, type Clock } from '../../src/clock.js';
 import type { Engine } from '../../src/engine/engine.js';
 import { SqliteEngine } from '../../src/engine/sqlite/index.js';
 import { Gateway } from '../../src/gateway/gateway.js';
@@ -20,7 +20,7 @@ export const sqliteFactory: EngineFactory = async (clock) =>
   new SqliteEngine({ dataDir: tempDir(), clock, retentionIntervalMs: 0 });
 
 export async function startGateway(options: GatewayOptions = {}, opts: { clock?: Clock; engine?: EngineFactory } = {}): Promise<TestGateway> {
-  const clock = opts.clock ?? { now: () => Date.now() };
+  const clock = opts.clock ?? systemClock;
   const engine = await (opts.engine ?? sqliteFactory)(clock);
   const gw = new Gateway(engine, { port: 0, ...options }, clock);
   await gw.listen();

@@ -1,20 +1,26 @@
 // Record-id de-duplication of the nats engine: one KV bucket per stream, TTL = the stream's
-// window; a value is "partition:offset:time". JetStream's own duplicate window works per message
-// (a batch), so records are remembered here; the time check uses the engine's clock.
+// window; a value is "partition:offset:time:msgID" — where the record is, when it was stored, and
+// the message that holds it. JetStream's own duplicate window works per message (a chunk of an
+// append, append.ts); these entries carry it across requests that group the same ids otherwise.
+// The time check uses the engine's clock.
 import type { Kvm, KV } from '@nats-io/kv';
-import type { AppendRecord, AppendResult } from '../engine.js';
+import type { AppendRecord } from '../engine.js';
+import { mapLimit } from '../limit.js';
 
 interface Meta {
   id: string;
   dedupWindowMs: number;
 }
 
-export interface DedupCheck {
-  /** Indexes of the records to store. */
-  pending: number[];
-  /** [copy, first]: a record whose id appeared earlier in the same append. */
-  copies: [number, number][];
+/** Where a record id was stored, and by which message. */
+export interface Stored {
+  partition: number;
+  offset: number;
+  msgID: string;
 }
+
+/** KV requests in flight at once per append (each answer is small; a request holds 10,000 records at most). */
+const MAX_INFLIGHT = 64;
 
 export class DedupStore {
   private readonly buckets = new Map<string, KV>();
@@ -31,44 +37,35 @@ export class DedupStore {
     this.buckets.delete(streamId);
   }
 
-  /** Fills `results` for records already stored within the window; returns the rest to store. */
-  async check(m: Meta, records: AppendRecord[], now: number, results: AppendResult[]): Promise<DedupCheck> {
-    const out: DedupCheck = { pending: [], copies: [] };
-    const useIds = m.dedupWindowMs > 0 && records.some((r) => r.id !== undefined);
-    const kv = useIds ? await this.bucket(m.id, m.dedupWindowMs) : undefined;
-    const first = new Map<string, number>(); // id → index of its first record in this append
-    const lookups: Promise<void>[] = [];
-    records.forEach((r, i) => {
-      if (r.id === undefined || !kv) return void out.pending.push(i);
-      const f = first.get(r.id);
-      if (f !== undefined) return void out.copies.push([i, f]);
-      first.set(r.id, i);
-      lookups.push(
-        kv.get(keyOf(r.id)).then((e) => {
-          const [p, o, t] = e?.operation === 'PUT' ? (e.string().split(':').map(Number) as [number, number, number]) : [];
-          if (t !== undefined && now - t < m.dedupWindowMs) results[i] = { partition: p!, offset: o!, duplicate: true };
-          else out.pending.push(i);
-        }),
-      );
+  /** The records (by index) whose id was stored within the window, and where. */
+  async lookup(m: Meta, records: AppendRecord[], indexes: number[], now: number): Promise<Map<number, Stored>> {
+    const found = new Map<number, Stored>();
+    const withIds = indexes.filter((i) => records[i]!.id !== undefined);
+    if (m.dedupWindowMs <= 0 || withIds.length === 0) return found;
+    const kv = await this.bucket(m.id, m.dedupWindowMs);
+    await mapLimit(withIds, MAX_INFLIGHT, async (i) => {
+      const e = await kv.get(keyOf(records[i]!.id!));
+      if (e?.operation !== 'PUT') return;
+      const text = e.string();
+      const [p, o, t] = text.split(':', 3).map(Number) as [number, number, number];
+      if (now - t >= m.dedupWindowMs) return;
+      found.set(i, { partition: p, offset: o, msgID: text.split(':').slice(3).join(':') });
     });
-    await Promise.all(lookups);
-    out.pending.sort((a, b) => a - b);
-    return out;
+    return found;
   }
 
-  /** Remembers the ids of stored records and resolves in-append copies. */
-  async remember(m: Meta, records: AppendRecord[], check: DedupCheck, results: AppendResult[], now: number): Promise<void> {
-    const kv = this.buckets.get(m.id);
-    const puts: Promise<unknown>[] = [];
-    for (const i of check.pending) {
-      const r = results[i];
-      const id = records[i]!.id;
-      if (kv && id !== undefined && r && 'offset' in r && !r.duplicate) puts.push(kv.put(keyOf(id), `${r.partition}:${r.offset}:${now}`));
-    }
-    await Promise.all(puts);
-    for (const [copy, f] of check.copies) {
-      const r = results[f]!;
-      results[copy] = 'offset' in r ? { partition: r.partition, offset: r.offset, duplicate: true } : r;
+  /**
+   * Records where ids were stored. Best effort: the records are stored whatever happens here, and a
+   * retry of the same request is still dropped by JetStream under the same message ids.
+   */
+  async remember(m: Meta, entries: { id: string; at: Stored }[], now: number): Promise<boolean> {
+    if (m.dedupWindowMs <= 0 || entries.length === 0) return true;
+    try {
+      const kv = await this.bucket(m.id, m.dedupWindowMs);
+      await mapLimit(entries, MAX_INFLIGHT, ({ id, at }) => kv.put(keyOf(id), `${at.partition}:${at.offset}:${now}:${at.msgID}`));
+      return true;
+    } catch {
+      return false;
     }
   }
 

@@ -1,6 +1,6 @@
 // The scale-out engine: NATS JetStream. Mapping and its departures from ARCHITECTURE.md are in
 // docs/decisions/001-engine-contract.md; partitions in partitions.ts; state in state.ts.
-import { randomBytes, createHash } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { nanos, type NatsConnection, type Subscription } from '@nats-io/nats-core';
 import { jetstream, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
@@ -14,17 +14,29 @@ import type {
 import { SluiceError } from '../../errors.js';
 import { EngineClosedError, EngineUnavailableError, InvalidArgumentError, StreamExistsError, StreamNotFoundError } from '../errors.js';
 import { channelOf, Notifier } from '../notifier.js';
-import { keylessPartition, routeRecord } from '../route.js';
+import { keylessPartition } from '../route.js';
+import { mapLimit } from '../limit.js';
 import { checkBlobName, checkEncodedBatch, checkPartition, checkRetention, checkStreamName, resolveStreamOptions } from '../validate.js';
 import { connectJetStream, DEFAULT_PREFIX, DEFAULT_REQUEST_TIMEOUT_MS, type NatsEngineConfig } from './connect.js';
-import { DedupStore } from './dedup.js';
+import { cut, entriesOf, planAppend, type Chunk } from './append.js';
+import { DedupStore, type Stored } from './dedup.js';
 import {
-  createPartition, duplicateWindowOf, lastMessage, MAX_BATCH_RECORDS, offsetOf, partitionRef, publishBatch, readRecords, seqAtTime, seqOf, tsOf,
+  createPartition, duplicateWindowOf, lastMessage, offsetOf, partitionRef, publishBatch, readRecords, seqAtTime, seqOf, tsOf,
   type PartitionRef,
 } from './partitions.js';
 import { StateStore, type Current } from './state.js';
 
 export type { NatsEngineConfig } from './connect.js';
+
+/** Values read at once by a commit's preconditions (each up to a state chunk, 256 KB). */
+const MAX_INFLIGHT_READS = 16;
+/** A delete without precondition needs no read of the key. */
+const NO_CHECK: Current = { version: 0, revision: 0 };
+
+/** A chunk's publish is tried this many times under its message id (with backoff), within half the duplicate window. */
+const PUBLISH_ATTEMPTS = 4;
+const PUBLISH_BACKOFF_MS = 250;
+const PUBLISH_BACKOFF_CAP_MS = 2_000;
 
 interface StreamMeta extends StreamInfo {
   id: string;
@@ -197,8 +209,11 @@ export class NatsEngine implements Engine {
   }
 
   private async commitUnit(unit: CommitUnit): Promise<CommitResult> {
-    await Promise.all((unit.fences ?? []).map((f) => this.state.check(f.key, f.version)));
-    const current: Current[] = await Promise.all((unit.state ?? []).map((w) => this.state.check(w.key, w.expectedVersion)));
+    // Each check reads the key's whole value (NATS 2.9 has no revision-only read): a bounded number
+    // at a time, so resetting a pipeline's 1,200 state keys does not hold 130 MB of replies at once.
+    await mapLimit(unit.fences ?? [], MAX_INFLIGHT_READS, (f) => this.state.check(f.key, f.version));
+    const current: (Current | undefined)[] = await mapLimit(unit.state ?? [], MAX_INFLIGHT_READS, (w) =>
+      w.value === null && w.expectedVersion === undefined ? Promise.resolve(undefined) : this.state.check(w.key, w.expectedVersion));
     for (const a of unit.appends ?? []) {
       if (!a.batches?.length) continue;
       const m = await this.metaOf(a.stream);
@@ -222,8 +237,11 @@ export class NatsEngine implements Engine {
         appends.push(out);
       }
     }
+    // Outputs whose publish failed leave the unit uncommitted: its state must not move past them.
+    const lost = (unit.state?.length || unit.offsets?.length) && appends.flat().find((r) => 'error' in r && r.error.code === 'Unavailable');
+    if (lost && 'error' in lost) throw new EngineUnavailableError(`NATS: an output of the unit of work was not stored (${lost.error.message}); nothing of its state was written`);
     const versions: number[] = [];
-    for (const [i, w] of (unit.state ?? []).entries()) versions.push(await this.state.write(w.key, w.value, current[i]!, w.expectedVersion !== undefined));
+    for (const [i, w] of (unit.state ?? []).entries()) versions.push(await this.state.write(w.key, w.value, current[i] ?? NO_CHECK, w.expectedVersion !== undefined));
     for (const o of unit.offsets ?? []) await this.state.putOffset(o.group, o.stream, o.partition, o.offset);
     return { appends, versions };
   }
@@ -284,57 +302,103 @@ export class NatsEngine implements Engine {
   private async appendOne(stream: string, records: AppendRecord[], unitId: string | undefined): Promise<AppendResult[]> {
     const m = await this.metaOf(stream);
     const results: AppendResult[] = new Array(records.length);
-    const check = await this.dedup.check(m, records, this.clock.now(), results);
-    const keyless = keylessPartition(records, m.partitions, this.sticky);
-    const slices = new Map<number, { entries: BatchEntry[]; indexes: number[] }>();
-    for (const i of check.pending) {
-      const r = records[i]!;
-      const partition = routeRecord(r, m.partitions, keyless);
-      if (typeof partition !== 'number') {
-        results[i] = partition;
-        continue;
+    const plan = planAppend(records, m.partitions, keylessPartition(records, m.partitions, this.sticky), this.maxPayload, unitId, results);
+    // Nothing is published unless the lookup succeeded: a failed lookup fails the append whole.
+    const stored = await this.dedup.lookup(m, records, plan.chunks.flatMap((c) => c.indexes), this.clock.now());
+    const byPartition = new Map<number, Chunk[]>();
+    for (const planned of plan.chunks) {
+      for (const c of this.toPublish(records, planned, stored, results)) {
+        const list = byPartition.get(c.partition);
+        if (list) list.push(c);
+        else byPartition.set(c.partition, [c]);
       }
-      if (r.value.length + (r.key?.length ?? 0) * 3 + 64 > this.maxPayload - 1024) {
-        results[i] = { error: { code: 'RecordTooLarge', message: `record is larger than the NATS max_payload of ${this.maxPayload} bytes` } };
-        continue;
-      }
-      let slice = slices.get(partition);
-      if (!slice) slices.set(partition, (slice = { entries: [], indexes: [] }));
-      slice.entries.push(r.key === undefined ? { value: r.value } : { key: r.key, value: r.value });
-      slice.indexes.push(i);
     }
-    await Promise.all(
-      [...slices].map(([p, slice]) => this.publishSlice(m, p, slice, records, results, unitId === undefined ? undefined : `${unitId}/${p}`)),
-    );
-    await this.dedup.remember(m, records, check, results, this.clock.now());
+    const published = await Promise.all([...byPartition].map(([p, chunks]) => this.publishChunks(m, p, chunks, records, results)));
+    await this.dedup.remember(m, published.flat(), this.clock.now());
+    for (const [copy, f] of plan.copies) {
+      const r = results[f]!;
+      results[copy] = 'offset' in r ? { partition: r.partition, offset: r.offset, duplicate: true } : r;
+    }
     return results;
   }
 
-  /** Publishes a partition's slice in chunks under max_payload, one partition at a time in order. */
-  private publishSlice(m: StreamMeta, p: number, slice: { entries: BatchEntry[]; indexes: number[] }, records: AppendRecord[], results: AppendResult[], msgBase?: string) {
+  /**
+   * What of a planned chunk to publish. All of it, under its id, unless some of its records were
+   * stored by another message (another request sent their ids): those are answered as duplicates
+   * and the rest go out as chunks of their own. A chunk whose records were all stored is not sent.
+   */
+  private toPublish(records: AppendRecord[], chunk: Chunk, stored: Map<number, Stored>, results: AppendResult[]): Chunk[] {
+    const elsewhere = chunk.indexes.some((i) => stored.has(i) && stored.get(i)!.msgID !== chunk.msgID);
+    const all = chunk.indexes.every((i) => stored.has(i));
+    if (!elsewhere && !all) return [chunk]; // JetStream drops it if a first attempt stored it under this id
+    const rest: number[] = [];
+    for (const i of chunk.indexes) {
+      const s = stored.get(i);
+      if (s) results[i] = { partition: s.partition, offset: s.offset, duplicate: true };
+      else rest.push(i);
+    }
+    return rest.length === 0 ? [] : cut(records, chunk.partition, rest, this.maxPayload, `${chunk.msgID}/rest`);
+  }
+
+  /**
+   * Publishes a partition's chunks in order, one partition's appends after another's (arrival
+   * time never goes back). Once a chunk fails, the later ones are not sent: a retry must not find
+   * them stored before it. Returns the ids of the records stored, for de-duplication.
+   */
+  private publishChunks(m: StreamMeta, p: number, chunks: Chunk[], records: AppendRecord[], results: AppendResult[]): Promise<{ id: string; at: Stored }[]> {
     const key = `${m.id}/${p}`;
     const run = async () => {
       const ref = this.ref(m, p);
-      let ts = Math.max(this.clock.now(), await this.lastTsOf(key, ref));
-      for (const [start, end] of chunks(slice.entries, this.maxPayload - 1024)) {
-        const entries = slice.entries.slice(start, end);
-        const ids = slice.indexes.slice(start, end).map((i) => records[i]!.id);
-        const msgID = msgBase !== undefined ? `${msgBase}/${start}` : ids.every((id) => id !== undefined) ? idsHash(ids as string[]) : undefined;
-        try {
-          const ack = await publishBatch(this.js, ref, entries, ts, msgID);
-          slice.indexes.slice(start, end).forEach((i, j) => {
-            results[i] = ack.duplicate ? { partition: p, offset: offsetOf(ack.seq, j), duplicate: true } : { partition: p, offset: offsetOf(ack.seq, j) };
-          });
-        } catch (e) {
-          for (const i of slice.indexes.slice(start, end)) results[i] = { error: { code: 'Unavailable', message: `not stored: ${(e as Error).message}` } };
+      const ts = Math.max(this.clock.now(), await this.lastTsOf(key, ref));
+      const remembered: { id: string; at: Stored }[] = [];
+      let failure: string | undefined;
+      for (const chunk of chunks) {
+        if (failure !== undefined) {
+          for (const i of chunk.indexes) results[i] = { error: { code: 'Unavailable', message: `not stored: an earlier part of this append to partition ${p} failed (${failure})` } };
+          continue;
         }
+        const ack = await this.publishChunk(ref, entriesOf(records, chunk), ts, chunk.msgID, duplicateWindowOf(m));
+        if ('error' in ack) {
+          failure = ack.error;
+          for (const i of chunk.indexes) results[i] = { error: { code: 'Unavailable', message: `not known whether stored: ${ack.error}; send it again with the same id (Idempotency-Key) to store it once` } };
+          continue;
+        }
+        chunk.indexes.forEach((i, j) => {
+          const at = { partition: p, offset: offsetOf(ack.seq, j), msgID: chunk.msgID };
+          results[i] = ack.duplicate ? { partition: p, offset: at.offset, duplicate: true } : { partition: p, offset: at.offset };
+          const id = records[i]!.id;
+          if (id !== undefined) remembered.push({ id, at });
+        });
       }
       this.lastTs.set(key, ts);
       this.notifier.notify(channelOf(m.name, p));
+      return remembered;
     };
     const next = (this.chains.get(key) ?? Promise.resolve()).then(run, run);
     this.chains.set(key, next.catch(() => {}));
     return next;
+  }
+
+  /**
+   * Publishes one chunk, again under the same message id when an attempt fails (a timeout may
+   * come after JetStream stored it: the next attempt is then answered as its duplicate), while the
+   * partition's duplicate window covers the retry. A duplicate answer to a retry is this call's own write.
+   */
+  private async publishChunk(ref: PartitionRef, entries: BatchEntry[], ts: number, msgID: string, windowMs: number): Promise<{ seq: number; duplicate: boolean } | { error: string }> {
+    const started = performance.now();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const ack = await publishBatch(this.js, ref, entries, ts, msgID);
+        // nats-server 2.9 stages an id before storing; a write lost in a leader election leaves it
+        // staged, and repeats are "duplicates" of sequence 0 until the window passes: not stored.
+        if (ack.duplicate && ack.seq === 0) return { error: `JetStream holds message id ${msgID} from a write a leader election lost; it is taken again once its duplicate window (${Math.round(windowMs / 1000)} s) has passed` };
+        return { seq: ack.seq, duplicate: ack.duplicate && attempt === 1 };
+      } catch (e) {
+        const wait = Math.min(PUBLISH_BACKOFF_CAP_MS, PUBLISH_BACKOFF_MS * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);
+        if (this.closed || attempt >= PUBLISH_ATTEMPTS || performance.now() - started + wait > windowMs / 2) return { error: (e as Error).message };
+        await this.clock.sleep(wait);
+      }
+    }
   }
 
   private async lastTsOf(key: string, ref: PartitionRef): Promise<number> {
@@ -412,24 +476,6 @@ const metaKey = (name: string) => Buffer.from(name).toString('hex');
 function infoOf(m: StreamMeta): StreamInfo {
   const { id: _id, ...info } = m;
   return info;
-}
-
-const idsHash = (ids: string[]) => createHash('sha256').update(ids.join('\u0000')).digest('base64url');
-
-/** Splits entries into [start, end) runs that fit `maxBytes` and MAX_BATCH_RECORDS. */
-function* chunks(entries: readonly BatchEntry[], maxBytes: number): Generator<[number, number]> {
-  let start = 0;
-  let bytes = 4;
-  for (let i = 0; i < entries.length; i++) {
-    const size = 6 + (entries[i]!.key?.length ?? 0) * 3 + entries[i]!.value.length;
-    if (i > start && (bytes + size > maxBytes || i - start >= MAX_BATCH_RECORDS)) {
-      yield [start, i];
-      start = i;
-      bytes = 4;
-    }
-    bytes += size;
-  }
-  if (start < entries.length) yield [start, entries.length];
 }
 
 /** An encoded batch's records, for its partition (values are views into the payload). */

@@ -1,5 +1,8 @@
 // A Kinesis API error: its `__type` code, message and HTTP status (400 unless said otherwise).
 
+/** The account id every Kinesis message and ARN names (Sluice has one account). */
+export const ACCOUNT = '000000000000';
+
 export class KinesisError extends Error {
   constructor(
     readonly code: string,
@@ -12,6 +15,12 @@ export class KinesisError extends Error {
   }
 }
 
-/** The "1 validation error detected" message Kinesis gives for a constraint on one member. */
-export const validation = (member: string, constraint: string): KinesisError =>
-  new KinesisError('ValidationException', `1 validation error detected: Value at '${member}' failed to satisfy constraint: ${constraint}`);
+/** A SerializationException: a member's JSON type is not the one the operation takes. */
+export const serialization = (message: string): KinesisError => new KinesisError('SerializationException', message);
+
+/** An InvalidArgumentException, Kinesis' answer to a well-formed request it cannot carry out. */
+export const invalidArgument = (message: string): KinesisError => new KinesisError('InvalidArgumentException', message);
+
+/** The ResourceNotFoundException of a stream that does not exist. */
+export const streamNotFound = (stream: string): KinesisError =>
+  new KinesisError('ResourceNotFoundException', `Stream ${stream} under account ${ACCOUNT} not found.`);

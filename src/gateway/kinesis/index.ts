@@ -1,46 +1,65 @@
 // The Kinesis Data Streams API (JSON 1.1 protocol, `X-Amz-Target: Kinesis_20131202.<Op>`) on the
 // gateway's port, so AWS SDK clients work unchanged. Requests are SigV4-verified against the
-// configured key pairs; errors have Kinesis' shapes (`__type`, `message`, x-amzn-ErrorType).
+// configured key pairs and checked against the operation's shape (validation.ts); errors have
+// Kinesis' shapes (`__type`, `message`, x-amzn-ErrorType).
 import { EngineUnavailableError, InvalidArgumentError, StreamExistsError, StreamNotFoundError } from '../../engine/errors.js';
-import { OPEN_PRINCIPAL, can, internalRefusal, type Action, type Principal } from '../auth/scopes.js';
+import { OPEN_PRINCIPAL, can, internalRefusal, type Principal } from '../auth/scopes.js';
 import { verifySigV4 } from '../auth/sigv4.js';
 import { ClientAbortedError, readBody } from '../body.js';
 import type { Gateway } from '../gateway.js';
 import { HttpError } from '../http-error.js';
-import { sendJson, type GatewayRequest, type GatewayResponse } from '../request.js';
-import { KinesisError } from './errors.js';
-import { getRecords, getShardIterator, putRecord, putRecords } from './records.js';
-import { createStream, deleteStream, describeStream, describeStreamSummary, listShards, listStreams } from './streams.js';
+import type { GatewayRequest, GatewayResponse } from '../request.js';
+import { describeLimits, updateStreamMode } from './capacity.js';
+import { describeStream, describeStreamSummary, listShards, listStreams } from './describe.js';
+import { ACCOUNT, KinesisError } from './errors.js';
+import { getShardIterator } from './iterators.js';
+import { errorBody, noOperation, parseBody, preflight, responseHeaders, send, unknownOperation } from './protocol.js';
+import { getRecords, putRecord, putRecords } from './records.js';
+import { decreaseStreamRetentionPeriod, increaseStreamRetentionPeriod } from './retention.js';
+import { INPUTS, type OperationName } from './schemas.js';
+import { createStream, deleteStream } from './streams.js';
+import { addTagsToStream, listTagsForStream, removeTagsFromStream } from './tags.js';
+import type { KinesisCall, Operation } from './types.js';
+import { checkInput } from './validation.js';
+
+export type { KinesisCall, Params } from './types.js';
 
 export const TARGET_PREFIX = 'Kinesis_20131202.';
 export const MAX_KINESIS_BODY_BYTES = 8 * 1024 * 1024; // 5 MiB of records as base64, plus keys
-const CONTENT_TYPE = 'application/x-amz-json-1.1';
 
-export type Params = Record<string, unknown>;
-
-export interface KinesisCall {
-  gw: Gateway;
-  params: Params;
-  principal: Principal;
-  client: string;
-  /** Throws AccessDeniedException unless the caller may `action` the stream. */
-  authorize(stream: string, action: Action): void;
-}
-
-type Operation = (call: KinesisCall) => Promise<unknown>;
-
-const OPERATIONS: Record<string, Operation> = {
+const RUN: Record<OperationName, Operation['run']> = {
+  AddTagsToStream: addTagsToStream,
   CreateStream: createStream,
+  DecreaseStreamRetentionPeriod: decreaseStreamRetentionPeriod,
   DeleteStream: deleteStream,
+  DescribeLimits: describeLimits,
   DescribeStream: describeStream,
   DescribeStreamSummary: describeStreamSummary,
-  ListStreams: listStreams,
+  GetRecords: getRecords,
+  GetShardIterator: getShardIterator,
+  IncreaseStreamRetentionPeriod: increaseStreamRetentionPeriod,
   ListShards: listShards,
+  ListStreams: listStreams,
+  ListTagsForStream: listTagsForStream,
   PutRecord: putRecord,
   PutRecords: putRecords,
-  GetShardIterator: getShardIterator,
-  GetRecords: getRecords,
+  RemoveTagsFromStream: removeTagsFromStream,
+  UpdateStreamMode: updateStreamMode,
 };
+
+const OPERATIONS = new Map<string, Operation>(Object.entries(RUN).map(([name, run]) => [name, { input: INPUTS[name as OperationName], run }]));
+
+/** True for the requests the Kinesis API answers: every POST to `/`, and CORS preflights of `/`. */
+export function kinesisRequest(req: GatewayRequest): boolean {
+  if (new URL(req.url ?? '/', 'http://gateway').pathname !== '/') return false;
+  return req.method === 'POST' || (req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined);
+}
+
+function operationOf(target: string): Operation {
+  const op = target.startsWith(TARGET_PREFIX) ? OPERATIONS.get(target.slice(TARGET_PREFIX.length)) : undefined;
+  if (!op) throw unknownOperation();
+  return op;
+}
 
 export class KinesisApi {
   private readonly byAccessKey: Map<string, Principal>;
@@ -50,39 +69,43 @@ export class KinesisApi {
   }
 
   async handle(req: GatewayRequest, res: GatewayResponse): Promise<void> {
+    if (req.method === 'OPTIONS') return preflight(req, res);
+    const headers = responseHeaders(req);
     let reserved = 0;
     const address = req.socket?.remoteAddress ?? 'unknown'; // body bytes are counted before we know who signed
     try {
-      const target = String(req.headers['x-amz-target']);
-      const op = target.startsWith(TARGET_PREFIX) ? OPERATIONS[target.slice(TARGET_PREFIX.length)] : undefined;
-      if (!op) throw new KinesisError('UnknownOperationException', `unknown operation '${target}'`);
+      const target = req.headers['x-amz-target'];
+      if (target === undefined) return noOperation(req, res, closing(req, headers));
+      const op = operationOf(String(target));
       const body = await readBody(req, { maxBytes: MAX_KINESIS_BODY_BYTES, timeoutMs: this.gw.options.bodyTimeoutMs }, this.gw.admission, address);
       reserved = body.reserved;
+      const json = parseBody(body.data);
       const principal = this.authenticate(req, body.data);
-      const params = parseParams(body.data);
-      const call: KinesisCall = {
-        gw: this.gw,
-        params,
-        principal,
-        client: principal === OPEN_PRINCIPAL ? address : principal.id,
-        authorize: (stream, action) => {
-          const internal = internalRefusal(stream, action);
-          if (internal) throw new KinesisError('AccessDeniedException', internal);
-          if (!can(principal, stream, action)) {
-            throw new KinesisError('AccessDeniedException', `User '${principal.id}' is not authorized to ${action} stream '${stream}'`);
-          }
-        },
-      };
-      sendJson(res, 200, (await op(call)) ?? {}, {}, CONTENT_TYPE);
+      const call = this.callOf(principal, checkInput(json, op.input), address);
+      send(res, 200, await op.run(call), headers);
     } catch (e) {
       if (e instanceof ClientAbortedError) return void res.destroy();
       const err = toKinesisError(e);
-      const headers: Record<string, string> = { 'x-amzn-errortype': err.code, ...err.headers };
-      if (!req.complete && req.httpVersionMajor === 1) headers.connection = 'close';
-      sendJson(res, err.status, { __type: err.code, message: err.message }, headers, CONTENT_TYPE);
+      send(res, err.status, errorBody(err), { ...closing(req, headers), 'x-amzn-errortype': err.code, ...err.headers });
     } finally {
       if (reserved) this.gw.admission.release(address, reserved);
     }
+  }
+
+  private callOf(principal: Principal, params: KinesisCall['params'], address: string): KinesisCall {
+    return {
+      gw: this.gw,
+      params,
+      principal,
+      client: principal === OPEN_PRINCIPAL ? address : principal.id,
+      authorize: (stream, action) => {
+        const internal = internalRefusal(stream, action);
+        if (internal) throw new KinesisError('AccessDeniedException', internal);
+        if (!can(principal, stream, action)) {
+          throw new KinesisError('AccessDeniedException', `User '${principal.id}' is not authorized to ${action} stream '${stream}'`);
+        }
+      },
+    };
   }
 
   private authenticate(req: GatewayRequest, body: Buffer): Principal {
@@ -95,21 +118,15 @@ export class KinesisApi {
   }
 }
 
-function parseParams(body: Buffer): Params {
-  let v: unknown;
-  try {
-    v = body.length === 0 ? {} : JSON.parse(body.toString('utf8'));
-  } catch (e) {
-    throw new KinesisError('SerializationException', `the request body is not valid JSON: ${(e as Error).message}`);
-  }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new KinesisError('SerializationException', 'the request body must be a JSON object');
-  return v as Params;
+/** An HTTP/1.1 body we stopped reading leaves the connection unusable: close it after answering. */
+function closing(req: GatewayRequest, headers: Record<string, string>): Record<string, string> {
+  return !req.complete && req.httpVersionMajor === 1 ? { ...headers, connection: 'close' } : headers;
 }
 
 function toKinesisError(e: unknown): KinesisError {
   if (e instanceof KinesisError) return e;
-  if (e instanceof StreamNotFoundError) return new KinesisError('ResourceNotFoundException', `Stream ${e.stream} under account 000000000000 not found.`);
-  if (e instanceof StreamExistsError) return new KinesisError('ResourceInUseException', `Stream ${e.stream} under account 000000000000 already exists.`);
+  if (e instanceof StreamNotFoundError) return new KinesisError('ResourceNotFoundException', `Stream ${e.stream} under account ${ACCOUNT} not found.`);
+  if (e instanceof StreamExistsError) return new KinesisError('ResourceInUseException', `Stream ${e.stream} under account ${ACCOUNT} already exists.`);
   if (e instanceof InvalidArgumentError) return new KinesisError('InvalidArgumentException', e.message);
   if (e instanceof EngineUnavailableError) return new KinesisError('ServiceUnavailable', e.message, 503, { 'retry-after': '1' });
   if (e instanceof HttpError) {
