@@ -117,15 +117,22 @@ describe('nats engine on a 3-node cluster, replicas 3', () => {
   }, 60_000 + CYCLES * 40_000);
 });
 
-/** The node leading the JetStream stream whose name starts with `prefix`. */
+/** The node leading the JetStream stream whose name starts with `prefix` (waiting out an election). */
 async function leaderOf(prefix: string): Promise<NatsServer> {
   const nc = await connect({ servers: nodes.map((x) => x.url) });
   try {
     const jsm = await jetstreamManager(nc);
-    for await (const si of jsm.streams.list()) {
-      if (si.config.name.startsWith(prefix) && si.cluster?.leader) return nodes.find((x) => x.name === si.cluster!.leader)!;
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const streams = await (async () => {
+        const out = [];
+        for await (const si of jsm.streams.list()) out.push(si);
+        return out;
+      })().catch(() => []);
+      const led = streams.find((si) => si.config.name.startsWith(prefix) && si.cluster?.leader);
+      if (led) return nodes.find((x) => x.name === led.cluster!.leader)!;
+      await new Promise((r) => setTimeout(r, 200));
     }
-    throw new Error(`no stream ${prefix}* with a leader`);
+    throw new Error(`no stream ${prefix}* got a leader`);
   } finally {
     await nc.close();
   }
