@@ -165,6 +165,8 @@ describe.each(ENGINES)('on the $name engine', ({ factory: engine }) => {
     await kinesis.send(new CreateStreamCommand({ StreamName: 'seqs', ShardCount: 2 }));
     await expect(at('shardId-000000000000', put.SequenceNumber!)).rejects.toMatchObject(refusal('InvalidArgumentException',
       `StartingSequenceNumber ${put.SequenceNumber} used in GetShardIterator on shard shardId-000000000000 in stream seqs under account 000000000000 is invalid because it did not come from this stream.`));
+    await expect(kinesis.send(new GetRecordsCommand({ ShardIterator: it.ShardIterator }))).rejects.toMatchObject(refusal('ResourceNotFoundException',
+      'Shard shardId-000000000000 in stream seqs under account 000000000000 does not exist')); // the iterator was of the deleted stream
   });
 
   it('PutRecord takes the previous sequence number for ordering and refuses a malformed one', async () => {

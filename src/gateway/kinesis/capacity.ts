@@ -9,6 +9,7 @@ import type { KinesisCall } from './types.js';
 // largest value the API allows. (One stream has at most MAX_PARTITIONS shards: CreateStream says so.)
 export const NO_LIMIT = 1_000_000;
 
+/** UpdateStreamMode: records the mode the stream reports from now on. */
 export async function updateStreamMode(call: KinesisCall): Promise<undefined> {
   const name = streamNameOf(call.params);
   call.authorize(name, 'admin');

@@ -26,6 +26,7 @@ function summaryOf(call: KinesisCall, info: StreamInfo, meta: StreamMeta) {
   };
 }
 
+/** DescribeStream: the description with one page of shards (at most 100). */
 export async function describeStream(call: KinesisCall): Promise<object> {
   const name = streamNameOf(call.params);
   call.authorize(name, 'read');
@@ -37,6 +38,7 @@ export async function describeStream(call: KinesisCall): Promise<object> {
   return { StreamDescription: { ...summaryOf(call, info, meta), Shards: shardsOf(info, start, end), HasMoreShards: end < info.partitions } };
 }
 
+/** DescribeStreamSummary: the description without shards, with OpenShardCount. */
 export async function describeStreamSummary(call: KinesisCall): Promise<object> {
   const name = streamNameOf(call.params);
   call.authorize(name, 'read');
@@ -45,6 +47,7 @@ export async function describeStreamSummary(call: KinesisCall): Promise<object> 
   return { StreamDescriptionSummary: { ...summaryOf(call, info, meta), OpenShardCount: info.partitions, ConsumerCount: 0 } };
 }
 
+/** ListStreams: the visible streams in name order, at most 100 a page, with NextToken. */
 export async function listStreams(call: KinesisCall): Promise<object> {
   const { Limit, ExclusiveStartStreamName, NextToken } = call.params as { Limit?: number; ExclusiveStartStreamName?: string; NextToken?: string };
   const after = NextToken === undefined ? ExclusiveStartStreamName : decodeToken(NextToken, (t) => typeof t.n === 'string').n as string;
@@ -79,6 +82,7 @@ interface ListShardsParams {
   ShardFilter?: { Type: string; ShardId?: string };
 }
 
+/** ListShards: a stream's shards from a start, MaxResults at a time, with NextToken. */
 export async function listShards(call: KinesisCall): Promise<object> {
   const p = call.params as ListShardsParams;
   if (p.NextToken !== undefined && p.StreamName !== undefined) throw invalidArgument('NextToken and StreamName cannot be provided together.');

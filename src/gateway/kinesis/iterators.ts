@@ -21,6 +21,7 @@ export interface Iterator {
   t: number;
 }
 
+/** The opaque token of an iterator (base64url JSON). */
 export const encodeIterator = (it: Iterator): string => Buffer.from(JSON.stringify(it)).toString('base64url');
 
 /** The iterator a token holds, or InvalidArgumentException for a token Sluice did not make. */
@@ -42,6 +43,7 @@ interface IteratorParams {
   Timestamp?: number;
 }
 
+/** GetShardIterator: an iterator at the position the iterator type and its members name. */
 export async function getShardIterator(call: KinesisCall): Promise<object> {
   const stream = streamNameOf(call.params);
   call.authorize(stream, 'read');

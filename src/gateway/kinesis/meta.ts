@@ -63,6 +63,7 @@ export async function writeMeta(engine: Engine, stream: string, meta: StreamMeta
   await engine.commit({ state: [{ key: keyOf(stream), value: encode(meta) }] });
 }
 
+/** Deletes a stream's metadata (with the stream, through DeleteStream). */
 export async function deleteMeta(engine: Engine, stream: string): Promise<void> {
   await engine.commit({ state: [{ key: keyOf(stream), value: null }] });
 }

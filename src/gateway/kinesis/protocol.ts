@@ -77,4 +77,5 @@ export function parseBody(data: Buffer): Record<string, unknown> {
   return v as Record<string, unknown>;
 }
 
+/** The bare UnknownOperationException AWS answers to a target it does not know. */
 export const unknownOperation = (): KinesisError => new KinesisError('UnknownOperationException', '');

@@ -5,7 +5,7 @@ import { parseHashKey } from '../../engine/partitioner.js';
 import { ACCOUNT, KinesisError, invalidArgument } from './errors.js';
 import { decodeIterator, encodeIterator, ITERATOR_TTL_MS } from './iterators.js';
 import { MAX_GET_LIMIT } from './schemas.js';
-import { decodeSequence, encodeSequence, shardIdOf } from './shards.js';
+import { decodeSequence, encodeSequence, shardIdOf, streamStamp } from './shards.js';
 import { streamNameOf } from './streams.js';
 import type { KinesisCall } from './types.js';
 
@@ -43,6 +43,7 @@ async function store(call: KinesisCall, stream: string, records: AppendRecord[])
 const sequenceOf = (info: StreamInfo, r: { partition: number; offset: number }) =>
   encodeSequence({ createdAt: info.createdAt, partition: r.partition, offset: r.offset });
 
+/** PutRecord: stores one record and answers its shard and sequence number. */
 export async function putRecord(call: KinesisCall): Promise<object> {
   const stream = streamNameOf(call.params);
   const ordering = call.params.SequenceNumberForOrdering as string | undefined;
@@ -55,6 +56,7 @@ export async function putRecord(call: KinesisCall): Promise<object> {
   return { ShardId: shardIdOf(r.partition), SequenceNumber: sequenceOf(info, r), EncryptionType: 'NONE' };
 }
 
+/** PutRecords: stores up to 500 records, one result each, in request order. */
 export async function putRecords(call: KinesisCall): Promise<object> {
   const stream = streamNameOf(call.params);
   const records = (call.params.Records as Entry[]).map(toRecord);
@@ -70,6 +72,7 @@ export async function putRecords(call: KinesisCall): Promise<object> {
   return { FailedRecordCount: failed, Records: out, EncryptionType: 'NONE' };
 }
 
+/** GetRecords: up to Limit records from the iterator's position, and the iterator after them. */
 export async function getRecords(call: KinesisCall): Promise<object> {
   const it = decodeIterator(call.params.ShardIterator as string);
   const limit = (call.params.Limit as number | undefined) ?? MAX_GET_LIMIT;
@@ -81,6 +84,9 @@ export async function getRecords(call: KinesisCall): Promise<object> {
     );
   }
   call.authorize(it.s, 'read');
+  if (streamStamp((await call.gw.streamInfo(it.s)).createdAt) !== it.c) {
+    throw new KinesisError('ResourceNotFoundException', `Shard ${shardIdOf(it.p)} in stream ${it.s} under account ${ACCOUNT} does not exist`);
+  }
   const { records, next } = await call.gw.engine.read(it.s, it.p, it.o, limit);
   const tip = await call.gw.engine.resolve(it.s, it.p, 'latest');
   const last = records.at(-1);

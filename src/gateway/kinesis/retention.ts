@@ -31,5 +31,7 @@ async function changeRetention(call: KinesisCall, direction: 'increase' | 'decre
   return undefined;
 }
 
+/** IncreaseStreamRetentionPeriod: lengthens (or keeps) the retention, within 24–8760 h. */
 export const increaseStreamRetentionPeriod = (call: KinesisCall) => changeRetention(call, 'increase');
+/** DecreaseStreamRetentionPeriod: shortens (or keeps) the retention, within 24–8760 h. */
 export const decreaseStreamRetentionPeriod = (call: KinesisCall) => changeRetention(call, 'decrease');

@@ -20,6 +20,7 @@ export interface SequencePosition {
   offset: number;
 }
 
+/** The canonical id of a partition's shard, `shardId-` and twelve digits. */
 export const shardIdOf = (partition: number): string => `shardId-${String(partition).padStart(12, '0')}`;
 
 /**

@@ -18,6 +18,7 @@ export function streamNameOf(params: Params): string {
   throw invalidArgument('Either StreamName or StreamARN should be provided.');
 }
 
+/** The stream's ARN in the gateway's region and Sluice's one account. */
 export const arnOf = (call: KinesisCall, name: string): string => `arn:aws:kinesis:${call.gw.options.region}:${ACCOUNT}:stream/${name}`;
 
 /** A stream's retention in whole hours, as Kinesis reports it. */
@@ -30,6 +31,7 @@ interface CreateParams {
   Tags?: Map<string, string>;
 }
 
+/** CreateStream: a provisioned or on-demand stream, 24 h retention, with its Kinesis metadata. */
 export async function createStream(call: KinesisCall): Promise<undefined> {
   const { StreamName: name, ShardCount, StreamModeDetails, Tags } = call.params as unknown as CreateParams;
   call.authorize(name, 'admin');
@@ -56,6 +58,7 @@ function modeOf(shardCount: number | undefined, requested: StreamMode | undefine
   return shardCount === undefined ? 'ON_DEMAND' : 'PROVISIONED';
 }
 
+/** DeleteStream: the stream, then its Kinesis metadata. */
 export async function deleteStream(call: KinesisCall): Promise<undefined> {
   const name = streamNameOf(call.params);
   call.authorize(name, 'admin');

@@ -37,6 +37,7 @@ export function checkNewTags(stream: string, tags: Map<string, string>): void {
   checkCount(stream, tags.size);
 }
 
+/** AddTagsToStream: adds or overwrites tags, at most 50 on the stream. */
 export async function addTagsToStream(call: KinesisCall): Promise<undefined> {
   const name = streamNameOf(call.params);
   call.authorize(name, 'admin');
@@ -50,6 +51,7 @@ export async function addTagsToStream(call: KinesisCall): Promise<undefined> {
   return undefined;
 }
 
+/** RemoveTagsFromStream: removes the tags with these keys (absent keys are ignored). */
 export async function removeTagsFromStream(call: KinesisCall): Promise<undefined> {
   const name = streamNameOf(call.params);
   call.authorize(name, 'admin');
