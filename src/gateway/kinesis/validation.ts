@@ -98,9 +98,18 @@ function readBlob(text: string): Buffer {
   if (text.length % 4 !== 0) throw refuse(`Base64 encoded length is expected a multiple of 4 bytes but found: ${text.length}`);
   const bad = /[^a-zA-Z0-9+/=]|=[^=]/.exec(text);
   if (bad) throw refuse(`Invalid Base64 character: '${bad[0][0]}'`);
-  const bytes = Buffer.from(text, 'base64');
-  if (bytes.toString('base64') !== text) throw refuse('Invalid last non-pad Base64 character dectected'); // sic, AWS' spelling
-  return bytes;
+  if (!padBitsClear(text)) throw refuse('Invalid last non-pad Base64 character dectected'); // sic, AWS' spelling
+  return Buffer.from(text, 'base64');
+}
+
+const BASE64_DIGITS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+
+/** True when the bits padding drops are zero, so the text is the one encoding of its bytes. */
+function padBitsClear(text: string): boolean {
+  const pad = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
+  if (pad === 0) return true;
+  const last = BASE64_DIGITS.indexOf(text[text.length - pad - 1] ?? '');
+  return last >= 0 && (last & (pad === 1 ? 0b11 : 0b1111)) === 0;
 }
 
 const lowerFirst = (name: string) => name[0]!.toLowerCase() + name.slice(1);
