@@ -13,9 +13,11 @@ import { DualProtocolListener } from './listener.js';
 import { nativeRoutes } from './native/routes.js';
 import { DEFAULT_RETRY_AFTER_S, resolveGatewayOptions, type GatewayOptions, type ResolvedGatewayOptions } from './options.js';
 import { RateLimiter } from './rate-limit.js';
-import { sendJson, type GatewayRequest, type GatewayResponse } from './request.js';
+import { discardUnreadBody, sendJson, type GatewayRequest, type GatewayResponse } from './request.js';
 
 export const STREAM_INFO_TTL_MS = 5_000; // how long the gateway trusts a cached stream description
+/** Node's whole-request timeout is a backstop behind the headers and body timeouts, which answer first. */
+const REQUEST_TIMEOUT_MARGIN_MS = 5_000;
 
 export interface RequestContext {
   req: GatewayRequest;
@@ -52,7 +54,14 @@ export class Gateway {
     for (const [method, path, handler] of nativeRoutes(this)) {
       this.router.on(method, path, (() => {}) as never, { handler });
     }
-    this.listener = new DualProtocolListener((req, res) => void this.handle(req, res));
+    const o = this.options;
+    this.listener = new DualProtocolListener((req, res) => void this.handle(req, res), {
+      headersTimeoutMs: o.headersTimeoutMs,
+      requestTimeoutMs: o.headersTimeoutMs + o.bodyTimeoutMs + REQUEST_TIMEOUT_MARGIN_MS,
+      idleTimeoutMs: o.idleTimeoutMs,
+      maxConnections: o.maxConnections,
+      maxConnectionsPerClient: o.maxConnectionsPerClient,
+    });
   }
 
   /** True when no principal is configured: every request is allowed (for `sluice dev`). */
@@ -160,8 +169,9 @@ export class Gateway {
   private sendError(req: GatewayRequest, res: GatewayResponse, err: HttpError): void {
     if (res.headersSent) return void res.destroy();
     const headers = { ...err.headers };
-    // An HTTP/1.1 body we stopped reading leaves the connection unusable: close it after answering.
-    if (!req.complete && req.httpVersionMajor === 1) headers.connection = 'close';
+    // A body that did not arrive in time is not waited for again; any other unread body is read and dropped (bounded).
+    if (!req.complete && req.httpVersionMajor === 1 && err.status === 408) headers.connection = 'close';
     sendJson(res, err.status, { error: { code: err.code, message: err.message, ...err.details } }, headers);
+    if (err.status !== 408) discardUnreadBody(req);
   }
 }

@@ -12,6 +12,10 @@ export const DEFAULT_MAX_INFLIGHT_BYTES = 256 * 1024 * 1024; // bodies held in m
 export const DEFAULT_MAX_PENDING_APPENDS = 256; // requests waiting for the engine before 503
 export const DEFAULT_BODY_TIMEOUT_MS = 30_000; // a body must arrive within this
 export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000; // SIGTERM waits this long for in-flight requests
+export const DEFAULT_HEADERS_TIMEOUT_MS = 10_000; // a request's headers must arrive within this
+export const DEFAULT_IDLE_TIMEOUT_MS = 30_000; // a keep-alive connection or HTTP/2 session without requests closes after this
+export const DEFAULT_MAX_CONNECTIONS = 10_000;
+export const DEFAULT_MAX_CONNECTIONS_PER_CLIENT = 256; // per client address
 export const DEFAULT_RETRY_AFTER_S = 1;
 export const DEFAULT_REGION = 'us-east-1';
 
@@ -41,6 +45,14 @@ export interface GatewayOptions {
   bodyTimeoutMs?: number;
   /** On shutdown, in-flight requests get this long to finish. Default 10 s. */
   drainTimeoutMs?: number;
+  /** A request's headers must arrive completely within this many ms, or 408 and the connection closes. Default 10 s. */
+  headersTimeoutMs?: number;
+  /** An HTTP/1.1 keep-alive connection or an HTTP/2 session with no request open closes after this many ms. Default 30 s. */
+  idleTimeoutMs?: number;
+  /** Open connections in all; past it new ones are refused. Default 10,000. */
+  maxConnections?: number;
+  /** Open connections of one client address; past it HTTP/1.1 gets 429 TooManyConnections, HTTP/2 a closed connection. Default 256. */
+  maxConnectionsPerClient?: number;
   /** Per-client rate limit; unset means none. */
   rateLimit?: RateLimit;
   /** Clients: API keys and Kinesis key pairs. Unset or empty means open (no authentication). */
@@ -62,10 +74,14 @@ export function resolveGatewayOptions(options: GatewayOptions = {}): ResolvedGat
     maxPendingAppends: DEFAULT_MAX_PENDING_APPENDS,
     bodyTimeoutMs: DEFAULT_BODY_TIMEOUT_MS,
     drainTimeoutMs: DEFAULT_DRAIN_TIMEOUT_MS,
+    headersTimeoutMs: DEFAULT_HEADERS_TIMEOUT_MS,
+    idleTimeoutMs: DEFAULT_IDLE_TIMEOUT_MS,
+    maxConnections: DEFAULT_MAX_CONNECTIONS,
+    maxConnectionsPerClient: DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
     principals: [],
     region: DEFAULT_REGION,
   }, options);
-  for (const field of ['maxRecordBytes', 'maxBodyBytes', 'maxRecordsPerRequest', 'maxInflightBytes', 'maxPendingAppends', 'bodyTimeoutMs'] as const) {
+  for (const field of ['maxRecordBytes', 'maxBodyBytes', 'maxRecordsPerRequest', 'maxInflightBytes', 'maxPendingAppends', 'bodyTimeoutMs', 'headersTimeoutMs', 'idleTimeoutMs', 'maxConnections', 'maxConnectionsPerClient'] as const) {
     if (!Number.isInteger(o[field]) || o[field] < 1) throw new InvalidArgumentError(`gateway.${field} must be a positive integer, got ${o[field]}`, field);
   }
   if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535) throw new InvalidArgumentError(`gateway.port must be 0-65535, got ${o.port}`, 'port');
