@@ -4,6 +4,7 @@
 // that run elsewhere are handed to `exit`, the shuffle). Processing time comes from the caller.
 import { inputsOf, isKeyed, keyOf, type ErrorRecord, type Key, type KeyedNode, type LateRecord, type Pipeline, type PlanNode } from './dsl.js';
 import { IntervalJoinOperator, LookupOperator, WindowJoinOperator } from './join-operators.js';
+import { lateFor } from './lateness.js';
 import type { Change } from './keyed-state.js';
 import type { Emit, KeyedOperator } from './operator.js';
 import type { Watermarks } from './watermarks.js';
@@ -18,6 +19,8 @@ export interface InputRecord {
   value: unknown;
   /** Arrival time (engine timestamp), ms. */
   arrival: number;
+  /** The stored batch it came in (StoredRecord.batch): a record is judged late against the batches before its own. */
+  batch: number;
   /** The JSON text `value` was parsed from, when the caller has it (forwarded as it is: decision 011). */
   raw?: Uint8Array;
 }
@@ -66,6 +69,12 @@ export class Executor {
   private readonly asRead = new Set<number>();
   /** The input record being ingested. */
   private input?: InputRecord;
+  /**
+   * The watermark of the ingested record's own source partition as the batches stored before its own
+   * left it: a source record is late for a keyed step by this (decision 015), so the decision depends
+   * on the stored input alone and a replay makes it again. Undefined for records an operator emits (their step's watermark judges them).
+   */
+  private ref?: number;
 
   constructor(readonly p: Pipeline, private readonly options: ExecutorOptions = {}) {
     for (const n of p.nodes) {
@@ -89,25 +98,33 @@ export class Executor {
     return this.watermark;
   }
 
-  /** Processes records of one stream partition, observing their event times in `marks`. */
+  /**
+   * Processes records of one stream partition, observing their event times in `marks`. A time more
+   * than maxFutureSkew past the record's arrival is clamped to it (arrival, not processing time: a
+   * replay clamps the same records to the same times).
+   */
   ingest(stream: string, partition: number, records: readonly InputRecord[], now: number, marks: Watermarks): void {
     for (const s of this.sources) {
       if (s.stream !== stream) continue;
-      const ceiling = now + s.maxFutureSkew;
       for (const r of records) {
         this.metrics.records++;
         this.input = r;
         try {
           let t = s.eventTime ? s.eventTime(r.value, r.arrival) : r.arrival;
           if (typeof t !== 'number' || !Number.isFinite(t)) t = r.arrival;
-          if (t > ceiling) {
-            t = ceiling; // a clock far in the future must not close everyone's windows
+          if (t > r.arrival + s.maxFutureSkew) {
+            t = r.arrival + s.maxFutureSkew; // a clock far in the future must not close everyone's windows
             this.metrics.clampedFuture++;
           }
-          if (s.watermark) marks.observe(s.id, partition, t, now);
+          if (s.watermark) {
+            marks.observe(s.id, partition, t, now, r.batch);
+            this.ref = marks.partitionMark(s.id, partition);
+          }
           this.push(s.id, r.value, t, s.stream);
         } catch (e) {
           this.error(s.stream, e, r.value);
+        } finally {
+          this.ref = undefined;
         }
       }
     }
@@ -171,10 +188,14 @@ export class Executor {
   }
 
   private emitFrom(node: number, value: unknown, t: number, retract?: boolean): void {
+    const ref = this.ref;
+    this.ref = undefined; // an operator's output is judged by the watermark of the step it reaches
     try {
       this.push(node, value, t, undefined, retract);
     } catch (e) {
       if (!retract) this.error('(derived)', e, value);
+    } finally {
+      this.ref = ref;
     }
   }
 
@@ -205,6 +226,10 @@ export class Executor {
         case 'lookup': {
           if (retract) break;
           const key = keyOf(n, port)(value) as Key;
+          if (this.ref !== undefined && lateFor(n, t, this.ref)) {
+            this.late(value, t, stream, this.ref);
+            break;
+          }
           const op = this.operators.get(n.id);
           if (op) {
             if (!op.add(port, key, value, t, this.watermark)) this.late(value, t, stream);
@@ -233,9 +258,9 @@ export class Executor {
   }
 
   /** A record too late for its keyed operator: to late() or '<pipeline>-late', counted. */
-  late(value: unknown, t: number, stream = '(derived)'): void {
+  late(value: unknown, t: number, stream = '(derived)', watermark = this.watermark): void {
     this.metrics.late++;
-    const record: LateRecord = { source: stream, value, eventTime: t, watermark: this.watermark };
+    const record: LateRecord = { source: stream, value, eventTime: t, watermark };
     if (this.lateNode === undefined) this.outputs.push({ sink: lateSinkOf(this.p.name), value: record });
     else this.push(this.lateNode, record, t);
   }

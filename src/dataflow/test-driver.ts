@@ -17,6 +17,7 @@ export class TestDriver {
   private readonly marks: Watermarks;
   /** Per output, what reached it in order; `deleted`: a table row that no longer holds (a merged session's part). */
   private readonly emitted = new Map<string, { value: unknown; deleted: boolean }[]>();
+  private batches = 0;
 
   constructor(readonly pipeline: Pipeline, options: { startTime?: number } = {}) {
     this.now = options.startTime ?? 0;
@@ -27,7 +28,8 @@ export class TestDriver {
   /** Delivers records of a source stream, as one batch of one partition. */
   send<T>(stream: string, values: T[], options: SendOptions = {}): this {
     const arrival = options.arrival ?? this.now;
-    this.executor.ingest(stream, options.partition ?? 0, values.map((value) => ({ value, arrival })), this.now, this.marks);
+    const batch = this.batches++; // one send is one stored batch: its records are judged late against the sends before
+    this.executor.ingest(stream, options.partition ?? 0, values.map((value) => ({ value, arrival, batch })), this.now, this.marks);
     this.executor.advanceTo(this.marks.current(this.now));
     return this.collect();
   }

@@ -4,6 +4,14 @@
 interface PartitionMark {
   maxEventTime: number;
   lastSeen: number; // processing time of its last record
+  /** The stored batch of its last record, and the max event time of the batches before it. */
+  batch: number;
+  before: number;
+}
+
+export interface WatermarksSnapshot {
+  value: number | null;
+  parts: [number, [number, Omit<PartitionMark, 'before'> & { before: number | null }][]][];
 }
 
 export interface WatermarkSource {
@@ -30,21 +38,39 @@ export function combineMarks(marks: Iterable<Mark>): number {
 
 export class Watermarks {
   private readonly parts = new Map<number, Map<number, PartitionMark>>();
+  private readonly outOfOrderness = new Map<number, number>();
   private value = -Infinity;
 
   constructor(private readonly sources: WatermarkSource[], private readonly startedAt: number) {
-    for (const s of sources) this.parts.set(s.id, new Map());
+    for (const s of sources) {
+      this.parts.set(s.id, new Map());
+      this.outOfOrderness.set(s.id, s.outOfOrderness);
+    }
   }
 
-  observe(source: number, partition: number, eventTime: number, now: number): void {
+  /** A record of `source` on `partition`, at `eventTime`, in stored batch `batch`, processed at `now`. */
+  observe(source: number, partition: number, eventTime: number, now: number, batch: number): void {
     const marks = this.parts.get(source)!;
     const m = marks.get(partition);
     if (m) {
+      if (batch !== m.batch) {
+        m.before = m.maxEventTime;
+        m.batch = batch;
+      }
       m.maxEventTime = Math.max(m.maxEventTime, eventTime);
       m.lastSeen = now;
     } else {
-      marks.set(partition, { maxEventTime: eventTime, lastSeen: now });
+      marks.set(partition, { maxEventTime: eventTime, lastSeen: now, batch, before: -Infinity });
     }
+  }
+
+  /**
+   * One source partition's own watermark as the stored batches before the current one left it:
+   * their max event time − outOfOrderness (−∞ while in its first batch). What its records are judged late by.
+   */
+  partitionMark(source: number, partition: number): number {
+    const m = this.parts.get(source)!.get(partition);
+    return m ? m.before - this.outOfOrderness.get(source)! : -Infinity;
   }
 
   /** The watermark at processing time `now`. */
@@ -70,13 +96,20 @@ export class Watermarks {
     return true;
   }
 
-  snapshot(): { value: number | null; parts: [number, [number, PartitionMark][]][] } {
-    return { value: Number.isFinite(this.value) ? this.value : null, parts: [...this.parts].map(([id, m]) => [id, [...m]]) };
+  /** As JSON can carry it (no −∞: null). */
+  snapshot(): WatermarksSnapshot {
+    const finite = (n: number) => (Number.isFinite(n) ? n : null);
+    return {
+      value: finite(this.value),
+      parts: [...this.parts].map(([id, m]) => [id, [...m].map(([p, x]) => [p, { ...x, before: finite(x.before) }])]),
+    };
   }
 
-  restore(s: { value: number | null; parts: [number, [number, PartitionMark][]][] }): void {
+  restore(s: WatermarksSnapshot): void {
     this.value = s.value ?? -Infinity;
-    for (const [id, marks] of s.parts) if (this.parts.has(id)) this.parts.set(id, new Map(marks));
+    for (const [id, marks] of s.parts) {
+      if (this.parts.has(id)) this.parts.set(id, new Map(marks.map(([p, x]) => [p, { ...x, before: x.before ?? -Infinity }])));
+    }
   }
 
   /** End of input: every window may fire. */

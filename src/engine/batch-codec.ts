@@ -52,7 +52,7 @@ export function decodeRecords(data: Buffer, skip: number, max: number, partition
     const len = data.readUInt32BE(pos);
     pos += 4;
     if (i >= skip) {
-      out.push({ partition, offset: firstOffset + i, timestamp, key, value: data.subarray(pos, pos + len) });
+      out.push({ partition, offset: firstOffset + i, batch: firstOffset, timestamp, key, value: data.subarray(pos, pos + len) });
       n++;
     }
     pos += len;

@@ -75,6 +75,8 @@ export type AppendResult =
 export interface StoredRecord {
   partition: number;
   offset: number;
+  /** The offset of the first record of the stored batch holding it (an append's partition slice): records of one batch arrived together. */
+  batch: number;
   /** Arrival time in ms, assigned by the engine; never decreases within a partition. */
   timestamp: number;
   key?: string;

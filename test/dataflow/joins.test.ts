@@ -1,6 +1,9 @@
 // Joins on the deterministic test driver: windowed, interval (inner and left) and table lookups.
 import { describe, expect, it } from 'vitest';
-import { count, pipeline, TestDriver, tumbling } from '../../src/dataflow/index.js';
+import { Executor } from '../../src/dataflow/executor.js';
+import { isKeyed } from '../../src/dataflow/dsl.js';
+import { lateFor } from '../../src/dataflow/lateness.js';
+import { count, pipeline, session, sliding, TestDriver, tumbling } from '../../src/dataflow/index.js';
 
 interface Ad { adId: string; campaignId: string; ts: number }
 interface View { adId: string; ts: number; user?: string }
@@ -158,5 +161,29 @@ describe('table sinks', () => {
     expect(() => pipeline('a/b')).toThrow("invalid pipeline name 'a/b': use 1-64 letters, digits, _ or -");
     expect(() => pipeline('')).toThrow('invalid pipeline name');
     expect(() => pipeline('x'.repeat(65))).toThrow('invalid pipeline name');
+  });
+});
+
+describe('one lateness rule: lateFor agrees with what each operator refuses', () => {
+  it('for tumbling, sliding and session windows, windowed and interval joins, over random times and watermarks', () => {
+    const p = pipeline('rule');
+    const a = p.source<{ k: string; t: number }>('a', { eventTime: (x) => x.t }).keyBy((x) => x.k);
+    const b = p.source<{ k: string; t: number }>('b', { eventTime: (x) => x.t }).keyBy((x) => x.k);
+    a.window(tumbling('1m', '10s'), { allowedLateness: '30s' }).aggregate({ n: count() }).to('o1');
+    a.window(sliding('3m', '1m'), { allowedLateness: '45s' }).aggregate({ n: count() }).to('o2');
+    a.window(session('2m'), { allowedLateness: '1m' }).aggregate({ n: count() }).to('o3');
+    a.join(b).window(sliding('2m', '1m'), { allowedLateness: '20s' }).inner((l, r) => ({ l, r })).to('o4');
+    a.join(b).between('-5m', '1m', { allowedLateness: '2m' }).left((l, r) => ({ l, r })).to('o5');
+    let seed = 7;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const executor = new Executor(p);
+    for (const node of p.nodes.filter(isKeyed)) {
+      const op = executor.operators.get(node.id)!;
+      for (let i = 0; i < 2000; i++) {
+        const t = Math.floor(random() * 20 * MIN);
+        const w = Math.floor(random() * 25 * MIN);
+        expect(lateFor(node, t, w), `${node.kind} ${node.kind === 'window' ? node.spec.kind : ''} t=${t} w=${w}`).toBe(!op.add(0, `k${i}`, { k: `k${i}`, t }, t, w));
+      }
+    }
   });
 });

@@ -205,3 +205,39 @@ describe('sliding and session windows', () => {
     expect(() => session(0)).toThrow('a session window needs a gap above 0');
   });
 });
+
+describe('lateness is judged against the record\'s own partition, as the batches before its own left it (decision 015)', () => {
+  const windowed = (allowedLateness: number) => {
+    const { p, src } = views('5s');
+    src.keyBy((v) => v.campaign).window(tumbling('1m'), { allowedLateness }).aggregate({ n: count() }).to('out');
+    return p;
+  };
+
+  it('does not judge a record against the records of its own batch (one append arrives together)', () => {
+    const d = new TestDriver(windowed(0)).send('views', [{ ad: 'x', campaign: 'c', ts: 10 * MIN }, { ad: 'y', campaign: 'c', ts: MIN }]);
+    expect(d.late()).toEqual([]);
+    d.send('views', [{ ad: 'z', campaign: 'c', ts: MIN }]); // the batch before pushed partition 0 to 10m - 5s
+    expect(d.late().map((l) => [l.value.ad, l.watermark])).toEqual([['z', 10 * MIN - 5_000]]);
+  });
+
+  it('judges a record by its own partition: a partition ahead does not make another partition\'s record late, its own past does', () => {
+    const d = new TestDriver(windowed(MIN))
+      .send('views', [{ ad: 'first', campaign: 'c', ts: 0 }], { partition: 1 })
+      .send('views', [{ ad: 'a', campaign: 'c', ts: 30 * MIN }], { partition: 0 })
+      .send('views', [{ ad: 'b', campaign: 'c', ts: MIN }], { partition: 1 }) // far behind partition 0, but in order on its own
+      .send('views', [{ ad: 'late', campaign: 'c', ts: 2 * MIN }], { partition: 0 }); // behind partition 0 by 28 minutes
+    expect(d.late().map((l) => l.value.ad)).toEqual(['late']);
+    d.finish();
+    expect(d.output('out').map((r) => [r.windowStart, r.n]).sort((x, y) => x[0] - y[0])).toEqual([[0, 1], [MIN, 1], [30 * MIN, 1]]);
+  });
+
+  it('clamps a future time by the record\'s arrival, not by the clock of the run', () => {
+    const p = pipeline('clamp-arrival');
+    p.source<View>('views', { eventTime: (v) => v.ts, maxFutureSkew: '1m' }).keyBy((v) => v.campaign).window(tumbling('1m')).aggregate({ n: count() }).to('out');
+    const d = new TestDriver(p, { startTime: 100 * MIN }); // a replay runs long after the record arrived
+    d.send('views', [{ ad: 'a', campaign: 'c', ts: 10 * MIN }], { arrival: 5 * MIN });
+    expect(d.metrics.clampedFuture).toBe(1);
+    d.finish();
+    expect(d.output('out')).toEqual([{ key: 'c', windowStart: 6 * MIN, windowEnd: 7 * MIN, n: 1 }]);
+  });
+});

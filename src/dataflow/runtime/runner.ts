@@ -175,6 +175,9 @@ export class UnitLoop {
     return this.idleRounds > 0;
   }
 
+  /** Rounds completed (every unit stepped once): a round that ends after a moment began after it when this grew by two. */
+  rounds = 0;
+
   stop(): Promise<void> {
     this.stopped = true;
     this.wake?.();
@@ -206,6 +209,7 @@ export class UnitLoop {
       }
       const wasIdle = this.idle;
       this.idleRounds = progressed ? 0 : this.idleRounds + 1;
+      this.rounds++;
       if (this.idle !== wasIdle) this.onIdleChange?.(this.idle);
       if (!progressed && !this.stopped) await new Promise<void>((r) => ((this.wake = r), setTimeout(r, poll)));
     }
@@ -297,6 +301,11 @@ export class PipelineRun {
   unitStats(): UnitStats[] {
     if (this.loop) return this.loop.units.map((u) => ({ ...u.stats }));
     return [...this.stats.values()];
+  }
+
+  /** Rounds the units of this thread completed (0 with worker threads). */
+  get rounds(): number {
+    return this.loop?.rounds ?? 0;
   }
 
   /** True after a round in which no unit had work (every worker). */

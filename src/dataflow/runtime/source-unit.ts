@@ -86,7 +86,7 @@ export class SourceUnit extends Unit {
         continue;
       }
       try {
-        inputs.push({ value: decode(r.value), arrival: r.timestamp, raw: r.value });
+        inputs.push({ value: decode(r.value), arrival: r.timestamp, batch: r.batch, raw: r.value });
       } catch {
         this.executor.error(this.stream, new Error(`record at offset ${r.offset} of partition ${r.partition} is not JSON`), Buffer.from(r.value).toString('base64'));
       }
