@@ -17,6 +17,11 @@ export interface StreamOptions {
   partitionKeyField?: string;
   /** How long a record id is remembered to drop a retried duplicate. Default 2 minutes. */
   dedupWindowMs?: number;
+  /**
+   * sqlite: a partition's segment file rolls over past this many bytes (retention and `trim` free
+   * disk a whole segment at a time). Default: the engine's (64 MiB). Other engines ignore it.
+   */
+  segmentBytes?: number;
 }
 
 /** What `updateStream` may change. */

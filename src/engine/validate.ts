@@ -31,8 +31,11 @@ export function checkRetention(retentionMs: unknown): number {
   return retentionMs as number;
 }
 
-export function resolveStreamOptions(options: StreamOptions = {}): Required<Omit<StreamOptions, 'partitionKeyField'>> &
-  Pick<StreamOptions, 'partitionKeyField'> {
+/** Smallest per-stream segment size: a segment holds at least a few batches. */
+export const MIN_SEGMENT_BYTES = 64 * 1024;
+
+export function resolveStreamOptions(options: StreamOptions = {}): Required<Omit<StreamOptions, 'partitionKeyField' | 'segmentBytes'>> &
+  Pick<StreamOptions, 'partitionKeyField' | 'segmentBytes'> {
   const o = withDefaults({ partitions: DEFAULT_PARTITIONS, retentionMs: DEFAULT_RETENTION_MS, dedupWindowMs: DEFAULT_DEDUP_WINDOW_MS }, options);
   if (!Number.isInteger(o.partitions) || o.partitions < 1 || o.partitions > MAX_PARTITIONS) {
     throw new InvalidArgumentError(`partitions must be an integer from 1 to ${MAX_PARTITIONS}, got ${o.partitions}`, 'partitions');
@@ -40,6 +43,9 @@ export function resolveStreamOptions(options: StreamOptions = {}): Required<Omit
   checkRetention(o.retentionMs);
   if (!Number.isInteger(o.dedupWindowMs) || o.dedupWindowMs < 0) {
     throw new InvalidArgumentError(`dedupWindowMs must be a non-negative integer, got ${o.dedupWindowMs}`, 'dedupWindowMs');
+  }
+  if (o.segmentBytes !== undefined && (!Number.isInteger(o.segmentBytes) || o.segmentBytes < MIN_SEGMENT_BYTES)) {
+    throw new InvalidArgumentError(`segmentBytes must be an integer of at least ${MIN_SEGMENT_BYTES}, got ${o.segmentBytes}`, 'segmentBytes');
   }
   if (o.partitionKeyField !== undefined && (typeof o.partitionKeyField !== 'string' || o.partitionKeyField.length === 0)) {
     throw new InvalidArgumentError('partitionKeyField must be a non-empty string', 'partitionKeyField');

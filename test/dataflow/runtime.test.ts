@@ -320,6 +320,11 @@ describe('pipelines on the sqlite engine', () => {
     await mergedSessionReplacesItsParts(engine, tablesPath, clock);
   });
 
+  it('trims its internal streams below what their readers committed; the table is unchanged', async () => {
+    const { engine, tablesPath, clock } = setup();
+    await trimsInternalStreams(engine, tablesPath, clock);
+  }, 60_000);
+
   it('a replay from earliest judges the same records late as the live run did, and gives the same rows', async () => {
     const dir = tempDir();
     const clock = new ManualClock(0);
@@ -420,6 +425,11 @@ describe('pipelines on the nats engine (the same code)', () => {
     const { engine, tablesPath, clock } = await natsSetup();
     await survivesFailedCommits(engine, tablesPath, 'after publishing');
   }, 90_000);
+  it('trims its internal streams below what their readers committed; the table is unchanged', async () => {
+    const { engine, tablesPath, clock } = await natsSetup();
+    await trimsInternalStreams(engine, tablesPath, clock);
+  }, 60_000);
+
   it('a replay from earliest judges the same records late as the live run did, and gives the same rows', async () => {
     const { engine, tablesPath, clock } = await natsSetup();
     await replayJudgesAsLive(engine, tablesPath, clock);
@@ -492,7 +502,8 @@ async function survivesFailedCommits(engine: Engine, tablesPath: string, when: '
       };
     },
   });
-  const run = await PipelineRun.start(faulty, campaignPipeline(), { tablesPath, clock: new ManualClock(1_000), keyGroups: 4, batch: 16, epochMs: 5 });
+  // (Internal streams kept, to count the rows that reached the table stream.)
+  const run = await PipelineRun.start(faulty, campaignPipeline(), { tablesPath, clock: new ManualClock(1_000), keyGroups: 4, batch: 16, epochMs: 5, trimInternalStreams: false });
   runs.push(run);
   const want = expected(t);
   await until(() => table(tablesPath).size === want.size && run.idle, 'the table', 60_000);
@@ -515,6 +526,26 @@ async function tableEqualsBatch(engine: Engine, tablesPath: string, clock: Manua
   await until(() => table(tablesPath).size === want.size && run.idle, 'the table', 30_000); // the closing records' window stays open
   expect(table(tablesPath)).toEqual(want);
   return run;
+}
+
+/** A run of many small epochs: its internal streams keep only what their readers have not committed past; the table is unchanged. */
+async function trimsInternalStreams(engine: Engine, tablesPath: string, clock: ManualClock): Promise<void> {
+  const run = await tableEqualsBatch(engine, tablesPath, clock, 6, { batch: 8, epochMs: 0 });
+  const p = campaignPipeline();
+  const layout = new Layout(p, 4);
+  const internal = [...layout.keyed.map((n) => `_sluice.campaigns.k${n.id}`), '_sluice.campaigns.t.per_campaign'];
+  let kept = 0;
+  let trimmedPartitions = 0;
+  for (const stream of internal) {
+    for (const part of (await engine.describeStream(stream)).partitionInfo) {
+      if (part.earliest > 0) trimmedPartitions++;
+      kept += (await engine.read(stream, part.partition, part.earliest, 100_000)).records.length;
+    }
+  }
+  const epochs = run.unitStats().filter((s) => !s.unit.startsWith('s.')).reduce((n, s) => n + s.epochs, 0);
+  expect(trimmedPartitions).toBeGreaterThan(0);
+  expect(kept).toBeLessThan(epochs); // messages written: about one a unit's epoch; those left: the last few of each partition
+  console.log(`trimmed internal streams: ${trimmedPartitions} partitions trimmed, ${kept} messages left after ${epochs} keyed and table epochs`);
 }
 
 /** Stops a run after some one-batch epochs, resumes on `reopen()`'s engine: the table equals the batch computation. */

@@ -114,35 +114,11 @@ describe('sqlite storage: segment files', () => {
     await again.close();
   });
 
-  it('upgrades a version 2 data dir in place: its state rows stay readable, new large values go to files', async () => {
-    const dir = tempDir();
-    const first = new SqliteEngine({ dataDir: dir, retentionIntervalMs: 0 });
-    await first.createStream('s', { partitions: 1 });
-    await first.append('s', [{ value: Buffer.from('1') }]);
-    await first.close();
-    // Back to version 2: the state table as it was, without the state file tables.
-    const db = new Database(join(dir, 'sluice.db'));
-    db.exec('DROP TABLE state_head; DROP TABLE state; CREATE TABLE state (key TEXT PRIMARY KEY, version INTEGER NOT NULL, value BLOB NOT NULL) WITHOUT ROWID;');
-    db.prepare('INSERT INTO state VALUES (?, ?, ?)').run('old', 4, Buffer.alloc(50_000, 7));
-    db.pragma('user_version = 2');
-    db.close();
-    const engine = new SqliteEngine({ dataDir: dir, retentionIntervalMs: 0 });
-    expect(await engine.getState('old')).toEqual({ value: Buffer.alloc(50_000, 7), version: 4 });
-    await engine.commit({ state: [{ key: 'new', value: Buffer.alloc(50_000, 8) }, { key: 'old', value: Buffer.alloc(50_000, 9), expectedVersion: 4 }] });
-    expect(await engine.getState('old')).toEqual({ value: Buffer.alloc(50_000, 9), version: 5 });
-    expect((await engine.read('s', 0, 0, 10)).records.map((r) => Buffer.from(r.value).toString())).toEqual(['1']);
-    await engine.close();
-    const check = new Database(join(dir, 'sluice.db'), { readonly: true });
-    expect(check.pragma('user_version', { simple: true })).toBe(3);
-    expect(check.prepare('SELECT COUNT(*) AS n FROM state WHERE seg IS NOT NULL').get()).toEqual({ n: 2 });
-    check.close();
-  });
-
   it('refuses a data dir written by another storage schema version', async () => {
     const dir = tempDir();
     const db = new Database(join(dir, 'sluice.db'));
     db.pragma('user_version = 99');
     db.close();
-    expect(() => new SqliteEngine({ dataDir: dir })).toThrow(`${join(dir, 'sluice.db')} was written by storage schema version 99; this Sluice reads version 3`);
+    expect(() => new SqliteEngine({ dataDir: dir })).toThrow(`${join(dir, 'sluice.db')} was written by storage schema version 99; this Sluice reads version 4 (no release wrote another: start with a new data directory)`);
   });
 });

@@ -100,6 +100,7 @@ export class KeyedUnit extends Unit {
     const state: KeyedUnitState = { watermark: wire, store: saved.ref, marks: [...this.marks], sent: this.sent };
     await this.commit(this.outbox.take(), state, from, saved);
     this.store = saved.ref;
+    await this.trimInput(this.stream, this.group);
     return true;
   }
 

@@ -22,6 +22,8 @@ import { decode, encode } from './wire.js';
 
 /** Duplicate window of a pipeline's internal streams (decision 006). */
 const INTERNAL_DEDUP_WINDOW_MS = 60 * 60 * 1000;
+/** Segment size of internal streams on sqlite: trimming frees disk a segment at a time. */
+const INTERNAL_SEGMENT_BYTES = 4 * 1024 * 1024;
 
 export interface RunOptions {
   /** Key groups of a new pipeline (fixed once it has run). Default 16. */
@@ -43,6 +45,8 @@ export interface RunOptions {
    * file and come back when their key is used (keys and due times stay in memory). Default 100,000.
    */
   stateKeysInMemory?: number;
+  /** Keyed and table units delete their internal input streams below what they committed. Default true (false keeps them, to look at). */
+  trimInternalStreams?: boolean;
   /** Pause when no unit had work. Default 20 ms. */
   idlePollMs?: number;
   /** Worker threads; 0 runs every unit in this thread. Default 0. */
@@ -85,8 +89,10 @@ export async function prepare(engine: Engine, p: Pipeline, o: RunOptions = {}): 
   for (const s of [...layout.streams, ...layout.sinkStreams, lateSinkOf(p.name), errorSinkOf(p.name)]) await ensure(s);
   // A redone epoch's outputs are dropped as repeats within the stream's duplicate window (nats), so
   // internal streams keep a long one: a run that crashed may restart up to an hour later.
-  for (const n of layout.keyed) await ensure(shuffleStream(p.name, n.id), { partitions: keyGroups, dedupWindowMs: INTERNAL_DEDUP_WINDOW_MS });
-  for (const t of layout.tables) await ensure(tableStream(p.name, t), { partitions: 1, dedupWindowMs: INTERNAL_DEDUP_WINDOW_MS });
+  // Internal streams are trimmed by their one reader once it committed past them (units.ts trimInput).
+  const internal = { dedupWindowMs: INTERNAL_DEDUP_WINDOW_MS, segmentBytes: INTERNAL_SEGMENT_BYTES };
+  for (const n of layout.keyed) await ensure(shuffleStream(p.name, n.id), { partitions: keyGroups, ...internal });
+  for (const t of layout.tables) await ensure(tableStream(p.name, t), { partitions: 1, ...internal });
   const partitions: Record<string, number> = {};
   for (const s of layout.streams) partitions[s] = (await engine.describeStream(s)).partitions;
   const current = await engine.getState(leaseKey(p.name));
@@ -124,6 +130,7 @@ export async function startUnits(engine: Engine, p: Pipeline, prepared: Prepared
     maxDrift: o.maxDrift ?? defaultMaxDrift(p),
     spill: () => (spill ??= new SpillFile()), // opened when a keyed unit first needs it
     stateKeysInMemory: o.stateKeysInMemory ?? DEFAULT_STATE_KEYS_IN_MEMORY,
+    trimInternal: o.trimInternalStreams ?? true,
     log: o.log,
   };
   const open = async (spec: UnitSpec): Promise<Unit> => {
@@ -279,7 +286,7 @@ export class PipelineRun {
       engineConfig: o.engineConfig!.kind === 'sqlite' ? { ...o.engineConfig!, writeLock: this.writeLock } : o.engineConfig!,
       prepared: this.prepared,
       units: this.prepared.units.filter((_, i) => i % n === w),
-      options: { tablesPath: o.tablesPath, batch: o.batch, epochMs: o.epochMs, maxDrift: o.maxDrift, stateKeysInMemory: o.stateKeysInMemory, idlePollMs: o.idlePollMs, from: o.from },
+      options: { tablesPath: o.tablesPath, batch: o.batch, epochMs: o.epochMs, maxDrift: o.maxDrift, stateKeysInMemory: o.stateKeysInMemory, trimInternalStreams: o.trimInternalStreams, idlePollMs: o.idlePollMs, from: o.from },
     };
     const [entry, evalOption] = workerEntry();
     const worker = new Worker(entry, { ...evalOption, workerData: data });

@@ -182,6 +182,7 @@ export class TableSinkUnit extends Unit {
     this.offset = next;
     this.stats.records += read;
     this.stats.epochs++;
+    await this.trimInput(this.stream, 0);
     return true;
   }
 }

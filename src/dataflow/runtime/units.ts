@@ -23,6 +23,8 @@ export interface UnitContext {
   /** Where keyed state values go past `stateKeysInMemory` per operator of a unit (decision 010). */
   spill: () => SpillFile;
   stateKeysInMemory: number;
+  /** Whether keyed and table units trim their internal input streams (default true; false keeps them to look at). */
+  trimInternal: boolean;
   log?: (line: string) => void;
 }
 
@@ -53,6 +55,12 @@ interface Intent {
   now: number;
   batch: number;
 }
+
+/**
+ * A keyed or table unit trims its internal input stream below its committed offset every this many
+ * epochs: it is the partition's only reader, and replays recompute from the sources.
+ */
+export const TRIM_EVERY_EPOCHS = 16;
 
 export abstract class Unit {
   readonly stats: UnitStats;
@@ -129,6 +137,15 @@ export abstract class Unit {
     const cut = records.findIndex((r) => r.offset >= redo.to);
     if (cut >= 0 || next >= redo.to) return { records: cut >= 0 ? records.slice(0, cut) : records, next: redo.to, more: false };
     return { records, next, more: records.length > 0 };
+  }
+
+  /**
+   * Deletes this unit's internal input partition below its committed offset, now and then (Kafka
+   * Streams purges its repartition topics the same way). A failure costs only disk: it is logged.
+   */
+  protected async trimInput(stream: string, partition: number): Promise<void> {
+    if (!this.ctx.trimInternal || this.stats.epochs % TRIM_EVERY_EPOCHS !== 0) return;
+    await this.ctx.engine.trim(stream, partition, this.offset).catch((e: Error) => this.ctx.log?.(`unit ${this.id}: could not trim ${stream} partition ${partition}: ${e.message}`));
   }
 
   /** Commits the epoch: outputs, the unit's state with its offset, and other state written before and after it. */

@@ -107,7 +107,8 @@ export function appendBatches(ctx: AppendContext, stream: StreamRow, batches: re
 }
 
 /** Stores a batch payload of `count` records at the partition's head; returns the base offset. */
-function storePayload({ q, segments, segmentBytes }: AppendContext, stream: StreamRow, partition: number, payload: Buffer, count: number, now: number): number {
+function storePayload({ q, segments, segmentBytes: engineSegmentBytes }: AppendContext, stream: StreamRow, partition: number, payload: Buffer, count: number, now: number): number {
+  const segmentBytes = stream.segment_bytes ?? engineSegmentBytes;
   const head = q.headGet.get(stream.id, partition) as Head | undefined;
   const base = head?.next_offset ?? 0;
   const ts = Math.max(now, head?.last_ts ?? 0); // arrival time never goes back within a partition

@@ -14,7 +14,7 @@ import { ConflictError, EngineClosedError, InvalidArgumentError, StreamExistsErr
 import { channelOf, Notifier } from '../notifier.js';
 import { checkPartition, checkRetention, checkStreamName, resolveStreamOptions } from '../validate.js';
 import { DirectoryBlobs } from './blobs.js';
-import { MIGRATE_2_TO_3, SCHEMA, SCHEMA_VERSION, type StreamRow } from './schema.js';
+import { SCHEMA, SCHEMA_VERSION, type StreamRow } from './schema.js';
 import { WriteLock } from './write-lock.js';
 import { StateValues, type StateRow } from './state-values.js';
 import { DEFAULT_SEGMENT_BYTES, Segments } from './segments.js';
@@ -118,7 +118,7 @@ export class SqliteEngine implements Engine {
     const createdAt = this.clock.now();
     const insert = this.db.transaction(() => {
       if (this.q.streamByName.get(name)) throw new StreamExistsError(name);
-      this.q.insertStream.run(name, o.partitions, o.retentionMs, o.partitionKeyField ?? null, o.dedupWindowMs, createdAt);
+      this.q.insertStream.run(name, o.partitions, o.retentionMs, o.partitionKeyField ?? null, o.dedupWindowMs, createdAt, o.segmentBytes ?? null);
     });
     insert.immediate();
     return this.infoOf(this.streamRow(name));
@@ -411,15 +411,8 @@ function migrate(db: Database.Database, file: string): void {
   const version = db.pragma('user_version', { simple: true }) as number;
   const hasTables = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'streams'").get() !== undefined;
   if (version === SCHEMA_VERSION) return;
-  if (version === 2) {
-    db.transaction(() => {
-      db.exec(MIGRATE_2_TO_3);
-      db.pragma(`user_version = ${SCHEMA_VERSION}`);
-    }).immediate();
-    return;
-  }
   if (version !== 0 || hasTables) {
-    throw new InvalidArgumentError(`${file} was written by storage schema version ${version || 1}; this Sluice reads version ${SCHEMA_VERSION}`, 'dataDir');
+    throw new InvalidArgumentError(`${file} was written by storage schema version ${version || 1}; this Sluice reads version ${SCHEMA_VERSION} (no release wrote another: start with a new data directory)`, 'dataDir');
   }
   db.exec(SCHEMA);
   db.pragma(`user_version = ${SCHEMA_VERSION}`);

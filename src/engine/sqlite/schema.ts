@@ -2,24 +2,7 @@
 // the batch's bytes are in a segment file (segments.ts). See docs/decisions/002-record-batches.md.
 
 /** Bumped when the schema changes; a data dir of another version is refused, not misread. */
-export const SCHEMA_VERSION = 3;
-
-/** Large state values in files (state-values.ts): where the next one goes, and which rows point into a file. Added in version 3. */
-const STATE_FILES = `
-CREATE TABLE IF NOT EXISTS state_head (
-  id INTEGER PRIMARY KEY CHECK (id = 0),
-  seg INTEGER NOT NULL,
-  pos INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS state_by_seg ON state (seg) WHERE seg IS NOT NULL;
-`;
-
-/** Version 2 → 3: large state values move to files; rows written before stay as they are. */
-export const MIGRATE_2_TO_3 = `
-ALTER TABLE state ADD COLUMN seg INTEGER;
-ALTER TABLE state ADD COLUMN pos INTEGER;
-ALTER TABLE state ADD COLUMN len INTEGER;
-${STATE_FILES}`;
+export const SCHEMA_VERSION = 4;
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS streams (
@@ -29,7 +12,8 @@ CREATE TABLE IF NOT EXISTS streams (
   retention_ms INTEGER NOT NULL,
   key_field TEXT,
   dedup_window_ms INTEGER NOT NULL,
-  created_at INTEGER NOT NULL
+  created_at INTEGER NOT NULL,
+  segment_bytes INTEGER
 );
 CREATE TABLE IF NOT EXISTS heads (
   stream_id INTEGER NOT NULL,
@@ -77,7 +61,12 @@ CREATE TABLE IF NOT EXISTS state (
   pos INTEGER,
   len INTEGER
 ) WITHOUT ROWID;
-${STATE_FILES}`;
+CREATE TABLE IF NOT EXISTS state_head (
+  id INTEGER PRIMARY KEY CHECK (id = 0),
+  seg INTEGER NOT NULL,
+  pos INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS state_by_seg ON state (seg) WHERE seg IS NOT NULL;`;
 
 export interface StreamRow {
   id: number;
@@ -87,4 +76,6 @@ export interface StreamRow {
   key_field: string | null;
   dedup_window_ms: number;
   created_at: number;
+  /** A partition's segment rolls over past this (null: the engine's segmentBytes). */
+  segment_bytes: number | null;
 }

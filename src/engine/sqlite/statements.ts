@@ -37,7 +37,7 @@ export class Statements {
     this.streamByName = p('SELECT * FROM streams WHERE name = ?');
     this.allStreams = p('SELECT * FROM streams ORDER BY name');
     this.insertStream = p(
-      'INSERT INTO streams (name, partitions, retention_ms, key_field, dedup_window_ms, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+      'INSERT INTO streams (name, partitions, retention_ms, key_field, dedup_window_ms, created_at, segment_bytes) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
     this.deleteStream = p('DELETE FROM streams WHERE id = ?');
     this.deleteBatches = p('DELETE FROM batches WHERE stream_id = ?');
