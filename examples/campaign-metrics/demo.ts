@@ -8,13 +8,15 @@ import { Traffic, type Event } from './events.js';
 
 const RATE = 2_000; // events per second
 const TICK_MS = 250;
+const MINUTE_MS = 60_000;
 
 export default async function demo({ url, tablesPath, runs, signal }: DemoContext): Promise<void> {
   const traffic = new Traffic({ seed: Date.now() % 1e9 });
   let sent = 0;
   let retries = 0;
   let last = Date.now();
-  const render = setInterval(() => draw(tablesPath, runs, sent, retries), 1000);
+  const startedAt = last;
+  const render = setInterval(() => draw(tablesPath, runs, sent, retries, startedAt), 1000);
   try {
     while (!signal.aborted) {
       const now = Date.now();
@@ -55,7 +57,13 @@ async function post(url: string, stream: string, values: unknown[], signal: Abor
   }
 }
 
-function draw(tablesPath: string, runs: DemoContext['runs'], sent: number, retries: number): void {
+/** A row's note: the minute the demo started in holds only part of a minute's traffic; earlier ones only late events. */
+function noteOf(windowStart: number, startedAt: number): string {
+  if (windowStart + MINUTE_MS <= startedAt) return '  (before the demo: late events only)';
+  return windowStart < startedAt ? `  (partial: traffic began ${new Date(startedAt).toISOString().slice(11, 19)})` : '';
+}
+
+function draw(tablesPath: string, runs: DemoContext['runs'], sent: number, retries: number, startedAt: number): void {
   const lines = ['Sluice demo: campaign-metrics (Ctrl-C to stop)', ''];
   const stats = runs.flatMap((r) => r.unitStats());
   const late = stats.reduce((n, s) => n + s.late, 0);
@@ -67,7 +75,7 @@ function draw(tablesPath: string, runs: DemoContext['runs'], sent: number, retri
       lines.push('minute (UTC)  campaign       views  clicks    CTR');
       for (const r of rows) {
         const minute = new Date(r.windowStart).toISOString().slice(11, 16);
-        lines.push(`${minute.padEnd(13)} ${r.key.padEnd(13)} ${String(r.views).padStart(6)} ${String(r.clicks).padStart(7)} ${((100 * r.clicks) / Math.max(1, r.views)).toFixed(1).padStart(5)}%`);
+        lines.push(`${minute.padEnd(13)} ${r.key.padEnd(13)} ${String(r.views).padStart(6)} ${String(r.clicks).padStart(7)} ${((100 * r.clicks) / Math.max(1, r.views)).toFixed(1).padStart(5)}%${noteOf(r.windowStart, startedAt)}`);
       }
       if (rows.length === 0) lines.push('(the first minute closes when the watermark passes it: about a minute)');
     } catch {

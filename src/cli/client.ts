@@ -1,5 +1,6 @@
 // The HTTP client the CLI commands use: the gateway URL and API key from flags or environment,
 // JSON errors turned into readable messages, and 429/503 honoured by waiting Retry-After.
+import { SluiceError } from '../errors.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export const DEFAULT_URL = 'http://127.0.0.1:4320';
@@ -10,10 +11,11 @@ export interface ClientOptions {
   apiKey?: string;
 }
 
-export class CliError extends Error {
+/** What a command tells its user on failure, with the exit code (1: the command failed; 2: it was used wrongly). */
+export class CliError extends SluiceError {
+  readonly code = 'CliError';
   constructor(message: string, readonly exitCode = 1) {
     super(message);
-    this.name = 'CliError';
   }
 }
 

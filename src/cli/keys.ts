@@ -6,7 +6,8 @@ import { CliError } from './client.js';
 export function createKey(id: string, scopes: string[]): void {
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) throw new CliError(`key id '${id}': use 1-64 letters, digits, _ or -`, 2);
   const parsed: Record<string, string[]> = {};
-  for (const s of scopes.length ? scopes : ['*=write']) {
+  if (scopes.length === 0) throw new CliError("--scope is required: say what the key may do, e.g. --scope 'events=write' (or '*=admin' for everything)", 2);
+  for (const s of scopes) {
     const m = /^([^=]+)=((?:read|write|admin)(?:,(?:read|write|admin))*)$/.exec(s);
     if (!m) throw new CliError(`--scope '${s}': expected <stream pattern>=<read|write|admin>[,...], e.g. 'events=write'`, 2);
     parsed[m[1]!] = m[2]!.split(',');

@@ -1,5 +1,6 @@
 // The `sluice` command: dev, start, streams, put, tail, keys.
-import { Command, InvalidArgumentError } from 'commander';
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { ConfigError } from '../config/index.js';
 import { SluiceError } from '../errors.js';
 import { CliError } from './client.js';
@@ -15,8 +16,17 @@ const int = (name: string, min: number, max: number) => (v: string) => {
   return Number(v);
 };
 
+/** Exit codes: 0 done, 1 the command failed (a gateway or engine refused or is unreachable), 2 it was used wrongly (flags, arguments, configuration). */
+export const EXIT_FAILED = 1;
+export const EXIT_USAGE = 2;
+
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
 function program(): Command {
-  const p = new Command('sluice').description('Realtime data pipelines: ingest gateway, durable streams, functions, dataflow').showHelpAfterError();
+  const p = new Command('sluice').description('Realtime data pipelines: ingest gateway, durable streams, functions, dataflow')
+    .version(VERSION, '-V, --version', 'print the version')
+    .showHelpAfterError()
+    .exitOverride(); // commander's usage errors take Sluice's exit code (2), not its own 1
   const server = (c: Command) =>
     c
       .option('-c, --config <file>', 'configuration file (default: ./sluice.config.ts if present)')
@@ -25,7 +35,7 @@ function program(): Command {
       .option('--data-dir <dir>', 'directory of the embedded engine (default .sluice/data)')
       .option('--engine <engine>', "'sqlite' (default) or NATS servers: nats://host:4222[,nats://…]");
   server(p.command('dev').description('run locally on the embedded engine, bound to 127.0.0.1, open unless keys are configured'))
-    .option('--demo', 'also run the demo: a video-events producer and a live view of what arrives')
+    .option('--demo', "also run the configuration's demo (dataflow.demo: the campaign-metrics traffic and live table with `npm run demo`); without one, a video-events producer and a live view of what arrives")
     .action((o) => serve('dev', o));
   server(p.command('start').description('run with production settings; refuses to run without API keys'))
     .option('--insecure', 'run without API keys')
@@ -47,7 +57,7 @@ function program(): Command {
     .option('--retention <duration>', "how long records are kept, e.g. '7d' (default 7d)")
     .option('--key-field <field>', 'record field holding the partition key')
     .action((name, o) => createStream(name, { ...o, keyField: o.keyField }));
-  client(streams.command('list').description('list streams')).action((o) => listStreams(o));
+  client(streams.command('list').description('list streams (not the internal _sluice.* ones of pipelines, unless --all)')).option('--all', 'include internal streams').action((o) => listStreams(o));
   client(streams.command('describe <name>').description('show a stream and its partitions')).action((name, o) => describeStream(name, o));
   client(streams.command('delete <name>').description('delete a stream and its records')).action((name, o) => deleteStream(name, o));
 
@@ -64,17 +74,22 @@ function program(): Command {
 
   const keys = p.command('keys').description('API keys');
   keys.command('create <id>').description('make an API key and print its config entry')
-    .option('--scope <pattern=actions...>', "scopes such as 'events=write' or 'metrics-*=read,write'", (v: string, prev: string[] = []) => [...prev, v])
+    .option('--scope <pattern=actions...>', "what the key may do (required, repeatable): 'events=write', 'metrics-*=read,write', '*=admin'", (v: string, prev: string[] = []) => [...prev, v])
     .action((id, o) => createKey(id, o.scope ?? []));
   return p;
 }
 
-/** Runs the CLI; errors print one clear line and set the exit code (2 for usage and config). */
+/** Runs the CLI; errors print one clear line and set the exit code (EXIT_USAGE for usage and config, EXIT_FAILED otherwise). */
 export async function main(argv: string[]): Promise<void> {
   try {
     await program().parseAsync(argv);
   } catch (e) {
-    const code = e instanceof CliError ? e.exitCode : e instanceof ConfigError ? 2 : 1;
+    if (e instanceof CommanderError) {
+      // commander printed its message already; --help and --version are not errors
+      process.exitCode = e.exitCode === 0 ? 0 : EXIT_USAGE;
+      return;
+    }
+    const code = e instanceof CliError ? e.exitCode : e instanceof ConfigError ? EXIT_USAGE : EXIT_FAILED;
     const message = e instanceof CliError || e instanceof ConfigError || e instanceof SluiceError ? e.message : ((e as Error).stack ?? String(e));
     process.stderr.write(`sluice: ${message}\n`);
     process.exitCode = code;

@@ -32,7 +32,12 @@ export async function serve(mode: 'dev' | 'start', flags: ServeFlags): Promise<v
   const engine = await openEngine(engineConfig);
   await ensureStreams(engine, config);
   const gateway = new Gateway(engine, gatewayOptions(mode, config, flags));
-  const { host, port } = await gateway.listen();
+  const { host, port } = await gateway.listen().catch(async (e: NodeJS.ErrnoException) => {
+    await engine.close();
+    if (e.code === 'EADDRINUSE') throw new CliError(`port ${gateway.options.port} on ${gateway.options.host} is in use (another sluice?): choose another with --port`, 1);
+    if (e.code === 'EACCES') throw new CliError(`may not listen on port ${gateway.options.port}: choose one above 1023 with --port`, 1);
+    throw e;
+  });
   const auth = principals.length ? `${principals.length} principals` : 'open (no keys)';
   log(`engine ${describeEngine(engineConfig)}; auth ${auth}${source ? `; config ${source}` : ''}`);
   log(`sluice ${mode}: listening on ${gateway.url} (host ${host}, port ${port})`);
@@ -98,11 +103,13 @@ function describeEngine(e: EngineConfig): string {
 }
 
 function gatewayOptions(mode: 'dev' | 'start', config: ResolvedConfig, flags: ServeFlags): GatewayOptions {
-  const { bodyTimeout, drainTimeout, ...rest } = config.gateway ?? {};
+  const { bodyTimeout, drainTimeout, headersTimeout, idleTimeout, ...rest } = config.gateway ?? {};
   return {
     ...rest,
     ...(bodyTimeout !== undefined ? { bodyTimeoutMs: bodyTimeout } : {}),
     ...(drainTimeout !== undefined ? { drainTimeoutMs: drainTimeout } : {}),
+    ...(headersTimeout !== undefined ? { headersTimeoutMs: headersTimeout } : {}),
+    ...(idleTimeout !== undefined ? { idleTimeoutMs: idleTimeout } : {}),
     host: flags.host ?? (mode === 'dev' ? '127.0.0.1' : (config.gateway?.host ?? '0.0.0.0')),
     ...(flags.port !== undefined ? { port: flags.port } : {}),
     principals: config.auth?.principals ?? [],

@@ -1,5 +1,6 @@
 // The project configuration, `sluice.config.ts`: typed with defineConfig(), validated once with a
 // message naming each bad field (e.g. `gateway.port: expected a number`).
+import { SluiceError } from '../errors.js';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { importModule } from '../load-module.js';
@@ -63,6 +64,10 @@ const schema = z.strictObject({
       maxPendingAppends: z.number().int().positive().optional(),
       bodyTimeout: duration.optional(),
       drainTimeout: duration.optional(),
+      headersTimeout: duration.optional(),
+      idleTimeout: duration.optional(),
+      maxConnections: z.number().int().positive().optional(),
+      maxConnectionsPerClient: z.number().int().positive().optional(),
       rateLimit: z.strictObject({ recordsPerSecond: z.number().positive(), burst: z.number().positive().optional() }).optional(),
       region: z.string().min(1).optional(),
     })
@@ -96,10 +101,10 @@ export type ResolvedConfig = z.output<typeof schema>;
 /** Types a configuration; returns it unchanged. */
 export const defineConfig = (config: SluiceConfig): SluiceConfig => config;
 
-export class ConfigError extends Error {
+export class ConfigError extends SluiceError {
+  readonly code = 'InvalidConfig';
   constructor(readonly source: string, readonly issues: string[]) {
     super(`${source}: invalid configuration\n${issues.map((i) => `  - ${i}`).join('\n')}`);
-    this.name = 'ConfigError';
   }
 }
 

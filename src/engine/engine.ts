@@ -146,6 +146,10 @@ export interface BlobInfo {
 }
 
 export interface CallOptions {
+  /**
+   * Aborts the call: a call not yet writing stops with the signal's reason (waitFor stops waiting);
+   * once a commit has begun writing it completes, so it is all or nothing either way.
+   */
   signal?: AbortSignal;
 }
 

@@ -1,7 +1,8 @@
 // Overload control: request bodies in memory are bounded, and so is the queue in front of the
-// engine. Past a bound the gateway answers at once — 429 to a client over its fair share, 503 to
-// everyone else — with Retry-After, instead of queueing without bound.
-import { HttpError } from './http-error.js';
+// engine. Past a bound the gateway refuses at once — OverShareError for a client over its fair
+// share, OverloadedError for everyone else, each with the wait to retry after — instead of
+// queueing without bound.
+import { OverloadedError, OverShareError } from './errors.js';
 
 export interface AdmissionOptions {
   maxInflightBytes: number;
@@ -16,13 +17,13 @@ export class Admission {
 
   constructor(private readonly o: AdmissionOptions) {}
 
-  /** Reserves `bytes` of body memory for a client; throws 429/503 when the budget is spent. */
+  /** Reserves `bytes` of body memory for a client; throws OverShareError / OverloadedError when the budget is spent. */
   reserve(client: string, bytes: number): void {
     if (this.inflightBytes + bytes > this.o.maxInflightBytes) {
       const held = this.byClient.get(client) ?? 0;
       const share = this.o.maxInflightBytes / Math.max(1, this.byClient.size);
-      if (held + bytes > share) throw this.reject(429, 'TooManyRequests', `client '${client}' holds more than its share of in-flight bytes`);
-      throw this.reject(503, 'Overloaded', 'the gateway holds as many request bytes as it may; retry later');
+      if (held + bytes > share) throw new OverShareError(client, this.o.retryAfterS);
+      throw new OverloadedError('the gateway holds as many request bytes as it may; retry later', this.o.retryAfterS);
     }
     this.inflightBytes += bytes;
     this.byClient.set(client, (this.byClient.get(client) ?? 0) + bytes);
@@ -35,11 +36,9 @@ export class Admission {
     else this.byClient.set(client, left);
   }
 
-  /** Takes a place in the queue in front of the engine; 503 when the queue is full. */
+  /** Takes a place in the queue in front of the engine; OverloadedError when the queue is full. */
   enterAppend(): () => void {
-    if (this.pending >= this.o.maxPendingAppends) {
-      throw this.reject(503, 'Overloaded', 'the engine is not keeping up; retry later');
-    }
+    if (this.pending >= this.o.maxPendingAppends) throw new OverloadedError('the engine is not keeping up; retry later', this.o.retryAfterS);
     this.pending++;
     let left = false;
     return () => {
@@ -50,9 +49,5 @@ export class Admission {
 
   get stats(): { inflightBytes: number; pendingAppends: number; clients: number } {
     return { inflightBytes: this.inflightBytes, pendingAppends: this.pending, clients: this.byClient.size };
-  }
-
-  private reject(status: number, code: string, message: string): HttpError {
-    return new HttpError(status, code, message, {}, { 'retry-after': String(this.o.retryAfterS) });
   }
 }

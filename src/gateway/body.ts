@@ -1,10 +1,11 @@
-// Reads a request body within limits: declared or actual size over the limit → 413, a body that
-// does not arrive in time → 408, gzip decoded with a bound on the decoded size (no zip bombs).
+// Reads a request body within limits: declared or actual size over the limit (PayloadTooLargeError),
+// a body that does not arrive in time (BodyTimeoutError), gzip decoded with a bound on the decoded
+// size (no zip bombs).
 // Memory is reserved from the admission budget as bytes arrive and released by the caller.
 import { promisify } from 'node:util';
 import { gunzip as gunzipCb } from 'node:zlib';
 import type { Admission } from './admission.js';
-import { HttpError } from './http-error.js';
+import { BadEncodingError, BodyTimeoutError, ClientAbortedError, PayloadTooLargeError, UnsupportedEncodingError } from './errors.js';
 import type { GatewayRequest } from './request.js';
 
 const gunzip = promisify(gunzipCb);
@@ -20,18 +21,11 @@ export interface Body {
   reserved: number;
 }
 
-/** Raised when the client went away mid-body: there is no one to answer. */
-export class ClientAbortedError extends Error {
-  constructor() {
-    super('client aborted the request');
-    this.name = 'ClientAbortedError';
-  }
-}
 
 export async function readBody(req: GatewayRequest, limits: BodyLimits, admission: Admission, client: string): Promise<Body> {
   const declared = req.headers['content-length'];
   const length = declared === undefined ? undefined : Number(declared);
-  if (length !== undefined && length > limits.maxBytes) throw tooLarge(limits.maxBytes);
+  if (length !== undefined && length > limits.maxBytes) throw new PayloadTooLargeError(limits.maxBytes);
   let reserved = 0;
   const reserve = (n: number) => {
     admission.reserve(client, n);
@@ -44,10 +38,10 @@ export async function readBody(req: GatewayRequest, limits: BodyLimits, admissio
     });
     const encoding = String(req.headers['content-encoding'] ?? 'identity').toLowerCase();
     if (encoding === 'identity') return { data: raw, reserved };
-    if (encoding !== 'gzip') throw new HttpError(415, 'UnsupportedEncoding', `content-encoding '${encoding}' is not supported; use gzip or none`);
+    if (encoding !== 'gzip') throw new UnsupportedEncodingError(encoding);
     const data = await gunzip(raw, { maxOutputLength: limits.maxBytes }).catch((e: NodeJS.ErrnoException) => {
-      if (e.code === 'ERR_BUFFER_TOO_LARGE' || e instanceof RangeError) throw tooLarge(limits.maxBytes, 'decompressed ');
-      throw new HttpError(400, 'BadEncoding', `the gzip body cannot be decoded: ${e.message}`);
+      if (e.code === 'ERR_BUFFER_TOO_LARGE' || e instanceof RangeError) throw new PayloadTooLargeError(limits.maxBytes, true);
+      throw new BadEncodingError(e.message);
     });
     reserve(data.length);
     return { data, reserved };
@@ -72,10 +66,10 @@ function collect(req: GatewayRequest, limits: BodyLimits, onSize: (n: number) =>
       if (err) reject(err);
       else resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
     };
-    const timer = setTimeout(() => finish(new HttpError(408, 'RequestTimeout', `the request body did not arrive within ${limits.timeoutMs} ms`)), limits.timeoutMs);
+    const timer = setTimeout(() => finish(new BodyTimeoutError(limits.timeoutMs)), limits.timeoutMs);
     const onData = (chunk: Buffer) => {
       size += chunk.length;
-      if (size > limits.maxBytes) return finish(tooLarge(limits.maxBytes));
+      if (size > limits.maxBytes) return finish(new PayloadTooLargeError(limits.maxBytes));
       try {
         onSize(size);
       } catch (e) {
@@ -92,5 +86,3 @@ function collect(req: GatewayRequest, limits: BodyLimits, onSize: (n: number) =>
     });
   });
 }
-
-const tooLarge = (max: number, what = '') => new HttpError(413, 'PayloadTooLarge', `the ${what}request body is larger than ${max} bytes`, { limit: max });

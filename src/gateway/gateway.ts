@@ -6,7 +6,7 @@ import type { Engine, StreamInfo } from '../engine/engine.js';
 import { Admission } from './admission.js';
 import { ApiKeys, presentedKey } from './auth/api-keys.js';
 import { OPEN_PRINCIPAL, can, internalRefusal, type Action, type Principal } from './auth/scopes.js';
-import { ClientAbortedError } from './body.js';
+import { ClientAbortedError, ForbiddenError, ShuttingDownError } from './errors.js';
 import { HttpError, toHttpError } from './http-error.js';
 import { KinesisApi, kinesisRequest } from './kinesis/index.js';
 import { DualProtocolListener } from './listener.js';
@@ -24,8 +24,10 @@ export interface RequestContext {
   res: GatewayResponse;
   params: Record<string, string | undefined>;
   query: URLSearchParams;
-  /** Aborted when the client goes away or the gateway shuts down. */
+  /** Aborted when the client goes away or the gateway shuts down (live tails end). */
   signal: AbortSignal;
+  /** Aborted only when the client goes away: what draining lets finish (appends) takes this one. */
+  clientGone: AbortSignal;
 }
 
 export type RouteHandler = (ctx: RequestContext) => Promise<void>;
@@ -103,10 +105,8 @@ export class Gateway {
   authorize(req: GatewayRequest, stream: string | undefined, action: Action): Principal {
     const principal = this.open ? OPEN_PRINCIPAL : this.apiKeys.authenticate(presentedKey(req.headers));
     const internal = stream === undefined ? undefined : internalRefusal(stream, action);
-    if (internal) throw new HttpError(403, 'Forbidden', internal, { stream, action });
-    if (stream !== undefined && !can(principal, stream, action)) {
-      throw new HttpError(403, 'Forbidden', `key '${principal.id}' may not ${action} stream '${stream}'`, { stream, action });
-    }
+    if (internal) throw new ForbiddenError(internal, stream!, action);
+    if (stream !== undefined && !can(principal, stream, action)) throw new ForbiddenError(`key '${principal.id}' may not ${action} stream '${stream}'`, stream, action);
     return principal;
   }
 
@@ -131,15 +131,17 @@ export class Gateway {
 
   private async handle(req: GatewayRequest, res: GatewayResponse): Promise<void> {
     this.inflight++;
+    const gone = new AbortController(); // the client went away
     const ac = new AbortController(); // the client went away, or the gateway is shutting down
     const abort = () => ac.abort();
-    res.once('close', abort);
+    const leave = () => (gone.abort(), ac.abort());
+    res.once('close', leave);
     this.shutdown.signal.addEventListener('abort', abort, { once: true });
     try {
-      await this.dispatch(req, res, ac.signal);
+      await this.dispatch(req, res, ac.signal, gone.signal);
     } catch (e) {
-      if (e instanceof ClientAbortedError) {
-        res.destroy();
+      if (e instanceof ClientAbortedError || gone.signal.aborted) {
+        res.destroy(); // the client went (or the gateway is closing): no one to answer
       } else {
         const err = toHttpError(e);
         if (err.status === 500) process.emitWarning(`sluice gateway: ${(e as Error)?.stack ?? e}`);
@@ -147,23 +149,23 @@ export class Gateway {
       }
     } finally {
       this.shutdown.signal.removeEventListener('abort', abort);
-      res.off('close', abort);
+      res.off('close', leave);
       if (--this.inflight === 0) this.idle?.();
     }
   }
 
-  private async dispatch(req: GatewayRequest, res: GatewayResponse, signal: AbortSignal): Promise<void> {
+  private async dispatch(req: GatewayRequest, res: GatewayResponse, signal: AbortSignal, clientGone: AbortSignal): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://gateway');
     if (kinesisRequest(req)) return this.kinesis.handle(req, res);
     if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
     if (url.pathname === '/readyz') {
       return this.draining ? sendJson(res, 503, { status: 'draining' }) : sendJson(res, 200, { status: 'ready', engine: this.engine.kind });
     }
-    if (this.draining) throw new HttpError(503, 'ShuttingDown', 'the gateway is shutting down', {}, { 'retry-after': '1', connection: 'close' });
+    if (this.draining) throw new ShuttingDownError();
     const route = this.router.find(req.method as 'GET', url.pathname);
     if (!route) throw new HttpError(404, 'NotFound', `no route for ${req.method} ${url.pathname}`);
     const handler = (route.store as { handler: RouteHandler }).handler;
-    await handler({ req, res, params: route.params, query: url.searchParams, signal });
+    await handler({ req, res, params: route.params, query: url.searchParams, signal, clientGone });
   }
 
   private sendError(req: GatewayRequest, res: GatewayResponse, err: HttpError): void {

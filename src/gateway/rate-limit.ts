@@ -1,6 +1,6 @@
 // Per-client token buckets in records per second, on the injected clock.
 import type { Clock } from '../clock.js';
-import { HttpError } from './http-error.js';
+import { RateLimitedError, TooManyRecordsError } from './errors.js';
 import type { RateLimit } from './options.js';
 
 export class RateLimiter {
@@ -11,11 +11,11 @@ export class RateLimiter {
     this.burst = limit.burst ?? limit.recordsPerSecond;
   }
 
-  /** Takes `records` tokens from the client's bucket, or throws 429 with the wait in Retry-After. */
+  /** Takes `records` tokens from the client's bucket, or throws RateLimitedError with the wait. */
   take(client: string, records: number): void {
     if (records > this.burst) {
       // Waiting would never help: the bucket never holds this many tokens.
-      throw new HttpError(413, 'TooManyRecords', `the request holds ${records} records, more than the rate limit's burst of ${this.burst}; send smaller requests`, { limit: this.burst });
+      throw new TooManyRecordsError(`the request holds ${records} records, more than the rate limit's burst of ${this.burst}; send smaller requests`, this.burst);
     }
     const now = this.clock.now();
     const b = this.buckets.get(client) ?? { tokens: this.burst, at: now };
@@ -24,7 +24,7 @@ export class RateLimiter {
     this.buckets.set(client, b);
     if (records > b.tokens) {
       const waitS = Math.max(1, Math.ceil((records - b.tokens) / this.limit.recordsPerSecond));
-      throw new HttpError(429, 'RateLimited', `client '${client}' is over its limit of ${this.limit.recordsPerSecond} records/s`, { limit: this.limit.recordsPerSecond }, { 'retry-after': String(waitS) });
+      throw new RateLimitedError(client, this.limit.recordsPerSecond, waitS);
     }
     b.tokens -= records;
   }

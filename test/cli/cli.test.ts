@@ -1,9 +1,12 @@
 // The `sluice` command as a user runs it: real processes, real ports, real signals.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SqliteEngine } from '../../src/engine/sqlite/index.js';
+import { listStreams } from '../../src/cli/streams.js';
+import { startGateway } from '../support/gateway.js';
 import { startNats } from '../support/nats.js';
 import { tempDir } from '../support/tmp.js';
 
@@ -61,13 +64,34 @@ describe('sluice start and configuration', () => {
     expect(r.stderr).toContain('  - (root): Unrecognized key: "colour"');
   });
 
-  it('rejects bad flags with a message naming the flag', async () => {
+  it('rejects bad flags with a message naming the flag, with exit code 2 (usage) as every usage error', async () => {
     const r = await sluice(['dev', '--port', 'eighty'], tempDir());
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.stderr).toContain("error: option '-p, --port <port>' argument 'eighty' is invalid. port must be an integer from 0 to 65535");
     const s = await sluice(['streams', 'create', 'x', '--retention', 'soon', '--url', 'http://127.0.0.1:1'], tempDir());
     expect(s.stderr).toBe("sluice: --retention: expected a duration like '7d' or '12h', got 'soon'\n");
     expect(s.code).toBe(2);
+  });
+
+  it('prints its version, and refuses a key without a scope (it used to grant write on every stream)', async () => {
+    const v = await sluice(['--version'], tempDir());
+    expect([v.code, v.stdout]).toEqual([0, `${JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version}\n`]);
+    const k = await sluice(['keys', 'create', 'ingest'], tempDir());
+    expect([k.code, k.stdout, k.stderr]).toEqual([2, '', "sluice: --scope is required: say what the key may do, e.g. --scope 'events=write' (or '*=admin' for everything)\n"]);
+  });
+
+  it('says in one line that a port is in use, with exit code 1, instead of a stack trace', async () => {
+    const blocker = net.createServer().listen(0, '127.0.0.1');
+    await new Promise((r) => blocker.once('listening', r));
+    const { port } = blocker.address() as net.AddressInfo;
+    try {
+      const dir = tempDir();
+      const r = await sluice(['dev', '--port', String(port), '--data-dir', join(dir, 'data')], dir);
+      expect(r.code).toBe(1);
+      expect(r.stderr.split('\n').filter(Boolean).at(-1)).toBe(`sluice: port ${port} on 127.0.0.1 is in use (another sluice?): choose another with --port`);
+    } finally {
+      blocker.close();
+    }
   });
 
   it('keys create prints a key and its config entry; a bad scope is refused', async () => {
@@ -96,7 +120,7 @@ describe('sluice dev, streams, put and tail', () => {
     const seen = tail.stdout.trim().split('\n').map((l) => JSON.parse(l).value.i as number);
     expect(seen.sort((a, b) => a - b)).toEqual([-1, ...lines.map((_, i) => i)]);
     const list = await sluice(['streams', 'list', '--url', dev.url], dir);
-    expect(list.stdout).toBe('views\t2 partitions\tretention 168 h\n');
+    expect(list.stdout).toBe('views\t2 partitions\tretention 7 days\n');
     expect((await sluice(['streams', 'create', 'other', '--partitions', '3', '--retention', '12h', '--url', dev.url], dir)).stdout).toBe(
       "created stream 'other' with 3 partitions, retention 12 h\n",
     );
@@ -161,4 +185,26 @@ describe('sluice dev on the nats engine', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toBe("sluice: --engine: expected 'sqlite' or nats://host:port[,nats://…], got 'postgres://x'\n");
   }, 60_000);
+});
+
+describe('sluice streams list', () => {
+  it('hides pipelines\' internal _sluice.* streams unless --all, and says "1 partition"', async () => {
+    const g = await startGateway();
+    try {
+      await g.engine.createStream('clicks', { partitions: 1, retentionMs: 36 * 3_600_000 });
+      await g.engine.createStream('_sluice.p.k1', { partitions: 4 });
+      const out: string[] = [];
+      const write = process.stdout.write;
+      process.stdout.write = ((chunk: string) => (out.push(chunk), true)) as typeof process.stdout.write;
+      try {
+        await listStreams({ url: g.url });
+        await listStreams({ url: g.url, all: true });
+      } finally {
+        process.stdout.write = write;
+      }
+      expect(out).toEqual(['clicks\t1 partition\tretention 36 h\n', '_sluice.p.k1\t4 partitions\tretention 7 days\n', 'clicks\t1 partition\tretention 36 h\n']);
+    } finally {
+      await g.close();
+    }
+  });
 });

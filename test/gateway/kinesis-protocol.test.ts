@@ -48,6 +48,19 @@ describe('Kinesis responses', () => {
     expect([r.status, JSON.parse(r.text), r.headers.get('x-amzn-errortype')]).toEqual([400, { __type: 'UnknownOperationException' }, 'UnknownOperationException']);
   });
 
+  it('answers an operation named after an Object.prototype member as unknown (they answered 500, or 200 for toString)', async () => {
+    for (const op of ['constructor', '__proto__', 'hasOwnProperty', 'valueOf', 'toString', 'isPrototypeOf', '__defineGetter__', 'toLocaleString']) {
+      const r = await kinesis(op, {});
+      expect([op, r.status, JSON.parse(r.text)]).toEqual([op, 400, { __type: 'UnknownOperationException' }]);
+    }
+  });
+
+  it('answers JSON nested deeper than any Kinesis request with SerializationException, not a crash', async () => {
+    const deep = `{"StreamName":"s","Records":${'['.repeat(5000)}${']'.repeat(5000)}}`;
+    const r = await raw(open.url, { body: deep, headers: { 'x-amz-target': 'Kinesis_20131202.PutRecords', 'content-type': JSON_11 } });
+    expect([r.status, JSON.parse(r.text)]).toEqual([400, { __type: 'SerializationException', Message: 'the request nests deeper than 32 levels' }]);
+  });
+
   it('answers an empty body, a non-JSON body or a JSON value that is not an object with SerializationException', async () => {
     const send = (body: string) => raw(open.url, { body, headers: { 'x-amz-target': 'Kinesis_20131202.ListStreams', 'content-type': JSON_11 } });
     for (const body of ['', 'hello', '"text"', '42', 'null']) {

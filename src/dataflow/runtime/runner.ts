@@ -2,6 +2,7 @@
 // lease, then steps units in a loop — in this thread, or spread over worker threads, each with its
 // own engine connection. Units are assigned to workers by a fixed order, so any worker count
 // resumes the same committed state (key groups are fixed for a pipeline's life).
+import { SluiceError } from '../../errors.js';
 import { Worker } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -243,7 +244,9 @@ export interface WorkerMessage {
 }
 
 /** This run's commits are fenced out: another process runs the pipeline now. */
-export class LeaseLostError extends Error {}
+export class LeaseLostError extends SluiceError {
+  readonly code = 'LeaseLost';
+}
 
 /** A running pipeline: units in this thread, or in worker threads. */
 export class PipelineRun {

@@ -122,11 +122,15 @@ export class TablesDb {
 
 const q = (name: string) => `"${name.replaceAll('"', '""')}"`;
 
-/** SQLite values: numbers and text as they are, booleans as 0/1, objects as JSON text. */
+/**
+ * SQLite values: whole numbers as INTEGER (better-sqlite3 binds every JS number as REAL, which the
+ * sqlite3 shell shows as 1234.0), other numbers and text as they are, booleans as 0/1, objects as JSON text.
+ */
 function column(v: unknown): unknown {
   if (v === undefined || v === null) return null;
   if (typeof v === 'boolean') return v ? 1 : 0;
-  if (typeof v === 'number' || typeof v === 'string' || typeof v === 'bigint') return v;
+  if (typeof v === 'number') return Number.isSafeInteger(v) ? BigInt(v) : v;
+  if (typeof v === 'string' || typeof v === 'bigint') return v;
   return JSON.stringify(v);
 }
 

@@ -6,6 +6,7 @@
 // A table stream's messages are JSON arrays of rows [key columns, row], or [key columns, row, 1]
 // for a row to delete (a result that no longer holds). Messages written before decision 008 held
 // one shuffle record or one row each; they are still read.
+import { SluiceError } from '../../errors.js';
 import type { Key } from '../dsl.js';
 
 export type ShuffleRecord =
@@ -182,8 +183,9 @@ function isShuffleRecord(x: unknown): x is ShuffleRecord {
 const isRow = (x: unknown): x is Row => Array.isArray(x) && (x.length === 2 || (x.length === 3 && x[2] === 1)) && Array.isArray(x[0]) && isObject(x[1]);
 
 /** A message that is not what Sluice writes to an internal stream (not JSON, or not of its shape). */
-export class BadMessageError extends Error {
-  override name = 'BadMessageError';
+/** A message in an internal stream that Sluice did not write (not JSON, or not of its shape). */
+export class BadMessageError extends SluiceError {
+  readonly code = 'BadMessage';
 }
 
 function parse(b: Uint8Array): unknown {

@@ -143,8 +143,8 @@ export class NatsEngine implements Engine {
     if (keep > 1) await this.jsm.streams.purge(this.ref(m, partition).name, { seq: keep }).catch(unavailable);
   }
 
-  async append(stream: string, records: AppendRecord[]): Promise<AppendResult[]> {
-    return (await this.commit({ appends: [{ stream, records }] })).appends[0]!;
+  async append(stream: string, records: AppendRecord[], call?: CallOptions): Promise<AppendResult[]> {
+    return (await this.commit({ appends: [{ stream, records }] }, call)).appends[0]!;
   }
 
   async resolve(stream: string, partition: number, from: ReadFrom): Promise<number> {
@@ -203,12 +203,14 @@ export class NatsEngine implements Engine {
    * Then outputs are published (with msg ids derived from `unit.id`, so a replayed unit is
    * de-duplicated by JetStream), then state with compare-and-set, then offsets.
    */
-  async commit(unit: CommitUnit): Promise<CommitResult> {
+  async commit(unit: CommitUnit, call?: CallOptions): Promise<CommitResult> {
     this.checkOpen();
-    return this.commitUnit(unit).catch(unavailable);
+    return this.commitUnit(unit, call?.signal).catch(unavailable);
   }
 
-  private async commitUnit(unit: CommitUnit): Promise<CommitResult> {
+  /** An abort is honoured until the first publish: from there on the unit is written whole. */
+  private async commitUnit(unit: CommitUnit, signal?: AbortSignal): Promise<CommitResult> {
+    signal?.throwIfAborted();
     // Each check reads the key's whole value (NATS 2.9 has no revision-only read): a bounded number
     // at a time, so resetting a pipeline's 1,200 state keys does not hold 130 MB of replies at once.
     await mapLimit(unit.fences ?? [], MAX_INFLIGHT_READS, (f) => this.state.check(f.key, f.version));
@@ -219,6 +221,7 @@ export class NatsEngine implements Engine {
       const m = await this.metaOf(a.stream);
       for (const b of a.batches) checkEncodedBatch(a.stream, m.partitions, b); // before anything is published
     }
+    signal?.throwIfAborted();
     const appends: AppendResult[][] = [];
     for (const [i, a] of (unit.appends ?? []).entries()) {
       const batches = a.batches ?? [];
@@ -467,7 +470,7 @@ export class NatsEngine implements Engine {
 
 /** NATS client failures (timeouts, no responders during a leader election) are retriable. */
 function unavailable(e: unknown): never {
-  if (e instanceof SluiceError) throw e;
+  if (e instanceof SluiceError || (e as Error)?.name === 'AbortError') throw e;
   throw new EngineUnavailableError(`NATS: ${(e as Error)?.message ?? e}`, { cause: e });
 }
 

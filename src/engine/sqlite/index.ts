@@ -266,8 +266,9 @@ export class SqliteEngine implements Engine {
     }
   }
 
-  async commit(unit: CommitUnit, _call?: CallOptions): Promise<CommitResult> {
+  async commit(unit: CommitUnit, call?: CallOptions): Promise<CommitResult> {
     this.checkOpen();
+    call?.signal?.throwIfAborted(); // (one synchronous transaction: nothing to stop once it began)
     let result: CommitResult;
     try {
       result = this.writeLock.run(() => this.commitTx.immediate(unit));

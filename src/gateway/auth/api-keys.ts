@@ -1,7 +1,7 @@
 // API keys: 'sluice.<principal id>.<secret>'. Only a SHA-256 of the secret is stored; the
 // comparison is constant-time. Keys are 256-bit random, so a fast hash is enough (no KDF needed).
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { HttpError } from '../http-error.js';
+import { UnauthenticatedError } from '../errors.js';
 import type { Principal } from './scopes.js';
 
 const KEY = /^sluice\.([A-Za-z0-9_-]{1,64})\.([A-Za-z0-9_-]{16,128})$/;
@@ -26,15 +26,15 @@ export class ApiKeys {
     }
   }
 
-  /** The principal a presented key belongs to; 401 when missing, malformed or wrong. */
+  /** The principal a presented key belongs to; UnauthenticatedError when missing, malformed or wrong. */
   authenticate(presented: string | undefined): Principal {
-    if (!presented) throw new HttpError(401, 'Unauthenticated', 'missing API key: send "Authorization: Bearer <key>" or "X-Api-Key: <key>"', {}, { 'www-authenticate': 'Bearer' });
+    if (!presented) throw new UnauthenticatedError('missing API key: send "Authorization: Bearer <key>" or "X-Api-Key: <key>"');
     const m = KEY.exec(presented);
     const entry = m && this.byId.get(m[1]!);
     const given = createHash('sha256').update(m?.[2] ?? presented).digest();
     const expected = entry?.hash ?? given.map((b) => b ^ 0xff); // compare anyway, so timing says nothing
     if (!timingSafeEqual(given, expected) || !entry) {
-      throw new HttpError(401, 'Unauthenticated', 'invalid API key', {}, { 'www-authenticate': 'Bearer' });
+      throw new UnauthenticatedError('invalid API key');
     }
     return entry.principal;
   }

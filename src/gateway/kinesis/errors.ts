@@ -1,9 +1,10 @@
 // A Kinesis API error: its `__type` code, message and HTTP status (400 unless said otherwise).
+import { SluiceError } from '../../errors.js';
 
 /** The account id every Kinesis message and ARN names (Sluice has one account). */
 export const ACCOUNT = '000000000000';
 
-export class KinesisError extends Error {
+export class KinesisError extends SluiceError {
   constructor(
     readonly code: string,
     message: string,
@@ -11,7 +12,6 @@ export class KinesisError extends Error {
     readonly headers: Record<string, string> = {},
   ) {
     super(message);
-    this.name = 'KinesisError';
   }
 }
 

@@ -5,10 +5,12 @@
 import { EngineUnavailableError, InvalidArgumentError, StreamExistsError, StreamNotFoundError } from '../../engine/errors.js';
 import { OPEN_PRINCIPAL, can, internalRefusal, type Principal } from '../auth/scopes.js';
 import { verifySigV4 } from '../auth/sigv4.js';
-import { ClientAbortedError, readBody } from '../body.js';
+import { readBody } from '../body.js';
+import {
+  BadEncodingError, ClientAbortedError, isBodyTimeout, isOverloaded, isOverShare, isPayloadTooLarge, isRateLimited, isTooManyRecords, UnsupportedEncodingError,
+} from '../errors.js';
 import type { Gateway } from '../gateway.js';
-import { HttpError } from '../http-error.js';
-import type { GatewayRequest, GatewayResponse } from '../request.js';
+import { discardUnreadBody, type GatewayRequest, type GatewayResponse } from '../request.js';
 import { describeLimits, updateStreamMode } from './capacity.js';
 import { describeStream, describeStreamSummary, listShards, listStreams } from './describe.js';
 import { ACCOUNT, KinesisError } from './errors.js';
@@ -75,7 +77,10 @@ export class KinesisApi {
     const address = req.socket?.remoteAddress ?? 'unknown'; // body bytes are counted before we know who signed
     try {
       const target = req.headers['x-amz-target'];
-      if (target === undefined) return noOperation(req, res, closing(req, headers));
+      if (target === undefined) {
+        noOperation(req, res, headers);
+        return discardUnreadBody(req);
+      }
       const op = operationOf(String(target));
       const body = await readBody(req, { maxBytes: MAX_KINESIS_BODY_BYTES, timeoutMs: this.gw.options.bodyTimeoutMs }, this.gw.admission, address);
       reserved = body.reserved;
@@ -86,7 +91,8 @@ export class KinesisApi {
     } catch (e) {
       if (e instanceof ClientAbortedError) return void res.destroy();
       const err = toKinesisError(e);
-      send(res, err.status, errorBody(err), { ...closing(req, headers), 'x-amzn-errortype': err.code, ...err.headers });
+      send(res, err.status, errorBody(err), { ...closing(req, headers, isBodyTimeout(e)), 'x-amzn-errortype': err.code, ...err.headers });
+      if (!isBodyTimeout(e)) discardUnreadBody(req); // any other unread body is read and dropped (bounded), so the client reads the answer
     } finally {
       if (reserved) this.gw.admission.release(address, reserved);
     }
@@ -118,9 +124,9 @@ export class KinesisApi {
   }
 }
 
-/** An HTTP/1.1 body we stopped reading leaves the connection unusable: close it after answering. */
-function closing(req: GatewayRequest, headers: Record<string, string>): Record<string, string> {
-  return !req.complete && req.httpVersionMajor === 1 ? { ...headers, connection: 'close' } : headers;
+/** A body that did not arrive in time is not waited for again: the connection closes after the answer. */
+function closing(req: GatewayRequest, headers: Record<string, string>, timedOut = false): Record<string, string> {
+  return timedOut && !req.complete && req.httpVersionMajor === 1 ? { ...headers, connection: 'close' } : headers;
 }
 
 function toKinesisError(e: unknown): KinesisError {
@@ -129,13 +135,11 @@ function toKinesisError(e: unknown): KinesisError {
   if (e instanceof StreamExistsError) return new KinesisError('ResourceInUseException', `Stream ${e.stream} under account ${ACCOUNT} already exists.`);
   if (e instanceof InvalidArgumentError) return new KinesisError('InvalidArgumentException', e.message);
   if (e instanceof EngineUnavailableError) return new KinesisError('ServiceUnavailable', e.message, 503, { 'retry-after': '1' });
-  if (e instanceof HttpError) {
-    if (e.status === 429) return new KinesisError('ProvisionedThroughputExceededException', e.message, 400, e.headers);
-    if (e.status === 503) return new KinesisError('ServiceUnavailable', e.message, 503, e.headers);
-    if (e.status === 413) return new KinesisError('ValidationException', e.message);
-    if (e.status === 408) return new KinesisError('RequestTimeout', e.message, 408);
-    return new KinesisError('InvalidArgumentException', e.message, e.status >= 500 ? 500 : 400, e.headers);
-  }
+  if (isOverShare(e) || isRateLimited(e)) return new KinesisError('ProvisionedThroughputExceededException', e.message, 400, { 'retry-after': String(e.retryAfterS) });
+  if (isOverloaded(e)) return new KinesisError('ServiceUnavailable', e.message, 503, { 'retry-after': String(e.retryAfterS) });
+  if (isPayloadTooLarge(e) || isTooManyRecords(e)) return new KinesisError('ValidationException', e.message);
+  if (isBodyTimeout(e)) return new KinesisError('RequestTimeout', e.message, 408);
+  if (e instanceof UnsupportedEncodingError || e instanceof BadEncodingError) return new KinesisError('InvalidArgumentException', e.message);
   process.emitWarning(`sluice kinesis: ${(e as Error)?.stack ?? e}`);
   return new KinesisError('InternalFailure', 'internal error', 500);
 }

@@ -2,6 +2,7 @@
 // output), error shapes, request ids, CORS for browser SDK clients, and requests naming no operation.
 import { randomUUID } from 'node:crypto';
 import type { GatewayRequest, GatewayResponse } from '../request.js';
+import { tooDeep } from '../../json-depth.js';
 import { KinesisError, serialization } from './errors.js';
 
 export const CONTENT_TYPE = 'application/x-amz-json-1.1';
@@ -64,8 +65,12 @@ export function noOperation(req: GatewayRequest, res: GatewayResponse, headers: 
   res.end(NO_OPERATION_XML);
 }
 
+export const MAX_KINESIS_DEPTH = 32;
+
 /** The request body's JSON object; AWS answers an empty, non-JSON or non-object body with a bare SerializationException. */
 export function parseBody(data: Buffer): Record<string, unknown> {
+  // No Kinesis request nests more than a few levels; deeper JSON would only reach readers that recurse.
+  if (tooDeep(data, 0, data.length, MAX_KINESIS_DEPTH)) throw serialization(`the request nests deeper than ${MAX_KINESIS_DEPTH} levels`);
   let v: unknown;
   try {
     v = JSON.parse(data.toString('utf8'));

@@ -71,7 +71,7 @@ async function deleteStream(gw: Gateway, { req, res, params }: RequestContext) {
   res.writeHead(204).end();
 }
 
-async function append(gw: Gateway, { req, res, params, query, signal }: RequestContext) {
+async function append(gw: Gateway, { req, res, params, query, clientGone }: RequestContext) {
   const stream = params.name!;
   const principal = gw.authorize(req, stream, 'write');
   const info = await gw.streamInfo(stream);
@@ -99,7 +99,7 @@ async function append(gw: Gateway, { req, res, params, query, signal }: RequestC
     const leave = gw.admission.enterAppend();
     let stored: AppendResult[];
     try {
-      stored = parsed.records.length === 0 ? [] : await gw.engine.append(stream, parsed.records, { signal });
+      stored = parsed.records.length === 0 ? [] : await gw.engine.append(stream, parsed.records, { signal: clientGone });
     } finally {
       leave();
     }
