@@ -65,7 +65,7 @@ describe.each(ENGINES)('on the $name engine', ({ name, factory: engine }) => {
       const write = await post(`${g.url}/v1/streams/_sluice.p.k1/records`, [[[0, 0, 'k', 1, null, 1]]], auth);
       expect(write.status).toBe(403);
       expect(write.body.error).toEqual({ code: 'Forbidden', message: "stream '_sluice.p.k1' is internal to Sluice (pipelines write it): clients may not write it", stream: '_sluice.p.k1', action: 'write' });
-      expect((await post(`${g.url}/v1/streams`, { name: '_sluice.p.k2' }, auth)).body.error.message).toBe("stream '_sluice.p.k2' is internal to Sluice (pipelines write it): clients may not create or delete it");
+      expect((await post(`${g.url}/v1/streams`, { name: '_sluice.p.k2' }, auth)).body.error.message).toBe("stream '_sluice.p.k2' is internal to Sluice (pipelines write it): clients may not create, change or delete it");
       expect((await fetch(`${g.url}/v1/streams/_sluice.p.k1`, { method: 'DELETE', headers: auth })).status).toBe(403);
       expect((await get(`${g.url}/v1/streams/_sluice.p.k1/records?partition=0`, auth)).status).toBe(200);
       expect((await get(`${g.url}/v1/streams/_sluice.p.k1/records?partition=0`, { authorization: `Bearer ${writer.key}` })).status).toBe(403);

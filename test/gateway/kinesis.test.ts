@@ -167,7 +167,7 @@ describe.each(ENGINES)('on the $name engine', ({ factory: engine }) => {
       const refusal = "stream '_sluice.p.k1' is internal to Sluice (pipelines write it): clients may not write it";
       await expectError(kinesis.send(new PutRecordCommand({ StreamName: '_sluice.p.k1', PartitionKey: 'k', Data: Buffer.from('[[0,0,"k",1,null,1]]') })), 'AccessDeniedException', refusal);
       await expectError(kinesis.send(new PutRecordsCommand({ StreamName: '_sluice.p.k1', Records: [{ PartitionKey: 'k', Data: Buffer.from('x') }] })), 'AccessDeniedException', refusal);
-      await expectError(kinesis.send(new CreateStreamCommand({ StreamName: '_sluice.p.k2', ShardCount: 1 })), 'AccessDeniedException', /clients may not create or delete it/);
+      await expectError(kinesis.send(new CreateStreamCommand({ StreamName: '_sluice.p.k2', ShardCount: 1 })), 'AccessDeniedException', /clients may not create, change or delete it/);
       expect((await kinesis.send(new DescribeStreamCommand({ StreamName: '_sluice.p.k1' }))).StreamDescription?.StreamName).toBe('_sluice.p.k1');
       expect((await t.engine.read('_sluice.p.k1', 0, 0, 10)).records).toEqual([]);
       await t.engine.deleteStream('_sluice.p.k1');

@@ -40,5 +40,5 @@ export const INTERNAL_STREAM_PREFIX = '_sluice.';
 /** Why no client may do `action` on `stream`, when it is an internal stream and the action is not a read. */
 export function internalRefusal(stream: string, action: Action): string | undefined {
   if (!stream.startsWith(INTERNAL_STREAM_PREFIX) || action === 'read') return undefined;
-  return `stream '${stream}' is internal to Sluice (pipelines write it): clients may not ${action === 'write' ? 'write' : 'create or delete'} it`;
+  return `stream '${stream}' is internal to Sluice (pipelines write it): clients may not ${action === 'write' ? 'write' : 'create, change or delete'} it`;
 }
