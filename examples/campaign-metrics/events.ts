@@ -25,7 +25,7 @@ export interface TrafficOptions {
 export type Event = { stream: 'ad-served'; value: AdServed } | { stream: 'ad-views' | 'ad-clicks'; value: AdEvent };
 
 /** mulberry32: a small seeded PRNG (deterministic traffic). */
-function rng(seed: number) {
+export function rng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -608,6 +608,13 @@ async function replayJudgesAsLive(engine: Engine, tablesPath: string, clock: Man
   const liveLate = await lateOf();
   expect(liveLate.map((v) => v.user)).toEqual(['old', 'old', 'old', 'old', 'old']);
   expect(liveRows.some(([k]) => k.startsWith('old'))).toBe(false);
+  const types = new Database(tablesPath, { readonly: true });
+  try {
+    // Whole numbers are INTEGER (better-sqlite3 binds JS numbers as REAL: the sqlite3 shell showed 36000000.0).
+    expect(types.prepare('SELECT DISTINCT typeof(windowStart) AS s, typeof(windowEnd) AS e, typeof(n) AS n FROM per_user').all()).toEqual([{ s: 'integer', e: 'integer', n: 'integer' }]);
+  } finally {
+    types.close();
+  }
 
   await resetPipeline(engine, p, tablesPath, 'earliest');
   const replay = await PipelineRun.start(engine, p, { tablesPath, clock });

@@ -13,6 +13,7 @@ import { ConflictError } from '../../src/engine/errors.js';
 import { isRetriable } from '../../src/errors.js';
 import { Gateway } from '../../src/gateway/gateway.js';
 import { allRecords } from '../support/engines.js';
+import { rng } from '../../examples/campaign-metrics/events.js';
 import { startServers, waitReady, type NatsServer } from '../support/nats.js';
 
 let nodes: NatsServer[];
@@ -71,7 +72,7 @@ describe('nats engine on a 3-node cluster, replicas 3', () => {
           while (n < end) await send(n++);
         }));
       };
-      const random = seeded(42);
+      const random = rng(42); // the same victims every run
       const killed: string[] = [];
       await produce(4);
       for (let cycle = 0; cycle < CYCLES; cycle++) {
@@ -138,17 +139,6 @@ async function leaderOf(prefix: string): Promise<NatsServer> {
   }
 }
 
-/** mulberry32: a seeded choice of victims, the same every run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('fencing', () => {
   it("refuses the stale owner's commit when two processes both believe they own a task", async () => {

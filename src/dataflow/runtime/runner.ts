@@ -24,7 +24,7 @@ import { decode, encode } from './wire.js';
 /** Duplicate window of a pipeline's internal streams (decision 006). */
 const INTERNAL_DEDUP_WINDOW_MS = 60 * 60 * 1000;
 /** Segment size of internal streams on sqlite: trimming frees disk a segment at a time. */
-const INTERNAL_SEGMENT_BYTES = 4 * 1024 * 1024;
+const INTERNAL_SEGMENT_BYTES = 1024 * 1024;
 
 export interface RunOptions {
   /** Key groups of a new pipeline (fixed once it has run). Default 16. */
