@@ -1,0 +1,18 @@
+// The retry-after hint an error may carry (a 429's Retry-After, an overloaded gateway's, an open
+// circuit's): `retryAfterMs`, or `retryAfterS` as src/gateway/errors.ts carries it, on the error
+// or along its `cause` chain.
+
+const MAX_CAUSE_DEPTH = 8;
+
+/** Milliseconds the error asks to wait before a retry, or undefined when it carries no hint. */
+export function retryAfterMsOf(e: unknown): number | undefined {
+  for (let depth = 0; typeof e === 'object' && e !== null && depth <= MAX_CAUSE_DEPTH; depth++) {
+    const { retryAfterMs, retryAfterS, cause } = e as { retryAfterMs?: unknown; retryAfterS?: unknown; cause?: unknown };
+    if (isDuration(retryAfterMs)) return retryAfterMs;
+    if (isDuration(retryAfterS)) return retryAfterS * 1000;
+    e = cause;
+  }
+  return undefined;
+}
+
+const isDuration = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
