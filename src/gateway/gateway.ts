@@ -11,6 +11,7 @@ import { HttpError, toHttpError } from './http-error.js';
 import { KinesisApi, kinesisRequest } from './kinesis/index.js';
 import { DualProtocolListener } from './listener.js';
 import { nativeRoutes } from './native/routes.js';
+import { serveUi } from './ui/serve.js';
 import { DEFAULT_RETRY_AFTER_S, resolveGatewayOptions, type GatewayOptions, type ResolvedGatewayOptions } from './options.js';
 import { RateLimiter } from './rate-limit.js';
 import { discardUnreadBody, sendJson, type GatewayRequest, type GatewayResponse } from './request.js';
@@ -158,6 +159,7 @@ export class Gateway {
     const url = new URL(req.url ?? '/', 'http://gateway');
     if (kinesisRequest(req)) return this.kinesis.handle(req, res);
     if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
+    if (url.pathname === '/ui' || url.pathname.startsWith('/ui/')) return serveUi(req, res, url.pathname);
     if (url.pathname === '/readyz') {
       return this.draining ? sendJson(res, 503, { status: 'draining' }) : sendJson(res, 200, { status: 'ready', engine: this.engine.kind });
     }

@@ -30,6 +30,14 @@ export function can(principal: Principal, stream: string, action: Action): boole
   return false;
 }
 
+/** The scope that lets a key read metrics, the observe API and the pipelines (`'$metrics': ['read']`); `admin` on `*` does too. */
+export const METRICS_SCOPE = '$metrics';
+
+/** Whether the principal may read /metrics, /v1/observe and /v1/pipelines. */
+export function canReadMetrics(principal: Principal): boolean {
+  return (principal.scopes[METRICS_SCOPE] ?? []).length > 0 || (principal.scopes['*'] ?? []).includes('admin');
+}
+
 /** True when the principal may see the stream at all (any action). */
 export const canSee = (principal: Principal, stream: string): boolean =>
   Object.keys(principal.scopes).some((p) => matches(p, stream));
