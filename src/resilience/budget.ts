@@ -60,39 +60,39 @@ export class RetryBudget {
     this.sliceMs = o.ttlMs / SLICES;
   }
 
-  /** Counts one request (not one attempt): call once per call that may retry. */
-  deposit(): void {
-    this.add(this.depositAmount);
+  /**
+   * Counts one request (not one attempt): call once per call that may retry. `now` is the
+   * clock's reading, for a caller depositing into several budgets at once.
+   */
+  deposit(now = this.clock.now()): void {
+    this.roll(now);
+    this.slices[this.slice]! += this.depositAmount;
+    this.sum += this.depositAmount;
   }
 
   /** Whether a retry may happen now, without taking it. */
   canWithdraw(): boolean {
-    this.roll();
+    this.roll(this.clock.now());
     return this.sum + this.reserve >= this.withdrawalAmount;
   }
 
   /** Takes one retry if the budget allows it. */
   tryWithdraw(): boolean {
     if (!this.canWithdraw()) return false;
-    this.add(-this.withdrawalAmount);
+    this.slices[this.slice]! -= this.withdrawalAmount;
+    this.sum -= this.withdrawalAmount;
     return true;
   }
 
   /** Retries the budget allows now. */
   get balance(): number {
-    this.roll();
+    this.roll(this.clock.now());
     return Math.max(0, Math.floor((this.sum + this.reserve) / this.withdrawalAmount));
   }
 
-  private add(amount: number): void {
-    this.roll();
-    this.slices[this.slice]! += amount;
-    this.sum += amount;
-  }
-
   /** Moves to the slice of now, expiring those older than the ttl. */
-  private roll(): void {
-    const epoch = Math.floor(this.clock.now() / this.sliceMs);
+  private roll(now: number): void {
+    const epoch = Math.floor(now / this.sliceMs);
     if (epoch <= this.sliceEpoch) return; // same slice (or the clock went back: keep writing it)
     const steps = Math.min(SLICES, epoch - this.sliceEpoch);
     for (let k = 0; k < steps; k++) {

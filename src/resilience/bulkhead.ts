@@ -2,6 +2,7 @@
 // wait (in arrival order) for a slot, and a call beyond both fails at once with a retriable
 // BulkheadRejectedError. A queued call whose signal aborts leaves the queue at once.
 import { withDefaults } from '../defaults.js';
+import { AbortFan } from './abort-fan.js';
 import { BulkheadRejectedError } from './errors/bulkhead-rejected-error.js';
 import { Emitter } from './events.js';
 import { neverAborted, type Operation, type Policy } from './policy.js';
@@ -38,6 +39,7 @@ export class BulkheadPolicy implements Policy {
   readonly maxQueued: number;
   private active = 0;
   private readonly queue: Waiter[] = [];
+  private readonly fan = new AbortFan();
 
   constructor(options: BulkheadOptions = {}) {
     const o = withDefaults({ name: 'dependency', maxConcurrent: DEFAULT_BULKHEAD_MAX_CONCURRENT, maxQueued: DEFAULT_BULKHEAD_MAX_QUEUED }, options);
@@ -76,18 +78,17 @@ export class BulkheadPolicy implements Policy {
       return Promise.reject(new BulkheadRejectedError(this.name, this.maxConcurrent, this.maxQueued));
     }
     return new Promise<void>((resolve, reject) => {
-      const abort = () => {
-        const i = this.queue.indexOf(waiter);
-        if (i >= 0) this.queue.splice(i, 1);
-        reject(signal.reason);
-      };
       const waiter: Waiter = {
         start: () => {
-          signal.removeEventListener('abort', abort);
+          unlisten();
           resolve();
         },
       };
-      signal.addEventListener('abort', abort, { once: true });
+      const unlisten = this.fan.on(signal, () => {
+        const i = this.queue.indexOf(waiter);
+        if (i >= 0) this.queue.splice(i, 1);
+        reject(signal.reason);
+      });
       this.queue.push(waiter);
     });
   }

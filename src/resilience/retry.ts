@@ -7,6 +7,7 @@ import type { RetryBudget } from './budget.js';
 import { isRetriableError } from './classify.js';
 import { markBudgetExhausted } from './errors/budget-exhausted.js';
 import { isBrokenCircuitError } from './errors/broken-circuit-error.js';
+import { AbortFan } from './abort-fan.js';
 import { Emitter } from './events.js';
 import { neverAborted, type Operation, type Policy } from './policy.js';
 import { retryAfterMsOf } from './retry-after.js';
@@ -74,6 +75,7 @@ export class RetryPolicy implements Policy {
   private readonly budgets: readonly RetryBudget[];
   private readonly backoff: Backoff;
   private readonly clock: Clock;
+  private readonly fan = new AbortFan();
 
   constructor(options: RetryOptions = {}) {
     const o = withDefaults({
@@ -100,7 +102,10 @@ export class RetryPolicy implements Policy {
 
   async execute<T>(fn: Operation<T>, signal: AbortSignal = neverAborted): Promise<T> {
     if (signal.aborted) throw signal.reason;
-    for (const b of this.budgets) b.deposit();
+    if (this.budgets.length > 0) {
+      const now = this.clock.now();
+      for (const b of this.budgets) b.deposit(now);
+    }
     for (let attempt = 1; ; attempt++) {
       let error: unknown;
       try {
@@ -110,11 +115,20 @@ export class RetryPolicy implements Policy {
       }
       const delayMs = this.nextDelay(error, attempt, signal);
       this.retryEmitter.emit({ attempt, delayMs, error });
-      try {
-        await this.clock.sleep(delayMs, signal);
-      } catch (abort) {
-        this.giveUp('aborted', attempt, abort);
-      }
+      await this.wait(delayMs, signal).catch((abort: unknown) => this.giveUp('aborted', attempt, abort));
+    }
+  }
+
+  /** Sleeps `ms`, ending at once with the signal's reason when it aborts (one listener on it for all our sleeps). */
+  private async wait(ms: number, signal: AbortSignal): Promise<void> {
+    if (signal === neverAborted) return this.clock.sleep(ms);
+    if (signal.aborted) throw signal.reason;
+    const wake = new AbortController();
+    const unlisten = this.fan.on(signal, () => wake.abort(signal.reason));
+    try {
+      await this.clock.sleep(ms, wake.signal);
+    } finally {
+      unlisten();
     }
   }
 

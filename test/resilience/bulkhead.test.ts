@@ -1,4 +1,5 @@
 // The bulkhead (src/resilience/bulkhead.ts): bounded concurrency, a bounded queue, rejection beyond.
+import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { BulkheadPolicy } from '../../src/resilience/bulkhead.js';
 import { isRetriableError } from '../../src/resilience/classify.js';
@@ -76,6 +77,20 @@ describe('bulkhead', () => {
     expect(g.started).toEqual([1, 3]);
     g.release(3);
     await Promise.all([first, third]);
+  });
+
+  it("adds one listener to a caller's signal however many of its calls are queued, and none once they left", async () => {
+    const bulkhead = new BulkheadPolicy({ maxConcurrent: 1, maxQueued: 50 });
+    const g = gate();
+    const shutdown = new AbortController();
+    const calls = Array.from({ length: 30 }, (_, i) => bulkhead.execute(g.call(i), shutdown.signal));
+    expect(bulkhead.queued).toBe(29);
+    expect(getEventListeners(shutdown.signal, 'abort')).toHaveLength(1);
+    shutdown.abort();
+    g.release(0); // the running call ignores its signal; the queued ones left at once
+    const results = await Promise.allSettled(calls);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', ...Array(29).fill('rejected')]);
+    expect(getEventListeners(shutdown.signal, 'abort')).toHaveLength(0);
   });
 
   it('frees the slot of a call that fails', async () => {

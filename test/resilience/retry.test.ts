@@ -1,4 +1,5 @@
 // The retry policy (src/resilience/retry.ts) and its backoff (backoff.ts), on virtual time.
+import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import { RateLimitedError } from '../../src/gateway/errors.js';
@@ -152,6 +153,19 @@ describe('retry', () => {
     expect(clock.sleeping).toBe(0);
     expect(fn.calls).toBe(1);
     expect(giveUps[0]!.reason).toBe('aborted');
+  });
+
+  it("adds one listener to a caller's signal however many of its calls back off at once", async () => {
+    const clock = new ManualClock();
+    const policy = new RetryPolicy({ baseDelayMs: 1000, random: () => 0.5, clock });
+    const shutdown = new AbortController();
+    const calls = Array.from({ length: 20 }, () => policy.execute(flaky(transient()), shutdown.signal));
+    await flush();
+    expect(clock.sleeping).toBe(20);
+    expect(getEventListeners(shutdown.signal, 'abort')).toHaveLength(1);
+    clock.advance(500);
+    expect(await Promise.all(calls)).toEqual(Array(20).fill('ok'));
+    expect(getEventListeners(shutdown.signal, 'abort')).toHaveLength(0);
   });
 
   it('does not retry an attempt that failed because the caller aborted', async () => {

@@ -74,11 +74,11 @@ export class CircuitBreakerPolicy implements Policy {
     const generation = this.generation;
     try {
       const value = await fn(signal);
-      this.settle(generation, false, this.clock.now() - start);
+      this.settle(generation, false, start);
       return value;
     } catch (e) {
       if (signal.aborted || isAbortError(e)) this.abandon(generation);
-      else this.settle(generation, this.o.isFailure(e), this.clock.now() - start);
+      else this.settle(generation, this.o.isFailure(e), start);
       throw e;
     }
   }
@@ -99,11 +99,12 @@ export class CircuitBreakerPolicy implements Policy {
     throw new BrokenCircuitError(this.o.name, state, state === 'open' ? this.halfOpenAtMs : undefined, retryAfterMs);
   }
 
-  /** Counts a finished call of `generation` (calls of an earlier state are not counted). */
-  private settle(generation: number, failed: boolean, durationMs: number): void {
+  /** Counts a finished call of `generation` that started at `start` (calls of an earlier state are not counted). */
+  private settle(generation: number, failed: boolean, start: number): void {
     if (generation !== this.generation) return;
-    const slow = durationMs >= this.o.slowCallDurationMs;
-    if (this.current === 'closed') this.judgeWindow(failed, slow);
+    const now = this.clock.now();
+    const slow = now - start >= this.o.slowCallDurationMs;
+    if (this.current === 'closed') this.judgeWindow(failed, slow, now);
     else if (this.current === 'half-open') this.judgeTrial(failed, slow);
   }
 
@@ -112,9 +113,9 @@ export class CircuitBreakerPolicy implements Policy {
     if (generation === this.generation && this.current === 'half-open') this.trialsStarted--;
   }
 
-  private judgeWindow(failed: boolean, slow: boolean): void {
+  private judgeWindow(failed: boolean, slow: boolean, now: number): void {
     const w = this.window;
-    w.record(failed, slow, this.clock.now());
+    w.record(failed, slow, now);
     if (w.calls < this.o.minimumCalls) return;
     const failureRate = w.failures / w.calls;
     const slowCallRate = w.slowCalls / w.calls;

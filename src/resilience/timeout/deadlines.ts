@@ -7,6 +7,7 @@
 // join it (a later deadline is current). A caller's signal gets one listener however many slots.
 import { setMaxListeners } from 'node:events';
 import type { Clock } from '../../clock.js';
+import { AbortFan } from '../abort-fan.js';
 
 /** A call waiting in a slot: rejected if the slot expires or aborts before it settles. */
 export interface PendingCall {
@@ -20,15 +21,12 @@ export class Slot {
   open = true;
   prev: Slot | undefined;
   next: Slot | undefined;
+  /** Stops listening to the caller's signal. */
+  unlisten: (() => void) | undefined;
 
   constructor(readonly deadline: number, readonly parent: AbortSignal | undefined) {
     setMaxListeners(0, this.controller.signal); // shared by many calls' listeners (fetch adds one each)
   }
-}
-
-interface ParentLink {
-  slots: Set<Slot>;
-  onAbort: () => void;
 }
 
 export class Deadlines {
@@ -36,7 +34,7 @@ export class Deadlines {
   private tail: Slot | undefined;
   private quantum = NaN; // the deadline new calls get now
   private readonly current = new Map<AbortSignal | undefined, Slot>();
-  private readonly links = new Map<AbortSignal, ParentLink>();
+  private readonly fan = new AbortFan();
   private armedFor = Infinity;
   private armed: object | undefined;
   private stop: AbortController | undefined;
@@ -59,7 +57,8 @@ export class Deadlines {
       slot = new Slot(deadline, parent);
       this.current.set(parent, slot);
       this.insert(slot);
-      this.attach(slot);
+      const p = parent;
+      if (p) slot.unlisten = this.fan.on(p, () => this.release(slot!, p.reason, () => p.reason));
       this.arm();
     }
     return slot;
@@ -102,7 +101,8 @@ export class Deadlines {
     slot.open = false;
     if (this.current.get(slot.parent) === slot) this.current.delete(slot.parent);
     this.unlink(slot);
-    this.detach(slot);
+    slot.unlisten?.();
+    slot.unlisten = undefined;
   }
 
   /** Keeps the list in deadline order (appending, unless the clock went back). */
@@ -123,27 +123,6 @@ export class Deadlines {
     if (slot.next) slot.next.prev = slot.prev;
     else if (this.tail === slot) this.tail = slot.prev;
     slot.prev = slot.next = undefined;
-  }
-
-  private attach(slot: Slot): void {
-    const parent = slot.parent;
-    if (!parent) return;
-    let link = this.links.get(parent);
-    if (!link) {
-      const slots = new Set<Slot>();
-      link = { slots, onAbort: () => [...slots].forEach((s) => this.release(s, parent.reason, () => parent.reason)) };
-      this.links.set(parent, link);
-      parent.addEventListener('abort', link.onAbort, { once: true });
-    }
-    link.slots.add(slot);
-  }
-
-  private detach(slot: Slot): void {
-    const parent = slot.parent;
-    const link = parent && this.links.get(parent);
-    if (!link || !link.slots.delete(slot) || link.slots.size > 0) return;
-    parent.removeEventListener('abort', link.onAbort);
-    this.links.delete(parent);
   }
 
   /** Makes sure the sleeper wakes by the earliest slot's deadline. */

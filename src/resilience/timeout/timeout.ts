@@ -59,20 +59,19 @@ export class TimeoutPolicy implements Policy {
 
   execute<T>(fn: Operation<T>, signal: AbortSignal = neverAborted): Promise<T> {
     if (signal.aborted) return Promise.reject(signal.reason);
-    const slot = this.deadlines.slotFor(signal === neverAborted ? undefined : signal);
+    const deadlines = this.deadlines;
+    const slot = deadlines.slotFor(signal === neverAborted ? undefined : signal);
+    // Inline arrows only: this path runs per call, and named closures cost more under tsx.
     return new Promise<T>((resolve, reject) => {
       const call: PendingCall = { reject };
       slot.pending.add(call);
-      const done = (v: T) => {
-        if (this.deadlines.settle(slot, call)) resolve(v);
-      };
-      const failed = (e: unknown) => {
-        if (this.deadlines.settle(slot, call)) reject(e);
-      };
       try {
-        Promise.resolve(fn(slot.controller.signal)).then(done, failed);
+        Promise.resolve(fn(slot.controller.signal)).then(
+          (v) => deadlines.settle(slot, call) && resolve(v),
+          (e) => deadlines.settle(slot, call) && reject(e),
+        );
       } catch (e) {
-        failed(e);
+        if (deadlines.settle(slot, call)) reject(e);
       }
     });
   }
