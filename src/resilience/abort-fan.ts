@@ -1,6 +1,7 @@
 // One abort listener on a caller's signal however many of our waits hang on it. A signal given to
 // many concurrent calls (a sink's shutdown signal) would otherwise collect one listener per queued
 // call or backoff, and past 10 Node warns of a leak (MaxListenersExceededWarning).
+import { neverAborted } from './policy.js';
 
 interface Fan {
   readonly listener: () => void;
@@ -12,6 +13,7 @@ export class AbortFan {
 
   /** Runs `onAbort` once when `signal` aborts, unless the returned function is called first. */
   on(signal: AbortSignal, onAbort: () => void): () => void {
+    if (signal === neverAborted) return () => {}; // shared by every policy, and cannot abort
     let fan = this.fans.get(signal);
     if (!fan) {
       const handlers = new Set<{ run: () => void }>();

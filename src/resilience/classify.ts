@@ -49,7 +49,8 @@ export function isRetriableSqlState(code: string): boolean {
 
 /**
  * 'retriable' when trying the same call again may succeed, else 'fatal'. In order: the
- * NonRetriableError marker and aborts are fatal; a SluiceError says itself (`retriable`); an HTTP
+ * NonRetriableError marker and aborts are fatal; a SluiceError says itself (`retriable`); a
+ * TimeoutError (AbortSignal.timeout's) is retriable; an HTTP
  * status carried as `status` / `statusCode`; a Node network, undici or PostgreSQL `code`; an
  * explicit boolean `retriable`; an AggregateError by its errors (all retriable); else the `cause`.
  * Anything else is fatal.
@@ -65,6 +66,7 @@ function classifyAt(e: unknown, depth: number): Classification {
   if (typeof e !== 'object' || e === null) return 'fatal';
   if (e instanceof NonRetriableError || isAbortError(e)) return 'fatal';
   if (e instanceof SluiceError) return e.retriable ? 'retriable' : 'fatal';
+  if ((e as { name?: unknown }).name === 'TimeoutError') return 'retriable'; // AbortSignal.timeout()'s DOMException
   const o = e as { status?: unknown; statusCode?: unknown; code?: unknown; retriable?: unknown; errors?: unknown; cause?: unknown };
   const status = typeof o.status === 'number' ? o.status : o.statusCode;
   if (typeof status === 'number' && status >= 100 && status <= 599) return isRetriableStatus(status) ? 'retriable' : 'fatal';

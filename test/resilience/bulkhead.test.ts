@@ -2,6 +2,7 @@
 import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { BulkheadPolicy } from '../../src/resilience/bulkhead.js';
+import { neverAborted } from '../../src/resilience/policy.js';
 import { isRetriableError } from '../../src/resilience/classify.js';
 import { BulkheadRejectedError } from '../../src/resilience/errors/bulkhead-rejected-error.js';
 import { flush, stateOf } from './support.js';
@@ -91,6 +92,17 @@ describe('bulkhead', () => {
     const results = await Promise.allSettled(calls);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', ...Array(29).fill('rejected')]);
     expect(getEventListeners(shutdown.signal, 'abort')).toHaveLength(0);
+  });
+
+  it('queued calls without a signal add no listener to the never-aborted signal every policy shares', async () => {
+    const bulkheads = Array.from({ length: 12 }, () => new BulkheadPolicy({ maxConcurrent: 1, maxQueued: 1 }));
+    const g = gate();
+    for (const [i, b] of bulkheads.entries()) {
+      void b.execute(g.call(2 * i));
+      void b.execute(g.call(2 * i + 1));
+    }
+    expect(bulkheads.map((b) => b.queued)).toEqual(Array(12).fill(1));
+    expect(getEventListeners(neverAborted, 'abort')).toHaveLength(0);
   });
 
   it('frees the slot of a call that fails', async () => {

@@ -101,6 +101,11 @@ describe('aborts and markers', () => {
     expect(classify(Object.assign(new Error('aborted'), { name: 'AbortError', cause: httpError(503) }))).toBe('fatal');
   });
 
+  it("AbortSignal.timeout()'s TimeoutError (a library's own deadline) is retriable, unlike an abort", () => {
+    const timedOut = new DOMException('The operation was aborted due to timeout', 'TimeoutError');
+    expect(classify(timedOut)).toBe('retriable');
+  });
+
   it('NonRetriableError is fatal even around a retriable cause', () => {
     expect(classify(new NonRetriableError('give up', { cause: new EngineUnavailableError('busy') }))).toBe('fatal');
   });

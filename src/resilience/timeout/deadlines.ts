@@ -149,8 +149,12 @@ export class Deadlines {
     while (this.head && this.head.deadline <= now) {
       const slot = this.head;
       const n = slot.pending.size;
+      if (n === 0) {
+        this.finish(slot);
+        continue;
+      }
       this.release(slot, this.timeoutError(), this.timeoutError);
-      if (n > 0) this.expired(n);
+      this.expired(n);
     }
     this.arm();
   }
