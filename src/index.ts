@@ -15,3 +15,4 @@ export { createApiKey } from './gateway/auth/api-keys.js';
 export { defineConfig, loadConfig, validateConfig, ConfigError, type SluiceConfig } from './config/index.js';
 export { SluiceError, isRetriable } from './errors.js';
 export { ManualClock, systemClock, type Clock } from './clock.js';
+export { Dependencies, Dependency, TimeoutPolicy, RetryPolicy, CircuitBreakerPolicy, BulkheadPolicy, FallbackPolicy, RetryBudget, wrap, classify, isRetriableError, NonRetriableError, TimeoutError, BrokenCircuitError, BulkheadRejectedError, isNonRetriableError, isTimeoutError, isBrokenCircuitError, isBulkheadRejectedError, isBudgetExhausted, type Policy, type DependencyOptions, type DependenciesOptions, type DependencyStats, type TimeoutOptions, type RetryOptions, type CircuitBreakerOptions, type BulkheadOptions, type RetryBudgetOptions, type CircuitState } from './resilience/index.js';
