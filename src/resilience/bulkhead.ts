@@ -2,7 +2,7 @@
 // wait (in arrival order) for a slot, and a call beyond both fails at once with a retriable
 // BulkheadRejectedError. A queued call whose signal aborts leaves the queue at once.
 import { withDefaults } from '../defaults.js';
-import { AbortFan } from './abort-fan.js';
+import { AbortFan, type AbortHandler } from './abort-fan.js';
 import { BulkheadRejectedError } from './errors/bulkhead-rejected-error.js';
 import { Emitter } from './events.js';
 import { neverAborted, type Operation, type Policy } from './policy.js';
@@ -25,8 +25,27 @@ export interface BulkheadRejectEvent {
   queued: number;
 }
 
-interface Waiter {
-  start: () => void;
+/** A call waiting for a slot (a class, not closures: this runs for every queued call). */
+class Waiter implements AbortHandler {
+  constructor(
+    private readonly queue: Waiter[],
+    private readonly fan: AbortFan,
+    private readonly signal: AbortSignal,
+    private readonly resolve: () => void,
+    private readonly reject: (reason: unknown) => void,
+  ) {}
+
+  /** Handed a slot. */
+  start(): void {
+    this.fan.remove(this.signal, this);
+    this.resolve();
+  }
+
+  aborted(): void {
+    const i = this.queue.indexOf(this);
+    if (i >= 0) this.queue.splice(i, 1);
+    this.reject(this.signal.reason);
+  }
 }
 
 export class BulkheadPolicy implements Policy {
@@ -78,17 +97,8 @@ export class BulkheadPolicy implements Policy {
       return Promise.reject(new BulkheadRejectedError(this.name, this.maxConcurrent, this.maxQueued));
     }
     return new Promise<void>((resolve, reject) => {
-      const waiter: Waiter = {
-        start: () => {
-          unlisten();
-          resolve();
-        },
-      };
-      const unlisten = this.fan.on(signal, () => {
-        const i = this.queue.indexOf(waiter);
-        if (i >= 0) this.queue.splice(i, 1);
-        reject(signal.reason);
-      });
+      const waiter = new Waiter(this.queue, this.fan, signal, resolve, reject);
+      this.fan.add(signal, waiter);
       this.queue.push(waiter);
     });
   }

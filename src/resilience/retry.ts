@@ -124,11 +124,12 @@ export class RetryPolicy implements Policy {
     if (signal === neverAborted) return this.clock.sleep(ms);
     if (signal.aborted) throw signal.reason;
     const wake = new AbortController();
-    const unlisten = this.fan.on(signal, () => wake.abort(signal.reason));
+    const handler = { aborted: () => wake.abort(signal.reason) };
+    this.fan.add(signal, handler);
     try {
       await this.clock.sleep(ms, wake.signal);
     } finally {
-      unlisten();
+      this.fan.remove(signal, handler);
     }
   }
 

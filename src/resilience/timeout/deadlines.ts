@@ -21,8 +21,8 @@ export class Slot {
   open = true;
   prev: Slot | undefined;
   next: Slot | undefined;
-  /** Stops listening to the caller's signal. */
-  unlisten: (() => void) | undefined;
+  /** Listens to the caller's signal. */
+  onAbort: { aborted(): void } | undefined;
 
   constructor(readonly deadline: number, readonly parent: AbortSignal | undefined) {
     setMaxListeners(0, this.controller.signal); // shared by many calls' listeners (fetch adds one each)
@@ -43,8 +43,9 @@ export class Deadlines {
     private readonly clock: Clock,
     private readonly timeoutMs: number,
     private readonly resolutionMs: number,
-    /** Called when a slot's deadline passes with calls still pending (they are rejected after it returns the errors). */
+    /** Told how many calls a passing deadline released. */
     private readonly expired: (count: number) => void,
+    /** Makes the error each released call gets (one each: callers may mark theirs). */
     private readonly timeoutError: () => unknown,
   ) {}
 
@@ -52,15 +53,16 @@ export class Deadlines {
   slotFor(parent: AbortSignal | undefined): Slot {
     const deadline = Math.ceil((this.clock.now() + this.timeoutMs) / this.resolutionMs) * this.resolutionMs;
     if (deadline !== this.quantum) this.startQuantum(deadline);
-    let slot = this.current.get(parent);
-    if (!slot) {
-      slot = new Slot(deadline, parent);
-      this.current.set(parent, slot);
-      this.insert(slot);
-      const p = parent;
-      if (p) slot.unlisten = this.fan.on(p, () => this.release(slot!, p.reason, () => p.reason));
-      this.arm();
+    const existing = this.current.get(parent);
+    if (existing) return existing;
+    const slot = new Slot(deadline, parent);
+    this.current.set(parent, slot);
+    this.insert(slot);
+    if (parent) {
+      slot.onAbort = { aborted: () => this.release(slot, parent.reason, () => parent.reason) };
+      this.fan.add(parent, slot.onAbort);
     }
+    this.arm();
     return slot;
   }
 
@@ -101,8 +103,8 @@ export class Deadlines {
     slot.open = false;
     if (this.current.get(slot.parent) === slot) this.current.delete(slot.parent);
     this.unlink(slot);
-    slot.unlisten?.();
-    slot.unlisten = undefined;
+    if (slot.parent && slot.onAbort) this.fan.remove(slot.parent, slot.onAbort);
+    slot.onAbort = undefined;
   }
 
   /** Keeps the list in deadline order (appending, unless the clock went back). */
