@@ -39,8 +39,9 @@ export interface DependencyStats {
   calls: number;
   successes: number;
   failures: number;
-  /** Attempts made: calls plus retries. */
+  /** Attempts made: calls plus retries (one too many for a call whose backoff its caller aborted). */
   attempts: number;
+  /** Retries decided, each after a failed attempt. */
   retries: number;
   /** Retries a budget refused (the call failed with its last error, marked isBudgetExhausted). */
   budgetRefusals: number;
