@@ -1,5 +1,4 @@
 // The `sluice` command: dev, start, streams, put, tail, keys.
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { ConfigError } from '../config/index.js';
 import { SluiceError } from '../errors.js';
@@ -10,6 +9,7 @@ import { replay } from './replay.js';
 import { serve } from './serve.js';
 import { createStream, deleteStream, describeStream, listStreams } from './streams.js';
 import { tail } from './tail.js';
+import { VERSION } from './version.js';
 
 const int = (name: string, min: number, max: number) => (v: string) => {
   if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}`);
@@ -20,7 +20,6 @@ const int = (name: string, min: number, max: number) => (v: string) => {
 export const EXIT_FAILED = 1;
 export const EXIT_USAGE = 2;
 
-const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 function program(): Command {
   const p = new Command('sluice').description('Realtime data pipelines: ingest gateway, durable streams, functions, dataflow')
@@ -33,7 +32,8 @@ function program(): Command {
       .option('--host <host>', 'interface to bind')
       .option('-p, --port <port>', 'port to listen on (0 picks a free one)', int('port', 0, 65535))
       .option('--data-dir <dir>', 'directory of the embedded engine (default .sluice/data)')
-      .option('--engine <engine>', "'sqlite' (default) or NATS servers: nats://host:4222[,nats://…]");
+      .option('--engine <engine>', "'sqlite' (default) or NATS servers: nats://host:4222[,nats://…]")
+      .option('--log-level <level>', 'fatal, error, warn, info (default; warn with --demo), debug, trace or silent (default $LOG_LEVEL)');
   server(p.command('dev').description('run locally on the embedded engine, bound to 127.0.0.1, open unless keys are configured'))
     .option('--demo', "also run the configuration's demo (dataflow.demo: the campaign-metrics traffic and live table with `npm run demo`); without one, a video-events producer and a live view of what arrives")
     .action((o) => serve('dev', o));
@@ -47,6 +47,7 @@ function program(): Command {
     .option('-c, --config <file>', 'configuration file (default: ./sluice.config.ts if present)')
     .option('--data-dir <dir>', 'directory of the embedded engine (default .sluice/data)')
     .option('--engine <engine>', "'sqlite' (default) or NATS servers: nats://host:4222[,nats://…]")
+    .option('--log-level <level>', 'fatal, error, warn, info (default), debug, trace or silent (default $LOG_LEVEL)')
     .action((name, o) => replay(name, o));
 
   const client = (c: Command) =>

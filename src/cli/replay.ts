@@ -5,9 +5,10 @@ import { openEngine } from '../engine/open.js';
 import { PipelineRun } from '../dataflow/runtime/runner.js';
 import { CliError } from './client.js';
 import { configuredPipelines, parseFrom, resetPipeline, runOptions } from './pipelines.js';
-import { engineConfigOf } from './serve.js';
+import { engineConfigOf, pipelineLog } from './serve.js';
+import { createLogger } from '../observe/log.js';
 
-export async function replay(name: string, flags: { from: string; config?: string; dataDir?: string; engine?: string }): Promise<void> {
+export async function replay(name: string, flags: { from: string; config?: string; dataDir?: string; engine?: string; logLevel?: string }): Promise<void> {
   const from = parseFrom(flags.from);
   const { config, source } = await loadConfig(flags.config);
   const loaded = await configuredPipelines(config, source);
@@ -15,7 +16,8 @@ export async function replay(name: string, flags: { from: string; config?: strin
   if (!found) throw new CliError(`no pipeline '${name}' in dataflow.pipelines${loaded.length ? ` (there are: ${loaded.map((l) => l.pipeline.name).join(', ')})` : ''}`, 2);
   const engineConfig = engineConfigOf(config, flags);
   const engine = await openEngine(engineConfig);
-  const log = (l: string) => process.stderr.write(`${l}\n`);
+  const root = createLogger({ level: flags.logLevel, pretty: true });
+  const log = pipelineLog(root);
   try {
     const options = runOptions(config, engineConfig, source, log);
     await resetPipeline(engine, found.pipeline, options.tablesPath!, from);
@@ -32,7 +34,7 @@ export async function replay(name: string, flags: { from: string; config?: strin
     const stats = run.unitStats();
     const records = stats.filter((s) => s.unit.startsWith('s.')).reduce((n, s) => n + s.records, 0);
     const rows = stats.filter((s) => s.unit.startsWith('t.')).reduce((n, s) => n + s.records, 0);
-    log(`replayed '${name}' from ${flags.from}: ${records} input records, ${rows} table row updates in ${Date.now() - started} ms`);
+    root.info(`replayed '${name}' from ${flags.from}: ${records} input records, ${rows} table row updates in ${Date.now() - started} ms`);
   } finally {
     await engine.close();
   }

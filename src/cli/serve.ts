@@ -8,6 +8,10 @@ import { Gateway } from '../gateway/gateway.js';
 import type { GatewayOptions } from '../gateway/options.js';
 import { CliError } from './client.js';
 import { runDemo, runModuleDemo } from './demo/index.js';
+import { createLogger, type Logger } from '../observe/log.js';
+import { Metrics } from '../observe/metrics.js';
+import { Observer } from '../observe/observer.js';
+import { VERSION } from './version.js';
 import { configuredPipelines, runOptions, startPipelines } from './pipelines.js';
 
 export interface ServeFlags {
@@ -19,6 +23,8 @@ export interface ServeFlags {
   dataDir?: string;
   insecure?: boolean;
   demo?: boolean;
+  /** Default: $LOG_LEVEL, else info (warn with --demo, whose view is the terminal). */
+  logLevel?: string;
 }
 
 export async function serve(mode: 'dev' | 'start', flags: ServeFlags): Promise<void> {
@@ -27,11 +33,14 @@ export async function serve(mode: 'dev' | 'start', flags: ServeFlags): Promise<v
   if (mode === 'start' && principals.length === 0 && !flags.insecure) {
     throw new CliError('sluice start refuses to run without API keys: add auth.principals to sluice.config.ts (see `sluice keys create`), or pass --insecure', 2);
   }
+  const rootLog = createLogger({ level: flags.logLevel ?? process.env.LOG_LEVEL ?? (flags.demo ? 'warn' : undefined), pretty: mode === 'dev' });
+  const log = rootLog.child({ component: 'sluice' });
   const engineConfig = engineConfigOf(config, flags);
   const loaded = await configuredPipelines(config, source);
   const engine = await openEngine(engineConfig);
-  await ensureStreams(engine, config);
-  const gateway = new Gateway(engine, gatewayOptions(mode, config, flags));
+  await ensureStreams(engine, config, log);
+  const observer = new Observer({ metrics: new Metrics({ process: true }), log: rootLog.child({ component: 'gateway' }), version: VERSION });
+  const gateway = new Gateway(engine, gatewayOptions(mode, config, flags), undefined, observer);
   const { host, port } = await gateway.listen().catch(async (e: NodeJS.ErrnoException) => {
     await engine.close();
     if (e.code === 'EADDRINUSE') throw new CliError(`port ${gateway.options.port} on ${gateway.options.host} is in use (another sluice?): choose another with --port`, 1);
@@ -39,12 +48,14 @@ export async function serve(mode: 'dev' | 'start', flags: ServeFlags): Promise<v
     throw e;
   });
   const auth = principals.length ? `${principals.length} principals` : 'open (no keys)';
-  log(`engine ${describeEngine(engineConfig)}; auth ${auth}${source ? `; config ${source}` : ''}`);
-  log(`sluice ${mode}: listening on ${gateway.url} (host ${host}, port ${port})`);
-  const options = runOptions(config, engineConfig, source, log);
+  log.info(`engine ${describeEngine(engineConfig)}; auth ${auth}${source ? `; config ${source}` : ''}`);
+  // (Printed whatever the level: it is how a user, and a script, learns where to go.)
+  process.stderr.write(`sluice ${mode}: listening on ${gateway.url} (host ${host}, port ${port}); dashboard ${gateway.url}/ui\n`);
+  const options = { ...runOptions(config, engineConfig, source, pipelineLog(rootLog)), metrics: observer.metrics };
   const runs = await startPipelines(engine, loaded, options);
+  observer.watch(runs);
   const threads = options.workers ? `${options.workers} worker thread${options.workers > 1 ? 's' : ''}` : 'the main thread';
-  for (const r of runs) log(`pipeline '${r.pipeline.name}': ${r.prepared.units.length} units on ${threads}`);
+  for (const r of runs) log.info(`pipeline '${r.pipeline.name}': ${r.prepared.units.length} units on ${threads}`);
   const demo = !flags.demo ? undefined : config.dataflow?.demo ? runModuleDemo(config.dataflow.demo, source, { url: gateway.url, tablesPath: options.tablesPath!, runs }) : runDemo(gateway);
   await new Promise<void>((resolve) => {
     let stopping = false;
@@ -53,17 +64,17 @@ export async function serve(mode: 'dev' | 'start', flags: ServeFlags): Promise<v
       stopping = true;
       process.off('SIGTERM', onTerm);
       process.off('SIGINT', onInt);
-      log(`${signal}: draining in-flight requests`);
+      log.info(`${signal}: draining in-flight requests`);
       await demo?.stop();
       await gateway.close();
       for (const r of runs) await r.stop();
       await engine.close();
-      log('stopped');
+      log.info('stopped');
       resolve();
     };
     for (const r of runs) {
       r.done.catch((e: Error) => {
-        log(`pipeline '${r.pipeline.name}' stopped: ${e.message}`);
+        log.error(`pipeline '${r.pipeline.name}' stopped: ${e.message}`);
         process.exitCode = 1;
         void stop('pipeline failure');
       });
@@ -116,7 +127,7 @@ function gatewayOptions(mode: 'dev' | 'start', config: ResolvedConfig, flags: Se
   };
 }
 
-async function ensureStreams(engine: Engine, config: ResolvedConfig): Promise<void> {
+async function ensureStreams(engine: Engine, config: ResolvedConfig, log: Logger): Promise<void> {
   for (const [name, s] of Object.entries(config.streams ?? {})) {
     try {
       await engine.createStream(name, {
@@ -125,11 +136,15 @@ async function ensureStreams(engine: Engine, config: ResolvedConfig): Promise<vo
         ...(s.dedupWindow !== undefined ? { dedupWindowMs: s.dedupWindow } : {}),
         ...(s.partitionKeyField !== undefined ? { partitionKeyField: s.partitionKeyField } : {}),
       });
-      log(`created stream '${name}'`);
+      log.info(`created stream '${name}'`);
     } catch (e) {
       if (!(e instanceof StreamExistsError)) throw e;
     }
   }
 }
 
-const log = (line: string) => process.stderr.write(`${line}\n`);
+/** Pipelines' lines (units failing and recovering, input gone, trims) into the log, each at its level. */
+export function pipelineLog(root: Logger): (line: string, level?: 'info' | 'warn') => void {
+  const log = root.child({ component: 'dataflow' });
+  return (line, level = 'warn') => log[level](line);
+}

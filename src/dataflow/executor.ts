@@ -45,6 +45,8 @@ export interface ExecutorMetrics {
 }
 
 export interface ExecutorOptions {
+  /** Counts records each node emits, by node id (UnitStats.emitted). Default: an array of its own. */
+  emitted?: number[];
   /** Whether this executor runs a keyed node itself. Default: every keyed node. */
   runs?: (node: KeyedNode) => boolean;
   /**
@@ -59,6 +61,8 @@ type Consumer = { node: PlanNode; port: number };
 
 export class Executor {
   readonly metrics: ExecutorMetrics = { records: 0, late: 0, clampedFuture: 0, errors: 0 };
+  /** Records each node emitted, by node id. */
+  readonly emitted: number[];
   readonly operators = new Map<number, KeyedOperator>();
   readonly sources: Source[];
   private readonly consumers = new Map<number, Consumer[]>();
@@ -77,6 +81,8 @@ export class Executor {
   private ref?: number;
 
   constructor(readonly p: Pipeline, private readonly options: ExecutorOptions = {}) {
+    this.emitted = options.emitted ?? [];
+    for (const n of p.nodes) this.emitted[n.id] ??= 0; // (dense from the start: one shape for the hot path)
     for (const n of p.nodes) {
       inputsOf(n).forEach((i, port) => {
         if (!this.consumers.has(i)) this.consumers.set(i, []);
@@ -205,6 +211,7 @@ export class Executor {
    * its row; keyed steps and stream sinks cannot take a record back and let it pass.
    */
   private push(from: number, value: unknown, t: number, stream?: string, retract?: boolean): void {
+    this.emitted[from]!++;
     const consumers = this.consumers.get(from);
     if (!consumers) return;
     for (const { node: n, port } of consumers) {

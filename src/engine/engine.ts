@@ -46,6 +46,8 @@ export interface PartitionInfo {
   next: number;
   /** Arrival time of the newest record, or undefined when none was ever appended. */
   lastTimestamp?: number;
+  /** Bytes the partition's retained records take in storage (stored batches, framing included). */
+  bytes: number;
 }
 
 export interface AppendRecord {

@@ -2,7 +2,7 @@
 // and cleartext HTTP/2), health endpoints and live tails, in front of any engine.
 import FindMyWay from 'find-my-way';
 import { systemClock, type Clock } from '../clock.js';
-import type { Engine, StreamInfo } from '../engine/engine.js';
+import type { AppendRecord, AppendResult, CallOptions, Engine, StreamInfo } from '../engine/engine.js';
 import { Admission } from './admission.js';
 import { ApiKeys, presentedKey } from './auth/api-keys.js';
 import { OPEN_PRINCIPAL, can, internalRefusal, type Action, type Principal } from './auth/scopes.js';
@@ -11,9 +11,12 @@ import { HttpError, toHttpError } from './http-error.js';
 import { KinesisApi, kinesisRequest } from './kinesis/index.js';
 import { DualProtocolListener } from './listener.js';
 import { nativeRoutes } from './native/routes.js';
+import { observeRoutes } from './native/observe-routes.js';
 import { serveUi } from './ui/serve.js';
 import { DEFAULT_RETRY_AFTER_S, resolveGatewayOptions, type GatewayOptions, type ResolvedGatewayOptions } from './options.js';
 import { RateLimiter } from './rate-limit.js';
+import { Observer } from '../observe/observer.js';
+import { gatewayMetrics, requestIdOf, streamMetrics, type GatewayMetrics, type RequestInfo } from './metrics.js';
 import { discardUnreadBody, sendJson, type GatewayRequest, type GatewayResponse } from './request.js';
 
 export const STREAM_INFO_TTL_MS = 5_000; // how long the gateway trusts a cached stream description
@@ -44,20 +47,25 @@ export class Gateway {
   private readonly streamCache = new Map<string, { info: StreamInfo; at: number }>();
   private readonly shutdown = new AbortController();
   private inflight = 0;
+  readonly metrics: GatewayMetrics;
+  private readonly info = new WeakMap<GatewayRequest, RequestInfo>();
   private idle?: () => void;
   private draining = false;
   private address?: { host: string; port: number };
 
-  constructor(readonly engine: Engine, options: GatewayOptions = {}, readonly clock: Clock = systemClock) {
+  /** `observer`: the process' metrics, logs and pipelines (default: one of its own that logs nothing). */
+  constructor(readonly engine: Engine, options: GatewayOptions = {}, readonly clock: Clock = systemClock, readonly observer: Observer = new Observer({ clock })) {
     this.options = resolveGatewayOptions(options);
     this.admission = new Admission({ ...this.options, retryAfterS: DEFAULT_RETRY_AFTER_S });
     if (this.options.rateLimit) this.rateLimiter = new RateLimiter(this.options.rateLimit, clock);
     this.apiKeys = new ApiKeys(this.options.principals);
     this.kinesis = new KinesisApi(this);
-    for (const [method, path, handler] of nativeRoutes(this)) {
-      this.router.on(method, path, (() => {}) as never, { handler });
+    for (const [method, path, handler] of [...nativeRoutes(this), ...observeRoutes(this)]) {
+      this.router.on(method, path, (() => {}) as never, { handler, path });
     }
     const o = this.options;
+    this.metrics = gatewayMetrics(observer.metrics, this.admission, () => this.listener.connections());
+    streamMetrics(observer.metrics, engine, () => observer.runs);
     this.listener = new DualProtocolListener((req, res) => void this.handle(req, res), {
       headersTimeoutMs: o.headersTimeoutMs,
       requestTimeoutMs: o.headersTimeoutMs + o.bodyTimeoutMs + REQUEST_TIMEOUT_MARGIN_MS,
@@ -79,6 +87,7 @@ export class Gateway {
 
   async listen(): Promise<{ host: string; port: number }> {
     this.address = await this.listener.listen(this.options.port, this.options.host);
+    this.observer.start(); // the dashboard's series
     return this.address;
   }
 
@@ -99,7 +108,22 @@ export class Gateway {
       });
     }
     this.listener.closeConnections();
+    this.observer.stop();
     await stopped;
+  }
+
+  /** Appends a request's records to the engine, timed and counted (sluice_engine_append_*). */
+  async append(stream: string, records: AppendRecord[], call?: CallOptions): Promise<AppendResult[]> {
+    const started = performance.now();
+    const results = await this.engine.append(stream, records, call);
+    this.metrics.appendSeconds.observe({ engine: this.engine.kind }, (performance.now() - started) / 1000);
+    this.metrics.appendRecords.observe({ engine: this.engine.kind }, records.length);
+    return results;
+  }
+
+  /** The principal of an API key; UnauthenticatedError when it is missing or wrong. */
+  authenticate(key: string | undefined): Principal {
+    return this.apiKeys.authenticate(key);
   }
 
   /** Authenticates a native API request and checks its scope on a stream. */
@@ -130,8 +154,17 @@ export class Gateway {
     return principal === OPEN_PRINCIPAL ? (req.socket?.remoteAddress ?? 'unknown') : principal.id;
   }
 
+  /** What the access log will say of a request (routes add its stream and records). */
+  requestInfo(req: GatewayRequest): RequestInfo | undefined {
+    return this.info.get(req);
+  }
+
   private async handle(req: GatewayRequest, res: GatewayResponse): Promise<void> {
     this.inflight++;
+    const started = performance.now();
+    const info: RequestInfo = { id: requestIdOf(req, res), route: 'unmatched' };
+    this.info.set(req, info);
+    res.once('finish', () => this.answered(req, res, info, started));
     const gone = new AbortController(); // the client went away
     const ac = new AbortController(); // the client went away, or the gateway is shutting down
     const abort = () => ac.abort();
@@ -145,7 +178,8 @@ export class Gateway {
         res.destroy(); // the client went (or the gateway is closing): no one to answer
       } else {
         const err = toHttpError(e);
-        if (err.status === 500) process.emitWarning(`sluice gateway: ${(e as Error)?.stack ?? e}`);
+        if (err.status === 500) this.observer.log.error({ reqId: info.id, route: info.route, err: (e as Error)?.stack ?? String(e) }, 'internal error answering a request');
+        info.code = err.code;
         this.sendError(req, res, err);
       }
     } finally {
@@ -157,17 +191,45 @@ export class Gateway {
 
   private async dispatch(req: GatewayRequest, res: GatewayResponse, signal: AbortSignal, clientGone: AbortSignal): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://gateway');
-    if (kinesisRequest(req)) return this.kinesis.handle(req, res);
+    const info = this.info.get(req)!;
+    if (kinesisRequest(req)) {
+      info.route = 'kinesis';
+      return this.kinesis.handle(req, res);
+    }
+    if (url.pathname === '/healthz' || url.pathname === '/readyz') info.route = url.pathname;
     if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
-    if (url.pathname === '/ui' || url.pathname.startsWith('/ui/')) return serveUi(req, res, url.pathname);
+    if (url.pathname === '/ui' || url.pathname.startsWith('/ui/')) {
+      info.route = '/ui';
+      return serveUi(req, res, url.pathname);
+    }
     if (url.pathname === '/readyz') {
       return this.draining ? sendJson(res, 503, { status: 'draining' }) : sendJson(res, 200, { status: 'ready', engine: this.engine.kind });
     }
     if (this.draining) throw new ShuttingDownError();
     const route = this.router.find(req.method as 'GET', url.pathname);
     if (!route) throw new HttpError(404, 'NotFound', `no route for ${req.method} ${url.pathname}`);
-    const handler = (route.store as { handler: RouteHandler }).handler;
+    const { handler, path } = route.store as { handler: RouteHandler; path: string };
+    info.route = path;
     await handler({ req, res, params: route.params, query: url.searchParams, signal, clientGone });
+  }
+
+  /** The request is answered: its metrics and its access log line. */
+  private answered(req: GatewayRequest, res: GatewayResponse, info: RequestInfo, started: number): void {
+    const seconds = (performance.now() - started) / 1000;
+    const method = req.method ?? 'GET';
+    const status = res.statusCode;
+    this.metrics.requests.inc({ route: info.route, method, status });
+    this.metrics.duration.observe({ route: info.route, method }, seconds);
+    if (info.code !== undefined && status >= 400 && status !== 500) this.metrics.rejections.inc({ code: info.code, status });
+    const line: Record<string, unknown> = { reqId: info.id, method, route: info.route, status, ms: Math.round(seconds * 1e4) / 10, client: req.socket?.remoteAddress };
+    const bytesIn = Number(req.headers['content-length'] ?? info.bytesIn ?? 0);
+    if (bytesIn) line.bytesIn = bytesIn;
+    const bytesOut = Number(res.getHeader('content-length') ?? 0);
+    if (bytesOut) line.bytesOut = bytesOut;
+    if (info.stream) line.stream = info.stream;
+    if (info.records) line.records = info.records;
+    if (info.code) line.code = info.code;
+    this.observer.log.info(line, `${method} ${info.route} ${status}`);
   }
 
   private sendError(req: GatewayRequest, res: GatewayResponse, err: HttpError): void {

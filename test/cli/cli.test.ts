@@ -128,7 +128,7 @@ describe('sluice dev, streams, put and tail', () => {
     expect((await sluice(['streams', 'delete', 'other', '--url', dev.url], dir)).stdout).toBe("deleted stream 'other'\n");
     dev.child.kill('SIGTERM');
     expect(await dev.exited).toBe(0);
-    expect(dev.stderr()).toContain('SIGTERM: draining in-flight requests\nstopped\n');
+    expect(dev.stderr()).toMatch(/INFO: sluice: SIGTERM: draining in-flight requests\n(.*\n)*.*INFO: sluice: stopped\n$/);
     const engine = new SqliteEngine({ dataDir: join(dir, 'data'), retentionIntervalMs: 0 });
     const info = await engine.describeStream('views');
     expect(info.partitionInfo.reduce((n, p) => n + p.next, 0)).toBe(1235);

@@ -231,6 +231,26 @@ export function engineConformance(name: string, harness: EngineHarness): void {
         expect((await engine.describeStream('s')).retentionMs).toBe(60_000);
       });
 
+      it('reports the bytes each partition holds: more after appends, fewer after a trim, none once retention deleted all', async () => {
+        const clock = new ManualClock(20_000_000);
+        const { engine } = await fresh(clock);
+        await engine.createStream('s', { partitions: 2, retentionMs: 60_000 });
+        const bytes = async () => (await engine.describeStream('s')).partitionInfo.map((p) => p.bytes);
+        expect(await bytes()).toEqual([0, 0]);
+        const first = await engine.append('s', [{ partition: 0, value: Buffer.alloc(1000, 1) }]);
+        const one = (await bytes())[0]!;
+        expect(one).toBeGreaterThanOrEqual(1000);
+        const [second] = await engine.append('s', [{ partition: 0, value: Buffer.alloc(1000, 2) }]);
+        expect((await bytes())[0]).toBeGreaterThan(one);
+        expect((await bytes())[1]).toBe(0);
+        await engine.trim('s', 0, offsetOf(second!).offset);
+        expect((await bytes())[0]).toBe(one);
+        clock.advance(120_000);
+        await engine.enforceRetention();
+        expect(await bytes()).toEqual([0, 0]);
+        expect(first).toHaveLength(1);
+      });
+
       it('trims a partition before an offset, whole batches only, and leaves the others', async () => {
         const { engine } = await fresh();
         await engine.createStream('s', { partitions: 2 });

@@ -42,7 +42,7 @@ export class KeyedUnit extends Unit {
     const { layout } = ctx;
     this.readMax = Math.max(1, Math.ceil(ctx.batch / MESSAGES_PER_BATCH));
     this.outbox = new Outbox(layout);
-    this.executor = new Executor(layout.p, { runs: (n) => n.id === node.id, exit: (n, port, key, value, t, s) => this.outbox.record(n, port, key, value, t, s, this.sent ?? -Infinity) });
+    this.executor = new Executor(layout.p, { runs: (n) => n.id === node.id, emitted: this.stats.emitted, exit: (n, port, key, value, t, s) => this.outbox.record(n, port, key, value, t, s, this.sent ?? -Infinity) });
     for (const [id, op] of this.executor.operators) op.state.spillTo(ctx.spill().store(this.id, id), ctx.stateKeysInMemory);
     const { streams, keyed } = layout.producers(node.id);
     this.producers = [
@@ -78,6 +78,7 @@ export class KeyedUnit extends Unit {
     let { records, next, more } = await this.read(this.stream, this.group, from, started);
     if (records.length === 0) return false;
     const lateBefore = this.executor.metrics.late;
+    const errorsBefore = this.executor.metrics.errors;
     for (;;) {
       this.consume(records);
       this.outbox.outputs(this.executor.drain());
@@ -88,6 +89,7 @@ export class KeyedUnit extends Unit {
       if (records.length === 0) break;
     }
     this.stats.late += this.executor.metrics.late - lateBefore;
+    this.stats.errors += this.executor.metrics.errors - errorsBefore;
     const w = this.executor.currentWatermark;
     const wire = Number.isFinite(w) ? w : null;
     if (wire !== this.sent && this.targets.length > 0) {
@@ -95,6 +97,7 @@ export class KeyedUnit extends Unit {
       this.sent = wire;
     }
     this.offset = next;
+    this.stats.watermark = wire;
     // Only the keys that changed are written (or, now and then, a new base: see state-store.ts).
     const saved = saveState(this.key, this.store, this.version + 1, this.executor.stateChanges(), () => this.executor.stateEntries());
     const state: KeyedUnitState = { watermark: wire, store: saved.ref, marks: [...this.marks], sent: this.sent };

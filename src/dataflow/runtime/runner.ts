@@ -20,6 +20,8 @@ import { KeyedUnit } from './keyed-unit.js';
 import { SourceUnit } from './source-unit.js';
 import type { Unit, UnitContext, UnitStats } from './units.js';
 import { decode, encode } from './wire.js';
+import type { Histogram } from 'prom-client';
+import { Metrics } from '../../observe/metrics.js';
 
 /** Duplicate window of a pipeline's internal streams (decision 006). */
 const INTERNAL_DEDUP_WINDOW_MS = 60 * 60 * 1000;
@@ -48,6 +50,10 @@ export interface RunOptions {
   stateKeysInMemory?: number;
   /** Keyed and table units delete their internal input streams below what they committed. Default true (false keeps them, to look at). */
   trimInternalStreams?: boolean;
+  /** Told each committed epoch's commit time, in seconds (in this thread; a run collects its workers'). */
+  onCommit?: (seconds: number) => void;
+  /** Where a run records its commit times (histogram `sluice_pipeline_commit_duration_seconds`). Default: a registry of its own. */
+  metrics?: Metrics;
   /** Pause when no unit had work. Default 20 ms. */
   idlePollMs?: number;
   /** Worker threads; 0 runs every unit in this thread. Default 0. */
@@ -58,7 +64,8 @@ export interface RunOptions {
   /** Where source units start when the pipeline has no state yet. Default 'earliest'. */
   from?: 'earliest' | 'latest' | { timestamp: number };
   clock?: Clock;
-  log?: (line: string) => void;
+  /** What the pipeline's units have to say: failing (warn, once per spell) and recovering (info), input gone, trims that failed. */
+  log?: (line: string, level?: 'info' | 'warn') => void;
 }
 
 /** What a run decided at start; plain data, so worker threads receive it as it is. */
@@ -132,6 +139,7 @@ export async function startUnits(engine: Engine, p: Pipeline, prepared: Prepared
     spill: () => (spill ??= new SpillFile()), // opened when a keyed unit first needs it
     stateKeysInMemory: o.stateKeysInMemory ?? DEFAULT_STATE_KEYS_IN_MEMORY,
     trimInternal: o.trimInternalStreams ?? true,
+    onCommit: o.onCommit,
     log: o.log,
   };
   const open = async (spec: UnitSpec): Promise<Unit> => {
@@ -161,6 +169,19 @@ export async function startUnits(engine: Engine, p: Pipeline, prepared: Prepared
   return loop;
 }
 
+/** The pause before a failing unit tries again: 500 ms, doubling with each failure in a row, at most 10 s (processing time). */
+export function retryPauseMs(failures: number): number {
+  return Math.min(10_000, 500 * 2 ** Math.max(0, failures - 1));
+}
+
+/** A rebuilt unit goes on counting where the failed one was. */
+function carryStats(fresh: UnitStats, old: UnitStats): void {
+  const emitted = fresh.emitted; // the new executor's counts (all 0 so far)
+  Object.assign(fresh, old);
+  old.emitted.forEach((n, node) => (emitted[node] = (emitted[node] ?? 0) + n));
+  fresh.emitted = emitted;
+}
+
 /** Steps units until stopped. Resolves when stopped; rejects when the lease is lost. */
 export class UnitLoop {
   private stopped = false;
@@ -168,6 +189,8 @@ export class UnitLoop {
   private wake?: () => void;
   /** Units whose epoch failed: rebuilt before their next step. */
   private readonly stale = new Set<number>();
+  /** Failed epochs in a row, per unit failing now. */
+  private readonly failures = new Map<number, number>();
   readonly done: Promise<void>;
 
   /** Called when the loop turns idle or busy (a worker reports it at once, not at its next stats tick). */
@@ -200,19 +223,30 @@ export class UnitLoop {
         try {
           if (this.stale.has(i)) {
             const fresh = await this.reopen(i);
-            Object.assign(fresh.stats, this.units[i]!.stats);
+            carryStats(fresh.stats, this.units[i]!.stats);
             this.units[i] = fresh;
             this.stale.delete(i);
           }
-          if (await this.units[i]!.step()) progressed = true;
+          const unit = this.units[i]!;
+          if (await unit.step()) progressed = true;
+          if (unit.stats.lastError !== null) {
+            this.o.log?.(`unit ${unit.id}: recovered after ${this.failures.get(i)} failed epoch${this.failures.get(i) === 1 ? '' : 's'}`, 'info');
+            unit.stats.lastError = null;
+            this.failures.delete(i);
+          }
           await new Promise((r) => setImmediate(r)); // let timers and I/O in between epochs (the sqlite engine's calls are synchronous)
         } catch (e) {
-          const id = this.units[i]!.id;
-          if (e instanceof ConflictError) throw new LeaseLostError(`pipeline '${this.units[i]!.pipeline}' (unit ${id}): another run of this pipeline took over (${e.message}); stopping`);
-          this.o.log?.(`unit ${id}: ${(e as Error).message}; retrying from its last commit`);
+          const unit = this.units[i]!;
+          if (e instanceof ConflictError) throw new LeaseLostError(`pipeline '${unit.pipeline}' (unit ${unit.id}): another run of this pipeline took over (${e.message}); stopping`);
+          const failures = (this.failures.get(i) ?? 0) + 1;
+          this.failures.set(i, failures);
+          // Logged when it starts failing (and when it recovers), not at every attempt; the count is in the metrics.
+          if (failures === 1) this.o.log?.(`unit ${unit.id}: ${(e as Error).message}; retrying from its last commit`);
+          unit.stats.failures++;
+          unit.stats.lastError = (e as Error).message;
           // The failed epoch changed the unit in memory: it is rebuilt from its committed state.
           this.stale.add(i);
-          await new Promise((r) => setTimeout(r, 500));
+          await new Promise((r) => setTimeout(r, retryPauseMs(failures)));
         }
       }
       const wasIdle = this.idle;
@@ -239,9 +273,15 @@ export interface WorkerMessage {
   /** Its units are open (state loaded): it is processing. */
   ready?: boolean;
   stats?: UnitStats[];
+  /** Commit times (seconds) since the last report. */
+  commits?: number[];
   idle?: boolean;
   log?: string;
+  level?: 'info' | 'warn';
 }
+
+/** Commit times a run keeps for its percentiles (the histogram has them all). */
+const RECENT_COMMITS = 1024;
 
 /** This run's commits are fenced out: another process runs the pipeline now. */
 export class LeaseLostError extends SluiceError {
@@ -252,6 +292,10 @@ export class LeaseLostError extends SluiceError {
 export class PipelineRun {
   /** Worker threads' latest counters and which of them had a round without work. */
   private readonly stats = new Map<string, UnitStats>();
+  private commitHistogram?: Histogram<'pipeline'>;
+  private readonly recentCommits: number[] = [];
+  private commitCount = 0;
+  private ended: { error?: string } | undefined;
   private readonly idleWorkers = new Set<number>();
   private readonly workers: Worker[] = [];
   private loop?: UnitLoop;
@@ -266,6 +310,10 @@ export class PipelineRun {
 
   static async start(engine: Engine, p: Pipeline, o: RunOptions = {}): Promise<PipelineRun> {
     const run = new PipelineRun(p, await prepare(engine, p, o));
+    run.commitHistogram = (o.metrics ?? new Metrics()).histogram('sluice_pipeline_commit_duration_seconds', 'Time an epoch\'s commit (outputs, state, offsets) took', ['pipeline']);
+    const onCommit = o.onCommit;
+    o = { ...o, onCommit: (s) => (run.recordCommit(s), onCommit?.(s)) };
+    run.workerCount = o.workers ?? 0;
     run.writeLock = engine instanceof SqliteEngine ? engine.writeLockBuffer : new SharedArrayBuffer(4);
     const n = o.workers ?? 0;
     if (n <= 0) {
@@ -278,7 +326,32 @@ export class PipelineRun {
       run.done = Promise.all(Array.from({ length: n }, (_, w) => run.spawn(w, n, o, ready))).then(() => {});
       run.ready = Promise.race([Promise.all(ready).then(() => {}), run.done]);
     }
+    run.done.then(() => (run.ended = {}), (e: Error) => (run.ended = { error: e.message }));
     return run;
+  }
+
+  /** Worker threads the run's units are spread over (0: this thread). */
+  workerCount = 0;
+
+  private recordCommit(seconds: number): void {
+    this.commitHistogram?.observe({ pipeline: this.pipeline.name }, seconds);
+    this.commitCount++;
+    this.recentCommits.push(seconds);
+    if (this.recentCommits.length > RECENT_COMMITS) this.recentCommits.shift();
+  }
+
+  /** Commits so far, and the 50th and 99th percentile of the last RECENT_COMMITS. */
+  commitStats(): { count: number; p50Ms: number | null; p99Ms: number | null } {
+    const sorted = [...this.recentCommits].sort((a, b) => a - b);
+    const at = (q: number) => (sorted.length ? Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! * 1e6) / 1e3 : null);
+    return { count: this.commitCount, p50Ms: at(0.5), p99Ms: at(0.99) };
+  }
+
+  /** `ok`; `failing` while a unit's epochs fail (with the last failure); `stopped` once the run ended. */
+  health(): { health: 'ok' | 'failing' | 'stopped'; lastError: string | null } {
+    if (this.ended) return { health: 'stopped', lastError: this.ended.error ?? null };
+    const failing = this.unitStats().find((s) => s.lastError !== null);
+    return failing ? { health: 'failing', lastError: `unit ${failing.unit}: ${failing.lastError}` } : { health: 'ok', lastError: null };
   }
 
   /** Starts worker `w` of `n` on its share of the units; resolves when it exits cleanly. */
@@ -297,9 +370,10 @@ export class PipelineRun {
     ready.push(new Promise((resolve) => worker.on('message', (m: WorkerMessage) => m.ready && resolve())));
     worker.on('message', (m: WorkerMessage) => {
       for (const s of m.stats ?? []) this.stats.set(s.unit, s);
+      for (const c of m.commits ?? []) this.recordCommit(c);
       if (m.idle) this.idleWorkers.add(w);
       else if (m.idle === false) this.idleWorkers.delete(w);
-      if (m.log) o.log?.(m.log);
+      if (m.log) o.log?.(m.log, m.level);
     });
     return new Promise((resolve, reject) => {
       worker.on('error', reject);

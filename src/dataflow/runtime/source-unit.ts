@@ -28,7 +28,7 @@ export class SourceUnit extends Unit {
     const { layout } = ctx;
     this.peers = layout.alignedWith(stream).flatMap((s) => Array.from({ length: partitionsOf[s]! }, (_, p) => stateKey(layout.p.name, sourceUnit(s, p)))).filter((k) => k !== this.key);
     this.outbox = new Outbox(layout);
-    this.executor = new Executor(layout.p, { runs: () => false, exit: (n, port, key, value, t, s, raw) => this.outbox.record(n, port, key, value, t, s, this.ownMark, raw) });
+    this.executor = new Executor(layout.p, { runs: () => false, emitted: this.stats.emitted, exit: (n, port, key, value, t, s, raw) => this.outbox.record(n, port, key, value, t, s, this.ownMark, raw) });
     this.marks = new Watermarks(this.executor.sources.filter((s) => s.stream === stream && s.watermark), ctx.clock.now());
     this.targets = layout.downstreamKeyed(layout.sourcesOf(stream));
   }
@@ -77,7 +77,8 @@ export class SourceUnit extends Unit {
    * are optimised sooner and cost the compiler less than one big one.)
    */
   private ingest(records: StoredRecord[], now: number): void {
-    const before = this.executor.metrics.clampedFuture;
+    const m = this.executor.metrics;
+    const before = { clamped: m.clampedFuture, errors: m.errors, late: m.late };
     const inputs = [];
     for (const r of records) {
       if (tooDeep(r.value)) {
@@ -92,8 +93,10 @@ export class SourceUnit extends Unit {
       }
     }
     this.executor.ingest(this.stream, this.partition, inputs, now, this.marks);
-    this.stats.clampedFuture += this.executor.metrics.clampedFuture - before;
+    this.stats.clampedFuture += m.clampedFuture - before.clamped;
     this.stats.records += records.length;
+    this.stats.errors += m.errors - before.errors;
+    this.stats.late += m.late - before.late;
     this.outbox.outputs(this.executor.drain());
     this.outbox.seal();
   }
@@ -126,6 +129,8 @@ export class SourceUnit extends Unit {
     }
     if (!any && !markerChanged) return false;
     this.offset = next;
+    this.stats.offset = next;
+    this.stats.watermark = wire;
     // Whether it read all there was: a peer that has nothing left to read never holds others back.
     const caughtUp = records.length < this.readMax;
     await this.commit(this.outbox.take(), { marks: this.marks.snapshot(), sent: this.sent, caughtUp }, from);

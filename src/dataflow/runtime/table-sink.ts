@@ -179,6 +179,7 @@ export class TableSinkUnit extends Unit {
       report(`${m.offset}.${i - m.at}`, `table '${this.table}': a row may not take it past ${MAX_TABLE_COLUMNS} columns`, rows[i]![1]);
     }
     if (errors.length > 0) await this.ctx.engine.append(errorSinkOf(pipeline), errors);
+    this.stats.errors += errors.length;
     if (wide.size) rows = rows.filter((_, i) => !wide.has(i));
     const floor = this.floor;
     if (floor !== undefined) rows = rows.filter(([, row]) => !(typeof row.windowStart === 'number' && row.windowStart < floor));

@@ -25,7 +25,9 @@ export interface UnitContext {
   stateKeysInMemory: number;
   /** Whether keyed and table units trim their internal input streams (default true; false keeps them to look at). */
   trimInternal: boolean;
-  log?: (line: string) => void;
+  /** Told how long each committed epoch's commit took, in seconds. */
+  onCommit?: (seconds: number) => void;
+  log?: (line: string, level?: 'info' | 'warn') => void;
 }
 
 export interface UnitStats {
@@ -41,6 +43,19 @@ export interface UnitStats {
   stateKeys: number;
   inMemory: number;
   spilled: number;
+  /** Records sent to '<pipeline>-errors'. */
+  errors: number;
+  /** Epochs that failed and were redone from the last commit. */
+  failures: number;
+  /** The unit's watermark (event time, ms), or null before it has one. */
+  watermark: number | null;
+  /** Records each plan node emitted in this unit, by node id (the dashboard's edge rates). */
+  emitted: number[];
+  /** Source units: the next offset of their partition to read, and how many records are left to read. */
+  offset?: number;
+  lagRecords?: number;
+  /** While its epochs fail: the last failure's message (null when its last epoch committed). */
+  lastError: string | null;
 }
 
 /**
@@ -74,7 +89,7 @@ export abstract class Unit {
   private redo?: Intent;
 
   constructor(readonly id: string, protected readonly ctx: UnitContext) {
-    this.stats = { unit: id, records: 0, epochs: 0, late: 0, clampedFuture: 0, paused: 0, stateKeys: 0, inMemory: 0, spilled: 0 };
+    this.stats = { unit: id, records: 0, epochs: 0, late: 0, clampedFuture: 0, paused: 0, stateKeys: 0, inMemory: 0, spilled: 0, errors: 0, failures: 0, watermark: null, emitted: [], lastError: null };
     this.readMax = ctx.batch;
   }
 
@@ -156,6 +171,7 @@ export abstract class Unit {
       const intent: Intent = { epoch, from, to: this.offset, now: this.now, batch: this.readMax };
       await engine.commit({ state: [{ key: intentKey(layout.p.name, this.id), value: encode(intent) }], fences: [lease] });
     }
+    const started = performance.now();
     const { versions } = await engine.commit({
       // Deterministic per input range: a redone epoch's outputs are dropped as repeats (nats).
       id: `${layout.p.name}/${this.id}/${from}-${this.offset}`,
@@ -166,5 +182,6 @@ export abstract class Unit {
     this.version = versions[writes.before.length]!;
     this.redo = undefined;
     this.stats.epochs++;
+    this.ctx.onCommit?.((performance.now() - started) / 1000);
   }
 }

@@ -12,19 +12,25 @@ const p = (await loadPipelines(d.module)).find((x) => x.name === d.pipeline)!;
 // Retention and WAL checkpoints are the main thread's job (its engine has the same data open).
 const engine = await openEngine(d.engineConfig.kind === 'sqlite' ? { ...d.engineConfig, retentionIntervalMs: 0, checkpoints: false } : d.engineConfig);
 const tables = d.units.some((u) => u.kind === 'table') ? new TablesDb(d.options.tablesPath ?? DEFAULT_TABLES_PATH) : undefined;
-const loop = await startUnits(engine, p, d.prepared, d.units, { ...d.options, log: (log) => post({ log }) }, tables);
+let commits: number[] = [];
+const loop = await startUnits(engine, p, d.prepared, d.units, { ...d.options, log: (log, level) => post({ log, level }), onCommit: (s) => commits.push(s) }, tables);
 post({ ready: true });
-const report = setInterval(() => post({ stats: loop.units.map((u) => u.stats) }), 50);
+/** The units' counters, and the commit times since the last report. */
+const report = (idle?: boolean) => {
+  post({ stats: loop.units.map((u) => u.stats), commits, ...(idle === undefined ? {} : { idle }) });
+  commits = [];
+};
+const ticker = setInterval(() => report(), 50);
 // Turning idle is reported at once, with the counters it was reached at.
-loop.onIdleChange = (idle) => post({ stats: loop.units.map((u) => u.stats), idle });
+loop.onIdleChange = (idle) => report(idle);
 parentPort!.on('message', (m) => {
   if (m === 'stop') void loop.stop();
 });
 try {
   await loop.done;
 } finally {
-  clearInterval(report);
-  post({ stats: loop.units.map((u) => u.stats), idle: true });
+  clearInterval(ticker);
+  report(true);
   tables?.close();
   await engine.close();
   parentPort!.close();

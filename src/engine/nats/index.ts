@@ -421,7 +421,7 @@ export class NatsEngine implements Engine {
     const ref = this.ref(m, p);
     const s = (await this.jsm.streams.info(ref.name).catch(unavailable)).state;
     const next = offsetOf(s.last_seq + 1);
-    const info: PartitionInfo = { partition: p, earliest: s.messages > 0 ? offsetOf(s.first_seq) : next, next };
+    const info: PartitionInfo = { partition: p, earliest: s.messages > 0 ? offsetOf(s.first_seq) : next, next, bytes: s.bytes };
     const known = this.lastTs.get(`${m.id}/${p}`);
     if (s.messages > 0) info.lastTimestamp = known ?? tsOf((await lastMessage(this.jsm, ref))!);
     return info;

@@ -120,6 +120,6 @@ function storePayload({ q, segments, segmentBytes: engineSegmentBytes }: AppendC
   }
   segments.write(stream.id, partition, segBase, pos, payload);
   q.insertBatch.run(stream.id, partition, base, count, ts, segBase, pos, payload.length);
-  q.headUpsert.run(stream.id, partition, base + count, ts, segBase, pos + payload.length);
+  q.headUpsert.run(stream.id, partition, base + count, ts, segBase, pos + payload.length, payload.length);
   return base;
 }

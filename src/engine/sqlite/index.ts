@@ -49,6 +49,8 @@ export interface SqliteEngineOptions {
 
 const EMPTY = Buffer.alloc(0);
 
+type Deleted = { partition: number; len: number };
+
 export class SqliteEngine implements Engine {
   readonly kind = 'sqlite';
   readonly atomicCommit = true;
@@ -161,8 +163,8 @@ export class SqliteEngine implements Engine {
     const row = this.streamRow(stream);
     checkPartition(row, partition);
     if (!Number.isSafeInteger(before) || before < 0) throw new InvalidArgumentError(`invalid offset ${before}`, 'offset');
-    const { changes } = this.writeLock.run(() => this.q.trimBatches.run(row.id, partition, before));
-    if (changes > 0) this.dropSegmentsBefore(row, partition);
+    const deleted = this.writeLock.run(() => this.db.transaction(() => this.forget(row.id, this.q.trimBatches.all(row.id, partition, before) as Deleted[])).immediate());
+    if (deleted > 0) this.dropSegmentsBefore(row, partition);
   }
 
   async append(stream: string, records: AppendRecord[], call?: CallOptions): Promise<AppendResult[]> {
@@ -307,7 +309,7 @@ export class SqliteEngine implements Engine {
     const now = this.clock.now();
     const run = this.db.transaction(() => {
       for (const s of this.q.allStreams.all() as StreamRow[]) {
-        this.q.deleteExpired.run(s.id, now - s.retention_ms);
+        this.forget(s.id, this.q.deleteExpired.all(s.id, now - s.retention_ms) as Deleted[]);
         this.q.deleteExpiredDedup.run(s.id, now - s.dedup_window_ms);
       }
     });
@@ -348,6 +350,14 @@ export class SqliteEngine implements Engine {
     return { appends, versions };
   }
 
+  /** Takes deleted batches' bytes off their partitions' totals; returns how many batches. */
+  private forget(stream: number, deleted: Deleted[]): number {
+    const bytes = new Map<number, number>();
+    for (const d of deleted) bytes.set(d.partition, (bytes.get(d.partition) ?? 0) + d.len);
+    for (const [p, n] of bytes) this.q.headBytes.run(n, stream, p);
+    return deleted.length;
+  }
+
   /** Deletes segment files that no remaining batch points into (never the one being written). */
   private dropExpiredSegments(): void {
     for (const s of this.q.allStreams.all() as StreamRow[]) for (let p = 0; p < s.partitions; p++) this.dropSegmentsBefore(s, p);
@@ -375,10 +385,10 @@ export class SqliteEngine implements Engine {
 
 
   private partitionInfo(row: StreamRow, partition: number): PartitionInfo {
-    const head = this.q.headGet.get(row.id, partition) as { next_offset: number; last_ts: number } | undefined;
+    const head = this.q.headGet.get(row.id, partition) as { next_offset: number; last_ts: number; bytes: number } | undefined;
     const first = this.q.firstBatch.get(row.id, partition) as { base_offset: number } | undefined;
     const next = head?.next_offset ?? 0;
-    return { partition, earliest: first?.base_offset ?? next, next, lastTimestamp: head?.last_ts };
+    return { partition, earliest: first?.base_offset ?? next, next, lastTimestamp: head?.last_ts, bytes: head?.bytes ?? 0 };
   }
 
   private infoOf(row: StreamRow): StreamInfo {

@@ -22,6 +22,7 @@ CREATE TABLE IF NOT EXISTS heads (
   last_ts INTEGER NOT NULL,
   seg_base INTEGER NOT NULL,
   seg_end INTEGER NOT NULL,
+  bytes INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (stream_id, partition)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS batches (

@@ -22,6 +22,7 @@ export class Statements {
   readonly dedupInsert: Stmt;
   readonly deleteExpired: Stmt;
   readonly trimBatches: Stmt;
+  readonly headBytes: Stmt;
   readonly updateRetention: Stmt;
   readonly deleteExpiredDedup: Stmt;
   readonly offsetsOf: Stmt;
@@ -43,11 +44,11 @@ export class Statements {
     this.deleteBatches = p('DELETE FROM batches WHERE stream_id = ?');
     this.deleteHeads = p('DELETE FROM heads WHERE stream_id = ?');
     this.deleteDedup = p('DELETE FROM dedup WHERE stream_id = ?');
-    this.headGet = p('SELECT next_offset, last_ts, seg_base, seg_end FROM heads WHERE stream_id = ? AND partition = ?');
+    this.headGet = p('SELECT next_offset, last_ts, seg_base, seg_end, bytes FROM heads WHERE stream_id = ? AND partition = ?');
     this.headUpsert = p(
-      'INSERT INTO heads (stream_id, partition, next_offset, last_ts, seg_base, seg_end) VALUES (?, ?, ?, ?, ?, ?) ' +
+      'INSERT INTO heads (stream_id, partition, next_offset, last_ts, seg_base, seg_end, bytes) VALUES (?, ?, ?, ?, ?, ?, ?) ' +
         'ON CONFLICT (stream_id, partition) DO UPDATE SET next_offset = excluded.next_offset, last_ts = excluded.last_ts, ' +
-        'seg_base = excluded.seg_base, seg_end = excluded.seg_end',
+        'seg_base = excluded.seg_base, seg_end = excluded.seg_end, bytes = heads.bytes + excluded.bytes',
     );
     this.firstBatch = p('SELECT base_offset, seg_base FROM batches WHERE stream_id = ? AND partition = ? ORDER BY base_offset LIMIT 1');
     this.insertBatch = p('INSERT INTO batches (stream_id, partition, base_offset, count, ts, seg_base, pos, len) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
@@ -66,8 +67,9 @@ export class Statements {
       'INSERT INTO dedup (stream_id, id, partition, offset, ts) VALUES (?, ?, ?, ?, ?) ' +
         'ON CONFLICT (stream_id, id) DO UPDATE SET partition = excluded.partition, offset = excluded.offset, ts = excluded.ts',
     );
-    this.deleteExpired = p('DELETE FROM batches WHERE stream_id = ? AND ts < ?');
-    this.trimBatches = p('DELETE FROM batches WHERE stream_id = ? AND partition = ? AND base_offset + count <= ?');
+    this.deleteExpired = p('DELETE FROM batches WHERE stream_id = ? AND ts < ? RETURNING partition, len');
+    this.trimBatches = p('DELETE FROM batches WHERE stream_id = ? AND partition = ? AND base_offset + count <= ? RETURNING partition, len');
+    this.headBytes = p('UPDATE heads SET bytes = bytes - ? WHERE stream_id = ? AND partition = ?');
     this.updateRetention = p('UPDATE streams SET retention_ms = ? WHERE id = ?');
     this.deleteExpiredDedup = p('DELETE FROM dedup WHERE stream_id = ? AND ts < ?');
     this.offsetsOf = p('SELECT partition, offset FROM offsets WHERE grp = ? AND stream = ? ORDER BY partition');

@@ -82,15 +82,20 @@ export class KinesisApi {
         return discardUnreadBody(req);
       }
       const op = operationOf(String(target));
+      const info = this.gw.requestInfo(req);
+      if (info) info.route = `kinesis:${String(target).slice(TARGET_PREFIX.length)}`;
       const body = await readBody(req, { maxBytes: MAX_KINESIS_BODY_BYTES, timeoutMs: this.gw.options.bodyTimeoutMs }, this.gw.admission, address);
       reserved = body.reserved;
       const json = parseBody(body.data);
       const principal = this.authenticate(req, body.data);
-      const call = this.callOf(principal, checkInput(json, op.input), address);
+      const call = { ...this.callOf(principal, checkInput(json, op.input), address), info: this.gw.requestInfo(req) };
       send(res, 200, await op.run(call), headers);
     } catch (e) {
       if (e instanceof ClientAbortedError) return void res.destroy();
       const err = toKinesisError(e);
+      const info = this.gw.requestInfo(req);
+      if (info) info.code = err.code;
+      if (err.status >= 500 && err.code === 'InternalFailure') this.gw.observer.log.error({ reqId: info?.id, err: (e as Error)?.stack ?? String(e) }, 'internal error answering a Kinesis request');
       send(res, err.status, errorBody(err), { ...closing(req, headers, isBodyTimeout(e)), 'x-amzn-errortype': err.code, ...err.headers });
       if (!isBodyTimeout(e)) discardUnreadBody(req); // any other unread body is read and dropped (bounded), so the client reads the answer
     } finally {
@@ -140,6 +145,5 @@ function toKinesisError(e: unknown): KinesisError {
   if (isPayloadTooLarge(e) || isTooManyRecords(e)) return new KinesisError('ValidationException', e.message);
   if (isBodyTimeout(e)) return new KinesisError('RequestTimeout', e.message, 408);
   if (e instanceof UnsupportedEncodingError || e instanceof BadEncodingError) return new KinesisError('InvalidArgumentException', e.message);
-  process.emitWarning(`sluice kinesis: ${(e as Error)?.stack ?? e}`);
   return new KinesisError('InternalFailure', 'internal error', 500);
 }

@@ -1,5 +1,6 @@
 // Kinesis record operations: PutRecord(s) store the raw Data bytes; GetRecords reads a page from
 // a shard iterator. Sequence numbers carry stream, partition and offset (shards.ts).
+import { countAppend } from '../metrics.js';
 import type { AppendRecord, AppendResult, StreamInfo } from '../../engine/engine.js';
 import { parseHashKey } from '../../engine/partitioner.js';
 import { ACCOUNT, KinesisError, invalidArgument } from './errors.js';
@@ -34,7 +35,9 @@ async function store(call: KinesisCall, stream: string, records: AppendRecord[])
   call.gw.rateLimiter?.take(call.client, records.length);
   const leave = call.gw.admission.enterAppend();
   try {
-    return { info, results: await call.gw.engine.append(stream, records) };
+    const results = await call.gw.append(stream, records);
+    countAppend(call.gw.metrics, call.info, stream, 'kinesis', results, records.reduce((n, r) => n + r.value.length, 0));
+    return { info, results };
   } finally {
     leave();
   }

@@ -1,4 +1,5 @@
 // What every Kinesis operation is given, and what it is.
+import type { RequestInfo } from '../metrics.js';
 import type { Action, Principal } from '../auth/scopes.js';
 import type { Gateway } from '../gateway.js';
 import type { Members } from './validation.js';
@@ -11,6 +12,8 @@ export interface KinesisCall {
   params: Params;
   principal: Principal;
   client: string;
+  /** What the access log says of this request (the records an append stored). */
+  info?: RequestInfo;
   /** Throws AccessDeniedException unless the caller may `action` the stream. */
   authorize(stream: string, action: Action): void;
 }

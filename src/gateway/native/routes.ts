@@ -6,6 +6,8 @@ import { canSee } from '../auth/scopes.js';
 import { readBody } from '../body.js';
 import type { Gateway, RequestContext, RouteHandler } from '../gateway.js';
 import { HttpError } from '../http-error.js';
+import { countAppend } from '../metrics.js';
+import { consumersOf } from '../../observe/pipelines.js';
 import { sendJson } from '../request.js';
 import { parseJsonText, parseRecords, type RecordError } from './records.js';
 import { tail } from './tail.js';
@@ -61,7 +63,8 @@ async function createStream(gw: Gateway, { req, res }: RequestContext) {
 
 async function describeStream(gw: Gateway, { req, res, params }: RequestContext) {
   gw.authorize(req, params.name!, 'read');
-  sendJson(res, 200, await gw.engine.describeStream(params.name!));
+  const info = await gw.engine.describeStream(params.name!);
+  sendJson(res, 200, { ...info, consumers: await consumersOf(gw.observer.runs, gw.engine, params.name!) });
 }
 
 async function deleteStream(gw: Gateway, { req, res, params }: RequestContext) {
@@ -99,17 +102,19 @@ async function append(gw: Gateway, { req, res, params, query, clientGone }: Requ
     const leave = gw.admission.enterAppend();
     let stored: AppendResult[];
     try {
-      stored = parsed.records.length === 0 ? [] : await gw.engine.append(stream, parsed.records, { signal: clientGone });
+      stored = parsed.records.length === 0 ? [] : await gw.append(stream, parsed.records, { signal: clientGone });
     } finally {
       leave();
     }
-    respondAppend(res, parsed.total, parsed.indexes, stored, parsed.failed);
+    const results = respondAppend(res, parsed.total, parsed.indexes, stored, parsed.failed);
+    countAppend(gw.metrics, gw.requestInfo(req), stream, 'native', results, body.data.length);
   } finally {
     gw.admission.release(client, body.reserved);
   }
 }
 
-function respondAppend(res: RequestContext['res'], total: number, indexes: number[], stored: AppendResult[], failed: Map<number, RecordError>) {
+/** Answers an append: one result per record of the request, in order. Returns them. */
+function respondAppend(res: RequestContext['res'], total: number, indexes: number[], stored: AppendResult[], failed: Map<number, RecordError>): AppendResult[] {
   const results: AppendResult[] = new Array(total);
   for (const [i, error] of failed) results[i] = { error };
   stored.forEach((r, j) => (results[indexes[j]!] = r));
@@ -124,6 +129,7 @@ function respondAppend(res: RequestContext['res'], total: number, indexes: numbe
   // Records the engine could not take now may be sent again (with the same Idempotency-Key).
   const retry = results.some((r) => 'error' in r && r.error.code === 'Unavailable') ? { 'retry-after': '1' } : undefined;
   sendJson(res, status, { stored: total - nFailed - duplicates, duplicates, failed: nFailed, results }, retry);
+  return results;
 }
 
 async function read(gw: Gateway, { req, res, params, query }: RequestContext) {
