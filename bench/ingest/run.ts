@@ -28,8 +28,8 @@ interface Point {
   errors: number;
 }
 
-function start(args: string[]): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['--import', TSX, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+function start(args: string[], env: Record<string, string> = {}): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, ['--import', TSX, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   return new Promise((resolve, reject) => {
     let out = '';
     const onData = (d: Buffer) => {
@@ -75,9 +75,10 @@ async function measure(server: { child: ChildProcess; url: string }): Promise<Po
   return points;
 }
 
-async function sluice(keyField?: string, engineArgs: string[] = []): Promise<Point[]> {
+/** `env`: SLUICE_METRICS=off and LOG_LEVEL=warn measure the gateway without metrics and access lines. */
+async function sluice(keyField?: string, engineArgs: string[] = [], env: Record<string, string> = {}): Promise<Point[]> {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-'));
-  const server = await start([here('../../src/cli/bin.ts'), 'dev', '--port', '0', '--data-dir', dir, ...engineArgs]);
+  const server = await start([here('../../src/cli/bin.ts'), 'dev', '--port', '0', '--data-dir', dir, ...engineArgs], env);
   try {
     const res = await fetch(`${server.url}/v1/streams`, {
       method: 'POST',
@@ -144,6 +145,8 @@ if (process.argv.includes('--engine') && process.argv[process.argv.indexOf('--en
   const base = await baseline();
   const keyless = await sluice();
   const keyed = await sluice('sessionId');
+  // Observability's cost: the same keyless load with metrics counting nothing and no access lines.
+  const quiet = await sluice(undefined, [], { SLUICE_METRICS: 'off', LOG_LEVEL: 'warn' });
   process.stdout.write(
     JSON.stringify({
       bench: 'ingest',
@@ -153,8 +156,11 @@ if (process.argv.includes('--engine') && process.argv[process.argv.indexOf('--en
       baseline: base,
       sluiceKeyless: keyless,
       sluiceKeyed: keyed,
+      sluiceKeylessWithoutMetrics: quiet,
       ratioKeyless: Number((best(keyless) / best(base)).toFixed(3)),
       ratioKeyed: Number((best(keyed) / best(base)).toFixed(3)),
+      metricsCost: Number((1 - best(keyless) / best(quiet)).toFixed(3)),
+      metricsCpuCost: Number((keyless.at(-1)!.serverCpuUsPerRecord / quiet.at(-1)!.serverCpuUsPerRecord - 1).toFixed(3)),
     }) + '\n',
   );
 }

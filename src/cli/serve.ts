@@ -39,7 +39,9 @@ export async function serve(mode: 'dev' | 'start', flags: ServeFlags): Promise<v
   const loaded = await configuredPipelines(config, source);
   const engine = await openEngine(engineConfig);
   await ensureStreams(engine, config, log);
-  const observer = new Observer({ metrics: new Metrics({ process: true }), log: rootLog.child({ component: 'gateway' }), version: VERSION });
+  // SLUICE_METRICS=off: metrics that count nothing (what benchmarks measure metrics' cost against).
+  const metrics = process.env.SLUICE_METRICS === 'off' ? Metrics.off() : new Metrics({ process: true });
+  const observer = new Observer({ metrics, log: rootLog.child({ component: 'gateway' }), version: VERSION });
   const gateway = new Gateway(engine, gatewayOptions(mode, config, flags), undefined, observer);
   const { host, port } = await gateway.listen().catch(async (e: NodeJS.ErrnoException) => {
     await engine.close();

@@ -12,10 +12,18 @@ export const BATCH_BUCKETS = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536];
 export class Metrics {
   readonly registry = new Registry();
   private readonly made = new Map<string, Counter | Gauge | Histogram>();
+  /** False for metrics that count nothing (`Metrics.off()`: to measure what metrics cost). */
+  readonly enabled: boolean;
 
   /** `process`: also Node's process metrics (CPU, memory, event loop lag, GC) — once per process, on the main thread. */
-  constructor(options: { process?: boolean } = {}) {
-    if (options.process) collectDefaultMetrics({ register: this.registry, prefix: 'sluice_' });
+  constructor(options: { process?: boolean; enabled?: boolean } = {}) {
+    this.enabled = options.enabled ?? true;
+    if (options.process && this.enabled) collectDefaultMetrics({ register: this.registry, prefix: 'sluice_' });
+  }
+
+  /** Metrics whose counters, gauges and histograms do nothing (benchmarks measure against them). */
+  static off(): Metrics {
+    return new Metrics({ enabled: false });
   }
 
   /** A counter; `collect` (for totals kept elsewhere, such as units' stats) sets it when it is scraped. */
@@ -43,7 +51,7 @@ export class Metrics {
 
   private once(name: string, make: () => Counter | Gauge | Histogram): Counter | Gauge | Histogram {
     let m = this.made.get(name);
-    if (!m) this.made.set(name, (m = make()));
+    if (!m) this.made.set(name, (m = this.enabled ? make() : (NOOP as unknown as Counter)));
     return m;
   }
 }
@@ -52,3 +60,6 @@ export class Metrics {
 export async function total(c: Counter, match: (labels: Record<string, string | number>) => boolean = () => true): Promise<number> {
   return (await c.get()).values.reduce((n, v) => (match(v.labels as Record<string, string | number>) ? n + v.value : n), 0);
 }
+
+/** What a disabled Metrics hands out: every method a component calls, doing nothing. */
+const NOOP = { inc() {}, observe() {}, set() {}, reset() {}, get: async () => ({ values: [] }) };
