@@ -26,7 +26,7 @@ export function prettyJson(value: unknown, indent = ''): string {
 }
 
 /** One line with a space after each comma and colon: `{"a": [1, 2]}`. */
-function inline(value: unknown): string | undefined {
+export function inline(value: unknown): string | undefined {
   if (value === null || typeof value !== 'object') return JSON.stringify(value);
   if (Array.isArray(value)) return `[${value.map((v) => inline(v) ?? 'null').join(', ')}]`;
   const parts: string[] = [];
@@ -38,7 +38,7 @@ function inline(value: unknown): string | undefined {
 }
 
 export function jsonView(value: unknown, pretty = true): HTMLElement {
-  const text = (pretty ? prettyJson(value) : JSON.stringify(value)) ?? 'undefined';
+  const text = (pretty ? prettyJson(value) : inline(value)) ?? 'undefined';
   const pre = h('pre', { class: pretty ? 'json' : 'json compact' });
   if (text.length > MAX_COLOURED_CHARS) pre.textContent = text;
   else pre.append(colour(text));

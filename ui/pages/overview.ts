@@ -29,11 +29,11 @@ export async function overviewPage(ctx: PageContext): Promise<void> {
     { label: 'Last error', key: 'lastError', cell: (p) => (p.lastError ? h('span', { class: 'error-text' }, p.lastError) : h('span', { class: 'muted' }, '—')) },
   ], (p) => p.name, 'pipelines');
   const slot = new Slot();
-  const records = feed.chart({ title: 'Ingest', unit: 'perSec', lines: [{ name: 'ingest.records', label: 'records/s', color: '--c1' }] });
-  const bytesChart = feed.chart({ title: 'Ingest bytes', unit: 'bytesPerSec', lines: [{ name: 'ingest.bytes', label: 'bytes/s', color: '--c2' }] });
+  const records = feed.chart({ title: 'Ingest', unit: 'perSec', lines: [{ name: 'ingest.records', label: 'records', color: '--c1' }] });
+  const bytesChart = feed.chart({ title: 'Ingest bytes', unit: 'bytesPerSec', lines: [{ name: 'ingest.bytes', label: 'bytes', color: '--c2' }] });
   const refusals = feed.chart({ title: 'Refused requests', unit: 'perSec', lines: [
-    { name: 'ingest.rejected', label: 'rejected/s', color: '--c-bad' },
-    { name: 'ingest.throttled', label: 'throttled/s', color: '--c-warn' },
+    { name: 'ingest.rejected', label: 'rejected', color: '--c-bad' },
+    { name: 'ingest.throttled', label: 'throttled', color: '--c-warn' },
   ] });
   slot.el.append(
     stats(ingest, bytes, rejected, throttled),
@@ -49,9 +49,9 @@ export async function overviewPage(ctx: PageContext): Promise<void> {
       slot.clear();
       ingest.set(fmtRate(o.ingest.recordsPerSec), `${fmtInt(o.ingest.records)} records since start`);
       bytes.set(`${fmtBytes(o.ingest.bytesPerSec)}/s`, '');
-      rejected.set(fmtRate(o.ingest.rejectedPerSec), `${fmtInt(o.ingest.rejected)} requests since start`);
+      rejected.set(fmtRate(o.ingest.rejectedPerSec), requestsSince(o.ingest.rejected));
       rejected.tone(o.ingest.rejectedPerSec > 0 ? 'bad' : null);
-      throttled.set(fmtRate(o.ingest.throttledPerSec), `${fmtInt(o.ingest.throttled)} requests since start`);
+      throttled.set(fmtRate(o.ingest.throttledPerSec), requestsSince(o.ingest.throttled));
       throttled.tone(o.ingest.throttledPerSec > 0 ? 'warn' : null);
       engine.set(o.engine, o.open ? 'open gateway: no keys' : 'API keys required');
       uptime.set(fmtSeconds(o.uptimeS), `since ${fmtTime(o.startedAt, false)}`);
@@ -67,3 +67,5 @@ export async function overviewPage(ctx: PageContext): Promise<void> {
     }
   }, REFRESH_MS);
 }
+
+const requestsSince = (n: number) => `${fmtInt(n)} request${n === 1 ? '' : 's'} since start`;

@@ -52,8 +52,8 @@ export async function pipelinePage(ctx: PageContext): Promise<void> {
   ], (u) => u.unit, 'units');
   const p = `pipeline.${name}`;
   const charts = [
-    feed.chart({ title: 'Source records', unit: 'perSec', lines: [{ name: `${p}.records`, label: 'records/s', color: '--c1' }] }),
-    feed.chart({ title: 'Late and errors', unit: 'perSec', lines: [{ name: `${p}.late`, label: 'late/s', color: '--c-warn' }, { name: `${p}.errors`, label: 'errors/s', color: '--c-bad' }] }),
+    feed.chart({ title: 'Source records', unit: 'perSec', lines: [{ name: `${p}.records`, label: 'records', color: '--c1' }] }),
+    feed.chart({ title: 'Late and errors', unit: 'perSec', lines: [{ name: `${p}.late`, label: 'late', color: '--c-warn' }, { name: `${p}.errors`, label: 'errors', color: '--c-bad' }] }),
     feed.chart({ title: 'Watermark lag', unit: 'seconds', lines: [{ name: `${p}.watermarkLag`, label: 'lag', color: '--c2' }] }),
   ];
   const slot = new Slot();

@@ -35,7 +35,7 @@ export async function streamPage(ctx: PageContext): Promise<void> {
     { label: '', cell: (p) => h('button', { class: 'btn small ghost', type: 'button', onclick: () => (browser.show(p.partition), showTab('records'), browserCard.scrollIntoView({ behavior: 'smooth' })) }, 'browse') },
   ], (p) => String(p.partition), 'partitions');
   const consumers = h('div', { class: 'consumers', 'data-consumers': '' });
-  const chart = feed.chart({ title: 'Appends', unit: 'perSec', lines: [{ name: `stream.${name}.records`, label: 'records/s', color: '--c1' }] });
+  const chart = feed.chart({ title: 'Appends', unit: 'perSec', lines: [{ name: `stream.${name}.records`, label: 'records', color: '--c1' }] });
 
   const tabs = { records: h('button', { class: 'tab', type: 'button', role: 'tab', 'data-tab': 'records' }, 'Records'), tail: h('button', { class: 'tab', type: 'button', role: 'tab', 'data-tab': 'tail' }, 'Live tail') };
   const panes = { records: browser.el, tail: tail.el };
