@@ -1,0 +1,102 @@
+// The contract between Sluice's function registry (src/functions/functions.ts: config, concurrency,
+// durable logs, metrics, the Invoke API, triggers) and a function runtime (thread.ts: a warm pool
+// of worker threads; process.ts: child processes). A runtime runs one function's handler, Lambda's
+// `handler(event, context[, callback])`, one invocation per worker at a time, and reports each
+// invocation's outcome the way Lambda's Node.js runtime would. Both runtimes pass one conformance
+// suite (test/functions/runtime-conformance.ts).
+
+/** What a runtime needs to run one function. */
+export interface RuntimeSpec {
+  /** The function's name (context.functionName, AWS_LAMBDA_FUNCTION_NAME). */
+  name: string;
+  /** Absolute path of the handler's module (.ts, .mts, .js, .mjs). */
+  file: string;
+  /** The export to call. Default 'handler'. */
+  exportName: string;
+  /** Hard deadline of one invocation, ms (Lambda: 3 s default; thread up to 900 s, process up to 24 h). */
+  timeoutMs: number;
+  /** Memory limit in MB (context.memoryLimitInMB; thread: resourceLimits, process: --max-old-space-size). */
+  memoryMB: number;
+  /** Environment of the handler: the function's own variables and Lambda's (AWS_REGION, …), given complete by the registry. */
+  environment: Record<string, string>;
+  /** Most invocations in flight at once: the pool grows to this many workers. */
+  concurrency: number;
+  /** ARN the context reports (invokedFunctionArn). */
+  arn: string;
+}
+
+/** One invocation. */
+export interface InvokeRequest {
+  /** context.awsRequestId; every log line of the invocation carries it. */
+  requestId: string;
+  /** The event as JSON text (parsed once, in the worker). */
+  payload: string;
+  /** context.clientContext and context.identity, when the caller gave them. */
+  clientContext?: unknown;
+  identity?: unknown;
+}
+
+/** A log line the handler wrote (console.log/info/warn/error/debug/trace, or process.stdout/stderr). */
+export interface LogLine {
+  /** Epoch ms. */
+  time: number;
+  level: 'INFO' | 'WARN' | 'ERROR' | 'DEBUG' | 'TRACE';
+  message: string;
+}
+
+/** Lambda's Node.js error shape, as the Invoke API answers it. */
+export interface FunctionError {
+  errorType: string;
+  errorMessage: string;
+  trace: string[];
+}
+
+/** How an invocation ended. */
+export type InvokeOutcome =
+  | {
+      ok: true;
+      /** The handler's result as JSON text ('null' for undefined), as Lambda serialises it. */
+      result: string;
+      durationMs: number;
+      /** Peak memory of the worker during the invocation, MB (REPORT's Max Memory Used). */
+      maxMemoryMB: number;
+      /** True when this invocation started a new worker (a cold start). */
+      coldStart: boolean;
+      logs: LogLine[];
+    }
+  | {
+      ok: false;
+      /**
+       * Unhandled: the handler threw, rejected, called back with an error, or had an uncaught
+       * exception / unhandled rejection during the invocation. Timeout: it passed its deadline (the
+       * worker was terminated and replaced; errorMessage `Task timed out after 3.00 seconds`).
+       * OutOfMemory: it passed its memory limit (worker replaced). InitError: the module failed to
+       * load or has no such export (errorType Runtime.ImportModuleError / Runtime.HandlerNotFound).
+       */
+      kind: 'Unhandled' | 'Timeout' | 'OutOfMemory' | 'InitError';
+      error: FunctionError;
+      durationMs: number;
+      maxMemoryMB: number;
+      coldStart: boolean;
+      logs: LogLine[];
+    };
+
+/** A pool of workers running one function. */
+export interface FunctionRuntime {
+  /**
+   * Runs one invocation on a free worker (starting one, up to `concurrency`, when none is free).
+   * Callers keep the number in flight within `concurrency` (the registry throttles above it); one
+   * more waits for a worker. Never rejects for what the handler does; rejects only when closed.
+   */
+  invoke(req: InvokeRequest, signal?: AbortSignal): Promise<InvokeOutcome>;
+  /** New invocations run the module as it is now (sluice dev reloads a changed file); running ones finish. */
+  reload(): Promise<void>;
+  /** Starts workers ahead of need (0 .. concurrency); resolves when they loaded the module, or rejects with its import error. */
+  warm(workers: number): Promise<void>;
+  /** Stops taking invocations, lets running ones finish (up to their deadline), ends the workers. */
+  close(): Promise<void>;
+  readonly stats: { workers: number; busy: number; coldStarts: number; replaced: number };
+}
+
+/** Makes a runtime for a function (thread.ts and process.ts each export one). */
+export type RuntimeFactory = (spec: RuntimeSpec) => FunctionRuntime;
