@@ -224,7 +224,7 @@ describe('the dashboard on an open gateway', () => {
 
   it('renders every page light and dark without a console error (screenshots in tmp/ui-screenshots)', async () => {
     for (const scheme of ['light', 'dark'] as const) {
-      const { page, errors } = await open('', scheme);
+      const { page, errors, urls } = await open('', scheme);
       const shots: [string, string, string][] = [
         ['overview', '', '[data-stat=engine] .stat-value:text("sqlite")'],
         ['streams', '#/streams', '[data-table=streams] tr[data-row="ad-views"]'],
@@ -245,6 +245,8 @@ describe('the dashboard on an open gateway', () => {
       await page.waitForSelector('[data-tail] article.record >> nth=7');
       await screenshot(page, `stream-tail-${scheme}`);
       expect(errors).toEqual([]);
+      // Nothing from the internet: no CDN, no web fonts (the favicon is a data: URL).
+      expect(urls.filter((u) => !u.startsWith(`${gw.url}/`) && !u.startsWith('data:'))).toEqual([]);
     }
   });
 });
