@@ -37,6 +37,11 @@ let declined = false;
  * so pages that refresh every few seconds do not bring the form back each time).
  */
 export function askForKey(refusal: Refusal, triedKey: string | null): Promise<void> {
+  // A refused key is of no use (one lacking a scope may still read streams: it stays until replaced).
+  if (refusal.status === 401 && triedKey !== null && currentKey() === triedKey) {
+    sessionStorage.removeItem(STORAGE_KEY);
+    dispatchEvent(new Event('sluice:key'));
+  }
   if (declined) return Promise.reject(new KeyDeclinedError(refusal));
   pending ??= showPrompt(refusal, triedKey).finally(() => (pending = undefined));
   return pending;

@@ -42,7 +42,8 @@ export function fmtSeconds(s: number | null | undefined): string {
   if (m < 60) return `${m}m ${pad(Math.floor(s % 60))}s`;
   const hr = Math.floor(m / 60);
   if (hr < 24) return `${hr}h ${pad(m % 60)}m`;
-  return `${Math.floor(hr / 24)}d ${hr % 24}h`;
+  const days = Math.floor(hr / 24);
+  return days < 10 ? `${days}d ${hr % 24}h` : `${INT.format(days)}d`;
 }
 
 /** Milliseconds as the config writes durations: "7d", "24h", "2m", "90s", "500ms". */

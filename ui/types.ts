@@ -136,10 +136,14 @@ export interface UnitInfo {
   stream?: string;
   partition?: number;
   records: number;
-  recordsPerSec: number;
+  /** Over the last sample interval (absent from gateways that do not report it). */
+  recordsPerSec?: number;
   epochs: number;
   late: number;
   clampedFuture: number;
+  /** Records sent to the error stream, and epochs that failed. */
+  errors?: number;
+  failures?: number;
   paused: number;
   stateKeys: number;
   inMemory: number;

@@ -99,7 +99,7 @@ export class PipelineGraph {
     const w = Math.max(40, text.length * 6.6 + 12);
     l.pill.setAttribute('x', String(l.x - w / 2));
     l.pill.setAttribute('width', String(w));
-    l.text.parentElement!.setAttribute('data-records', String(e.records));
+    l.path.setAttribute('data-records', String(e.records));
     const weight = max > 0 ? Math.log1p(e.recordsPerSec) / Math.log1p(max) : 0;
     l.path.setAttribute('stroke-width', (1.25 + 3 * weight).toFixed(2));
     l.path.classList.toggle('active', e.recordsPerSec > 0);

@@ -42,6 +42,7 @@ export async function pipelinePage(ctx: PageContext): Promise<void> {
     { label: 'Records/s', key: 'recordsPerSec', num: true, cell: (u) => fmtRate(u.recordsPerSec) },
     { label: 'Epochs', key: 'epochs', num: true, cell: (u) => fmtInt(u.epochs) },
     { label: 'Late', key: 'late', num: true, cell: (u) => fmtInt(u.late) },
+    { label: 'Errors', key: 'errors', num: true, cell: (u) => (u.errors === undefined ? '' : fmtInt(u.errors)) },
     { label: 'Clamped', key: 'clampedFuture', num: true, cell: (u) => fmtInt(u.clampedFuture) },
     { label: 'Paused', key: 'paused', num: true, cell: (u) => fmtInt(u.paused) },
     { label: 'State keys', key: 'stateKeys', num: true, cell: (u) => fmtInt(u.stateKeys) },
@@ -79,14 +80,14 @@ export async function pipelinePage(ctx: PageContext): Promise<void> {
       fill(badge, healthBadge(d.health));
       fill(banner, d.lastError ? h('div', { class: 'note error', role: 'alert' }, `A unit's last epoch failed: ${d.lastError}`) : null);
       for (const n of d.graph.nodes) nodeName.set(n.id, n);
-      const sourceRate = d.units.filter((u) => u.kind === 'source').reduce((n, u) => n + u.recordsPerSec, 0);
+      const sourceRate = d.units.filter((u) => u.kind === 'source').reduce((n, u) => n + (u.recordsPerSec ?? 0), 0);
       rate.set(fmtRate(live?.recordsPerSec ?? sourceRate), `${fmtInt(d.units.filter((u) => u.kind === 'source').reduce((n, u) => n + u.records, 0))} read`);
       const worst = d.steps.reduce<number | null>((m, st) => (st.watermarkLagS === null ? m : Math.max(m ?? 0, st.watermarkLagS)), null);
       lag.set(fmtSeconds(live?.watermarkLagS ?? worst), 'slowest keyed step');
       const lateCount = d.late ?? live?.late ?? d.steps.reduce((n, st) => n + st.late, 0);
       late.set(link(streamHref(d.lateStream), fmtInt(lateCount), { 'data-link': 'late' }), link(streamHref(d.lateStream), 'late stream →', { title: d.lateStream }));
       late.tone(lateCount > 0 ? 'warn' : null);
-      const errorCount = d.errors ?? live?.errors;
+      const errorCount = d.errors ?? live?.errors ?? (d.units.every((u) => u.errors !== undefined) ? d.units.reduce((n, u) => n + u.errors!, 0) : undefined);
       errors.set(link(streamHref(d.errorStream), errorCount === undefined ? '—' : fmtInt(errorCount), { 'data-link': 'errors' }), link(streamHref(d.errorStream), 'error stream →', { title: d.errorStream }));
       errors.tone(errorCount ? 'bad' : null);
       epochs.set(fmtInt(d.units.reduce((n, u) => n + u.epochs, 0)), `${fmtInt(d.commits.count)} commits`);

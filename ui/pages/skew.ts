@@ -41,7 +41,7 @@ export function skew(values: number[]): number {
 }
 
 export function skewView(group: BarGroup, measure: SkewMeasure): HTMLElement {
-  const values = group.units.map((u) => u[measure]);
+  const values = group.units.map((u) => u[measure] ?? 0);
   const max = Math.max(0, ...values);
   const k = skew(values);
   const fmt = measure === 'records' ? fmtInt : fmtRate;
@@ -67,22 +67,35 @@ export class SkewPanel {
   private readonly body = h('div', { class: 'skews' });
   private last?: { nodes: GraphNode[]; units: UnitInfo[] };
 
+  private readonly seg: HTMLElement;
+  private readonly rateButton: HTMLButtonElement;
+
   constructor() {
     const choose = (m: SkewMeasure, label: string) => {
       const b = h('button', { class: 'seg', type: 'button', 'aria-pressed': String(m === this.measure), 'data-measure': m }, label);
       b.addEventListener('click', () => {
-        this.measure = m;
-        for (const x of seg.children) x.setAttribute('aria-pressed', String((x as HTMLElement).dataset.measure === m));
+        this.select(m);
         if (this.last) this.update(this.last.nodes, this.last.units);
       });
       return b;
     };
-    const seg = h('div', { class: 'segmented' }, choose('recordsPerSec', 'records/s'), choose('records', 'total'));
+    this.rateButton = choose('recordsPerSec', 'records/s');
+    const seg = h('div', { class: 'segmented' }, this.rateButton, choose('records', 'total'));
+    this.seg = seg;
     this.el = h('section', { class: 'card' }, h('div', { class: 'card-head' }, h('h3', { class: 'card-title' }, 'Throughput per key group and partition'), seg), this.body);
+  }
+
+  private select(m: SkewMeasure): void {
+    this.measure = m;
+    for (const x of this.seg.children) x.setAttribute('aria-pressed', String((x as HTMLElement).dataset.measure === m));
   }
 
   update(nodes: GraphNode[], units: UnitInfo[]): void {
     this.last = { nodes, units };
+    // A gateway that reports no rates per unit: totals only.
+    const rates = units.every((u) => typeof u.recordsPerSec === 'number');
+    this.rateButton.disabled = !rates;
+    if (!rates && this.measure === 'recordsPerSec') this.select('records');
     const groups = barGroups(nodes, units);
     if (groups.length === 0) return fill(this.body, h('p', { class: 'muted' }, 'No units are running.'));
     fill(this.body, ...groups.map((g) => skewView(g, this.measure)));

@@ -64,14 +64,17 @@ export function uiFile(root: string, pathname: string): string | undefined {
   return file.startsWith(root + sep) ? file : undefined;
 }
 
-/** Serves a file of the dashboard (`/ui` and `/ui/` are index.html). */
-export async function serveUi(req: GatewayRequest, res: GatewayResponse, pathname: string): Promise<void> {
+/** Serves a file of the dashboard from dist/ui (`/ui` and `/ui/` are index.html). */
+export const serveUi = (req: GatewayRequest, res: GatewayResponse, pathname: string): Promise<void> => serveUiFrom(UI_DIR, req, res, pathname);
+
+/** Serves a file of the dashboard built into `root`; HttpError 404 when it is not there (or not built), 405 for methods but GET and HEAD. */
+export async function serveUiFrom(root: string, req: GatewayRequest, res: GatewayResponse, pathname: string): Promise<void> {
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     throw new HttpError(405, 'MethodNotAllowed', `${req.method} is not allowed on ${pathname}: the dashboard is static files (GET, HEAD)`, {}, { allow: 'GET, HEAD' });
   }
-  const built = await stat(join(UI_DIR, INDEX)).catch(() => undefined);
+  const built = await stat(join(root, INDEX)).catch(() => undefined);
   if (!built) throw new HttpError(404, 'NotFound', 'the dashboard is not built: run npm run build');
-  const file = uiFile(UI_DIR, pathname);
+  const file = uiFile(root, pathname);
   const info = file === undefined ? undefined : await stat(file).catch(() => undefined);
   if (!file || !info?.isFile()) throw new HttpError(404, 'NotFound', `no file ${pathname} in the dashboard`);
   const name = basename(file);
