@@ -23,6 +23,11 @@ export class GatewayClient {
   readonly url: string;
   private readonly headers: Record<string, string>;
 
+  /** The credentials' headers (for requests the client does not send itself). */
+  get authHeaders(): Record<string, string> {
+    return { ...this.headers };
+  }
+
   constructor(o: ClientOptions) {
     this.url = (o.url ?? process.env.SLUICE_URL ?? DEFAULT_URL).replace(/\/$/, '');
     const key = o.apiKey ?? process.env.SLUICE_API_KEY;

@@ -4,6 +4,7 @@ import { ConfigError } from '../config/index.js';
 import { SluiceError } from '../errors.js';
 import { CliError } from './client.js';
 import { createKey } from './keys.js';
+import { describeFunction, invoke, listFunctions, logs } from './functions.js';
 import { put } from './put.js';
 import { replay } from './replay.js';
 import { serve } from './serve.js';
@@ -72,6 +73,20 @@ function program(): Command {
     .option('--partition <n>', 'only this partition', int('--partition', 0, 1023))
     .option('--limit <n>', 'stop after n records', int('--limit', 1, Number.MAX_SAFE_INTEGER))
     .action((stream, o) => tail(stream, o));
+
+  const functions = p.command('functions').description('Lambda-compatible functions');
+  client(functions.command('list').description('list functions')).action((o) => listFunctions(o));
+  client(functions.command('describe <name>').description("a function's configuration, counters, workers, queue and triggers")).action((name, o) => describeFunction(name, o));
+  client(p.command('invoke <function>').description('invoke a function through the Lambda Invoke API; prints its result'))
+    .option('--payload <json|@file>', 'the event, JSON or @file (default {})')
+    .option('--type <type>', 'RequestResponse (default), Event or DryRun')
+    .option('--log', "print the invocation's log tail to stderr")
+    .action((name, o) => invoke(name, o));
+  client(p.command('logs <function>').description("print a function's invocation logs (START, lines, END, REPORT)"))
+    .option('--follow', 'keep printing new invocations')
+    .option('--request-id <id>', 'only this invocation')
+    .option('--limit <n>', 'the last n invocations (default 20)', int('--limit', 1, 1000))
+    .action((name, o) => logs(name, o));
 
   const keys = p.command('keys').description('API keys');
   keys.command('create <id>').description('make an API key and print its config entry')

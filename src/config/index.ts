@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { importModule } from '../load-module.js';
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
+import { functionsSchema } from '../functions/config.js';
 
 const duration = z.union([z.number(), z.string()]).transform((v, ctx) => {
   const ms = parseDuration(v);
@@ -13,7 +14,7 @@ const duration = z.union([z.number(), z.string()]).transform((v, ctx) => {
   return ms ?? 0;
 });
 
-const action = z.enum(['read', 'write', 'admin']);
+const action = z.enum(['read', 'write', 'admin', 'invoke']);
 
 const principal = z.strictObject({
   id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'use 1-64 letters, digits, _ or -'),
@@ -89,6 +90,8 @@ const schema = z.strictObject({
       demo: z.string().min(1).optional(),
     })
     .optional(),
+  /** Lambda-compatible functions (src/functions/config.ts). */
+  functions: functionsSchema.optional(),
   /** Streams created at start when missing. */
   streams: z.record(z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, 'invalid stream name'), stream).optional(),
 });
@@ -100,6 +103,7 @@ export type ResolvedConfig = z.output<typeof schema>;
 
 /** Types a configuration; returns it unchanged. */
 export const defineConfig = (config: SluiceConfig): SluiceConfig => config;
+export { defineFunction, type FunctionConfig } from '../functions/config.js';
 
 export class ConfigError extends SluiceError {
   readonly code = 'InvalidConfig';

@@ -12,7 +12,11 @@ import { KinesisApi, kinesisRequest } from './kinesis/index.js';
 import { DualProtocolListener } from './listener.js';
 import { nativeRoutes } from './native/routes.js';
 import { observeRoutes } from './native/observe-routes.js';
+import { functionRoutes } from './native/function-routes.js';
 import { serveUi } from './ui/serve.js';
+import { LambdaApi, lambdaRequest } from './lambda/index.js';
+import { functionUrl, URL_PREFIX } from './lambda/urls.js';
+import type { Functions } from '../functions/functions.js';
 import { DEFAULT_RETRY_AFTER_S, resolveGatewayOptions, type GatewayOptions, type ResolvedGatewayOptions } from './options.js';
 import { RateLimiter } from './rate-limit.js';
 import { Observer } from '../observe/observer.js';
@@ -43,7 +47,14 @@ export class Gateway {
   private readonly listener: DualProtocolListener;
   private readonly router = FindMyWay({ ignoreTrailingSlash: true });
   private readonly apiKeys: ApiKeys;
+  /** SigV4 key pairs (Kinesis and Lambda APIs) by access key id. */
+  readonly accessKeys: Map<string, Principal>;
+  /** Principals added at run time (functions' own keys): checked even on an open gateway. */
+  private readonly added = new Map<string, Principal>();
   private readonly kinesis: KinesisApi;
+  private readonly lambda: LambdaApi;
+  /** The functions this process runs (the Lambda API and function URLs serve them): set by `sluice dev/start` once they started. */
+  functions?: Functions;
   private readonly streamCache = new Map<string, { info: StreamInfo; at: number }>();
   private readonly shutdown = new AbortController();
   private inflight = 0;
@@ -59,8 +70,10 @@ export class Gateway {
     this.admission = new Admission({ ...this.options, retryAfterS: DEFAULT_RETRY_AFTER_S });
     if (this.options.rateLimit) this.rateLimiter = new RateLimiter(this.options.rateLimit, clock);
     this.apiKeys = new ApiKeys(this.options.principals);
+    this.accessKeys = new Map(this.options.principals.filter((p) => p.accessKeyId).map((p) => [p.accessKeyId!, p]));
     this.kinesis = new KinesisApi(this);
-    for (const [method, path, handler] of [...nativeRoutes(this), ...observeRoutes(this)]) {
+    this.lambda = new LambdaApi(this, () => this.functions);
+    for (const [method, path, handler] of [...nativeRoutes(this), ...observeRoutes(this), ...functionRoutes(this)]) {
       this.router.on(method, path, (() => {}) as never, { handler, path });
     }
     const o = this.options;
@@ -126,9 +139,28 @@ export class Gateway {
     return this.apiKeys.authenticate(key);
   }
 
+  /** Adds a principal at run time (a function's own key pair: its scopes are its permissions). */
+  addPrincipal(p: Principal): void {
+    this.apiKeys.add(p);
+    if (p.accessKeyId) this.accessKeys.set(p.accessKeyId, p);
+    this.added.set(p.id, p);
+  }
+
+  /** Whether a principal was added at run time: its credentials hold even on an open gateway. */
+  isAdded(id: string | undefined): boolean {
+    return id !== undefined && this.added.has(id);
+  }
+
+  /** The caller of a native request: the key's principal; on an open gateway, anyone (but a function's key is still its own). */
+  principalOf(req: GatewayRequest): Principal {
+    const key = presentedKey(req.headers);
+    if (this.open && !this.isAdded(ApiKeys.idOf(key))) return OPEN_PRINCIPAL;
+    return this.apiKeys.authenticate(key);
+  }
+
   /** Authenticates a native API request and checks its scope on a stream. */
   authorize(req: GatewayRequest, stream: string | undefined, action: Action): Principal {
-    const principal = this.open ? OPEN_PRINCIPAL : this.apiKeys.authenticate(presentedKey(req.headers));
+    const principal = this.principalOf(req);
     const internal = stream === undefined ? undefined : internalRefusal(stream, action);
     if (internal) throw new ForbiddenError(internal, stream!, action);
     if (stream !== undefined && !can(principal, stream, action)) throw new ForbiddenError(`key '${principal.id}' may not ${action} stream '${stream}'`, stream, action);
@@ -198,6 +230,15 @@ export class Gateway {
     }
     if (url.pathname === '/healthz' || url.pathname === '/readyz') info.route = url.pathname;
     if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
+    if (lambdaRequest(url.pathname)) {
+      info.route = 'lambda';
+      return this.lambda.handle(req, res, url.pathname);
+    }
+    if (url.pathname.startsWith(URL_PREFIX)) {
+      if (this.draining) throw new ShuttingDownError();
+      info.route = 'fn';
+      return functionUrl(this, this.functions, req, res, url);
+    }
     if (url.pathname === '/ui' || url.pathname.startsWith('/ui/')) {
       info.route = '/ui';
       return serveUi(req, res, url.pathname);

@@ -169,9 +169,9 @@ export async function startUnits(engine: Engine, p: Pipeline, prepared: Prepared
   return loop;
 }
 
-/** The pause before a failing unit tries again: 500 ms, doubling with each failure in a row, at most 10 s (processing time). */
+/** The pause before a failing unit tries again (the others carry on): 500 ms, doubling with each failure in a row, at most 5 s (processing time). */
 export function retryPauseMs(failures: number): number {
-  return Math.min(10_000, 500 * 2 ** Math.max(0, failures - 1));
+  return Math.min(5_000, 500 * 2 ** Math.max(0, failures - 1));
 }
 
 /** A rebuilt unit goes on counting where the failed one was. */
@@ -189,8 +189,9 @@ export class UnitLoop {
   private wake?: () => void;
   /** Units whose epoch failed: rebuilt before their next step. */
   private readonly stale = new Set<number>();
-  /** Failed epochs in a row, per unit failing now. */
+  /** Failed epochs in a row, per unit failing now, and when (performance.now()) each may try again. */
   private readonly failures = new Map<number, number>();
+  private readonly retryAt = new Map<number, number>();
   readonly done: Promise<void>;
 
   /** Called when the loop turns idle or busy (a worker reports it at once, not at its next stats tick). */
@@ -219,7 +220,12 @@ export class UnitLoop {
     const poll = this.o.idlePollMs ?? 20;
     while (!this.stopped) {
       let progressed = false;
+      let waiting = false;
       for (let i = 0; i < this.units.length && !this.stopped; i++) {
+        if ((this.retryAt.get(i) ?? 0) > performance.now()) {
+          waiting = true; // a failing unit waits out its pause; the others go on (and the loop is not idle)
+          continue;
+        }
         try {
           if (this.stale.has(i)) {
             const fresh = await this.reopen(i);
@@ -246,11 +252,11 @@ export class UnitLoop {
           unit.stats.lastError = (e as Error).message;
           // The failed epoch changed the unit in memory: it is rebuilt from its committed state.
           this.stale.add(i);
-          await new Promise((r) => setTimeout(r, retryPauseMs(failures)));
+          this.retryAt.set(i, performance.now() + retryPauseMs(failures));
         }
       }
       const wasIdle = this.idle;
-      this.idleRounds = progressed ? 0 : this.idleRounds + 1;
+      this.idleRounds = progressed || waiting ? 0 : this.idleRounds + 1;
       this.rounds++;
       if (this.idle !== wasIdle) this.onIdleChange?.(this.idle);
       if (!progressed && !this.stopped) await new Promise<void>((r) => ((this.wake = r), setTimeout(r, poll)));

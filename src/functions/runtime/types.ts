@@ -62,6 +62,8 @@ export type InvokeOutcome =
       maxMemoryMB: number;
       /** True when this invocation started a new worker (a cold start). */
       coldStart: boolean;
+      /** Cold starts only: ms from starting the worker to its module loaded (REPORT's Init Duration). */
+      initDurationMs?: number;
       logs: LogLine[];
     }
   | {
@@ -78,6 +80,7 @@ export type InvokeOutcome =
       durationMs: number;
       maxMemoryMB: number;
       coldStart: boolean;
+      initDurationMs?: number;
       logs: LogLine[];
     };
 

@@ -18,12 +18,20 @@ export class ApiKeys {
   private readonly byId = new Map<string, { principal: Principal; hash: Buffer }>();
 
   constructor(principals: Principal[]) {
-    for (const p of principals) {
-      if (!p.apiKeyHash) continue;
-      const m = /^sha256:([0-9a-f]{64})$/.exec(p.apiKeyHash);
-      if (!m) throw new Error(`principal '${p.id}': apiKeyHash must be 'sha256:' and 64 hex digits`);
-      this.byId.set(p.id, { principal: p, hash: Buffer.from(m[1]!, 'hex') });
-    }
+    for (const p of principals) this.add(p);
+  }
+
+  /** Adds a principal's key (the keys of functions are added when they start). */
+  add(p: Principal): void {
+    if (!p.apiKeyHash) return;
+    const m = /^sha256:([0-9a-f]{64})$/.exec(p.apiKeyHash);
+    if (!m) throw new Error(`principal '${p.id}': apiKeyHash must be 'sha256:' and 64 hex digits`);
+    this.byId.set(p.id, { principal: p, hash: Buffer.from(m[1]!, 'hex') });
+  }
+
+  /** Whether a presented key names this principal id (before checking its secret). */
+  static idOf(presented: string | undefined): string | undefined {
+    return presented === undefined ? undefined : KEY.exec(presented)?.[1];
   }
 
   /** The principal a presented key belongs to; UnauthenticatedError when missing, malformed or wrong. */

@@ -3,7 +3,8 @@
 // for itself (`_sluice.*`: pipelines' shuffles and tables) are never written, created or deleted
 // by clients, whatever their scopes: a record there would be taken as a pipeline's own.
 
-export type Action = 'read' | 'write' | 'admin';
+/** `invoke` applies to functions (`function:<name pattern>`); `admin` implies every action. */
+export type Action = 'read' | 'write' | 'admin' | 'invoke';
 
 export interface Principal {
   /** Names the client in logs and limits; letters, digits, '_' and '-'. */

@@ -2,7 +2,7 @@
 // headers to sign; a verifier must instead rebuild the canonical request from exactly the headers
 // the client listed in SignedHeaders, so this follows the SigV4 specification directly.
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import type { Principal } from './scopes.js';
+import { OPEN_PRINCIPAL as OPEN, type Principal } from './scopes.js';
 
 export const MAX_CLOCK_SKEW_MS = 15 * 60 * 1000; // AWS accepts signatures within 15 minutes
 
@@ -24,6 +24,21 @@ const AUTH = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/a
 
 const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
 const hmac = (key: string | Buffer, data: string) => createHmac('sha256', key).update(data).digest();
+
+/**
+ * The principal that signed a request to an AWS-shaped API of the gateway (Kinesis, Lambda). An
+ * open gateway accepts any signature, except one made with a function's own key pair: that holds
+ * (a function acts within its permissions even under `sluice dev`).
+ */
+export function verifyRequest(gw: { open: boolean; accessKeys: ReadonlyMap<string, Principal>; clock: { now(): number }; isAdded(id: string | undefined): boolean }, req: { method?: string; url?: string; headers: SignedRequest['headers'] }, body: Buffer): Principal | SigV4Failure {
+  if (gw.open) {
+    const auth = req.headers['authorization'];
+    const accessKey = typeof auth === 'string' ? /Credential=([^/]+)\//.exec(auth)?.[1] : undefined;
+    const signer = accessKey === undefined ? undefined : gw.accessKeys.get(accessKey);
+    if (!signer || !gw.isAdded(signer.id)) return OPEN;
+  }
+  return verifySigV4({ method: req.method ?? 'POST', url: req.url ?? '/', headers: req.headers, body }, gw.accessKeys, gw.clock.now());
+}
 
 /** Returns the principal whose key signed the request, or why the signature is not accepted. */
 export function verifySigV4(

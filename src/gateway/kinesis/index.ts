@@ -4,7 +4,7 @@
 // Kinesis' shapes (`__type`, `message`, x-amzn-ErrorType).
 import { EngineUnavailableError, InvalidArgumentError, StreamExistsError, StreamNotFoundError } from '../../engine/errors.js';
 import { OPEN_PRINCIPAL, can, internalRefusal, type Principal } from '../auth/scopes.js';
-import { verifySigV4 } from '../auth/sigv4.js';
+import { verifyRequest } from '../auth/sigv4.js';
 import { readBody } from '../body.js';
 import {
   BadEncodingError, ClientAbortedError, isBodyTimeout, isOverloaded, isOverShare, isPayloadTooLarge, isRateLimited, isTooManyRecords, UnsupportedEncodingError,
@@ -64,11 +64,7 @@ function operationOf(target: string): Operation {
 }
 
 export class KinesisApi {
-  private readonly byAccessKey: Map<string, Principal>;
-
-  constructor(private readonly gw: Gateway) {
-    this.byAccessKey = new Map(gw.options.principals.filter((p) => p.accessKeyId).map((p) => [p.accessKeyId!, p]));
-  }
+  constructor(private readonly gw: Gateway) {}
 
   async handle(req: GatewayRequest, res: GatewayResponse): Promise<void> {
     if (req.method === 'OPTIONS') return preflight(req, res);
@@ -120,8 +116,7 @@ export class KinesisApi {
   }
 
   private authenticate(req: GatewayRequest, body: Buffer): Principal {
-    if (this.gw.open) return OPEN_PRINCIPAL;
-    const result = verifySigV4({ method: req.method ?? 'POST', url: req.url ?? '/', headers: req.headers, body }, this.byAccessKey, this.gw.clock.now());
+    const result = verifyRequest(this.gw, req, body);
     if ('code' in result) {
       throw new KinesisError(result.code, result.message, result.code === 'MissingAuthenticationTokenException' ? 403 : 400);
     }

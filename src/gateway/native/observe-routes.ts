@@ -24,7 +24,7 @@ export function observeRoutes(gw: Gateway): [HTTPMethod, string, RouteHandler][]
 
 /** Refuses a key that may not read metrics (403), or none (401). */
 function authorizeMetrics(gw: Gateway, req: RequestContext['req']): void {
-  const principal = gw.open ? OPEN_PRINCIPAL : gw.authenticate(presentedKey(req.headers));
+  const principal = gw.principalOf(req);
   if (!canReadMetrics(principal)) throw new ForbiddenError(`key '${principal.id}' may not read metrics: it needs admin on '*' or the scope '$metrics'`, '$metrics', 'read');
 }
 

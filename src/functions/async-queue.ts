@@ -1,0 +1,159 @@
+// The durable queue of a function's asynchronous invocations (Invoke with `Event`, schedules, object
+// events): an internal stream per function, read by one consumer that invokes, retries as Lambda
+// does (2 more attempts, 1 min then 2 min later), and sends what fails for good — or is older than
+// maximumEventAge — to the on-failure destination, in Lambda's destination record shape.
+import type { Clock } from '../clock.js';
+import type { Engine } from '../engine/engine.js';
+import type { InvokeOutcome } from './runtime/types.js';
+
+export const asyncStreamOf = (fn: string) => `_sluice.fn.${fn}.async`;
+/** Lambda waits 1 minute before the first retry of an asynchronous event, 2 before the second. */
+export const RETRY_DELAYS_MS = [60_000, 120_000];
+/** Events of one function in flight at once (waiting out their retry delay, or running). */
+const MAX_IN_FLIGHT = 100;
+const READ_BATCH = 100;
+
+/** An asynchronous invocation as queued. */
+export interface AsyncEvent {
+  requestId: string;
+  /** The event, JSON text. */
+  payload: string;
+  /** When it was first queued (epoch ms); its age counts from here. */
+  queuedAt: number;
+  /** Attempts made before this one. */
+  attempt: number;
+  /** Not to be run before (epoch ms): a retry's delay. */
+  notBefore: number;
+}
+
+export interface AsyncQueueOptions {
+  engine: Engine;
+  clock: Clock;
+  fn: string;
+  arn: string;
+  /** Retries after the first attempt (Lambda: 0–2, default 2). */
+  retries: number;
+  maxEventAgeMs: number;
+  onFailure?: string;
+  onSuccess?: string;
+  /** Runs one attempt (taking a concurrency slot: it may wait). */
+  invoke: (e: AsyncEvent, signal: AbortSignal) => Promise<InvokeOutcome>;
+  /** A destination record could not be stored. */
+  onDeliveryFailure?: (e: unknown) => void;
+  log?: (line: string, level?: 'info' | 'warn') => void;
+}
+
+export class AsyncQueue {
+  private readonly stream: string;
+  private readonly group: string;
+  private inFlight = 0;
+  private retried = 0;
+  private failedForGood = 0;
+  private committed = 0;
+
+  constructor(private readonly o: AsyncQueueOptions) {
+    this.stream = asyncStreamOf(o.fn);
+    this.group = `fn:${o.fn}:async`;
+  }
+
+  /** Queues an event durably; resolves once it is stored (Invoke answers 202 then). */
+  async enqueue(requestId: string, payload: string): Promise<void> {
+    const now = this.o.clock.now();
+    const e: AsyncEvent = { requestId, payload, queuedAt: now, attempt: 0, notBefore: now };
+    const [r] = await this.o.engine.append(this.stream, [{ id: requestId, value: Buffer.from(JSON.stringify(e)) }]);
+    if (r && 'error' in r) throw new Error(`could not queue the event: ${r.error.message}`);
+  }
+
+  /** Consumes until the signal aborts: events run concurrently; the committed offset moves past those done, in order. */
+  async run(signal: AbortSignal): Promise<void> {
+    const { engine } = this.o;
+    let next = (await engine.getOffsets(this.group, this.stream)).get(0) ?? (await engine.resolve(this.stream, 0, 'earliest'));
+    this.committed = next;
+    const open: { offset: number; done: boolean }[] = []; // read and not yet committed past, in offset order
+    const commit = async () => {
+      while (open[0]?.done) open.shift();
+      const to = open[0]?.offset ?? next;
+      if (to <= this.committed) return;
+      this.committed = to;
+      await engine.commit({ offsets: [{ group: this.group, stream: this.stream, partition: 0, offset: to }] }).catch((e: Error) => this.o.log?.(`function ${this.o.fn}: could not commit its async queue offset: ${e.message}`));
+    };
+    const slotFreed = { wake: () => {} };
+    while (!signal.aborted) {
+      const { records, next: after } = await engine.read(this.stream, 0, next, READ_BATCH);
+      if (records.length === 0) {
+        await commit();
+        await engine.waitFor(this.stream, 0, after, { signal }).catch(() => {});
+        next = Math.max(next, after);
+        continue;
+      }
+      for (const r of records) {
+        while (this.inFlight >= MAX_IN_FLIGHT && !signal.aborted) await new Promise<void>((w) => (slotFreed.wake = w));
+        const entry = { offset: r.offset, done: false };
+        open.push(entry);
+        this.inFlight++;
+        void this.handle(JSON.parse(Buffer.from(r.value).toString()) as AsyncEvent, signal).finally(() => {
+          entry.done = true;
+          this.inFlight--;
+          slotFreed.wake();
+          void commit();
+        });
+      }
+      next = after;
+    }
+  }
+
+  stats(): { inFlight: number; retried: number; failedForGood: number; committed: number } {
+    return { inFlight: this.inFlight, retried: this.retried, failedForGood: this.failedForGood, committed: this.committed };
+  }
+
+  /** One event's attempt: run it when due; then a retry, a destination record, or nothing more. */
+  private async handle(e: AsyncEvent, signal: AbortSignal): Promise<void> {
+    const { clock } = this.o;
+    try {
+      if (clock.now() - e.queuedAt > this.o.maxEventAgeMs) return await this.destination(this.o.onFailure, e, 'EventAgeExceeded', undefined);
+      if (e.notBefore > clock.now()) await clock.sleep(e.notBefore - clock.now(), signal);
+      const outcome = await this.o.invoke(e, signal);
+      if (outcome.ok) return await this.destination(this.o.onSuccess, { ...e, attempt: e.attempt + 1 }, 'Success', outcome);
+      if (e.attempt < this.o.retries) {
+        this.retried++;
+        const retry: AsyncEvent = { ...e, attempt: e.attempt + 1, notBefore: clock.now() + (RETRY_DELAYS_MS[e.attempt] ?? RETRY_DELAYS_MS.at(-1)!) };
+        // (Its id makes a retry stored once, even if a crash makes this attempt run again.)
+        await this.o.engine.append(asyncStreamOf(this.o.fn), [{ id: `${e.requestId}:${retry.attempt}`, value: Buffer.from(JSON.stringify(retry)) }]);
+        return;
+      }
+      this.failedForGood++;
+      await this.destination(this.o.onFailure, { ...e, attempt: e.attempt + 1 }, 'RetriesExhausted', outcome);
+    } catch (err) {
+      if (!signal.aborted) this.o.log?.(`function ${this.o.fn}: async event ${e.requestId}: ${(err as Error).message}`);
+    }
+  }
+
+  /** Lambda's destination record, appended to `stream` (nothing when no destination is set). */
+  private async destination(stream: string | undefined, e: AsyncEvent, condition: 'Success' | 'RetriesExhausted' | 'EventAgeExceeded', outcome: InvokeOutcome | undefined): Promise<void> {
+    if (condition === 'EventAgeExceeded') this.failedForGood++;
+    if (!stream) return;
+    const record = {
+      version: '1.0',
+      timestamp: new Date(this.o.clock.now()).toISOString(),
+      requestContext: { requestId: e.requestId, functionArn: `${this.o.arn}:$LATEST`, condition, approximateInvokeCount: e.attempt },
+      requestPayload: parseOr(e.payload),
+      responseContext: { statusCode: 200, executedVersion: '$LATEST', ...(outcome && !outcome.ok ? { functionError: 'Unhandled' } : {}) },
+      responsePayload: outcome === undefined ? null : outcome.ok ? parseOr(outcome.result) : { errorType: outcome.error.errorType, errorMessage: outcome.error.errorMessage, trace: outcome.error.trace },
+    };
+    try {
+      const [r] = await this.o.engine.append(stream, [{ id: `${e.requestId}:${condition}`, value: Buffer.from(JSON.stringify(record)) }]);
+      if (r && 'error' in r) throw new Error(r.error.message);
+    } catch (err) {
+      this.o.onDeliveryFailure?.(err);
+      this.o.log?.(`function ${this.o.fn}: could not deliver to destination '${stream}': ${(err as Error).message}`);
+    }
+  }
+}
+
+function parseOr(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}

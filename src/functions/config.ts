@@ -1,0 +1,95 @@
+// A function in sluice.config.ts: `functions: { <name>: defineFunction({ handler, … }) }`, its
+// schema (validated with the rest of the config, one line per bad field) and its defaults.
+import { z } from 'zod';
+import { parseDuration } from '../config/duration.js';
+
+export const DEFAULT_TIMEOUT_MS = 3_000; // Lambda's
+export const MAX_THREAD_TIMEOUT_MS = 900_000; // Lambda's 15 minutes
+export const MAX_PROCESS_TIMEOUT_MS = 24 * 3_600_000; // long jobs in a process of their own
+export const DEFAULT_MEMORY_MB = 128;
+export const DEFAULT_CONCURRENCY = 10;
+export const DEFAULT_ASYNC_RETRIES = 2; // Lambda's
+export const DEFAULT_MAX_EVENT_AGE_MS = 6 * 3_600_000; // Lambda's
+
+const duration = z.union([z.number(), z.string()]).transform((v, ctx) => {
+  const ms = parseDuration(v);
+  if (ms === undefined) ctx.addIssue({ code: 'custom', message: `expected milliseconds or a duration like '30s', got ${JSON.stringify(v)}` });
+  return ms ?? 0;
+});
+
+/** Lambda's function names: 1-64 letters, digits, '-' or '_'. */
+export const FUNCTION_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+const streamTrigger = z.strictObject({
+  stream: z.string().min(1),
+  batchSize: z.number().int().min(1).max(10_000).optional(),
+  maximumBatchingWindow: duration.optional(),
+  startingPosition: z.enum(['TRIM_HORIZON', 'LATEST', 'AT_TIMESTAMP']).optional(),
+  startingPositionTimestamp: z.union([z.number(), z.string()]).optional(),
+  parallelizationFactor: z.number().int().min(1).max(10).optional(),
+  bisectBatchOnFunctionError: z.boolean().optional(),
+  maximumRetryAttempts: z.number().int().min(-1).max(10_000).optional(),
+  maximumRecordAge: z.union([z.literal(-1), duration]).optional(),
+  functionResponseTypes: z.array(z.literal('ReportBatchItemFailures')).optional(),
+  filterCriteria: z.strictObject({ Filters: z.array(z.strictObject({ Pattern: z.string() })).max(5) }).optional(),
+  destinations: z.strictObject({ onFailure: z.strictObject({ stream: z.string().min(1) }) }).optional(),
+  format: z.enum(['kinesis', 'records']).optional(),
+  enabled: z.boolean().optional(),
+});
+
+const scheduleTrigger = z.strictObject({
+  schedule: z.string().min(1),
+  /** The event's `detail` (EventBridge's constant input). */
+  input: z.unknown().optional(),
+  enabled: z.boolean().optional(),
+});
+
+const action = z.enum(['read', 'write', 'admin']);
+
+export const functionSchema = z
+  .strictObject({
+    /** './functions/listener.ts' (exports `handler`) or './f.ts#exportName', relative to the config file. */
+    handler: z.string().min(1),
+    timeout: duration.optional(),
+    memory: z.number().int().min(128).max(10_240).optional(),
+    environment: z.record(z.string().regex(ENV_NAME, 'environment variable names are letters, digits and _'), z.string()).optional(),
+    concurrency: z.number().int().min(1).max(1_000).optional(),
+    runtime: z.enum(['thread', 'process']).optional(),
+    /** Stream patterns → actions, as API key scopes: what the function may do through Sluice (its context client and its own key pair). */
+    permissions: z.record(z.string(), z.array(action).min(1)).optional(),
+    triggers: z.array(z.union([streamTrigger, scheduleTrigger])).optional(),
+    /** Where asynchronous invocations (Event, schedules) go when they fail for good, or succeed. */
+    destinations: z.strictObject({ onFailure: z.strictObject({ stream: z.string().min(1) }).optional(), onSuccess: z.strictObject({ stream: z.string().min(1) }).optional() }).optional(),
+    /** Asynchronous invocations: retries (Lambda: 2) and how old an event may get before it is dropped to onFailure (Lambda: 6 h). */
+    async: z.strictObject({ maximumRetryAttempts: z.number().int().min(0).max(2).optional(), maximumEventAge: duration.optional() }).optional(),
+    /** The function URL /fn/<name>/…: 'key' (default) asks for an API key with invoke permission; 'none' is public. */
+    url: z.strictObject({ auth: z.enum(['key', 'none']) }).optional(),
+  })
+  .superRefine((f, ctx) => {
+    const max = f.runtime === 'process' ? MAX_PROCESS_TIMEOUT_MS : MAX_THREAD_TIMEOUT_MS;
+    if (f.timeout !== undefined && (f.timeout < 1_000 || f.timeout > max)) {
+      ctx.addIssue({ code: 'custom', path: ['timeout'], message: `must be from 1 s to ${f.runtime === 'process' ? '24 h' : '900 s'} (runtime '${f.runtime ?? 'thread'}'), got ${f.timeout} ms` });
+    }
+    if (f.async?.maximumEventAge !== undefined && (f.async.maximumEventAge < 60_000 || f.async.maximumEventAge > DEFAULT_MAX_EVENT_AGE_MS)) {
+      ctx.addIssue({ code: 'custom', path: ['async', 'maximumEventAge'], message: 'must be from 60 s to 6 h, as Lambda allows' });
+    }
+  });
+
+export const functionsSchema = z.record(z.string().regex(FUNCTION_NAME, 'function names are 1-64 letters, digits, - or _'), functionSchema);
+
+/** What a user writes for one function. */
+export type FunctionConfig = z.input<typeof functionSchema>;
+/** A function's configuration after validation (durations in ms). */
+export type ResolvedFunctionConfig = z.output<typeof functionSchema>;
+export type StreamTriggerConfig = z.output<typeof streamTrigger>;
+export type ScheduleTriggerConfig = z.output<typeof scheduleTrigger>;
+
+/** Types a function's configuration; returns it unchanged. */
+export const defineFunction = (f: FunctionConfig): FunctionConfig => f;
+
+/** The module path and export of a handler string ('./f.ts#main' → ['./f.ts', 'main']). */
+export function handlerOf(handler: string): { file: string; exportName: string } {
+  const at = handler.lastIndexOf('#');
+  return at < 0 ? { file: handler, exportName: 'handler' } : { file: handler.slice(0, at), exportName: handler.slice(at + 1) || 'handler' };
+}

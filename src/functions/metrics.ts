@@ -1,0 +1,32 @@
+// Functions' metrics, named after Lambda's (Invocations, Errors, Throttles, Duration,
+// ConcurrentExecutions, IteratorAge, DestinationDeliveryFailures) in Prometheus' conventions.
+import type { Counter, Histogram } from 'prom-client';
+import { DURATION_BUCKETS, type Metrics } from '../observe/metrics.js';
+import type { FunctionEntry } from './functions.js';
+
+export interface FunctionMetrics {
+  invocations: Counter<'function'>;
+  errors: Counter<'function'>;
+  throttles: Counter<'function'>;
+  duration: Histogram<'function'>;
+  destinationFailures: Counter<'function'>;
+}
+
+/** Registers the functions' metrics; `entries()` gives the functions to read gauges from when scraped. */
+export function functionMetrics(m: Metrics, entries: () => FunctionEntry[]): FunctionMetrics {
+  m.gauge<'function'>('sluice_function_concurrent_executions', 'Invocations of a function running now (Lambda: ConcurrentExecutions)', ['function'], (g) => {
+    g.reset();
+    for (const e of entries()) g.set({ function: e.name }, e.slots.inFlight);
+  });
+  m.gauge<'function'>('sluice_function_workers', 'Workers (threads or processes) a function has started', ['function'], (g) => {
+    g.reset();
+    for (const e of entries()) g.set({ function: e.name }, e.runtime.stats.workers);
+  });
+  return {
+    invocations: m.counter('sluice_function_invocations_total', 'Invocations of a function, whatever their outcome (Lambda: Invocations)', ['function']),
+    errors: m.counter('sluice_function_errors_total', 'Invocations that failed: the handler threw, timed out or ran out of memory (Lambda: Errors)', ['function']),
+    throttles: m.counter('sluice_function_throttles_total', 'Synchronous invocations refused because the function ran at its concurrency (Lambda: Throttles)', ['function']),
+    duration: m.histogram('sluice_function_duration_seconds', 'Time a handler ran (Lambda: Duration)', ['function'], DURATION_BUCKETS),
+    destinationFailures: m.counter('sluice_function_destination_delivery_failures_total', 'Records a destination could not store (Lambda: DestinationDeliveryFailures)', ['function']),
+  };
+}

@@ -1,0 +1,302 @@
+// One partition of a stream mapping: reads from the committed offset, passes over records no
+// filter matches, deals the rest to lanes by partition key, starts a lane's batch when it is full or
+// its batching window has passed, and commits the lowest offset not yet done (at-least-once, in
+// order per partition). It waits with engine.waitFor and the injected clock: no polling.
+import type { Clock } from '../../clock.js';
+import type { Engine } from '../../engine/engine.js';
+import type { InvokeOutcome } from '../runtime/types.js';
+import { envelopeBytes, eventBytesOf, filterView, mapRecord, type EventSource } from './event.js';
+import { failureMessages, type Discard } from './failure.js';
+import { Lane, retryDelay, type LaneHost, type LogLevel } from './lane.js';
+import { MAX_PAYLOAD_BYTES, type ResolvedMappingOptions } from './options.js';
+import { RESULT_DESTINATION_FAILED, RESULT_NONE, zeroCounters, type PartitionStats } from './stats.js';
+
+const READ_MAX = 10_000; // records per engine read
+
+/** What every partition of one mapping shares. */
+export interface MappingContext {
+  engine: Engine;
+  clock: Clock;
+  functionArn: string;
+  stream: string;
+  /** The consumer group offsets are committed under. */
+  group: string;
+  /** The stream's creation time (sequence numbers carry it). */
+  createdAt: number;
+  opts: ResolvedMappingOptions;
+  invoke(eventJson: string, signal: AbortSignal): Promise<InvokeOutcome>;
+  log(line: string, level: LogLevel): void;
+}
+
+/** FNV-1a: the lane of a partition key. */
+function hashKey(key: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+export class PartitionPoller implements LaneHost {
+  readonly counters = zeroCounters();
+  readonly lanes: Lane[];
+  readonly clock: Clock;
+  readonly opts: ResolvedMappingOptions;
+  private next: number;
+  private committed: number;
+  private commits: Promise<void> = Promise.resolve();
+  private commitQueued = false;
+  private readonly running = new Set<Promise<void>>();
+  private readonly retryingLanes = new Set<Lane>();
+  private readonly readAhead: number;
+  private readonly maxEventBytes: number;
+  private dirty = false;
+  private waker?: () => void;
+  private stopped = false;
+  private lastResult = RESULT_NONE;
+  private lastResultAt?: number;
+  private iteratorAge = 0;
+
+  constructor(
+    private readonly ctx: MappingContext,
+    readonly partition: number,
+    start: number,
+    readonly src: EventSource,
+    readonly signal: AbortSignal,
+  ) {
+    this.clock = ctx.clock;
+    this.opts = ctx.opts;
+    this.next = this.committed = start;
+    this.lanes = Array.from({ length: this.opts.parallelizationFactor }, () => new Lane(this));
+    this.readAhead = this.opts.batchSize * (this.opts.parallelizationFactor + 1);
+    this.maxEventBytes = MAX_PAYLOAD_BYTES - envelopeBytes(src);
+  }
+
+  /** Runs until the signal aborts, then lets running batches end and commits what they finished. */
+  async run(): Promise<void> {
+    let failures = 0;
+    while (!this.signal.aborted) {
+      this.dirty = false;
+      this.dispatch();
+      const room = this.readAhead - this.buffered();
+      try {
+        if (room > 0) {
+          const { records, next } = await this.ctx.engine.read(this.ctx.stream, this.partition, this.next, Math.min(room, READ_MAX), { signal: this.signal });
+          failures = 0;
+          if (records.length > 0 || next > this.next) {
+            this.accept(records, next);
+            continue;
+          }
+        }
+        await this.idle(room > 0);
+      } catch (e) {
+        if (this.signal.aborted) break;
+        this.ctx.log(`reading partition ${this.partition} of '${this.ctx.stream}' failed: ${(e as Error).message}`, 'warn');
+        await this.clock.sleep(retryDelay(this.opts, ++failures), this.signal).catch(() => undefined);
+      }
+    }
+    await Promise.allSettled([...this.running]);
+    this.requestCommit();
+    await this.commits;
+    this.stopped = true;
+  }
+
+  invoke(eventJson: string, signal: AbortSignal): Promise<InvokeOutcome> {
+    return this.ctx.invoke(eventJson, signal);
+  }
+
+  log(line: string, level: LogLevel): void {
+    this.ctx.log(`${this.src.shardId} of '${this.ctx.stream}': ${line}`, level);
+  }
+
+  settle(lane: Lane, count: number): void {
+    lane.queue.splice(0, count);
+    this.requestCommit();
+  }
+
+  async discard(lane: Lane, d: Discard): Promise<void> {
+    const count = d.records.length;
+    const dest = this.opts.onFailure;
+    if (dest !== undefined) await this.deliver(lane, d, dest);
+    this.counters.recordsDiscarded += count;
+    this.settle(lane, count);
+  }
+
+  earliest(): Promise<number> {
+    return this.ctx.engine.resolve(this.ctx.stream, this.partition, 'earliest');
+  }
+
+  result(text: string, iteratorAgeMs?: number): void {
+    this.lastResult = text;
+    this.lastResultAt = this.clock.now();
+    if (iteratorAgeMs !== undefined) this.iteratorAge = iteratorAgeMs;
+  }
+
+  retrying(lane: Lane, on: boolean): void {
+    if (on) this.retryingLanes.add(lane);
+    else this.retryingLanes.delete(lane);
+  }
+
+  stats(latestOffset?: number): PartitionStats {
+    const caughtUp = this.buffered() === 0 && (latestOffset === undefined || this.next >= latestOffset);
+    return {
+      partition: this.partition,
+      shardId: this.src.shardId,
+      state: this.stopped ? 'STOPPED' : this.retryingLanes.size > 0 ? 'RETRYING' : 'OK',
+      lastProcessingResult: this.lastResult,
+      ...(this.lastResultAt !== undefined && { lastProcessingResultAt: this.lastResultAt }),
+      iteratorAgeMs: caughtUp ? 0 : this.iteratorAge,
+      committedOffset: this.committed,
+      readOffset: this.next,
+      ...(latestOffset !== undefined && { latestOffset, lag: Math.max(0, latestOffset - this.committed) }),
+      batchesInFlight: this.running.size,
+      ...this.counters,
+    };
+  }
+
+  private buffered(): number {
+    let n = 0;
+    for (const lane of this.lanes) n += lane.queue.length;
+    return n;
+  }
+
+  private accept(records: Parameters<typeof mapRecord>[0][], next: number): void {
+    const now = this.clock.now();
+    const { filter, parallelizationFactor } = this.opts;
+    for (const s of records) {
+      const r = mapRecord(s, this.ctx.createdAt, now);
+      if (filter && !filter.matches(filterView(r))) {
+        this.counters.recordsFiltered++;
+        continue;
+      }
+      this.lanes[parallelizationFactor === 1 ? 0 : hashKey(r.partitionKey) % parallelizationFactor]!.queue.push(r);
+    }
+    this.next = next;
+    this.requestCommit(); // records passed over move the offset on when nothing before them is outstanding
+  }
+
+  /** Starts a batch on each idle lane whose batch is full or whose window has passed. */
+  private dispatch(): void {
+    const now = this.clock.now();
+    const full = this.buffered() >= this.readAhead;
+    for (const lane of this.lanes) {
+      if (lane.busy || lane.queue.length === 0) continue;
+      const n = this.batchLength(lane);
+      const ready = this.opts.windowMs === 0 || full || n < lane.queue.length || n >= this.opts.batchSize || now - lane.queue[0]!.queuedAt >= this.opts.windowMs;
+      if (!ready) continue;
+      const run = lane.run(n).finally(() => {
+        this.running.delete(run);
+        this.wake();
+      });
+      this.running.add(run);
+    }
+  }
+
+  /** How many of the lane's queued records fit one batch (batchSize, and the 6 MB payload). */
+  private batchLength(lane: Lane): number {
+    const max = Math.min(this.opts.batchSize, lane.queue.length);
+    let bytes = 0;
+    for (let i = 0; i < max; i++) {
+      bytes += eventBytesOf(lane.queue[i]!, this.src);
+      if (bytes > this.maxEventBytes) return Math.max(1, i);
+    }
+    return max;
+  }
+
+  /** Waits for a lane to finish, new records, or the earliest batching window to pass. */
+  private async idle(canRead: boolean): Promise<void> {
+    if (this.dirty) return;
+    const ac = new AbortController();
+    const stop = () => ac.abort();
+    this.signal.addEventListener('abort', stop, { once: true });
+    const waits: Promise<unknown>[] = [new Promise<void>((resolve) => (this.waker = resolve))];
+    if (canRead) waits.push(this.ctx.engine.waitFor(this.ctx.stream, this.partition, this.next, { signal: ac.signal }));
+    const deadline = this.windowDeadline();
+    if (deadline !== undefined) waits.push(this.clock.sleep(Math.max(0, deadline - this.clock.now()), ac.signal));
+    for (const w of waits) w.catch(() => undefined);
+    try {
+      await Promise.race(waits);
+    } finally {
+      this.waker = undefined;
+      ac.abort();
+      this.signal.removeEventListener('abort', stop);
+    }
+  }
+
+  private wake(): void {
+    this.dirty = true;
+    this.waker?.();
+  }
+
+  private windowDeadline(): number | undefined {
+    if (this.opts.windowMs === 0) return undefined;
+    let at: number | undefined;
+    for (const lane of this.lanes) {
+      if (lane.busy || lane.queue.length === 0) continue;
+      const t = lane.queue[0]!.queuedAt + this.opts.windowMs;
+      if (at === undefined || t < at) at = t;
+    }
+    return at;
+  }
+
+  /** The lowest offset not yet done, if `lane` settled its first `settling` records. */
+  private commitPoint(lane?: Lane, settling = 0): number {
+    let point = this.next;
+    for (const l of this.lanes) {
+      const first = l === lane ? l.queue[settling] : l.queue[0];
+      if (first !== undefined && first.offset < point) point = first.offset;
+    }
+    return point;
+  }
+
+  /** Runs engine writes one after another, so committed offsets only grow. */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.commits.then(fn);
+    this.commits = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  private requestCommit(): void {
+    if (this.commitQueued || this.commitPoint() <= this.committed) return;
+    this.commitQueued = true;
+    void this.serial(async () => {
+      this.commitQueued = false;
+      const offset = this.commitPoint();
+      if (offset <= this.committed) return;
+      try {
+        await this.ctx.engine.commit({ offsets: [{ group: this.ctx.group, stream: this.ctx.stream, partition: this.partition, offset }] });
+        this.committed = offset;
+      } catch (e) {
+        this.log(`committing offset ${offset} failed (retried with the next commit): ${(e as Error).message}`, 'warn');
+      }
+    });
+  }
+
+  /** Writes the failure records and the offset past them in one unit, retrying until it lands or the mapping stops. */
+  private async deliver(lane: Lane, d: Discard, dest: string): Promise<void> {
+    const messages = failureMessages(d, this.src, this.ctx.functionArn, this.clock.now());
+    const records = messages.map((m) => ({ value: Buffer.from(m), key: this.src.shardId }));
+    const id = `${this.ctx.group}:${this.partition}:discard:${d.records[0]!.offset}-${d.records.at(-1)!.offset}`;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.serial(async () => {
+          const offset = Math.max(this.committed, this.commitPoint(lane, d.records.length));
+          await this.ctx.engine.commit({
+            id,
+            appends: [{ stream: dest, records }],
+            offsets: [{ group: this.ctx.group, stream: this.ctx.stream, partition: this.partition, offset }],
+          });
+          this.committed = offset;
+        });
+        this.counters.destinationDeliveries += messages.length;
+        return;
+      } catch (e) {
+        this.counters.destinationDeliveryFailures++;
+        this.result(RESULT_DESTINATION_FAILED);
+        this.log(`writing the failure record to '${dest}' failed (attempt ${attempt}, retrying): ${(e as Error).message}`, 'error');
+        await this.clock.sleep(retryDelay(this.opts, attempt), this.signal);
+      }
+    }
+  }
+}

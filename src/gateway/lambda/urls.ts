@@ -1,0 +1,118 @@
+// Function URLs: any method on /fn/<name>/… delivers an API Gateway HTTP API (payload 2.0) event,
+// as Lambda's function URLs do; the result `{statusCode, headers, body, isBase64Encoded, cookies}`
+// is the answer, other JSON is 200 application/json, a failed or malformed invocation is 502.
+// Auth: the function's `url.auth` — 'key' (default: an API key or SigV4 with invoke permission),
+// 'none' (public).
+import { randomUUID } from 'node:crypto';
+import { can } from '../auth/scopes.js';
+import { readBody } from '../body.js';
+import { ClientAbortedError, ForbiddenError } from '../errors.js';
+import type { Gateway } from '../gateway.js';
+import { HttpError } from '../http-error.js';
+import { discardUnreadBody, sendJson, type GatewayRequest, type GatewayResponse } from '../request.js';
+import { SYNC_PAYLOAD_LIMIT } from '../../functions/errors.js';
+import type { Functions } from '../../functions/functions.js';
+
+export const URL_PREFIX = '/fn/';
+
+/** Invokes the function a function URL names with the request as its event, and answers with its result. */
+export async function functionUrl(gw: Gateway, fns: Functions | undefined, req: GatewayRequest, res: GatewayResponse, url: URL): Promise<void> {
+  const rest = url.pathname.slice(URL_PREFIX.length);
+  const slash = rest.indexOf('/');
+  const name = decodeURIComponent(slash < 0 ? rest : rest.slice(0, slash));
+  const entry = fns?.names().includes(name) ? fns.get(name) : undefined;
+  if (!entry) throw new HttpError(404, 'FunctionNotFound', `no function '${name}' has a URL here`, { function: name });
+  if ((entry.config.url?.auth ?? 'key') === 'key') {
+    const principal = gw.principalOf(req);
+    if (!can(principal, `function:${name}`, 'invoke')) throw new ForbiddenError(`key '${principal.id}' may not invoke function '${name}'`, `function:${name}`, 'invoke');
+  }
+  const address = req.socket?.remoteAddress ?? 'unknown';
+  const body = await readBody(req, { maxBytes: SYNC_PAYLOAD_LIMIT, timeoutMs: gw.options.bodyTimeoutMs }, gw.admission, address);
+  try {
+    const info = gw.requestInfo(req);
+    if (info) info.route = `fn:${name}`;
+    const event = httpEvent(req, url, slash < 0 ? '/' : rest.slice(slash), body.data, address, gw.clock.now());
+    const invocation = await fns!.invoke(name, JSON.stringify(event));
+    const outcome = invocation!.outcome;
+    if (!outcome.ok) return sendJson(res, 502, { message: 'Internal Server Error' });
+    answer(res, outcome.result);
+  } catch (e) {
+    if (e instanceof ClientAbortedError) throw e;
+    discardUnreadBody(req);
+    throw e;
+  } finally {
+    gw.admission.release(address, body.reserved);
+  }
+}
+
+/** The API Gateway HTTP API payload 2.0 event of a request. */
+function httpEvent(req: GatewayRequest, url: URL, rawPath: string, body: Buffer, sourceIp: string, now: number) {
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(req.headers)) if (!k.startsWith(':') && v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
+  const query: Record<string, string> = {};
+  for (const [k, v] of url.searchParams) query[k] = k in query ? `${query[k]},${v}` : v;
+  const cookies = headers.cookie?.split(/;\s*/).filter(Boolean);
+  delete headers.cookie;
+  const text = body.toString('utf8');
+  const textual = Buffer.from(text, 'utf8').equals(body) && !/^(image|audio|video)\/|octet-stream/.test(headers['content-type'] ?? '');
+  return {
+    version: '2.0',
+    routeKey: '$default',
+    rawPath,
+    rawQueryString: url.search.slice(1),
+    ...(cookies?.length ? { cookies } : {}),
+    headers,
+    ...(url.search ? { queryStringParameters: query } : {}),
+    requestContext: {
+      accountId: 'anonymous',
+      apiId: 'sluice',
+      domainName: headers.host ?? 'localhost',
+      domainPrefix: (headers.host ?? 'localhost').split('.')[0],
+      http: { method: req.method ?? 'GET', path: rawPath, protocol: `HTTP/${req.httpVersion}`, sourceIp, userAgent: headers['user-agent'] ?? '' },
+      requestId: randomUUID(),
+      routeKey: '$default',
+      stage: '$default',
+      time: clfTime(now),
+      timeEpoch: now,
+    },
+    ...(body.length ? { body: textual ? text : body.toString('base64') } : {}),
+    isBase64Encoded: body.length > 0 && !textual,
+  };
+}
+
+/** The response a result stands for (Lambda's rules for function URLs). */
+function answer(res: GatewayResponse, resultText: string): void {
+  let result: unknown;
+  try {
+    result = JSON.parse(resultText);
+  } catch {
+    return sendJson(res, 502, { message: 'Internal Server Error' });
+  }
+  const r = result as { statusCode?: unknown; headers?: unknown; body?: unknown; isBase64Encoded?: unknown; cookies?: unknown } | null;
+  if (typeof r !== 'object' || r === null || Array.isArray(r) || r.statusCode === undefined) {
+    const text = resultText;
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+    return void res.end(text);
+  }
+  const status = Number(r.statusCode);
+  const okHeaders = r.headers === undefined || (typeof r.headers === 'object' && r.headers !== null && Object.values(r.headers).every((v) => ['string', 'number', 'boolean'].includes(typeof v)));
+  const okCookies = r.cookies === undefined || (Array.isArray(r.cookies) && r.cookies.every((c) => typeof c === 'string'));
+  if (!Number.isInteger(status) || status < 100 || status > 599 || !okHeaders || !okCookies || (r.body !== undefined && typeof r.body !== 'string')) {
+    return sendJson(res, 502, { message: 'Internal Server Error' });
+  }
+  const body = r.body === undefined ? Buffer.alloc(0) : r.isBase64Encoded === true ? Buffer.from(r.body as string, 'base64') : Buffer.from(r.body as string);
+  const headers: Record<string, string | string[]> = {};
+  for (const [k, v] of Object.entries((r.headers ?? {}) as Record<string, unknown>)) headers[k.toLowerCase()] = String(v);
+  if (Array.isArray(r.cookies) && r.cookies.length) headers['set-cookie'] = r.cookies as string[];
+  headers['content-length'] = String(body.length);
+  res.writeHead(status, headers);
+  res.end(body);
+}
+
+/** Time as API Gateway writes it: 12/Mar/2020:19:03:58 +0000. */
+function clfTime(ms: number): string {
+  const d = new Date(ms);
+  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${p(d.getUTCDate())}/${months[d.getUTCMonth()]}/${d.getUTCFullYear()}:${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
+}
