@@ -5,6 +5,7 @@
 //
 //   node scripts/build-ui.mjs             build (npm run build runs it after tsc)
 //   node scripts/build-ui.mjs --if-stale  build only when dist/ui is missing or older than ui/ (tests)
+//   node scripts/build-ui.mjs --dev       not minified, with an inline source map (for profiling)
 import { build } from 'esbuild';
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -19,6 +20,7 @@ const UPLOT_CSS = join(ROOT, 'node_modules', 'uplot', 'dist', 'uPlot.min.css');
 /** Browsers with light-dark() and color-mix(): esbuild keeps the CSS as written. */
 const TARGET = ['chrome123', 'firefox120', 'safari17.5'];
 const STALE_LOCK_MS = 60_000;
+const DEV = process.argv.includes('--dev');
 
 const contentHash = (data) => createHash('sha256').update(data).digest('hex').slice(0, 8).toUpperCase();
 
@@ -45,7 +47,8 @@ async function buildInto(dir) {
     bundle: true,
     format: 'esm',
     target: TARGET,
-    minify: true,
+    minify: !DEV,
+    sourcemap: DEV ? 'inline' : false,
     legalComments: 'none',
     charset: 'utf8',
     outdir: dir,

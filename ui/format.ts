@@ -7,6 +7,9 @@ const TWO = new Intl.NumberFormat('en-US', { maximumFractionDigits: 2 });
 /** 1234 → "1,234". */
 export const fmtInt = (n: number): string => INT.format(n);
 
+/** `3 pipelines`, `1 pipeline`. */
+export const plural = (n: number, word: string): string => `${INT.format(n)} ${word}${n === 1 ? '' : 's'}`;
+
 /** A rate or measure: "2,000", "12.5", "0.25", "0". */
 export function fmtNum(n: number | null | undefined): string {
   if (n === null || n === undefined || !Number.isFinite(n)) return '—';
@@ -68,7 +71,7 @@ export function fmtTime(ms: number | null | undefined, withMs = true): string {
 export function fmtAgo(ms: number | null | undefined, now = Date.now()): string {
   if (ms === null || ms === undefined) return 'never';
   const s = Math.max(0, (now - ms) / 1000);
-  return s < 1 ? 'just now' : `${fmtSeconds(s)} ago`;
+  return s < 1 ? 'just now' : s < 60 ? `${Math.floor(s)}s ago` : `${fmtSeconds(s)} ago`;
 }
 
 /** A datetime-local input's value for epoch ms (local time, to the second). */

@@ -1,7 +1,7 @@
 // The dashboard's shell: sidebar (pages, the gateway, the key, the theme), a top bar with the
 // refresh state, and the hash router that renders the pages into it.
 import './styles.css';
-import { ApiError } from './api.js';
+import { ApiError, getJson } from './api.js';
 import { currentKey, forgetKey, KeyDeclinedError } from './auth.js';
 import { fill, h, s } from './dom.js';
 import { fmtAgo } from './format.js';
@@ -118,6 +118,8 @@ async function boot(): Promise<void> {
     for (const a of nav.querySelectorAll<HTMLAnchorElement>('a')) a.classList.toggle('active', a.dataset.nav === current);
   }, status);
   router.render();
+  // What the sidebar says of the gateway, on every page (quietly: the page asks for a key if one is needed).
+  getJson<Overview>('/v1/observe/overview', undefined, false).then((o) => dispatchEvent(new CustomEvent('sluice:overview', { detail: o })), () => {});
 }
 
 void boot();

@@ -9,14 +9,16 @@ import { errorNote } from '../widgets.js';
 import { streamPath } from '../api.js';
 
 /** Records kept on screen; older ones drop off the bottom. */
-export const TAIL_KEEP = 500;
+export const TAIL_KEEP = 300;
+/** New records are drawn at most this often: a busy stream would otherwise redraw the list every frame. */
+export const TAIL_FLUSH_MS = 200;
 
 export class LiveTail {
   readonly el: HTMLElement;
   private run?: AbortController;
   private received = 0;
   private queue: StreamRecord[] = [];
-  private frame = 0;
+  private timer?: ReturnType<typeof setTimeout>;
   private readonly partitionSel = h('select', { 'aria-label': 'tail partition', name: 'tail-partition' }, h('option', { value: '' }, 'all'));
   private readonly toggle = h('button', { class: 'btn primary', type: 'button', 'data-action': 'tail' }, 'Start');
   private readonly clear = h('button', { class: 'btn ghost', type: 'button' }, 'Clear');
@@ -59,7 +61,7 @@ export class LiveTail {
     readEvents(path, run.signal, () => this.setState('live', 'live'), (e) => {
       if (e.event !== 'record') return;
       this.queue.push(JSON.parse(e.data) as StreamRecord);
-      this.frame ||= requestAnimationFrame(() => this.flush());
+      this.timer ??= setTimeout(() => this.flush(), TAIL_FLUSH_MS);
     })
       .then(() => this.run === run && this.ended('the gateway ended the tail'))
       .catch((err) => this.run === run && this.ended(err));
@@ -67,6 +69,9 @@ export class LiveTail {
 
   stop(): void {
     if (!this.run) return;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.flush(); // what had arrived is shown
     this.run.abort();
     this.run = undefined;
     this.toggle.textContent = 'Start';
@@ -82,12 +87,22 @@ export class LiveTail {
   }
 
   private flush(): void {
-    this.frame = 0;
+    this.timer = undefined;
     const batch = this.queue.splice(0);
     this.received += batch.length;
-    const rows = batch.reverse().map(tailRow);
-    this.list.prepend(...rows);
-    while (this.list.childElementCount > TAIL_KEEP) this.list.lastElementChild!.remove();
+    // Only what stays on screen is drawn.
+    const rows = batch.slice(-TAIL_KEEP).reverse().map(tailRow);
+    const drop = this.list.childElementCount + rows.length - TAIL_KEEP;
+    if (drop >= this.list.childElementCount) this.list.replaceChildren(...rows);
+    else {
+      if (drop > 0) {
+        const range = document.createRange();
+        range.setStartBefore(this.list.children[this.list.childElementCount - drop]!);
+        range.setEndAfter(this.list.lastElementChild!);
+        range.deleteContents();
+      }
+      this.list.prepend(...rows);
+    }
     this.showCount();
   }
 

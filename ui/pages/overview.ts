@@ -2,7 +2,7 @@
 import { getJson } from '../api.js';
 import { SeriesFeed } from '../chart.js';
 import { h } from '../dom.js';
-import { fmtInt, fmtRate, fmtBytes, fmtSeconds, fmtTime } from '../format.js';
+import { fmtBytes, fmtInt, fmtRate, fmtSeconds, fmtTime, plural } from '../format.js';
 import type { PageContext } from '../router.js';
 import type { Overview, PipelineHealth } from '../types.js';
 import { REFRESH_MS } from '../refresh.js';
@@ -56,7 +56,7 @@ export async function overviewPage(ctx: PageContext): Promise<void> {
       engine.set(o.engine, o.open ? 'open gateway: no keys' : 'API keys required');
       uptime.set(fmtSeconds(o.uptimeS), `since ${fmtTime(o.startedAt, false)}`);
       version.set(o.version, 'sluice');
-      streams.set(link('#/streams', fmtInt(o.streams)), `${fmtInt(o.pipelines.length)} pipelines`);
+      streams.set(link('#/streams', fmtInt(o.streams)), plural(o.pipelines.length, 'pipeline'));
       pipelines.rows(o.pipelines, 'no pipelines run in this gateway');
       dispatchEvent(new CustomEvent('sluice:overview', { detail: o }));
     } catch (e) {
@@ -68,4 +68,4 @@ export async function overviewPage(ctx: PageContext): Promise<void> {
   }, REFRESH_MS);
 }
 
-const requestsSince = (n: number) => `${fmtInt(n)} request${n === 1 ? '' : 's'} since start`;
+const requestsSince = (n: number) => `${plural(n, 'request')} since start`;

@@ -3,18 +3,19 @@
 import { getJson } from '../api.js';
 import { SeriesFeed } from '../chart.js';
 import { fill, h } from '../dom.js';
-import { fmtInt, fmtNum, fmtRate, fmtSeconds, fmtTime } from '../format.js';
+import { fmtInt, fmtNum, fmtRate, fmtSeconds, fmtTime, plural } from '../format.js';
 import { REFRESH_MS } from '../refresh.js';
 import type { PageContext } from '../router.js';
 import type { GraphNode, Overview, PipelineDetail, StepStats, UnitInfo } from '../types.js';
 import { card, healthBadge, link, pageHeader, Slot, Stat, stats, streamHref, Table } from '../widgets.js';
-import { PipelineGraph } from './graph.js';
+import { nodeClass, PipelineGraph } from './graph.js';
 import { SkewPanel, stepName } from './skew.js';
 
 export async function pipelinePage(ctx: PageContext): Promise<void> {
   const name = ctx.params[0]!;
   const feed = new SeriesFeed(ctx.signal);
   const badge = h('span', { class: 'health-slot' });
+  const threads = h('span', { class: 'muted', 'data-workers': '' });
   const banner = h('div', { class: 'banner-slot' });
   const rate = new Stat('Records in', 'recordsPerSec');
   const lag = new Stat('Watermark lag', 'watermarkLag');
@@ -23,7 +24,8 @@ export async function pipelinePage(ctx: PageContext): Promise<void> {
   const epochs = new Stat('Epochs', 'epochs');
   const commits = new Stat('Commit time', 'commits');
   const shape = new Stat('Units', 'units');
-  const graphCard = h('section', { class: 'card graph-card' }, h('div', { class: 'card-head' }, h('h3', { class: 'card-title' }, 'Operator graph'), legend()));
+  const graphLegend = h('div', { class: 'graph-legend' });
+  const graphCard = h('section', { class: 'card graph-card' }, h('div', { class: 'card-head' }, h('h3', { class: 'card-title' }, 'Operator graph'), graphLegend));
   let graph: PipelineGraph | undefined;
   const nodeName = new Map<number, GraphNode>();
   const steps = new Table<StepStats>([
@@ -67,7 +69,7 @@ export async function pipelinePage(ctx: PageContext): Promise<void> {
     skew.el,
     h('details', { class: 'card' }, h('summary', { class: 'card-title' }, 'Units'), units.el),
   );
-  ctx.root.append(pageHeader(name, [['Pipelines', '#/pipelines']], badge), slot.el);
+  ctx.root.append(pageHeader(name, [['Pipelines', '#/pipelines']], badge, threads), slot.el);
 
   ctx.poll(async () => {
     try {
@@ -92,11 +94,13 @@ export async function pipelinePage(ctx: PageContext): Promise<void> {
       errors.tone(errorCount ? 'bad' : null);
       epochs.set(fmtInt(d.units.reduce((n, u) => n + u.epochs, 0)), `${fmtInt(d.commits.count)} commits`);
       commits.set(`${fmtNum(d.commits.p50Ms)} ms`, `p50 · p99 ${fmtNum(d.commits.p99Ms)} ms`);
-      shape.set(fmtInt(d.units.length), `${fmtInt(d.keyGroups)} groups · ${fmtInt(d.workers)} workers`);
+      shape.set(fmtInt(d.units.length), plural(d.keyGroups, 'key group'));
+      fill(threads, d.workers > 0 ? `on ${plural(d.workers, 'worker thread')}` : 'on the main thread');
       if (!graph || !graph.sameShape(d)) {
         graph?.el.remove();
         graph = new PipelineGraph(d, d.lateStream);
         graphCard.append(graph.el);
+        fill(graphLegend, ...legend(d.graph.nodes));
       } else graph.update(d);
       steps.rows(d.steps, 'no keyed steps');
       skew.update(d.graph.nodes, d.units);
@@ -110,7 +114,10 @@ export async function pipelinePage(ctx: PageContext): Promise<void> {
   }, REFRESH_MS);
 }
 
-function legend(): HTMLElement {
+/** The kinds of node the graph holds, in its colours. */
+function legend(nodes: GraphNode[]): HTMLElement[] {
+  const present = new Set(nodes.map(nodeClass));
   const item = (cls: string, text: string) => h('span', { class: 'legend-item' }, h('span', { class: `swatch ${cls}` }), text);
-  return h('div', { class: 'graph-legend' }, item('n-source', 'source'), item('n-step', 'step'), item('n-keyed', 'keyed step'), item('n-sink', 'sink'), item('n-late', 'late'));
+  return ([['n-source', 'source'], ['n-step', 'step'], ['n-keyed', 'keyed step'], ['n-sink', 'sink'], ['n-late', 'late records']] as const)
+    .filter(([cls]) => present.has(cls)).map(([cls, text]) => item(cls, text));
 }

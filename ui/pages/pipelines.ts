@@ -21,7 +21,7 @@ export async function pipelinesPage(ctx: PageContext): Promise<void> {
     { label: 'Units', key: 'units', num: true, cell: (p) => fmtInt(p.units) },
   ], (p) => p.name, 'pipelines');
   const slot = new Slot();
-  slot.el.append(card('Pipelines', table.el));
+  slot.el.append(card(null, table.el));
   ctx.root.append(pageHeader('Pipelines', []), slot.el);
   ctx.poll(async () => {
     try {
