@@ -3,7 +3,7 @@
 import uPlot from 'uplot';
 import { getJson } from './api.js';
 import { h, setText } from './dom.js';
-import { fmtBytes, fmtNum, fmtSeconds, fmtTime } from './format.js';
+import { fmtBytes, fmtInt, fmtNum, fmtSeconds, fmtTime } from './format.js';
 import { cssColor, withAlpha } from './theme.js';
 import type { SeriesAnswer } from './types.js';
 
@@ -30,7 +30,8 @@ export interface ChartSpec {
 const formatter = (unit: ChartUnit) => (v: number) =>
   unit === 'bytesPerSec' ? `${fmtBytes(v)}/s` : unit === 'seconds' ? fmtSeconds(v) : `${fmtNum(v)}/s`;
 
-const axisValue = (unit: ChartUnit) => (v: number) => (unit === 'bytesPerSec' ? fmtBytes(v) : unit === 'seconds' ? fmtSeconds(v) : fmtNum(v));
+const axisValue = (unit: ChartUnit) => (v: number) =>
+  unit === 'bytesPerSec' ? fmtBytes(v) : unit === 'seconds' ? fmtSeconds(v) : Number.isInteger(v) ? fmtInt(v) : fmtNum(v);
 
 /** Points of several series on one x axis (seconds), oldest first; a missing point is null. */
 export function align(answer: SeriesAnswer, names: string[]): uPlot.AlignedData {

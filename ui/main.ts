@@ -115,7 +115,11 @@ async function boot(): Promise<void> {
   showKey();
   const router = new Router(ROUTES, page, (current) => {
     status.reset();
-    for (const a of nav.querySelectorAll<HTMLAnchorElement>('a')) a.classList.toggle('active', a.dataset.nav === current);
+    for (const a of nav.querySelectorAll<HTMLAnchorElement>('a')) {
+      a.classList.toggle('active', a.dataset.nav === current);
+      if (a.dataset.nav === current) a.setAttribute('aria-current', 'page');
+      else a.removeAttribute('aria-current');
+    }
   }, status);
   router.render();
   // What the sidebar says of the gateway, on every page (quietly: the page asks for a key if one is needed).
