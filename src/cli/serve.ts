@@ -12,6 +12,12 @@ import { createLogger, type Logger } from '../observe/log.js';
 import { Metrics } from '../observe/metrics.js';
 import { Observer } from '../observe/observer.js';
 import { VERSION } from './version.js';
+import { dirname } from 'node:path';
+import { systemClock } from '../clock.js';
+import { Functions } from '../functions/functions.js';
+import { FunctionInitError } from '../functions/errors.js';
+import { processRuntime } from '../functions/runtime/process.js';
+import { threadRuntime } from '../functions/runtime/thread.js';
 import { configuredPipelines, runOptions, startPipelines } from './pipelines.js';
 
 export interface ServeFlags {
@@ -51,11 +57,12 @@ export async function serve(mode: 'dev' | 'start', flags: ServeFlags): Promise<v
   });
   const auth = principals.length ? `${principals.length} principals` : 'open (no keys)';
   log.info(`engine ${describeEngine(engineConfig)}; auth ${auth}${source ? `; config ${source}` : ''}`);
-  // (Printed whatever the level: it is how a user, and a script, learns where to go.)
-  process.stderr.write(`sluice ${mode}: listening on ${gateway.url} (host ${host}, port ${port}); dashboard ${gateway.url}/ui\n`);
   const options = { ...runOptions(config, engineConfig, source, pipelineLog(rootLog)), metrics: observer.metrics };
   const runs = await startPipelines(engine, loaded, options);
   observer.watch(runs);
+  const functions = await startFunctions(config, source, engine, gateway, observer, mode);
+  // (Printed whatever the level, once everything runs: it is how a user, and a script, learns where to go.)
+  process.stderr.write(`sluice ${mode}: listening on ${gateway.url} (host ${host}, port ${port}); dashboard ${gateway.url}/ui\n`);
   const threads = options.workers ? `${options.workers} worker thread${options.workers > 1 ? 's' : ''}` : 'the main thread';
   for (const r of runs) log.info(`pipeline '${r.pipeline.name}': ${r.prepared.units.length} units on ${threads}`);
   const demo = !flags.demo ? undefined : config.dataflow?.demo ? runModuleDemo(config.dataflow.demo, source, { url: gateway.url, tablesPath: options.tablesPath!, runs }) : runDemo(gateway);
@@ -69,6 +76,7 @@ export async function serve(mode: 'dev' | 'start', flags: ServeFlags): Promise<v
       log.info(`${signal}: draining in-flight requests`);
       await demo?.stop();
       await gateway.close();
+      await functions?.close();
       for (const r of runs) await r.stop();
       await engine.close();
       log.info('stopped');
@@ -143,6 +151,21 @@ async function ensureStreams(engine: Engine, config: ResolvedConfig, log: Logger
       if (!(e instanceof StreamExistsError)) throw e;
     }
   }
+}
+
+/** Starts the configured functions (after the gateway listens: they call back to it) and hands them to the gateway. */
+async function startFunctions(config: ResolvedConfig, source: string | undefined, engine: Engine, gateway: Gateway, observer: Observer, mode: 'dev' | 'start'): Promise<Functions | undefined> {
+  if (!config.functions || Object.keys(config.functions).length === 0) return undefined;
+  const functions = await Functions.start({
+    engine, functions: config.functions, baseDir: source ? dirname(source) : process.cwd(), gatewayUrl: gateway.url, region: gateway.options.region,
+    observer, clock: systemClock, runtimes: { thread: threadRuntime, process: processRuntime }, addPrincipal: (p) => gateway.addPrincipal(p), watch: mode === 'dev',
+  }).catch((e: Error) => {
+    throw new CliError(e.message, e instanceof FunctionInitError ? 2 : 1);
+  });
+  gateway.functions = functions;
+  const log = observer.log.child({ component: 'functions' });
+  for (const name of functions.names()) log.info(`function '${name}': ${functions.get(name).spec.concurrency} at once on ${functions.get(name).config.runtime ?? 'thread'}s; invoke at ${gateway.url}/2015-03-31/functions/${name}/invocations`);
+  return functions;
 }
 
 /** Pipelines' lines (units failing and recovering, input gone, trims) into the log, each at its level. */

@@ -2,6 +2,8 @@
 // schema (validated with the rest of the config, one line per bad field) and its defaults.
 import { z } from 'zod';
 import { parseDuration } from '../config/duration.js';
+import { InvalidFilterPatternError, InvalidMappingOptionError } from './streams/errors.js';
+import { resolveMappingOptions, type StreamMappingOptions } from './streams/options.js';
 
 export const DEFAULT_TIMEOUT_MS = 3_000; // Lambda's
 export const MAX_THREAD_TIMEOUT_MS = 900_000; // Lambda's 15 minutes
@@ -21,22 +23,19 @@ const duration = z.union([z.number(), z.string()]).transform((v, ctx) => {
 export const FUNCTION_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-const streamTrigger = z.strictObject({
-  stream: z.string().min(1),
-  batchSize: z.number().int().min(1).max(10_000).optional(),
-  maximumBatchingWindow: duration.optional(),
-  startingPosition: z.enum(['TRIM_HORIZON', 'LATEST', 'AT_TIMESTAMP']).optional(),
-  startingPositionTimestamp: z.union([z.number(), z.string()]).optional(),
-  parallelizationFactor: z.number().int().min(1).max(10).optional(),
-  bisectBatchOnFunctionError: z.boolean().optional(),
-  maximumRetryAttempts: z.number().int().min(-1).max(10_000).optional(),
-  maximumRecordAge: z.union([z.literal(-1), duration]).optional(),
-  functionResponseTypes: z.array(z.literal('ReportBatchItemFailures')).optional(),
-  filterCriteria: z.strictObject({ Filters: z.array(z.strictObject({ Pattern: z.string() })).max(5) }).optional(),
-  destinations: z.strictObject({ onFailure: z.strictObject({ stream: z.string().min(1) }) }).optional(),
-  format: z.enum(['kinesis', 'records']).optional(),
-  enabled: z.boolean().optional(),
-});
+/** `{ stream, …Lambda's mapping options }`: the options are checked by the mapping itself (streams/options.ts), one issue per bad field. */
+const streamTrigger = z
+  .object({ stream: z.string().min(1) })
+  .catchall(z.unknown())
+  .superRefine((t, ctx) => {
+    const { stream: _stream, ...options } = t;
+    try {
+      resolveMappingOptions(options as StreamMappingOptions);
+    } catch (e) {
+      if (e instanceof InvalidMappingOptionError || e instanceof InvalidFilterPatternError) ctx.addIssue({ code: 'custom', path: [e.field.split('.')[0]!], message: e.message });
+      else throw e;
+    }
+  });
 
 const scheduleTrigger = z.strictObject({
   schedule: z.string().min(1),
@@ -82,7 +81,7 @@ export const functionsSchema = z.record(z.string().regex(FUNCTION_NAME, 'functio
 export type FunctionConfig = z.input<typeof functionSchema>;
 /** A function's configuration after validation (durations in ms). */
 export type ResolvedFunctionConfig = z.output<typeof functionSchema>;
-export type StreamTriggerConfig = z.output<typeof streamTrigger>;
+export type StreamTriggerConfig = { stream: string } & StreamMappingOptions;
 export type ScheduleTriggerConfig = z.output<typeof scheduleTrigger>;
 
 /** Types a function's configuration; returns it unchanged. */

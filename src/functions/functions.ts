@@ -11,12 +11,13 @@ import { createApiKey } from '../gateway/auth/api-keys.js';
 import type { Principal } from '../gateway/auth/scopes.js';
 import type { Observer } from '../observe/observer.js';
 import { AsyncQueue, asyncStreamOf, type AsyncEvent } from './async-queue.js';
-import { DEFAULT_ASYNC_RETRIES, DEFAULT_CONCURRENCY, DEFAULT_MAX_EVENT_AGE_MS, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_MS, handlerOf, type ResolvedFunctionConfig } from './config.js';
+import { DEFAULT_ASYNC_RETRIES, DEFAULT_CONCURRENCY, DEFAULT_MAX_EVENT_AGE_MS, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_MS, handlerOf, type ResolvedFunctionConfig, type StreamTriggerConfig } from './config.js';
 import { ASYNC_PAYLOAD_LIMIT, FunctionInitError, FunctionNotFoundError, FunctionThrottledError, InvalidPayloadError, RequestTooLargeError, SYNC_PAYLOAD_LIMIT } from './errors.js';
 import { lambdaLines, LOG_RETENTION_MS, logStreamOf, logTail } from './logs.js';
 import { functionMetrics, type FunctionMetrics } from './metrics.js';
 import type { FunctionRuntime, InvokeOutcome, RuntimeFactory, RuntimeSpec } from './runtime/types.js';
 import { Slots } from './slots.js';
+import { createStreamMapping, type StreamMapping } from './streams/index.js';
 
 export const ACCOUNT = '000000000000';
 /** Log records written at once (one engine append per batch of invocations, not per invocation). */
@@ -50,6 +51,8 @@ export class FunctionEntry {
   errors = 0;
   throttles = 0;
   lastInitMs = 0;
+  /** Its stream triggers (event source mappings). */
+  readonly mappings: StreamMapping[] = [];
 
   constructor(readonly name: string, readonly config: ResolvedFunctionConfig, readonly spec: RuntimeSpec, readonly runtime: FunctionRuntime, readonly principal: Principal, queue: (entry: FunctionEntry) => AsyncQueue, clock: Clock) {
     this.slots = new Slots(spec.concurrency);
@@ -150,7 +153,7 @@ export class Functions {
   }
 
   /** What `sluice functions describe` shows. */
-  describe(name: string) {
+  async describe(name: string) {
     const e = this.get(name);
     const c = e.config;
     return {
@@ -158,11 +161,13 @@ export class Functions {
       permissions: e.principal.scopes, triggers: c.triggers ?? [], destinations: c.destinations ?? {},
       counters: { invocations: e.invocations, errors: e.errors, throttles: e.throttles, concurrentExecutions: e.slots.inFlight },
       workers: e.runtime.stats, asyncQueue: e.queue.stats(), logStream: logStreamOf(name),
+      mappings: await Promise.all(e.mappings.map((m) => m.stats())),
     };
   }
 
   async close(): Promise<void> {
     this.ac.abort();
+    await Promise.allSettled([...this.entries.values()].flatMap((e) => e.mappings.map((m) => m.stop())));
     for (const w of this.watchers) w.close();
     await Promise.allSettled(this.running);
     await Promise.allSettled([...this.entries.values()].map((e) => e.runtime.close()));
@@ -203,6 +208,24 @@ export class Functions {
     this.entries.set(name, entry);
     this.running.push(entry.queue.run(this.ac.signal).catch((e: Error) => o.observer.log.error({ fn: name, err: e.message }, `function ${name}: its async queue stopped`)));
     if (o.watch) this.watchFile(entry, path);
+    for (const [i, t] of (config.triggers ?? []).entries()) if ('stream' in t) await this.addMapping(entry, t as StreamTriggerConfig, i);
+  }
+
+  /** A stream trigger: Lambda's event source mapping, invoking through the function's concurrency. */
+  private async addMapping(entry: FunctionEntry, t: StreamTriggerConfig, index: number): Promise<void> {
+    const { stream, ...options } = t;
+    const log = this.o.observer.log.child({ fn: entry.name, stream });
+    const mapping = createStreamMapping({
+      engine: this.o.engine, clock: this.o.clock, functionName: entry.name, functionArn: entry.arn, region: this.o.region, stream, options,
+      invoke: async (eventJson, signal) => (await this.invokeForTrigger(entry.name, eventJson, signal)).outcome,
+      log: (line, level) => log[level](line),
+    });
+    try {
+      await mapping.start(this.ac.signal);
+    } catch (e) {
+      throw new FunctionInitError(entry.name, `triggers.${index} (stream '${stream}')`, (e as Error).message);
+    }
+    entry.mappings.push(mapping);
   }
 
   private queueOf(entry: FunctionEntry): AsyncQueue {

@@ -33,13 +33,13 @@ function authorizeFunction(gw: Gateway, ctx: RequestContext, name: string): void
 async function list(gw: Gateway, ctx: RequestContext) {
   const fns = functionsOf(gw);
   const principal = gw.principalOf(ctx.req);
-  sendJson(ctx.res, 200, { functions: fns.names().filter((n) => can(principal, `function:${n}`, 'invoke')).map((n) => fns.describe(n)) });
+  sendJson(ctx.res, 200, { functions: await Promise.all(fns.names().filter((n) => can(principal, `function:${n}`, 'invoke')).map((n) => fns.describe(n))) });
 }
 
 async function describe(gw: Gateway, ctx: RequestContext) {
   const name = ctx.params.name!;
   authorizeFunction(gw, ctx, name);
-  sendJson(ctx.res, 200, functionsOf(gw).describe(name));
+  sendJson(ctx.res, 200, await functionsOf(gw).describe(name));
 }
 
 /** `?requestId=` one invocation; `?limit=` the last N (default 20); `?from=` an offset, for following. */
