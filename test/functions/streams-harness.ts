@@ -67,6 +67,14 @@ afterEach(async () => {
   await Promise.all(open.engines.splice(0).map((e) => e.close()));
 });
 
+const parse = (text: string): unknown => {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+};
+
 export function fakeInvoke(handler: Handler, calls: Call[], clock: Clock, format: 'kinesis' | 'records' = 'kinesis') {
   return async (json: string, signal: AbortSignal): Promise<InvokeOutcome> => {
     const event = JSON.parse(json);
@@ -74,7 +82,7 @@ export function fakeInvoke(handler: Handler, calls: Call[], clock: Clock, format
     const call: Call = {
       event,
       json,
-      data: records.map((r) => (format === 'records' ? r.data : JSON.parse(Buffer.from(r.kinesis.data, 'base64').toString()))),
+      data: records.map((r) => (format === 'records' ? r.data : parse(Buffer.from(r.kinesis.data, 'base64').toString()))),
       keys: records.map((r) => (format === 'records' ? r.partitionKey : r.kinesis.partitionKey)),
       seqs: records.map((r) => (format === 'records' ? r.sequenceNumber : r.kinesis.sequenceNumber)),
       at: clock.now(),

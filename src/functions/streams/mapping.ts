@@ -2,6 +2,7 @@
 // partition's position (the committed offset, else startingPosition, committed at once so a restart
 // resumes there), runs a poller per partition and reports stats. The registry creates one per
 // `{ stream: … }` trigger and gives it an `invoke`.
+import { setMaxListeners } from 'node:events';
 import type { Clock } from '../../clock.js';
 import type { Engine, OffsetCommit, ReadFrom } from '../../engine/engine.js';
 import { StreamNotFoundError } from '../../engine/errors.js';
@@ -85,9 +86,14 @@ export class StreamMapping {
       log: this.spec.log ?? (() => undefined),
     };
     const identity = this.spec.invokeIdentityArn ?? defaultIdentityArn(this.spec.functionName);
-    this.pollers = starts.map(
-      (offset, p) => new PartitionPoller(ctx, p, offset, eventSourceOf(stream, p, this.spec.region, identity, this.options.format), this.abort.signal),
-    );
+    // Each partition's lanes, sleeps and waits listen to its own signal: Node warns past 10 listeners on one.
+    setMaxListeners(starts.length + 10, this.abort.signal);
+    this.pollers = starts.map((offset, p) => {
+      const partition = new AbortController();
+      setMaxListeners(3 * this.options.parallelizationFactor + 10, partition.signal);
+      this.abort.signal.addEventListener('abort', () => partition.abort(this.abort.signal.reason), { once: true });
+      return new PartitionPoller(ctx, p, offset, eventSourceOf(stream, p, this.spec.region, identity, this.options.format), partition.signal);
+    });
     this.done = Promise.all(this.pollers.map((p) => p.run())).then(() => undefined);
     this.state = 'Enabled';
   }
