@@ -88,7 +88,7 @@ export function fakeInvoke(handler: Handler, calls: Call[], clock: Clock, format
       at: clock.now(),
     };
     calls.push(call);
-    let onAbort = () => undefined;
+    let onAbort: () => void = () => undefined;
     try {
       const result = await Promise.race([
         handler(call.data, call, calls.length - 1),
