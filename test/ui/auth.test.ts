@@ -7,7 +7,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../src/gateway/auth/api-keys.js';
 import { post, startGateway, type TestGateway } from '../support/gateway.js';
-import { ensureUiBuilt, launch, openPage, screenshot, type Watched } from './support.js';
+import { BROWSER_TEST_MS, ensureUiBuilt, poll, launch, openPage, screenshot, type Watched } from './support.js';
 
 const admin = createApiKey('admin');
 const reader = createApiKey('reader');
@@ -42,14 +42,14 @@ beforeAll(async () => {
   expect((await post(`${gw.url}/v1/streams`, { name: 'ad-views', partitions: 2 }, auth)).status).toBe(201);
   expect((await post(`${gw.url}/v1/streams/ad-views/records`, [{ n: 1 }, { n: 2 }, { n: 3 }], auth)).body.stored).toBe(3);
   browser = await launch();
-});
+}, BROWSER_TEST_MS);
 
 afterAll(async () => {
   await browser?.close();
   await gw?.close();
 });
 
-describe('the dashboard on a gateway with API keys', () => {
+describe('the dashboard on a gateway with API keys', { timeout: BROWSER_TEST_MS }, () => {
   it('loads without a key, asks for one, refuses a wrong key with a message and asks again, then works with the right key', async () => {
     const w = await openPage(browser);
     const { page, errors } = w;
@@ -60,12 +60,12 @@ describe('the dashboard on a gateway with API keys', () => {
     await screenshot(page, 'key-prompt-light');
 
     await enterKey(page, 'sluice.admin.wrong-key-wrong-key-wrong');
-    await expect.poll(() => dialog(page).locator('[role=alert]').textContent()).toBe('The gateway refused this key: invalid API key.');
+    await poll(() => dialog(page).locator('[role=alert]').textContent()).toBe('The gateway refused this key: invalid API key.');
     expect(await dialog(page).locator('[role=alert]').getAttribute('class')).toContain('error');
     await screenshot(page, 'key-refused-light');
 
     await enterKey(page, admin.key);
-    await expect.poll(() => page.textContent('[data-stat=engine] .stat-value')).toBe('sqlite');
+    await poll(() => page.textContent('[data-stat=engine] .stat-value')).toBe('sqlite');
     expect(await dialog(page).count()).toBe(0);
     expect(await page.textContent('[data-stat=engine] .stat-sub')).toBe('API keys required');
     expect(await page.evaluate(() => sessionStorage.getItem('sluice.apiKey'))).toBe(admin.key);
@@ -90,9 +90,9 @@ describe('the dashboard on a gateway with API keys', () => {
     await enterKey(page, admin.key);
     await page.waitForSelector('[data-table=partitions] tr[data-row="1"]');
     await page.click('[data-action=tail]');
-    await expect.poll(() => page.getAttribute('[data-tail-state]', 'data-tail-state')).toBe('live');
+    await poll(() => page.getAttribute('[data-tail-state]', 'data-tail-state')).toBe('live');
     await post(`${gw.url}/v1/streams/ad-views/records`, [{ tailed: 1 }, { tailed: 2 }], auth);
-    await expect.poll(() => page.locator('[data-tail] article.record').count()).toBe(2);
+    await poll(() => page.locator('[data-tail] article.record').count()).toBe(2);
     const tails = w.urls.filter((u) => u.includes('/tail'));
     expect(tails).toEqual([`${gw.url}/v1/streams/ad-views/tail?from=latest`]);
     expect(leaks(w, admin.key)).toEqual([]);
@@ -121,10 +121,10 @@ describe('the dashboard on a gateway with API keys', () => {
     const { page, errors } = await openPage(browser);
     await page.goto(`${gw.url}/ui/`);
     await enterKey(page, reader.key);
-    await expect.poll(() => dialog(page).locator('[role=alert]').textContent())
+    await poll(() => dialog(page).locator('[role=alert]').textContent())
       .toBe("This key may not do that: key 'reader' may not read metrics: it needs admin on '*' or the scope '$metrics'. Metrics and pipelines need the scope '$metrics': ['read'] or admin on '*'.");
     await dialog(page).locator('button:text("Cancel")').click();
-    await expect.poll(() => page.textContent('.note.error')).toContain('Overview: an API key is needed');
+    await poll(() => page.textContent('.note.error')).toContain('Overview: an API key is needed');
     await page.goto(`${gw.url}/ui/#/streams/ad-views`);
     await page.waitForSelector('[data-records] article.record');
     expect(await dialog(page).count()).toBe(0);

@@ -11,7 +11,7 @@ import { campaignPipeline, type Ad, type View } from '../dataflow/fixtures/campa
 import { get, post, startGateway, type TestGateway } from '../support/gateway.js';
 import { tempDir } from '../support/tmp.js';
 import { stepName } from '../../ui/pages/skew.js';
-import { ensureUiBuilt, grouped, launch, openPage, screenshot, type Watched } from './support.js';
+import { BROWSER_TEST_MS, ensureUiBuilt, poll, grouped, launch, openPage, screenshot, type Watched } from './support.js';
 
 const KEY_GROUPS = 4;
 const ads: Ad[] = Array.from({ length: 20 }, (_, i) => ({ adId: `a${i}`, campaignId: `c${i % 3}`, ts: i * 1000 }));
@@ -49,7 +49,7 @@ beforeAll(async () => {
   for (let i = 0; i < 1000 && !(sourceRecords() === total && run.idle); i++) await new Promise((r) => setTimeout(r, 20));
   expect(sourceRecords()).toBe(total);
   browser = await launch();
-}, 60_000);
+}, BROWSER_TEST_MS);
 
 afterAll(async () => {
   await browser?.close();
@@ -57,7 +57,7 @@ afterAll(async () => {
   await gw?.close();
 });
 
-describe('the dashboard\'s pipelines', () => {
+describe("the dashboard's pipelines", { timeout: BROWSER_TEST_MS }, () => {
   it('lists the pipeline with its health, key groups, workers and units', async () => {
     const { page, errors } = await open('#/pipelines');
     const row = page.locator('[data-table=pipelines] tr[data-row="campaigns"]');
@@ -69,7 +69,7 @@ describe('the dashboard\'s pipelines', () => {
     expect(await row.locator('[data-field=workers]').textContent()).toBe(String(p.workers));
     expect(await row.locator('[data-field=units]').textContent()).toBe(grouped(p.units));
     await row.locator('a').click();
-    await expect.poll(() => page.evaluate(() => location.hash)).toBe('#/pipelines/campaigns');
+    await poll(() => page.evaluate(() => location.hash)).toBe('#/pipelines/campaigns');
     expect(errors).toEqual([]);
   });
 
@@ -143,7 +143,7 @@ describe('the dashboard\'s pipelines', () => {
     expect(await page.textContent('[data-link=errors]')).toBe(grouped(o.errors));
     expect(await page.getAttribute('[data-link=errors]', 'href')).toBe('#/streams/campaigns-errors');
     const v = await view();
-    await expect.poll(async () => page.textContent('[data-stat=epochs] .stat-value')).toBe(grouped((await view()).units.reduce((n: number, u: { epochs: number }) => n + u.epochs, 0)));
+    await poll(async () => page.textContent('[data-stat=epochs] .stat-value')).toBe(grouped((await view()).units.reduce((n: number, u: { epochs: number }) => n + u.epochs, 0)));
     expect(await page.textContent('[data-stat=units] .stat-value')).toBe(grouped(v.units.length));
     await late.click();
     await page.waitForSelector('[data-records] article.record');
@@ -168,7 +168,7 @@ describe('the dashboard\'s pipelines', () => {
     }
     expect(await group.locator('.consumer-head .badge').textContent()).toBe('caught up');
     await group.locator('a').click();
-    await expect.poll(() => page.evaluate(() => location.hash)).toBe('#/pipelines/campaigns');
+    await poll(() => page.evaluate(() => location.hash)).toBe('#/pipelines/campaigns');
     expect(errors).toEqual([]);
   });
 

@@ -7,7 +7,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prettyJson } from '../../ui/json-view.js';
 import { get, post, startGateway, type TestGateway } from '../support/gateway.js';
-import { ensureUiBuilt, grouped, launch, openPage, screenshot, type Watched } from './support.js';
+import { BROWSER_TEST_MS, ensureUiBuilt, poll, grouped, launch, openPage, screenshot, type Watched } from './support.js';
 
 const RECORDS = 1234;
 const adView = (i: number) => ({ n: i, adId: `ad${i % 37}`, ip: `10.0.${i % 7}.${i % 200}`, tags: ['view', i % 2 ? 'odd' : 'even'], nested: { deep: { i, ok: i % 3 === 0 } } });
@@ -45,17 +45,17 @@ beforeAll(async () => {
   const appended = await post(`${gw.url}/v1/streams/ad-views/records`, Array.from({ length: RECORDS }, (_, i) => adView(i)));
   expect(appended.body).toMatchObject({ stored: RECORDS, failed: 0 });
   browser = await launch();
-});
+}, BROWSER_TEST_MS);
 
 afterAll(async () => {
   await browser?.close();
   await gw?.close();
 });
 
-describe('the dashboard on an open gateway', () => {
+describe('the dashboard on an open gateway', { timeout: BROWSER_TEST_MS }, () => {
   it('serves the overview with the engine, version, uptime and ingest figures of GET /v1/observe/overview, without a console error', async () => {
     const { page, errors } = await open('');
-    await expect.poll(() => page.textContent('[data-stat=engine] .stat-value')).toBe('sqlite');
+    await poll(() => page.textContent('[data-stat=engine] .stat-value')).toBe('sqlite');
     const o = (await get(`${gw.url}/v1/observe/overview`)).body;
     expect(o.ingest.records).toBe(RECORDS);
     expect(await page.textContent('[data-stat=ingest] .stat-sub')).toBe(`${grouped(RECORDS)} records since start`);
@@ -71,13 +71,13 @@ describe('the dashboard on an open gateway', () => {
   it('lists the streams with their partitions and records', async () => {
     const { page, errors } = await open('#/streams');
     const row = page.locator('[data-table=streams] tr[data-row="ad-views"]');
-    await expect.poll(() => row.locator('[data-field=records]').textContent()).toBe(grouped(RECORDS));
+    await poll(() => row.locator('[data-field=records]').textContent()).toBe(grouped(RECORDS));
     expect(await row.locator('[data-field=partitions]').textContent()).toBe('3');
     expect(await row.locator('[data-field=retention]').textContent()).toBe('7d');
     expect(await row.locator('[data-field=keyField]').textContent()).toBe('adId');
     expect(await page.locator('[data-table=streams] tr[data-row="empty"] [data-field=records]').textContent()).toBe('0');
     await row.locator('a').click();
-    await expect.poll(() => page.textContent('.page-header h1')).toBe('ad-views');
+    await poll(() => page.textContent('.page-header h1')).toBe('ad-views');
     expect(await page.evaluate(() => location.hash)).toMatch(/^#\/streams\/ad-views(\?|$)/); // (the record browser then adds where it reads)
     expect(errors).toEqual([]);
   });
@@ -117,17 +117,17 @@ describe('the dashboard on an open gateway', () => {
     await page.selectOption('select[name=limit]', '10');
     await page.selectOption('select[name=partition]', '1');
     const at = (from: number) => all.slice(from, from + 10);
-    await expect.poll(() => shown(page)).toEqual(at(0));
+    await poll(() => shown(page)).toEqual(at(0));
     expect(await page.isDisabled('[data-action=prev]')).toBe(true);
     for (const from of [10, 20]) {
       await page.click('[data-action=next]');
-      await expect.poll(() => shown(page)).toEqual(at(from));
+      await poll(() => shown(page)).toEqual(at(from));
     }
     expect(await page.textContent('[data-range]')).toBe(`partition 1 · offsets ${grouped(all[20]!.offset)}–${grouped(all[29]!.offset)} · 10 records`);
     expect(await page.evaluate(() => location.hash)).toBe(`#/streams/ad-views?partition=1&from=${all[20]!.offset}&limit=10`);
     for (const from of [10, 0]) {
       await page.click('[data-action=prev]');
-      await expect.poll(() => shown(page)).toEqual(at(from));
+      await poll(() => shown(page)).toEqual(at(from));
     }
     expect(await page.isDisabled('[data-action=prev]')).toBe(true);
     // Pretty-printed: a field a line, short arrays and objects inline.
@@ -137,20 +137,20 @@ describe('the dashboard on an open gateway', () => {
     expect(text!.split('\n').slice(0, 3)).toEqual(['{', `  "n": ${first.n},`, `  "adId": "${first.adId}",`]);
     // The last page, then back from it.
     await page.click('[data-action=last]');
-    await expect.poll(() => shown(page)).toEqual(all.slice(-10));
+    await poll(() => shown(page)).toEqual(all.slice(-10));
     expect(await page.isDisabled('[data-action=next]')).toBe(true);
     await page.click('[data-action=prev]');
-    await expect.poll(() => shown(page)).toEqual(all.slice(-20, -10));
+    await poll(() => shown(page)).toEqual(all.slice(-20, -10));
     expect(errors).toEqual([]);
   });
 
   it('opens a deep link at an offset and goes back before it', async () => {
     const all = await recordsOf('ad-views', 2);
     const { page, errors } = await open('#/streams/ad-views?partition=2&from=5&limit=10');
-    await expect.poll(() => shown(page)).toEqual(all.slice(5, 15));
+    await poll(() => shown(page)).toEqual(all.slice(5, 15));
     expect(await page.inputValue('select[name=partition]')).toBe('2');
     await page.click('[data-action=prev]');
-    await expect.poll(() => shown(page)).toEqual(all.slice(0, 5));
+    await poll(() => shown(page)).toEqual(all.slice(0, 5));
     expect(errors).toEqual([]);
   });
 
@@ -171,7 +171,7 @@ describe('the dashboard on an open gateway', () => {
     await page.fill('input[name=time]', local);
     await page.click('form[data-browser-form] button[type=submit]');
     const all = await recordsOf('clicks', 0);
-    await expect.poll(() => shown(page)).toEqual(all.slice(30, 50));
+    await poll(() => shown(page)).toEqual(all.slice(30, 50));
     expect((await shown(page)).map((r) => r.value)).toEqual(Array.from({ length: 20 }, (_, i) => ({ batch: 2, i })));
     expect(errors).toEqual([]);
   });
@@ -180,13 +180,13 @@ describe('the dashboard on an open gateway', () => {
     const { page, errors } = await open('#/streams/ad-views?view=tail');
     await page.waitForSelector('[data-table=partitions] tr[data-row="0"]');
     await page.click('[data-action=tail]');
-    await expect.poll(() => page.getAttribute('[data-tail-state]', 'data-tail-state')).toBe('live');
+    await poll(() => page.getAttribute('[data-tail-state]', 'data-tail-state')).toBe('live');
     const values = Array.from({ length: 5 }, (_, i) => ({ tail: i, adId: `ad${i}` }));
     const { body } = await post(`${gw.url}/v1/streams/ad-views/records`, values);
     const rows = () => page.$$eval('[data-tail] article.record', (els) => els.map((e) => ({
       partition: Number((e as HTMLElement).dataset.partition), offset: Number((e as HTMLElement).dataset.offset), value: JSON.parse(e.querySelector('pre')!.textContent!),
     })));
-    await expect.poll(async () => (await rows()).length).toBe(5);
+    await poll(async () => (await rows()).length).toBe(5);
     const want = values.map((value, i) => ({ ...body.results[i], value }));
     const got = await rows();
     expect([...got].sort((a, b) => a.value.tail - b.value.tail)).toEqual(want);
@@ -213,14 +213,14 @@ describe('the dashboard on an open gateway', () => {
     await page.click('[data-theme-choice=system]');
     expect(await page.getAttribute('html', 'data-theme')).toBe('light');
     await page.emulateMedia({ colorScheme: 'dark' });
-    await expect.poll(() => page.getAttribute('html', 'data-theme')).toBe('dark');
+    await poll(() => page.getAttribute('html', 'data-theme')).toBe('dark');
     expect(await page.evaluate(() => localStorage.getItem('sluice.theme'))).toBe(null);
     expect(errors).toEqual([]);
   });
 
   it('shows a missing stream as the gateway says it', async () => {
     const { page } = await open('#/streams/nope');
-    await expect.poll(() => page.textContent('.note.error')).toBe("Stream nope: stream 'nope' does not exist (404 StreamNotFound)");
+    await poll(() => page.textContent('.note.error')).toBe("Stream nope: stream 'nope' does not exist (404 StreamNotFound)");
   });
 
   it('renders every page light and dark without a console error (screenshots in tmp/ui-screenshots)', async () => {
@@ -241,7 +241,7 @@ describe('the dashboard on an open gateway', () => {
       await page.goto(`${gw.url}/ui/#/streams/ad-views?view=tail`);
       await page.waitForSelector('[data-table=partitions] tr[data-row="0"]');
       await page.click('[data-action=tail]');
-      await expect.poll(() => page.getAttribute('[data-tail-state]', 'data-tail-state')).toBe('live');
+      await poll(() => page.getAttribute('[data-tail-state]', 'data-tail-state')).toBe('live');
       await post(`${gw.url}/v1/streams/ad-views/records`, Array.from({ length: 8 }, (_, i) => adView(RECORDS + i)));
       await page.waitForSelector('[data-tail] article.record >> nth=7');
       await screenshot(page, `stream-tail-${scheme}`);

@@ -6,6 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { expect } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const SCREENSHOTS = process.env.SLUICE_UI_SCREENSHOTS ?? join(ROOT, 'tmp', 'ui-screenshots');
@@ -54,3 +55,11 @@ export async function screenshot(page: Page, name: string): Promise<string> {
 
 /** en-US grouping, as the dashboard writes whole numbers. */
 export const grouped = (n: number): string => n.toLocaleString('en-US');
+
+/** How long a test waits for the page to show something (the machine may be busy with other suites). */
+export const POLL_MS = 15_000;
+/** Browser tests take longer than the suite's default 30 s when the machine is busy. */
+export const BROWSER_TEST_MS = 90_000;
+
+/** expect.poll with room for a busy machine. */
+export const poll = <T>(fn: () => T | Promise<T>) => expect.poll(fn, { timeout: POLL_MS, interval: 50 });
