@@ -1,0 +1,167 @@
+// Functions through the tools users already have: the AWS Lambda API with the official
+// @aws-sdk/client-lambda (default settings), function URLs, permissions held by a function's own
+// keys (its context client and an unchanged KinesisClient inside the handler), Lambda's async
+// retries ending in the on-failure destination, throttling, and logs in Lambda's format.
+import { GetFunctionCommand, InvokeCommand, LambdaClient, ListFunctionsCommand } from '@aws-sdk/client-lambda';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ManualClock, systemClock, type Clock } from '../../src/clock.js';
+import { SqliteEngine } from '../../src/engine/sqlite/index.js';
+import { Functions } from '../../src/functions/functions.js';
+import { functionsSchema, type FunctionConfig } from '../../src/functions/config.js';
+import { threadRuntime } from '../../src/functions/runtime/thread.js';
+import { processRuntime } from '../../src/functions/runtime/process.js';
+import { Gateway } from '../../src/gateway/gateway.js';
+import { Observer } from '../../src/observe/observer.js';
+import { allRecords } from '../support/engines.js';
+import { tempDir } from '../support/tmp.js';
+
+const FIXTURES = fileURLToPath(new URL('./registry-fixtures/', import.meta.url));
+const closers: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of closers.splice(0).reverse()) await c();
+});
+
+async function stack(functions: Record<string, FunctionConfig>, clock: Clock = systemClock) {
+  const engine = new SqliteEngine({ dataDir: tempDir(), retentionIntervalMs: 0 });
+  const observer = new Observer({ clock });
+  const gw = new Gateway(engine, { port: 0 }, systemClock, observer);
+  await gw.listen();
+  const fns = await Functions.start({
+    engine, functions: functionsSchema.parse(functions), baseDir: FIXTURES, gatewayUrl: gw.url, region: 'us-east-1', observer, clock,
+    runtimes: { thread: threadRuntime, process: processRuntime }, addPrincipal: (p) => gw.addPrincipal(p),
+  });
+  gw.functions = fns;
+  closers.push(async () => (await gw.close(), await fns.close(), await engine.close()));
+  const lambda = new LambdaClient({ endpoint: gw.url, region: 'us-east-1', credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'secret' } });
+  closers.push(async () => lambda.destroy());
+  return { engine, gw, fns, lambda };
+}
+
+const text = (b: Uint8Array | undefined) => Buffer.from(b ?? []).toString();
+
+describe('the Lambda Invoke API through @aws-sdk/client-lambda', () => {
+  it('answers RequestResponse with the result, a handler error as FunctionError Unhandled, and the log tail in Lambda\'s format', async () => {
+    const { lambda } = await stack({ hello: { handler: './hello.ts' } });
+    const ok = await lambda.send(new InvokeCommand({ FunctionName: 'hello', Payload: Buffer.from('{"name":"ana"}'), LogType: 'Tail' }));
+    expect([ok.StatusCode, ok.FunctionError, JSON.parse(text(ok.Payload)), ok.ExecutedVersion]).toEqual([200, undefined, { greeting: 'hi ana', fn: 'hello' }, '$LATEST']);
+    const log = Buffer.from(ok.LogResult!, 'base64').toString().trimEnd().split('\n');
+    expect(log[0]).toMatch(/^START RequestId: [0-9a-f-]{36} Version: \$LATEST$/);
+    const id = log[0]!.split(' ')[2];
+    expect(log[1]).toMatch(new RegExp(`^\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z\\t${id}\\tINFO\\thello ana$`));
+    expect(log[2]).toMatch(new RegExp(`\\t${id}\\tWARN\\tcareful$`));
+    expect(log[3]).toBe(`END RequestId: ${id}`);
+    expect(log[4]).toMatch(new RegExp(`^REPORT RequestId: ${id}\\tDuration: [\\d.]+ ms\\tBilled Duration: \\d+ ms\\tMemory Size: 128 MB\\tMax Memory Used: \\d+ MB`));
+    const failed = await lambda.send(new InvokeCommand({ FunctionName: 'arn:aws:lambda:us-east-1:000000000000:function:hello', Payload: Buffer.from('{"name":"bo","fail":true}') }));
+    expect([failed.StatusCode, failed.FunctionError]).toEqual([200, 'Unhandled']);
+    expect(JSON.parse(text(failed.Payload))).toMatchObject({ errorType: 'TypeError', errorMessage: 'no bo', trace: expect.arrayContaining([expect.stringMatching(/^TypeError: no bo/)]) });
+  });
+
+  it('answers DryRun 204 running nothing, Event 202 and runs it, and refuses what Lambda refuses with its exceptions', async () => {
+    const { lambda, gw, fns } = await stack({ hello: { handler: './hello.ts' } });
+    expect((await lambda.send(new InvokeCommand({ FunctionName: 'hello', InvocationType: 'DryRun', Payload: Buffer.from('{}') }))).StatusCode).toBe(204);
+    expect(fns.get('hello').invocations).toBe(0);
+    expect((await lambda.send(new InvokeCommand({ FunctionName: 'hello', InvocationType: 'Event', Payload: Buffer.from('{"name":"later"}') }))).StatusCode).toBe(202);
+    for (let i = 0; i < 200 && fns.get('hello').invocations === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(fns.get('hello').invocations).toBe(1);
+    const refused = async (input: ConstructorParameters<typeof InvokeCommand>[0]) => lambda.send(new InvokeCommand(input)).then(() => 'answered', (e: Error & { $metadata: { httpStatusCode: number } }) => `${e.name} ${e.$metadata.httpStatusCode}`);
+    expect(await refused({ FunctionName: 'nope', Payload: Buffer.from('{}') })).toBe('ResourceNotFoundException 404');
+    expect(await refused({ FunctionName: 'hello', Payload: Buffer.from('{not json') })).toBe('InvalidRequestContentException 400');
+    expect(await refused({ FunctionName: 'hello', InvocationType: 'Event', Payload: Buffer.from(JSON.stringify({ x: 'y'.repeat(300_000) })) })).toBe('RequestTooLargeException 413');
+    expect(await refused({ FunctionName: 'hello', Payload: Buffer.from(JSON.stringify({ x: 'y'.repeat(7_000_000) })) })).toBe('RequestTooLargeException 413');
+    const list = await lambda.send(new ListFunctionsCommand({}));
+    expect(list.Functions!.map((f) => [f.FunctionName, f.FunctionArn, f.Runtime, f.Timeout, f.MemorySize])).toEqual([['hello', 'arn:aws:lambda:us-east-1:000000000000:function:hello', 'nodejs20.x', 3, 128]]);
+    expect((await lambda.send(new GetFunctionCommand({ FunctionName: 'hello' }))).Configuration).toMatchObject({ FunctionName: 'hello', Handler: './hello.ts', State: 'Active' });
+    expect(gw.functions).toBe(fns);
+  });
+
+  it('throttles a synchronous invocation past the function\'s concurrency with TooManyRequestsException (429)', async () => {
+    const { lambda, fns } = await stack({ slow: { handler: './slow.ts', concurrency: 1, timeout: '10s' } });
+    const first = lambda.send(new InvokeCommand({ FunctionName: 'slow', Payload: Buffer.from('{"ms":2500}') })); // past the SDK's own retries of a 429
+    for (let i = 0; i < 100 && fns.get('slow').slots.inFlight === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    const second = await lambda.send(new InvokeCommand({ FunctionName: 'slow', Payload: Buffer.from('{}') })).catch((e: Error & { $metadata: { httpStatusCode: number } }) => `${e.name} ${e.$metadata.httpStatusCode}`);
+    expect(second).toBe('TooManyRequestsException 429');
+    expect(text((await first).Payload)).toBe('"done"');
+    expect(fns.get('slow').throttles).toBeGreaterThanOrEqual(1); // (the SDK retries a 429 before giving up)
+  });
+});
+
+describe('permissions: what a function may do through Sluice', () => {
+  it('lets its context client and an unchanged KinesisClient write where its permissions allow, and names the missing one elsewhere', async () => {
+    const { engine, fns } = await stack({ writer: { handler: './writer.ts', permissions: { allowed: ['write'] } } });
+    await engine.createStream('allowed', { partitions: 1 });
+    await engine.createStream('secret', { partitions: 1 });
+    const run = async (payload: object) => (await fns.invoke('writer', JSON.stringify(payload)))!.outcome;
+    const viaContext = await run({ stream: 'allowed', via: 'sluice' });
+    expect(viaContext.ok).toBe(true);
+    const viaSdk = await run({ stream: 'allowed', via: 'sdk' });
+    expect(viaSdk).toMatchObject({ ok: true, result: '{"failed":0}' });
+    const deniedContext = await run({ stream: 'secret', via: 'sluice' });
+    expect(deniedContext).toMatchObject({ ok: false, error: { errorType: 'PermissionDeniedError', errorMessage: expect.stringContaining("may not write stream 'secret'") } });
+    const deniedSdk = await run({ stream: 'secret', via: 'sdk' });
+    expect(deniedSdk).toMatchObject({ ok: false, error: { errorType: 'AccessDeniedException', errorMessage: "User 'fn-writer' is not authorized to write stream 'secret'" } });
+    expect((await allRecords(engine, 'allowed')).map((r) => JSON.parse(Buffer.from(r.value).toString()))).toEqual([{ from: 'context' }, { from: 'sdk' }]);
+    expect(await allRecords(engine, 'secret')).toEqual([]);
+  }, 30_000);
+});
+
+describe('asynchronous invocations', () => {
+  it('are retried twice, 1 min then 2 min later (virtual time), then sent to the on-failure destination in Lambda\'s record shape', async () => {
+    const clock = new ManualClock(Date.UTC(2026, 0, 1));
+    const { engine, fns } = await stack({ hello: { handler: './hello.ts', destinations: { onFailure: { stream: 'failed' } } } }, clock);
+    await engine.createStream('failed', { partitions: 1 });
+    await fns.invoke('hello', '{"name":"x","fail":true}', 'Event');
+    const attempts = async (n: number) => {
+      for (let i = 0; i < 300 && fns.get('hello').invocations < n; i++) await new Promise((r) => setTimeout(r, 10));
+      return fns.get('hello').invocations;
+    };
+    expect(await attempts(1)).toBe(1);
+    const waiting = async () => {
+      for (let i = 0; i < 300 && clock.sleeping === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    };
+    await waiting();
+    clock.advance(59_000);
+    expect(fns.get('hello').invocations).toBe(1); // not before its minute
+    clock.advance(1_000);
+    expect(await attempts(2)).toBe(2);
+    await waiting();
+    clock.advance(119_000);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(fns.get('hello').invocations).toBe(2);
+    clock.advance(1_000);
+    expect(await attempts(3)).toBe(3);
+    let records: unknown[] = [];
+    for (let i = 0; i < 300 && records.length === 0; i++) {
+      records = (await allRecords(engine, 'failed')).map((r) => JSON.parse(Buffer.from(r.value).toString()));
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(records).toEqual([{
+      version: '1.0', timestamp: new Date(clock.now()).toISOString(),
+      requestContext: { requestId: expect.stringMatching(/^[0-9a-f-]{36}$/), functionArn: 'arn:aws:lambda:us-east-1:000000000000:function:hello:$LATEST', condition: 'RetriesExhausted', approximateInvokeCount: 3 },
+      requestPayload: { name: 'x', fail: true },
+      responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
+      responsePayload: { errorType: 'TypeError', errorMessage: 'no x', trace: expect.any(Array) },
+    }]);
+    expect(fns.get('hello').invocations).toBe(3);
+  }, 30_000);
+});
+
+describe('function URLs', () => {
+  it('deliver an API Gateway v2 event and answer with the result; plain JSON is 200, a malformed result 502', async () => {
+    const { gw } = await stack({ web: { handler: './url.ts', url: { auth: 'none' } } });
+    const res = await fetch(`${gw.url}/fn/web/some/path?a=1&b=2`, { method: 'POST', body: 'hi there', headers: { cookie: 'c=3' } });
+    expect([res.status, res.headers.get('x-echo'), res.headers.get('set-cookie')]).toEqual([201, 'yes', 'a=1']);
+    expect(await res.json()).toEqual({ path: '/some/path', q: { a: '1', b: '2' }, body: 'hi there' });
+    const raw = await fetch(`${gw.url}/fn/web/raw`);
+    expect([raw.status, raw.headers.get('content-type'), await raw.json()]).toEqual([200, 'application/json', { hello: 'json' }]);
+    expect((await fetch(`${gw.url}/fn/web/bad`)).status).toBe(502);
+    expect((await fetch(`${gw.url}/fn/nope/x`)).status).toBe(404);
+  });
+});
+
+describe('starting functions', () => {
+  it('refuses a handler file that does not exist, or that throws at import, naming the file', async () => {
+    await expect(stack({ gone: { handler: './missing.ts' } })).rejects.toThrow(`function 'gone': ${FIXTURES}missing.ts: the handler file does not exist`);
+    await expect(stack({ broken: { handler: './slow.ts#nothere' } })).rejects.toThrow(new RegExp(`^function 'broken': ${FIXTURES}slow.ts: `));
+  });
+});
