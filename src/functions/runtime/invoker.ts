@@ -76,6 +76,7 @@ export function runWorker(channel: WorkerChannel): void {
     else succeed(inv, result);
   };
 
+  // Over IPC (JSON) an absent clientContext or identity arrives as null: Lambda leaves them undefined.
   const invoke = ([requestId, payload, deadline, clientContext, identity]: InvokeTuple) => {
     const inv: Invocation = { start: performance.now(), claimed: false };
     current = inv;
@@ -85,7 +86,7 @@ export function runWorker(channel: WorkerChannel): void {
       inv.claimed = true;
       settle(inv, error, result);
     };
-    const context = createContext(init!, requestId, deadline, clientContext, identity, sluice, { done: once });
+    const context = createContext(init!, requestId, deadline, clientContext ?? undefined, identity ?? undefined, sluice, { done: once });
     try {
       const returned = handler!(JSON.parse(payload), context, callbackStyle ? callbackFor(inv, context) : undefined);
       if (isThenable(returned)) returned.then((v) => once(null, v), (e: unknown) => once(e ?? 'handled', null));

@@ -243,7 +243,7 @@ export class WorkerPool implements FunctionRuntime {
     this.busy++;
     const coldStart = slot.invocations === 0 && waiter.enqueuedAt < slot.readyAt;
     if (coldStart) this.coldStarts++;
-    const logs = this.takeOrphans(slot.pending);
+    const logs = this.takeOrphans(slot.pending.length ? slot.pending : []);
     if (slot.pending.length) slot.pending = [];
     const { requestId, payload, clientContext, identity } = waiter.req;
     slot.running = {
