@@ -22,6 +22,12 @@ export function functionMetrics(m: Metrics, entries: () => FunctionEntry[]): Fun
     g.reset();
     for (const e of entries()) g.set({ function: e.name }, e.runtime.stats.workers);
   });
+  m.gauge<'function' | 'stream'>('sluice_function_iterator_age_seconds', 'How old the last record of a stream trigger\'s last batch was when invoked; 0 when caught up (Lambda: IteratorAge, the oldest partition)', ['function', 'stream'], async (g) => {
+    g.reset();
+    for (const e of entries()) {
+      for (const s of await Promise.all(e.mappings.map((x) => x.stats()))) g.set({ function: e.name, stream: s.stream }, Math.max(0, ...s.partitions.map((p) => p.iteratorAgeMs)) / 1000);
+    }
+  });
   return {
     invocations: m.counter('sluice_function_invocations_total', 'Invocations of a function, whatever their outcome (Lambda: Invocations)', ['function']),
     errors: m.counter('sluice_function_errors_total', 'Invocations that failed: the handler threw, timed out or ran out of memory (Lambda: Errors)', ['function']),
