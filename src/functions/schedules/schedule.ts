@@ -101,7 +101,7 @@ export class Schedule {
   constructor(private readonly spec: ScheduleSpec) {
     const o = spec.options ?? {};
     this.enabled = option('enabled', o.enabled ?? true, (v) => typeof v === 'boolean', 'true or false');
-    this.timezone = option('timezone', o.timezone ?? DEFAULT_TIME_ZONE, (v) => typeof v === 'string' && v !== '', 'an IANA time zone name');
+    this.timezone = option('timezone', o.timezone ?? DEFAULT_TIME_ZONE, isTimeZone, "an IANA time zone name (e.g. 'UTC', 'Europe/Paris')");
     this.missedRuns = option('missedRuns', o.missedRuns ?? DEFAULT_MISSED_RUNS, (v) => v === 'once' || v === 'skip', "'once' or 'skip'");
     this.expression = parseSchedule(spec.expression, this.timezone);
     this.name = spec.name ?? `${spec.functionName}-schedule`;
@@ -288,6 +288,16 @@ export class Schedule {
 
   private log(line: string, level: LogLevel): void {
     this.spec.log?.(`schedule ${this.name} of ${this.spec.functionName}: ${line}`, level);
+  }
+}
+
+function isTimeZone(v: unknown): boolean {
+  if (typeof v !== 'string' || v === '') return false;
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: v });
+    return true;
+  } catch {
+    return false;
   }
 }
 
