@@ -20,6 +20,8 @@ export interface MappedRecord {
   queuedAt: number;
   /** This record's part of the event's JSON, once built. */
   fragment?: string;
+  /** The fragment's bytes in the event, once counted. */
+  bytes?: number;
   decoded?: unknown;
 }
 
@@ -31,6 +33,8 @@ export interface EventSource {
   region: string;
   invokeIdentityArn: string;
   format: 'kinesis' | 'records';
+  /** The end of every record's part of a Kinesis event (built once per partition). */
+  tail: string;
 }
 
 /** Lambda's Kinesis event, as a handler types it (`KinesisStreamEvent` of @types/aws-lambda). */
@@ -62,7 +66,9 @@ export const streamArnOf = (region: string, stream: string): string => `arn:aws:
 export const defaultIdentityArn = (functionName: string): string => `arn:aws:iam::${ACCOUNT}:role/${functionName}`;
 
 export function eventSourceOf(stream: string, partition: number, region: string, invokeIdentityArn: string, format: 'kinesis' | 'records'): EventSource {
-  return { stream, streamArn: streamArnOf(region, stream), shardId: shardIdOf(partition), region, invokeIdentityArn, format };
+  const streamArn = streamArnOf(region, stream);
+  const tail = `"invokeIdentityArn":${JSON.stringify(invokeIdentityArn)},"awsRegion":${JSON.stringify(region)},"eventSourceARN":${JSON.stringify(streamArn)}}`;
+  return { stream, streamArn, shardId: shardIdOf(partition), region, invokeIdentityArn, format, tail };
 }
 
 /** A stored record as a mapping sees it; `createdAt` is the stream's (sequence numbers carry it). */
@@ -113,14 +119,16 @@ export function fragmentOf(r: MappedRecord, src: EventSource): string {
     r.fragment =
       `{"kinesis":{"kinesisSchemaVersion":"1.0","partitionKey":${JSON.stringify(r.partitionKey)},"sequenceNumber":"${r.sequenceNumber}",` +
       `"data":"${base64(r.value)}","approximateArrivalTimestamp":${JSON.stringify(r.timestamp / 1000)}},` +
-      `"eventSource":"aws:kinesis","eventVersion":"1.0","eventID":"${src.shardId}:${r.sequenceNumber}","eventName":"aws:kinesis:record",` +
-      `"invokeIdentityArn":${JSON.stringify(src.invokeIdentityArn)},"awsRegion":${JSON.stringify(src.region)},"eventSourceARN":${JSON.stringify(src.streamArn)}}`;
+      `"eventSource":"aws:kinesis","eventVersion":"1.0","eventID":"${src.shardId}:${r.sequenceNumber}","eventName":"aws:kinesis:record",${src.tail}`;
   }
   return r.fragment;
 }
 
 /** The bytes this record adds to an event (its fragment and a comma). */
-export const eventBytesOf = (r: MappedRecord, src: EventSource): number => Buffer.byteLength(fragmentOf(r, src)) + 1;
+export function eventBytesOf(r: MappedRecord, src: EventSource): number {
+  r.bytes ??= Buffer.byteLength(fragmentOf(r, src)) + 1;
+  return r.bytes;
+}
 
 /** Bytes of an event's envelope around its records (a bound, for the 6 MB check). */
 export const envelopeBytes = (src: EventSource): number => 64 + Buffer.byteLength(src.stream) * 2 + src.streamArn.length + src.shardId.length;

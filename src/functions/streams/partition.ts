@@ -12,6 +12,8 @@ import { MAX_PAYLOAD_BYTES, type ResolvedMappingOptions } from './options.js';
 import { RESULT_DESTINATION_FAILED, RESULT_NONE, zeroCounters, type PartitionStats } from './stats.js';
 
 const READ_MAX = 10_000; // records per engine read
+const MIN_READ_AHEAD = 1_000; // records read ahead at least: a read decodes a whole stored batch, so small reads cost as much as large ones
+const MAX_READ_AHEAD_BYTES = 64 * 1024 * 1024; // record bytes held waiting or in flight, per partition
 
 /** What every partition of one mapping shares. */
 export interface MappingContext {
@@ -48,6 +50,7 @@ export class PartitionPoller implements LaneHost {
   private readonly retryingLanes = new Set<Lane>();
   private readonly readAhead: number;
   private readonly maxEventBytes: number;
+  private bufferedBytes = 0;
   private dirty = false;
   private waker?: () => void;
   private stopped = false;
@@ -66,7 +69,7 @@ export class PartitionPoller implements LaneHost {
     this.opts = ctx.opts;
     this.next = this.committed = start;
     this.lanes = Array.from({ length: this.opts.parallelizationFactor }, () => new Lane(this));
-    this.readAhead = this.opts.batchSize * (this.opts.parallelizationFactor + 1);
+    this.readAhead = Math.max(MIN_READ_AHEAD, this.opts.batchSize * (this.opts.parallelizationFactor + 1));
     this.maxEventBytes = MAX_PAYLOAD_BYTES - envelopeBytes(src);
   }
 
@@ -76,7 +79,9 @@ export class PartitionPoller implements LaneHost {
     while (!this.signal.aborted) {
       this.dirty = false;
       this.dispatch();
-      const room = this.readAhead - this.buffered();
+      // Read again once half the read-ahead is used up, not for every record settled (see MIN_READ_AHEAD).
+      const buffered = this.buffered();
+      const room = this.bufferedBytes >= MAX_READ_AHEAD_BYTES || buffered > this.readAhead / 2 ? 0 : this.readAhead - buffered;
       try {
         if (room > 0) {
           const { records, next } = await this.ctx.engine.read(this.ctx.stream, this.partition, this.next, Math.min(room, READ_MAX), { signal: this.signal });
@@ -108,7 +113,7 @@ export class PartitionPoller implements LaneHost {
   }
 
   settle(lane: Lane, count: number): void {
-    lane.queue.splice(0, count);
+    for (const r of lane.queue.splice(0, count)) this.bufferedBytes -= r.value.byteLength;
     this.requestCommit();
   }
 
@@ -168,6 +173,7 @@ export class PartitionPoller implements LaneHost {
         continue;
       }
       this.lanes[parallelizationFactor === 1 ? 0 : hashKey(r.partitionKey) % parallelizationFactor]!.queue.push(r);
+      this.bufferedBytes += r.value.byteLength;
     }
     this.next = next;
     this.requestCommit(); // records passed over move the offset on when nothing before them is outstanding
@@ -176,7 +182,7 @@ export class PartitionPoller implements LaneHost {
   /** Starts a batch on each idle lane whose batch is full or whose window has passed. */
   private dispatch(): void {
     const now = this.clock.now();
-    const full = this.buffered() >= this.readAhead;
+    const full = this.buffered() >= this.readAhead || this.bufferedBytes >= MAX_READ_AHEAD_BYTES;
     for (const lane of this.lanes) {
       if (lane.busy || lane.queue.length === 0) continue;
       const n = this.batchLength(lane);
