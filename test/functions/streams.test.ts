@@ -57,6 +57,29 @@ describe.each(ENGINES)('stream mapping on $name', ({ factory }) => {
   });
 });
 
+describe.each(ENGINES)('discarding on $name', ({ factory }) => {
+  it('a discarded batch reaches the destination with its data in the same unit as the offset past it', async () => {
+    const r = await rig({
+      engine: factory,
+      clock: systemClock,
+      options: { batchSize: 2, maximumRetryAttempts: 0, onFailure: 'failures' },
+      streams: ['failures'],
+      before: records(4),
+      handler: (data) => {
+        if (data.some((d) => d.i === 2)) throw new Error('bad');
+        return null;
+      },
+    });
+    await until(async () => (await r.contents('failures')).length === 1);
+    const [f] = await r.contents('failures');
+    expect(f.records.map((x: any) => JSON.parse(Buffer.from(x.data, 'base64').toString()))).toEqual([{ i: 2 }, { i: 3 }]);
+    expect(f.KinesisBatchInfo).toMatchObject({ batchSize: 2, shardId: 'shardId-000000000000' });
+    const info = await r.engine.describeStream('events');
+    await until(async () => (await r.committed()).get(0) === info.partitionInfo[0]!.next);
+    expect(delivered(r.calls)).toEqual([0, 1]);
+  });
+});
+
 describe('starting position', () => {
   it('TRIM_HORIZON starts at the oldest retained record', async () => {
     const r = await rig({ options: { startingPosition: 'TRIM_HORIZON' }, before: records(3) });
