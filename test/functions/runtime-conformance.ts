@@ -412,10 +412,10 @@ export function runtimeConformance(name: string, factory: RuntimeFactory): void 
         const t = performance.now();
         const runs = (await Promise.all([0, 1, 2, 3, 4, 5].map((i) => rt.invoke(request({ ms: 100, tag: `t${i}` }))))).map(okResult) as { logStreamName: string }[];
         clearInterval(watch);
-        expect(performance.now() - t).toBeGreaterThanOrEqual(300);
-        expect(new Set(runs.map((r) => r.logStreamName)).size).toBe(2);
+        expect(performance.now() - t).toBeGreaterThanOrEqual(300); // 6 × 100 ms on at most 2 workers
+        expect(new Set(runs.map((r) => r.logStreamName)).size).toBeLessThanOrEqual(2);
         expect(most).toBe(2);
-        expect(rt.stats.coldStarts).toBe(2);
+        expect(rt.stats.workers).toBe(2);
       });
 
       it('warm() starts workers ahead of need: the first invocation is not a cold start', async () => {

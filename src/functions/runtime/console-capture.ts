@@ -12,24 +12,37 @@ export type LogSink = (level: LevelCode, message: string) => void;
 /** Lambda's priorities: TRACE 1 … ERROR 5; a method below AWS_LAMBDA_LOG_LEVEL logs nothing. */
 const PRIORITY: Record<string, number> = { TRACE: 1, DEBUG: 2, INFO: 3, WARN: 4, ERROR: 5, FATAL: 6 };
 
-/** Routes the worker's console and standard streams into `sink`. Returns flush(), which ends pending partial lines. */
-export function captureOutput(sink: LogSink, logLevel: string | undefined): () => void {
-  const min = PRIORITY[logLevel?.toUpperCase() ?? ''] ?? 1;
-  const method = (level: LevelCode, priority: number) =>
-    priority >= min ? (message?: unknown, ...params: unknown[]) => sink(level, format(message, ...params)) : () => {};
-  console.trace = method(Level.Trace, 1);
-  console.debug = method(Level.Debug, 2);
-  console.info = method(Level.Info, 3);
-  console.log = console.info;
-  console.warn = method(Level.Warn, 4);
-  console.error = method(Level.Error, 5);
+export interface Capture {
+  /** Ends pending partial lines of stdout and stderr. */
+  flush(): void;
+  /** Applies AWS_LAMBDA_LOG_LEVEL (known once the function's environment is). */
+  setLogLevel(level: string | undefined): void;
+}
+
+/** Routes the worker's console and standard streams into `sink`. */
+export function captureOutput(sink: LogSink): Capture {
+  const setLogLevel = (level: string | undefined) => {
+    const min = PRIORITY[level?.toUpperCase() ?? ''] ?? 1;
+    const method = (code: LevelCode, priority: number) =>
+      priority >= min ? (message?: unknown, ...params: unknown[]) => sink(code, format(message, ...params)) : () => {};
+    console.trace = method(Level.Trace, 1);
+    console.debug = method(Level.Debug, 2);
+    console.info = method(Level.Info, 3);
+    console.log = console.info;
+    console.warn = method(Level.Warn, 4);
+    console.error = method(Level.Error, 5);
+  };
+  setLogLevel(undefined);
   const out = new LineSplitter(Level.Info, sink);
   const err = new LineSplitter(Level.Error, sink);
   patchWrite(process.stdout, out);
   patchWrite(process.stderr, err);
-  return () => {
-    out.end();
-    err.end();
+  return {
+    flush: () => {
+      out.end();
+      err.end();
+    },
+    setLogLevel,
   };
 }
 

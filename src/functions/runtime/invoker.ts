@@ -5,6 +5,7 @@
 import { getHeapStatistics } from 'node:v8';
 import { captureOutput } from './console-capture.js';
 import { createContext, type LambdaContext } from './context.js';
+import { preloadTypeScript } from './import-handler.js';
 import { loadHandler, type Handler } from './load-handler.js';
 import { formatErrorForLog, intoError, toFunctionError, UnhandledPromiseRejection, unserialisableResult } from './lambda-errors.js';
 import { W, type InvokeTuple, type LevelCode, type MainMessage, type WorkerInit, type WorkerMessage } from './protocol.js';
@@ -26,8 +27,8 @@ interface Invocation {
   claimed: boolean;
 }
 
-/** Runs a worker on `channel` until it is terminated. */
-export function runWorker(channel: WorkerChannel): void {
+/** Runs a worker on `channel` until it is terminated; `preloadTs`: register tsx before the function is known. */
+export function runWorker(channel: WorkerChannel, options: { preloadTs?: boolean } = {}): void {
   let init: WorkerInit | undefined;
   let handler: Handler | undefined;
   let callbackStyle = false;
@@ -43,7 +44,8 @@ export function runWorker(channel: WorkerChannel): void {
     if (budget < 0) message = `[Sluice] log output cut here: more than ${LOG_LIMIT_BYTES / 1024} KB written`;
     channel.send([W.Log, level, Date.now(), message]);
   };
-  const flushPartialLines = captureOutput(log, process.env.AWS_LAMBDA_LOG_LEVEL);
+  const capture = captureOutput(log);
+  const flushPartialLines = capture.flush;
 
   const maxMemoryMB = (): number => {
     if (init?.memory === 'rss') return Math.ceil(process.resourceUsage().maxRSS / 1024);
@@ -120,6 +122,7 @@ export function runWorker(channel: WorkerChannel): void {
     }
     channel.send([W.Retire]);
   };
+  if (options.preloadTs) preloadTypeScript().catch(() => {}); // a failure shows again when the module loads
   process.on('uncaughtException', (e) => fatal('Uncaught Exception', intoError(e)));
   process.on('unhandledRejection', (reason) => fatal('Unhandled Promise Rejection', new UnhandledPromiseRejection(reason)));
 
@@ -128,6 +131,8 @@ export function runWorker(channel: WorkerChannel): void {
       if (phase === 'ready') invoke(m);
     } else if (m.t === 'init' && !init) {
       init = m.init;
+      if (init.environment) replaceEnvironment(init.environment);
+      capture.setLogLevel(process.env.AWS_LAMBDA_LOG_LEVEL);
       void start(m.init);
     }
   });
@@ -151,6 +156,12 @@ export function runWorker(channel: WorkerChannel): void {
       channel.send([W.InitFailed, toFunctionError(e)]);
     }
   };
+}
+
+/** Makes process.env exactly `environment` (what Sluice read at startup, such as the log level, was read already). */
+function replaceEnvironment(environment: Record<string, string>): void {
+  for (const key of Object.keys(process.env)) delete process.env[key];
+  Object.assign(process.env, environment);
 }
 
 const isThenable = (v: unknown): v is PromiseLike<unknown> => !!v && typeof (v as { then?: unknown }).then === 'function';

@@ -3,7 +3,7 @@
 // Runtime.UserCodeSyntaxError, Runtime.HandlerNotFound, or the module's own error when it throws.
 import { existsSync } from 'node:fs';
 import { basename, extname } from 'node:path';
-import { importModule } from '../../load-module.js';
+import { importHandlerModule } from './import-handler.js';
 import { handlerNotFound, importModuleError, userCodeSyntaxError } from './lambda-errors.js';
 
 export type Handler = (event: unknown, context: unknown, callback?: unknown) => unknown;
@@ -15,7 +15,7 @@ export async function loadHandler(file: string, exportName: string): Promise<Han
   if (!existsSync(file)) throw importModuleError(new Error(`Cannot find module '${file}'`));
   let mod: Record<string, unknown>;
   try {
-    mod = await importModule(file);
+    mod = await importHandlerModule(file);
   } catch (e) {
     const name = (e as { name?: unknown })?.name;
     if (e instanceof SyntaxError || name === 'SyntaxError' || name === 'TransformError') throw userCodeSyntaxError(e);

@@ -39,6 +39,8 @@ export interface PoolOptions {
   maxTimeoutMs: number;
   memory: WorkerInit['memory'];
   spawn(spec: RuntimeSpec, events: WorkerEvents): WorkerHandle;
+  /** Called once, when close() has ended every worker. */
+  closed?(): void;
 }
 
 interface Waiter {
@@ -153,10 +155,11 @@ export class WorkerPool implements FunctionRuntime {
     for (const slot of [...this.slots]) if (slot.state !== 'busy') this.end(slot, false);
     if (this.busy > 0) await new Promise<void>((resolve) => (this.drained = resolve));
     await Promise.all(this.exits);
+    this.options.closed?.();
   }
 
   private spawn(): Slot {
-    const init: WorkerInit = { name: this.spec.name, file: this.spec.file, exportName: this.spec.exportName, memoryMB: this.spec.memoryMB, arn: this.spec.arn, logStreamName: logStreamName(), memory: this.options.memory };
+    const init: WorkerInit = { name: this.spec.name, file: this.spec.file, exportName: this.spec.exportName, memoryMB: this.spec.memoryMB, arn: this.spec.arn, logStreamName: logStreamName(), memory: this.options.memory, environment: this.spec.environment };
     const slot = new Slot(this.generation, init);
     this.slots.add(slot);
     this.starting++;

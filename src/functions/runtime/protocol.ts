@@ -14,6 +14,8 @@ export interface WorkerInit {
   logStreamName: string;
   /** How this worker measures Max Memory Used: its V8 heap (thread) or its peak RSS (process). */
   memory: 'heap' | 'rss';
+  /** Threads: the handler's whole environment, set when the function is given (a standby thread starts with none). */
+  environment?: Record<string, string>;
 }
 
 /** Main → worker. */
