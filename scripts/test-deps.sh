@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# Runs before `npm test`: the nats engine tests start real nats-server processes (Debian package
-# nats-server). Installs it when missing and this user may (root with apt-get); else says how.
+# Runs before `npm test`: the tests start real servers and a real browser (Debian packages):
+# nats-server for the nats engine tests, chromium for the dashboard's tests (test/ui, driven by
+# playwright-core). Installs what is missing when this user may (root with apt-get); else says how.
 set -euo pipefail
-command -v nats-server >/dev/null && exit 0
+need=()
+command -v nats-server >/dev/null || need+=(nats-server)
+command -v chromium >/dev/null || need+=(chromium)
+[ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-  echo "test-deps: installing nats-server (Debian package) for the nats engine tests"
+  echo "test-deps: installing ${need[*]} (Debian packages) for the tests"
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nats-server
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
   exit 0
 fi
-echo "test-deps: the tests need nats-server on PATH: sudo apt-get install nats-server" >&2
+echo "test-deps: the tests need ${need[*]} on PATH: sudo apt-get install ${need[*]}" >&2
 exit 1

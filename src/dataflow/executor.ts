@@ -47,6 +47,8 @@ export interface ExecutorMetrics {
 export interface ExecutorOptions {
   /** Counts records each node emits, by node id (UnitStats.emitted). Default: an array of its own. */
   emitted?: number[];
+  /** Counts records too late for each keyed node, by node id (UnitStats.lateAt). Default: an array of its own. */
+  lateAt?: number[];
   /** Whether this executor runs a keyed node itself. Default: every keyed node. */
   runs?: (node: KeyedNode) => boolean;
   /**
@@ -63,6 +65,8 @@ export class Executor {
   readonly metrics: ExecutorMetrics = { records: 0, late: 0, clampedFuture: 0, errors: 0 };
   /** Records each node emitted, by node id. */
   readonly emitted: number[];
+  /** Records too late for each keyed node, by node id. */
+  readonly lateAt: number[];
   readonly operators = new Map<number, KeyedOperator>();
   readonly sources: Source[];
   private readonly consumers = new Map<number, Consumer[]>();
@@ -82,7 +86,11 @@ export class Executor {
 
   constructor(readonly p: Pipeline, private readonly options: ExecutorOptions = {}) {
     this.emitted = options.emitted ?? [];
-    for (const n of p.nodes) this.emitted[n.id] ??= 0; // (dense from the start: one shape for the hot path)
+    this.lateAt = options.lateAt ?? [];
+    for (const n of p.nodes) {
+      this.emitted[n.id] ??= 0; // (dense from the start: one shape for the hot path)
+      this.lateAt[n.id] ??= 0;
+    }
     for (const n of p.nodes) {
       inputsOf(n).forEach((i, port) => {
         if (!this.consumers.has(i)) this.consumers.set(i, []);
@@ -141,7 +149,7 @@ export class Executor {
   keyed(node: number, port: number, key: Key, value: unknown, t: number, stream: string | undefined): void {
     const op = this.operators.get(node)!;
     try {
-      if (!op.add(port, key, value, t, this.watermark)) this.late(value, t, stream);
+      if (!op.add(port, key, value, t, this.watermark)) this.late(node, value, t, stream);
     } catch (e) {
       this.error(stream ?? '(derived)', e, value);
     }
@@ -234,12 +242,12 @@ export class Executor {
           if (retract) break;
           const key = keyOf(n, port)(value) as Key;
           if (this.ref !== undefined && lateFor(n, t, this.ref)) {
-            this.late(value, t, stream, this.ref);
+            this.late(n.id, value, t, stream, this.ref);
             break;
           }
           const op = this.operators.get(n.id);
           if (op) {
-            if (!op.add(port, key, value, t, this.watermark)) this.late(value, t, stream);
+            if (!op.add(port, key, value, t, this.watermark)) this.late(n.id, value, t, stream);
           } else {
             const input = this.input;
             const raw = input?.raw !== undefined && input.value === value && this.asRead.has(from) ? input.raw : undefined;
@@ -264,9 +272,10 @@ export class Executor {
     }
   }
 
-  /** A record too late for its keyed operator: to late() or '<pipeline>-late', counted. */
-  late(value: unknown, t: number, stream = '(derived)', watermark = this.watermark): void {
+  /** A record too late for keyed node `node`: to late() or '<pipeline>-late', counted (in total and against the node). */
+  late(node: number, value: unknown, t: number, stream = '(derived)', watermark = this.watermark): void {
     this.metrics.late++;
+    this.lateAt[node] = (this.lateAt[node] ?? 0) + 1;
     const record: LateRecord = { source: stream, value, eventTime: t, watermark };
     if (this.lateNode === undefined) this.outputs.push({ sink: lateSinkOf(this.p.name), value: record });
     else this.push(this.lateNode, record, t);

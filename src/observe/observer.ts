@@ -6,6 +6,7 @@ import type { PipelineRun } from '../dataflow/runtime/runner.js';
 import { silentLogger, type Logger } from './log.js';
 import { Metrics, total } from './metrics.js';
 import { emittedBy, pipelineMetrics } from './pipeline-metrics.js';
+import { unitSeries } from './pipelines.js';
 import { sample, Series, type Reading } from './series.js';
 
 export interface ObserverOptions {
@@ -94,6 +95,7 @@ export class Observer {
       const marks = stats.filter((s) => !s.unit.startsWith('s.') && !s.unit.startsWith('t.')).map((s) => s.watermark).filter((w): w is number => w !== null);
       if (marks.length) r.set(`pipeline.${p}.watermarkLag`, { value: Math.max(0, (now - Math.min(...marks)) / 1000), rate: false });
       for (const [node, n] of emittedBy(run)) r.set(`pipeline.${p}.node.${node}`, { value: n, rate: true });
+      for (const s of stats) r.set(unitSeries(p, s.unit), { value: s.records, rate: true });
     }
     return r;
   }

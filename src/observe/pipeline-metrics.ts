@@ -46,6 +46,10 @@ export function pipelineMetrics(m: Metrics, runs: () => readonly PipelineRun[]):
     steps.reset();
     for (const run of runs()) for (const [node, n] of emittedBy(run)) steps.inc({ pipeline: run.pipeline.name, node: String(node) }, n);
   });
+  m.counter<'pipeline' | 'node'>('sluice_pipeline_step_late_records_total', 'Records too late for a keyed plan step (windows, joins), wherever they were judged', ['pipeline', 'node'], (steps) => {
+    steps.reset();
+    for (const run of runs()) for (const [node, n] of lateAtBy(run)) steps.inc({ pipeline: run.pipeline.name, node: String(node) }, n);
+  });
   m.gauge<'pipeline' | 'health'>('sluice_pipeline_up', 'Whether a pipeline runs (1) with the health it is in', ['pipeline', 'health'], (g) => {
     g.reset();
     for (const run of runs()) g.set({ pipeline: run.pipeline.name, health: run.health().health }, 1);
@@ -53,8 +57,12 @@ export function pipelineMetrics(m: Metrics, runs: () => readonly PipelineRun[]):
 }
 
 /** Records each plan node emitted, over every unit of a run. */
-export function emittedBy(run: PipelineRun): Map<number, number> {
+export const emittedBy = (run: PipelineRun) => byNode(run, 'emitted');
+/** Records too late for each keyed plan node, over every unit of a run. */
+export const lateAtBy = (run: PipelineRun) => byNode(run, 'lateAt');
+
+function byNode(run: PipelineRun, field: 'emitted' | 'lateAt'): Map<number, number> {
   const out = new Map<number, number>();
-  for (const s of run.unitStats()) s.emitted.forEach((n, node) => n && out.set(node, (out.get(node) ?? 0) + n));
+  for (const s of run.unitStats()) s[field].forEach((n, node) => n && out.set(node, (out.get(node) ?? 0) + n));
   return out;
 }

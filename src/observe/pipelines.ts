@@ -5,6 +5,7 @@ import { errorSinkOf, lateSinkOf } from '../dataflow/executor.js';
 import type { PipelineRun } from '../dataflow/runtime/runner.js';
 import type { UnitStats } from '../dataflow/runtime/units.js';
 import type { Engine } from '../engine/engine.js';
+import { emittedBy, lateAtBy } from './pipeline-metrics.js';
 import type { Series } from './series.js';
 
 const duration = (ms: number) => (ms === 0 ? '0' : ms % 3_600_000 === 0 ? `${ms / 3_600_000}h` : ms % 60_000 === 0 ? `${ms / 60_000}m` : ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`);
@@ -37,8 +38,8 @@ const rate = (series: Series, name: string) => series.latest(name) ?? 0;
 export async function pipelineView(run: PipelineRun, series: Series, engine: Engine, now: number) {
   const p = run.pipeline;
   const stats = run.unitStats();
-  const emitted = new Map<number, number>();
-  for (const s of stats) s.emitted.forEach((n, node) => n && emitted.set(node, (emitted.get(node) ?? 0) + n));
+  const emitted = emittedBy(run);
+  const lateAt = lateAtBy(run);
   const nodes = p.nodes.map((n) => ({
     id: n.id, kind: n.kind, label: labelOf(n), keyed: isKeyed(n),
     ...(n.kind === 'source' ? { stream: n.stream } : {}),
@@ -51,24 +52,25 @@ export async function pipelineView(run: PipelineRun, series: Series, engine: Eng
     const watermark = marks.length === mine.length && marks.length > 0 ? Math.min(...marks) : null;
     return {
       node: n.id, watermark, watermarkLagS: watermark === null ? null : Math.max(0, (now - watermark) / 1000),
-      late: mine.reduce((k, s) => k + s.late, 0), records: mine.reduce((k, s) => k + s.records, 0),
+      late: lateAt.get(n.id) ?? 0, records: mine.reduce((k, s) => k + s.records, 0),
       recordsPerSec: rate(series, `pipeline.${p.name}.node.${n.id}`),
     };
   });
-  const units = await Promise.all(stats.map((s) => unitView(run, s, engine)));
+  const units = await Promise.all(stats.map((s) => unitView(run, s, engine, series)));
   const { health, lastError } = run.health();
   return {
     name: p.name, health, lastError, keyGroups: run.prepared.keyGroups, workers: run.workerCount,
     lateStream: lateSinkOf(p.name), errorStream: errorSinkOf(p.name),
+    late: stats.reduce((k, s) => k + s.late, 0), errors: stats.reduce((k, s) => k + s.errors, 0),
     graph: { nodes, edges }, steps, units, commits: run.commitStats(),
   };
 }
 
-/** A unit's counters; a source unit's read position and how many records it has left to read. */
-async function unitView(run: PipelineRun, s: UnitStats, engine: Engine) {
+/** A unit's counters and records per second; a source unit's read position and how many records it has left to read. */
+async function unitView(run: PipelineRun, s: UnitStats, engine: Engine, series: Series) {
   const spec = run.prepared.units.find((u) => unitId(u) === s.unit);
   const base = {
-    unit: s.unit, kind: spec?.kind ?? 'keyed', records: s.records, epochs: s.epochs, late: s.late, clampedFuture: s.clampedFuture,
+    unit: s.unit, kind: spec?.kind ?? 'keyed', records: s.records, recordsPerSec: rate(series, unitSeries(run.pipeline.name, s.unit)), epochs: s.epochs, late: s.late, clampedFuture: s.clampedFuture,
     paused: s.paused, stateKeys: s.stateKeys, inMemory: s.inMemory, spilled: s.spilled, errors: s.errors, failures: s.failures, watermark: s.watermark,
   };
   if (spec?.kind === 'keyed') return { ...base, node: spec.node, group: spec.group };
@@ -80,6 +82,9 @@ async function unitView(run: PipelineRun, s: UnitStats, engine: Engine) {
   }
   return out;
 }
+
+/** The series of a unit's records per second (sampled by the observer). */
+export const unitSeries = (pipeline: string, unit: string) => `pipeline.${pipeline}.unit.${unit}`;
 
 const unitId = (u: PipelineRun['prepared']['units'][number]) => (u.kind === 'source' ? `s.${u.stream}.${u.partition}` : u.kind === 'keyed' ? `k${u.node}.${u.group}` : `t.${u.table}`);
 

@@ -123,8 +123,8 @@ describe('requests', () => {
 
 describe('pipelines', () => {
   /** The campaign pipeline over known input, in this thread, watched by the gateway's observer. */
-  async function campaigns() {
-    const g = await start();
+  async function campaigns(clock?: ManualClock) {
+    const g = await start({ clock });
     const { engine, observer } = g;
     await engine.createStream('ads', { partitions: 2 });
     await engine.createStream('views', { partitions: 3 });
@@ -133,11 +133,18 @@ describe('pipelines', () => {
     const views = Array.from({ length: 400 }, (_, i) => ({ adId: `a${i % 20}`, ts: 30_000 + i * 10, ip: 'x', cost: 1 }));
     await engine.append('ads', ads.map((a) => ({ key: a.adId, value: enc(a) })));
     await engine.append('views', views.map((v) => ({ key: v.adId, value: enc(v) })));
+    // In a batch of its own after the views: older than its partition's watermark, so late for the join.
+    await engine.append('views', [{ key: 'a1', value: enc({ adId: 'a1', ts: 0, ip: 'x', cost: 7 }) }]);
     const run = await PipelineRun.start(engine, campaignPipeline(), { tablesPath: join(tempDir(), 'tables.db'), keyGroups: 4, metrics: observer.metrics });
     closers.push(() => run.stop());
     observer.watch([run]);
-    for (let i = 0; i < 500 && !(run.unitStats().filter((s) => s.unit.startsWith('s.')).reduce((n, s) => n + s.records, 0) === 420 && run.idle); i++) await new Promise((r) => setTimeout(r, 20));
-    return { ...g, run };
+    await settled(run, 421);
+    return { ...g, run, enc };
+  }
+  const sourceRecords = (run: PipelineRun) => run.unitStats().filter((s) => s.unit.startsWith('s.')).reduce((n, s) => n + s.records, 0);
+  async function settled(run: PipelineRun, records: number) {
+    for (let i = 0; i < 500 && !(sourceRecords(run) === records && run.idle); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(sourceRecords(run)).toBe(records);
   }
 
   it('reports each unit\'s records, epochs and commits in /metrics: the source units\' records sum to the input', async () => {
@@ -145,7 +152,12 @@ describe('pipelines', () => {
     const m = await scrape(url);
     expect(value(m.families, 'sluice_pipeline_records_total', { pipeline: 'campaigns' })).toBeGreaterThanOrEqual(420);
     const sources = m.families.get('sluice_pipeline_records_total')!.samples.filter((x) => x.labels.unit!.startsWith('s.'));
-    expect(sources.reduce((n, x) => n + Number(x.value), 0)).toBe(420);
+    expect(sources.reduce((n, x) => n + Number(x.value), 0)).toBe(421);
+    const join = String(run.pipeline.nodes.find((n) => n.kind === 'join')!.id);
+    const window = String(run.pipeline.nodes.find((n) => n.kind === 'window')!.id);
+    expect(value(m.families, 'sluice_pipeline_late_records_total', { pipeline: 'campaigns' })).toBe(1);
+    expect(value(m.families, 'sluice_pipeline_step_late_records_total', { pipeline: 'campaigns', node: join })).toBe(1); // judged by a source unit, counted against the join
+    expect(value(m.families, 'sluice_pipeline_step_late_records_total', { pipeline: 'campaigns', node: window })).toBe(0);
     const epochs = value(m.families, 'sluice_pipeline_epochs_total', { pipeline: 'campaigns' });
     expect(epochs).toBe(run.unitStats().reduce((n, s) => n + s.epochs, 0));
     expect(value(m.families, 'sluice_pipeline_commit_duration_seconds', { pipeline: 'campaigns' })).toBe(epochs - run.unitStats().filter((s) => s.unit.startsWith('t.')).reduce((n, s) => n + s.epochs, 0));
@@ -166,11 +178,32 @@ describe('pipelines', () => {
     expect(view.steps.map((s: any) => s.node)).toEqual(run.pipeline.nodes.filter((n) => n.kind === 'join' || n.kind === 'window').map((n) => n.id));
     expect(view.units.filter((u: any) => u.kind === 'source').map((u: any) => u.lagRecords)).toEqual([0, 0, 0, 0, 0]);
     expect(view.units.filter((u: any) => u.kind === 'keyed')).toHaveLength(8);
-    expect(view).toMatchObject({ lateStream: 'campaigns-late', errorStream: 'campaigns-errors', health: 'ok', lastError: null });
+    const join = run.pipeline.nodes.find((n) => n.kind === 'join')!.id;
+    expect(view.steps.map((s: any) => [s.node, s.late])).toEqual(view.steps.map((s: any) => [s.node, s.node === join ? 1 : 0]));
+    expect(view).toMatchObject({ lateStream: 'campaigns-late', errorStream: 'campaigns-errors', health: 'ok', lastError: null, late: 1, errors: 0 });
     expect((await fetch(`${url}/v1/pipelines/nope`)).status).toBe(404);
     const stream = (await (await fetch(`${url}/v1/streams/views`)).json()) as any;
     expect(stream.consumers).toEqual([{ group: 'pipeline:campaigns', partitions: [0, 1, 2].map((partition) => ({ partition, offset: stream.partitionInfo[partition].next, lagRecords: 0, lagSeconds: 0 })) }]);
     expect(stream.partitionInfo.every((p: any) => p.bytes > 0)).toBe(true);
+  });
+
+  it("gives each unit its records per second over the series' last interval, on the observer's clock", async () => {
+    const clock = new ManualClock(1_000_000);
+    const { url, run, engine, observer, enc } = await campaigns(clock);
+    const samples = async (n: number) => {
+      for (let i = 0; i < 100 && observer.series.get('pipeline.campaigns.records').length < n; i++) await new Promise((r) => setTimeout(r, 10));
+    };
+    clock.advance(5_000); // the units' first reading: where their rates start
+    await samples(1);
+    await engine.append('views', Array.from({ length: 50 }, (_, i) => ({ key: `a${i % 20}`, value: enc({ adId: `a${i % 20}`, ts: 40_000 + i, ip: 'y', cost: 1 }) })));
+    await settled(run, 471);
+    clock.advance(5_000);
+    await samples(2);
+    const view = (await (await fetch(`${url}/v1/pipelines/campaigns`)).json()) as any;
+    const views = view.units.filter((u: any) => u.kind === 'source' && u.stream === 'views');
+    expect(views.reduce((n: number, u: any) => n + u.recordsPerSec, 0)).toBe(10); // 50 records in 5 s
+    expect(view.units.filter((u: any) => u.kind === 'source' && u.stream === 'ads').map((u: any) => u.recordsPerSec)).toEqual([0, 0]);
+    expect(view.units.filter((u: any) => u.kind === 'keyed').reduce((n: number, u: any) => n + u.recordsPerSec, 0)).toBeGreaterThan(0);
   });
 });
 

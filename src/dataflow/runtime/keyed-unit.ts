@@ -42,7 +42,7 @@ export class KeyedUnit extends Unit {
     const { layout } = ctx;
     this.readMax = Math.max(1, Math.ceil(ctx.batch / MESSAGES_PER_BATCH));
     this.outbox = new Outbox(layout);
-    this.executor = new Executor(layout.p, { runs: (n) => n.id === node.id, emitted: this.stats.emitted, exit: (n, port, key, value, t, s) => this.outbox.record(n, port, key, value, t, s, this.sent ?? -Infinity) });
+    this.executor = new Executor(layout.p, { runs: (n) => n.id === node.id, emitted: this.stats.emitted, lateAt: this.stats.lateAt, exit: (n, port, key, value, t, s) => this.outbox.record(n, port, key, value, t, s, this.sent ?? -Infinity) });
     for (const [id, op] of this.executor.operators) op.state.spillTo(ctx.spill().store(this.id, id), ctx.stateKeysInMemory);
     const { streams, keyed } = layout.producers(node.id);
     this.producers = [
@@ -159,7 +159,7 @@ export class KeyedUnit extends Unit {
           return this.bad(r, `its accumulator does not merge: ${(e as Error).message}`);
         }
         // Only when a producer came back from idle behind the watermark: reported, not dropped.
-        if (!merged) this.executor.late({ partial: true, key: r[1], windowStart: r[2], windowEnd: r[3], acc: r[4] }, r[3] - 1);
+        if (!merged) this.executor.late(this.node.id, { partial: true, key: r[1], windowStart: r[2], windowEnd: r[3], acc: r[4] }, r[3] - 1);
         break;
       }
       case 2:

@@ -176,10 +176,11 @@ export function retryPauseMs(failures: number): number {
 
 /** A rebuilt unit goes on counting where the failed one was. */
 function carryStats(fresh: UnitStats, old: UnitStats): void {
-  const emitted = fresh.emitted; // the new executor's counts (all 0 so far)
+  const { emitted, lateAt } = fresh; // the new executor's counts (all 0 so far)
   Object.assign(fresh, old);
   old.emitted.forEach((n, node) => (emitted[node] = (emitted[node] ?? 0) + n));
-  fresh.emitted = emitted;
+  old.lateAt.forEach((n, node) => (lateAt[node] = (lateAt[node] ?? 0) + n));
+  Object.assign(fresh, { emitted, lateAt });
 }
 
 /** Steps units until stopped. Resolves when stopped; rejects when the lease is lost. */

@@ -28,7 +28,7 @@ export class SourceUnit extends Unit {
     const { layout } = ctx;
     this.peers = layout.alignedWith(stream).flatMap((s) => Array.from({ length: partitionsOf[s]! }, (_, p) => stateKey(layout.p.name, sourceUnit(s, p)))).filter((k) => k !== this.key);
     this.outbox = new Outbox(layout);
-    this.executor = new Executor(layout.p, { runs: () => false, emitted: this.stats.emitted, exit: (n, port, key, value, t, s, raw) => this.outbox.record(n, port, key, value, t, s, this.ownMark, raw) });
+    this.executor = new Executor(layout.p, { runs: () => false, emitted: this.stats.emitted, lateAt: this.stats.lateAt, exit: (n, port, key, value, t, s, raw) => this.outbox.record(n, port, key, value, t, s, this.ownMark, raw) });
     this.marks = new Watermarks(this.executor.sources.filter((s) => s.stream === stream && s.watermark), ctx.clock.now());
     this.targets = layout.downstreamKeyed(layout.sourcesOf(stream));
   }

@@ -51,6 +51,8 @@ export interface UnitStats {
   watermark: number | null;
   /** Records each plan node emitted in this unit, by node id (the dashboard's edge rates). */
   emitted: number[];
+  /** Records too late for each keyed plan node, by node id: a source unit judges its records against each step they reach (decision 015). */
+  lateAt: number[];
   /** Source units: the next offset of their partition to read, and how many records are left to read. */
   offset?: number;
   lagRecords?: number;
@@ -89,7 +91,7 @@ export abstract class Unit {
   private redo?: Intent;
 
   constructor(readonly id: string, protected readonly ctx: UnitContext) {
-    this.stats = { unit: id, records: 0, epochs: 0, late: 0, clampedFuture: 0, paused: 0, stateKeys: 0, inMemory: 0, spilled: 0, errors: 0, failures: 0, watermark: null, emitted: [], lastError: null };
+    this.stats = { unit: id, records: 0, epochs: 0, late: 0, clampedFuture: 0, paused: 0, stateKeys: 0, inMemory: 0, spilled: 0, errors: 0, failures: 0, watermark: null, emitted: [], lateAt: [], lastError: null };
     this.readMax = ctx.batch;
   }
 
