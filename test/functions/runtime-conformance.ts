@@ -232,6 +232,17 @@ export function runtimeConformance(name: string, factory: RuntimeFactory): void 
         expect(await rt.invoke(request({}))).toMatchObject({ ok: true, coldStart: true });
       });
 
+      it('an uncaught exception after an invocation ended retires the worker; the next runs on a fresh one, with the line', async () => {
+        const rt = make('crash.ts');
+        const first = okResult(await rt.invoke(request({ mode: 'after' }))) as { logStreamName: string };
+        await new Promise((r) => setTimeout(r, 200));
+        expect(rt.stats).toMatchObject({ workers: 0, replaced: 1 });
+        const next = await rt.invoke(request({}));
+        expect((okResult(next) as { logStreamName: string }).logStreamName).not.toBe(first.logStreamName);
+        expect(next.coldStart).toBe(true);
+        expect(next.logs.map((l) => l.message.split('\t')[0])).toEqual(['Uncaught Exception ']);
+      });
+
       it('process.exit() during an invocation fails it with Runtime.ExitError', async () => {
         const rt = make('crash.ts');
         const f = failure(await rt.invoke(request({ mode: 'exit' })));
@@ -284,9 +295,26 @@ export function runtimeConformance(name: string, factory: RuntimeFactory): void 
     });
 
     describe('logs', () => {
-      it('console methods and stdout/stderr become lines of the invocation, with levels, in order', async () => {
+      it('console methods and stdout/stderr become lines of the invocation, with levels, in order; none reaches Sluice\'s own streams', async () => {
         const rt = make('logs.ts');
-        const o = await rt.invoke(request({ mode: 'levels' }));
+        const leaked: string[] = [];
+        const spy = (stream: NodeJS.WriteStream) => {
+          const real = stream.write;
+          stream.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+            leaked.push(String(chunk));
+            return (real as (...a: unknown[]) => boolean).apply(stream, [chunk, ...rest]);
+          }) as typeof stream.write;
+          return () => void (stream.write = real);
+        };
+        const restore = [spy(process.stdout), spy(process.stderr)];
+        let o: InvokeOutcome;
+        try {
+          o = await rt.invoke(request({ mode: 'levels' }));
+          await new Promise((r) => setTimeout(r, 50)); // what a worker writes reaches its parent asynchronously
+        } finally {
+          for (const r of restore) r();
+        }
+        expect(leaked.filter((w) => /cart has|out one|err bytes|module loaded/.test(w))).toEqual([]);
         expect(messages(o)).toEqual([
           'INFO module loaded', // written at init: it goes with the first invocation
           'INFO cart has 3 items',

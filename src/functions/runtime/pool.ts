@@ -35,6 +35,9 @@ export interface WorkerHandle {
   readonly exited: Promise<void>;
 }
 
+/** Longest close() waits for ended workers to exit. */
+export const EXIT_WAIT_MS = 5000;
+
 export interface PoolOptions {
   maxTimeoutMs: number;
   memory: WorkerInit['memory'];
@@ -154,7 +157,10 @@ export class WorkerPool implements FunctionRuntime {
     for (const w of this.queue.splice(0)) this.unqueue(w).reject(new RuntimeClosedError(this.spec.name));
     for (const slot of [...this.slots]) if (slot.state !== 'busy') this.end(slot, false);
     if (this.busy > 0) await new Promise<void>((resolve) => (this.drained = resolve));
-    await Promise.all(this.exits);
+    // A thread stuck in native code (a read that never returns) ignores terminate(): don't wait for it forever.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(this.exits), new Promise((resolve) => (timer = setTimeout(resolve, EXIT_WAIT_MS)))]);
+    clearTimeout(timer);
     this.options.closed?.();
   }
 
@@ -190,8 +196,21 @@ export class WorkerPool implements FunctionRuntime {
       case W.InitFailed:
         return this.initFailed(slot, m[1]);
       case W.Retire:
-        this.orphans = this.orphans.concat(slot.pending);
-        return this.end(slot, true);
+        return this.retired(slot);
+    }
+  }
+
+  /** The worker failed between invocations; one handed to it meanwhile never started there: it goes first in line. */
+  private retired(slot: Slot): void {
+    this.orphans = this.orphans.concat(slot.pending);
+    const run = this.finish(slot);
+    this.end(slot, true);
+    if (run) {
+      if (run.coldStart) this.coldStarts--;
+      this.orphans = this.orphans.concat(run.logs);
+      if (this.closing) run.waiter.reject(new RuntimeClosedError(this.spec.name));
+      else this.queue.unshift(run.waiter);
+      this.afterRun();
     }
   }
 
