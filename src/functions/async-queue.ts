@@ -50,6 +50,8 @@ export class AsyncQueue {
   private retried = 0;
   private failedForGood = 0;
   private committed = 0;
+  /** Callers waiting for an event's first attempt (schedules: a run lasts until then). */
+  private readonly waiting = new Map<string, (outcome: InvokeOutcome | Error) => void>();
 
   constructor(private readonly o: AsyncQueueOptions) {
     this.stream = asyncStreamOf(o.fn);
@@ -62,6 +64,31 @@ export class AsyncQueue {
     const e: AsyncEvent = { requestId, payload, queuedAt: now, attempt: 0, notBefore: now };
     const [r] = await this.o.engine.append(this.stream, [{ id: requestId, value: Buffer.from(JSON.stringify(e)) }]);
     if (r && 'error' in r) throw new Error(`could not queue the event: ${r.error.message}`);
+  }
+
+  /**
+   * Queues an event durably and resolves with its first attempt's outcome (a schedule's run lasts
+   * that long; its retries go on in the queue). Rejects when it could not be queued, or the event
+   * ended without an attempt (too old, or the queue stopped).
+   */
+  async enqueueAndWait(requestId: string, payload: string, signal: AbortSignal): Promise<InvokeOutcome> {
+    const settled = new Promise<InvokeOutcome>((resolve, reject) => {
+      const done = (o: InvokeOutcome | Error) => {
+        this.waiting.delete(requestId);
+        signal.removeEventListener('abort', stopped);
+        if (o instanceof Error) reject(o);
+        else resolve(o);
+      };
+      const stopped = () => done(new Error('the function stopped before the event ran'));
+      this.waiting.set(requestId, done);
+      signal.addEventListener('abort', stopped, { once: true });
+    });
+    try {
+      await this.enqueue(requestId, payload);
+    } catch (e) {
+      this.waiting.get(requestId)?.(e as Error);
+    }
+    return settled;
   }
 
   /** Consumes until the signal aborts: events run concurrently; the committed offset moves past those done, in order. */
@@ -110,9 +137,13 @@ export class AsyncQueue {
   private async handle(e: AsyncEvent, signal: AbortSignal): Promise<void> {
     const { clock } = this.o;
     try {
-      if (clock.now() - e.queuedAt > this.o.maxEventAgeMs) return await this.destination(this.o.onFailure, e, 'EventAgeExceeded', undefined);
+      if (clock.now() - e.queuedAt > this.o.maxEventAgeMs) {
+        this.waiting.get(e.requestId)?.(new Error('the event grew older than maximumEventAge before it ran'));
+        return await this.destination(this.o.onFailure, e, 'EventAgeExceeded', undefined);
+      }
       if (e.notBefore > clock.now()) await clock.sleep(e.notBefore - clock.now(), signal);
       const outcome = await this.o.invoke(e, signal);
+      if (e.attempt === 0) this.waiting.get(e.requestId)?.(outcome);
       if (outcome.ok) return await this.destination(this.o.onSuccess, { ...e, attempt: e.attempt + 1 }, 'Success', outcome);
       if (e.attempt < this.o.retries) {
         this.retried++;
@@ -124,6 +155,7 @@ export class AsyncQueue {
       this.failedForGood++;
       await this.destination(this.o.onFailure, { ...e, attempt: e.attempt + 1 }, 'RetriesExhausted', outcome);
     } catch (err) {
+      this.waiting.get(e.requestId)?.(err as Error);
       if (!signal.aborted) this.o.log?.(`function ${this.o.fn}: async event ${e.requestId}: ${(err as Error).message}`);
     }
   }

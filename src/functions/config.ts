@@ -2,6 +2,7 @@
 // schema (validated with the rest of the config, one line per bad field) and its defaults.
 import { z } from 'zod';
 import { parseDuration } from '../config/duration.js';
+import { InvalidScheduleExpressionError, parseSchedule } from './schedules/index.js';
 import { InvalidFilterPatternError, InvalidMappingOptionError } from './streams/errors.js';
 import { resolveMappingOptions, type StreamMappingOptions } from './streams/options.js';
 
@@ -37,12 +38,41 @@ const streamTrigger = z
     }
   });
 
-const scheduleTrigger = z.strictObject({
-  schedule: z.string().min(1),
-  /** The event's `detail` (EventBridge's constant input). */
-  input: z.unknown().optional(),
-  enabled: z.boolean().optional(),
-});
+/** Whether Intl knows an IANA time zone name. */
+function isTimeZone(v: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: v });
+    return true;
+  } catch {
+    return false;
+  }
+}
+const timeZone = z.string().refine(isTimeZone, "expected an IANA time zone name, e.g. 'UTC' or 'Europe/Paris'");
+
+/** `{ schedule: 'rate(5 minutes)' | 'cron(…)' | '*\/5 * * * *', … }`: EventBridge's scheduled event, queued as an asynchronous invocation. */
+const scheduleTrigger = z
+  .strictObject({
+    schedule: z.string().min(1),
+    /** The rule's name: its ARN, and the key its last run is kept under. Default '<function>-schedule' (then '-2', '-3', … for more). */
+    name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'rule names are 1-64 letters, digits, ., - or _').optional(),
+    /** Cron fields are read in this time zone. Default UTC, as EventBridge. */
+    timezone: timeZone.optional(),
+    /** Due times passed while Sluice was stopped: 'once' (default) runs the latest on start, 'skip' none. */
+    missedRuns: z.enum(['once', 'skip']).optional(),
+    /** The scheduled event's `detail`. Default {}. */
+    detail: z.unknown().optional(),
+    /** EventBridge's constant input: the function gets this value instead of the scheduled event. */
+    input: z.unknown().optional(),
+    enabled: z.boolean().optional(),
+  })
+  .superRefine((t, ctx) => {
+    try {
+      parseSchedule(t.schedule, t.timezone !== undefined && isTimeZone(t.timezone) ? t.timezone : undefined); // (a bad time zone is its own issue)
+    } catch (e) {
+      if (e instanceof InvalidScheduleExpressionError) ctx.addIssue({ code: 'custom', path: ['schedule'], message: e.message });
+      else throw e;
+    }
+  });
 
 const action = z.enum(['read', 'write', 'admin']);
 
@@ -66,6 +96,18 @@ export const functionSchema = z
     url: z.strictObject({ auth: z.enum(['key', 'none']) }).optional(),
   })
   .superRefine((f, ctx) => {
+    const streams = new Set<string>();
+    const rules = new Set<string>();
+    for (const [i, t] of (f.triggers ?? []).entries()) {
+      if ('stream' in t) {
+        // Lambda refuses a second mapping of one function to one stream (both would commit one offset group).
+        if (streams.has(t.stream)) ctx.addIssue({ code: 'custom', path: ['triggers', i, 'stream'], message: `the function has a trigger on stream '${t.stream}' already` });
+        streams.add(t.stream);
+      } else if (t.name !== undefined) {
+        if (rules.has(t.name)) ctx.addIssue({ code: 'custom', path: ['triggers', i, 'name'], message: `two schedules are named '${t.name}': give each its own name` });
+        rules.add(t.name);
+      }
+    }
     const max = f.runtime === 'process' ? MAX_PROCESS_TIMEOUT_MS : MAX_THREAD_TIMEOUT_MS;
     if (f.timeout !== undefined && (f.timeout < 1_000 || f.timeout > max)) {
       ctx.addIssue({ code: 'custom', path: ['timeout'], message: `must be from 1 s to ${f.runtime === 'process' ? '24 h' : '900 s'} (runtime '${f.runtime ?? 'thread'}'), got ${f.timeout} ms` });
@@ -83,6 +125,9 @@ export type FunctionConfig = z.input<typeof functionSchema>;
 export type ResolvedFunctionConfig = z.output<typeof functionSchema>;
 export type StreamTriggerConfig = { stream: string } & StreamMappingOptions;
 export type ScheduleTriggerConfig = z.output<typeof scheduleTrigger>;
+
+/** The rule name of a function's `index`th schedule trigger without a name of its own (counting those only): '<fn>-schedule', '<fn>-schedule-2', … */
+export const scheduleNameOf = (fn: string, index: number): string => `${fn}-schedule${index === 0 ? '' : `-${index + 1}`}`;
 
 /** Types a function's configuration; returns it unchanged. */
 export const defineFunction = (f: FunctionConfig): FunctionConfig => f;

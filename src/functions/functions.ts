@@ -11,12 +11,13 @@ import { createApiKey } from '../gateway/auth/api-keys.js';
 import type { Principal } from '../gateway/auth/scopes.js';
 import type { Observer } from '../observe/observer.js';
 import { AsyncQueue, asyncStreamOf, type AsyncEvent } from './async-queue.js';
-import { DEFAULT_ASYNC_RETRIES, DEFAULT_CONCURRENCY, DEFAULT_MAX_EVENT_AGE_MS, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_MS, handlerOf, type ResolvedFunctionConfig, type StreamTriggerConfig } from './config.js';
+import { DEFAULT_ASYNC_RETRIES, DEFAULT_CONCURRENCY, DEFAULT_MAX_EVENT_AGE_MS, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_MS, handlerOf, scheduleNameOf, type ResolvedFunctionConfig, type ScheduleTriggerConfig, type StreamTriggerConfig } from './config.js';
 import { ASYNC_PAYLOAD_LIMIT, FunctionInitError, FunctionNotFoundError, FunctionThrottledError, InvalidPayloadError, RequestTooLargeError, SYNC_PAYLOAD_LIMIT } from './errors.js';
 import { lambdaLines, LOG_RETENTION_MS, logStreamOf, logTail } from './logs.js';
 import { functionMetrics, type FunctionMetrics } from './metrics.js';
 import type { FunctionRuntime, InvokeOutcome, RuntimeFactory, RuntimeSpec } from './runtime/types.js';
 import { Slots } from './slots.js';
+import { createSchedule, type Schedule } from './schedules/index.js';
 import { createStreamMapping, type StreamMapping } from './streams/index.js';
 
 export const ACCOUNT = '000000000000';
@@ -53,6 +54,8 @@ export class FunctionEntry {
   lastInitMs = 0;
   /** Its stream triggers (event source mappings). */
   readonly mappings: StreamMapping[] = [];
+  /** Its schedule triggers. */
+  readonly schedules: Schedule[] = [];
 
   constructor(readonly name: string, readonly config: ResolvedFunctionConfig, readonly spec: RuntimeSpec, readonly runtime: FunctionRuntime, readonly principal: Principal, queue: (entry: FunctionEntry) => AsyncQueue, clock: Clock) {
     this.slots = new Slots(spec.concurrency);
@@ -162,12 +165,13 @@ export class Functions {
       counters: { invocations: e.invocations, errors: e.errors, throttles: e.throttles, concurrentExecutions: e.slots.inFlight },
       workers: e.runtime.stats, asyncQueue: e.queue.stats(), logStream: logStreamOf(name),
       mappings: await Promise.all(e.mappings.map((m) => m.stats())),
+      schedules: e.schedules.map((s) => s.stats()),
     };
   }
 
   async close(): Promise<void> {
     this.ac.abort();
-    await Promise.allSettled([...this.entries.values()].flatMap((e) => e.mappings.map((m) => m.stop())));
+    await Promise.allSettled([...this.entries.values()].flatMap((e) => [...e.mappings.map((m) => m.stop()), ...e.schedules.map((s) => s.stop())]));
     for (const w of this.watchers) w.close();
     await Promise.allSettled(this.running);
     await Promise.allSettled([...this.entries.values()].map((e) => e.runtime.close()));
@@ -208,7 +212,35 @@ export class Functions {
     this.entries.set(name, entry);
     this.running.push(entry.queue.run(this.ac.signal).catch((e: Error) => o.observer.log.error({ fn: name, err: e.message }, `function ${name}: its async queue stopped`)));
     if (o.watch) this.watchFile(entry, path);
-    for (const [i, t] of (config.triggers ?? []).entries()) if ('stream' in t) await this.addMapping(entry, t as StreamTriggerConfig, i);
+    let unnamed = 0;
+    for (const [i, t] of (config.triggers ?? []).entries()) {
+      if ('stream' in t) await this.addMapping(entry, t as StreamTriggerConfig, i);
+      else await this.addSchedule(entry, t, i, t.name ?? scheduleNameOf(name, unnamed++));
+    }
+  }
+
+  /**
+   * A schedule trigger: EventBridge's scheduled event, queued as an asynchronous invocation (so it
+   * is retried and reaches the destinations as Lambda's are); a run lasts until its first attempt ends.
+   */
+  private async addSchedule(entry: FunctionEntry, t: ScheduleTriggerConfig, index: number, name: string): Promise<void> {
+    const log = this.o.observer.log.child({ fn: entry.name });
+    const { schedule: expression, enabled, timezone, missedRuns, detail, input } = t;
+    const where = `triggers.${index} (schedule '${expression}')`;
+    if (entry.schedules.some((s) => s.name === name)) throw new FunctionInitError(entry.name, where, `another schedule of the function is named '${name}'`);
+    const schedule = createSchedule({
+      engine: this.o.engine, clock: this.o.clock, functionName: entry.name, region: this.o.region, expression,
+      name,
+      options: { enabled, timezone, missedRuns, detail, ...('input' in t ? { input } : {}) },
+      invoke: (eventJson, signal) => entry.queue.enqueueAndWait(randomUUID(), eventJson, signal),
+      log: (line, level) => log[level](line),
+    });
+    try {
+      await schedule.start(this.ac.signal);
+    } catch (e) {
+      throw new FunctionInitError(entry.name, where, (e as Error).message);
+    }
+    entry.schedules.push(schedule);
   }
 
   /** A stream trigger: Lambda's event source mapping, invoking through the function's concurrency. */
