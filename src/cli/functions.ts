@@ -10,9 +10,48 @@ export async function listFunctions(o: ClientOptions): Promise<void> {
   for (const f of functions) process.stdout.write(`${f.name}\t${f.runtime}\t${f.handler}\tinvocations ${f.counters.invocations}\terrors ${f.counters.errors}\n`);
 }
 
-export async function describeFunction(name: string, o: ClientOptions): Promise<void> {
-  const d = await new GatewayClient(o).request('GET', `/v1/functions/${encodeURIComponent(name)}`);
-  process.stdout.write(JSON.stringify(d, null, 2) + '\n');
+export async function describeFunction(name: string, o: ClientOptions & { json?: boolean }): Promise<void> {
+  const d = (await new GatewayClient(o).request('GET', `/v1/functions/${encodeURIComponent(name)}`)) as Described;
+  process.stdout.write(o.json ? JSON.stringify(d, null, 2) + '\n' : describeText(d));
+}
+
+/** What GET /v1/functions/{name} answers (the parts describe prints). */
+interface Described {
+  name: string; arn: string; runtime: string; handler: string; timeoutMs: number; memoryMB: number; concurrency: number;
+  permissions: Record<string, string[]>; logStream: string;
+  metrics: { Invocations: number; Errors: number; Throttles: number; ConcurrentExecutions: number; DestinationDeliveryFailures: number; IteratorAge: number | null; Duration: { invocations: number; avgMs: number; p50Ms: number; p99Ms: number; maxMs: number } | null };
+  workers: { workers: number; busy: number; coldStarts: number; replaced: number };
+  asyncQueue: { inFlight: number; retried: number; failedForGood: number };
+  mappings: { stream: string; state: string; lastProcessingResult: string; iteratorAgeMs: number; lag?: number; invocations: number; functionErrors: number; recordsDelivered: number; recordsDiscarded: number; retries: number;
+    partitions: { partition: number; state: string; committedOffset: number; latestOffset?: number; lag?: number; iteratorAgeMs: number; batchesInFlight: number }[] }[];
+  schedules: { name: string; expression: string; timezone: string; state: string; nextRuns: string[]; lastRun?: string; lastResult?: string; runs: number; failures: number; skipped: number; missed: number }[];
+}
+
+/** `sluice functions describe` for a person: configuration, Lambda's metrics, workers, queue, each trigger. */
+export function describeText(d: Described): string {
+  const m = d.metrics;
+  const ms = (n: number) => `${n} ms`;
+  const lines = [
+    `${d.name}  ${d.arn}`,
+    `  ${d.runtime} runtime, handler ${d.handler}, timeout ${d.timeoutMs / 1000} s, memory ${d.memoryMB} MB, concurrency ${d.concurrency}`,
+    `  permissions: ${Object.entries(d.permissions).map(([p, a]) => `${p} ${a.join('/')}`).join(', ') || 'none'}`,
+    'metrics (since start)',
+    `  Invocations ${m.Invocations}  Errors ${m.Errors}  Throttles ${m.Throttles}  ConcurrentExecutions ${m.ConcurrentExecutions}  DestinationDeliveryFailures ${m.DestinationDeliveryFailures}`,
+    `  Duration ${m.Duration ? `avg ${ms(m.Duration.avgMs)}, p50 ${ms(m.Duration.p50Ms)}, p99 ${ms(m.Duration.p99Ms)}, max ${ms(m.Duration.maxMs)} (last ${m.Duration.invocations})` : '-'}`,
+    ...(m.IteratorAge === null ? [] : [`  IteratorAge ${ms(m.IteratorAge)}`]),
+    `workers: ${d.workers.workers} started, ${d.workers.busy} busy, ${d.workers.coldStarts} cold starts, ${d.workers.replaced} replaced`,
+    `async queue: ${d.asyncQueue.inFlight} in flight, ${d.asyncQueue.retried} retried, ${d.asyncQueue.failedForGood} failed for good`,
+  ];
+  for (const t of d.mappings) {
+    lines.push(`stream trigger '${t.stream}': ${t.state}, ${t.lastProcessingResult}, iterator age ${ms(t.iteratorAgeMs)}, lag ${t.lag ?? '?'}; ${t.invocations} invocations, ${t.functionErrors} errors, ${t.recordsDelivered} records delivered, ${t.recordsDiscarded} discarded, ${t.retries} retries`);
+    for (const p of t.partitions) lines.push(`  partition ${p.partition}: ${p.state}, committed ${p.committedOffset} of ${p.latestOffset ?? '?'} (lag ${p.lag ?? '?'}), iterator age ${ms(p.iteratorAgeMs)}, ${p.batchesInFlight} batches in flight`);
+  }
+  for (const s of d.schedules) {
+    lines.push(`schedule '${s.name}': ${s.expression} (${s.timezone}), ${s.state}; ${s.runs} runs, ${s.failures} failed, ${s.skipped} skipped, ${s.missed} missed${s.lastRun ? `; last ${s.lastRun}: ${s.lastResult ?? 'running'}` : ''}`);
+    if (s.nextRuns.length) lines.push(`  next: ${s.nextRuns.join(', ')}`);
+  }
+  lines.push(`logs: sluice logs ${d.name} (stream ${d.logStream})`);
+  return lines.join('\n') + '\n';
 }
 
 /** Invokes through the Lambda Invoke API; prints the result (stdout) and, with --log, the log tail (stderr). Exit 1 when the function failed. */

@@ -76,7 +76,7 @@ function program(): Command {
 
   const functions = p.command('functions').description('Lambda-compatible functions');
   client(functions.command('list').description('list functions')).action((o) => listFunctions(o));
-  client(functions.command('describe <name>').description("a function's configuration, counters, workers, queue and triggers")).action((name, o) => describeFunction(name, o));
+  client(functions.command('describe <name>').description("a function's configuration, Lambda's metrics, workers, queue and triggers").option('--json', 'the gateway\'s answer as JSON')).action((name, o) => describeFunction(name, o));
   client(p.command('invoke <function>').description('invoke a function through the Lambda Invoke API; prints its result'))
     .option('--payload <json|@file>', 'the event, JSON or @file (default {})')
     .option('--type <type>', 'RequestResponse (default), Event or DryRun')

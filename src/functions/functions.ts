@@ -51,7 +51,11 @@ export class FunctionEntry {
   invocations = 0;
   errors = 0;
   throttles = 0;
+  destinationFailures = 0;
   lastInitMs = 0;
+  /** The last DURATIONS_KEPT invocations' durations (ms), oldest overwritten first: describe's percentiles. */
+  readonly durations: number[] = [];
+  private durationAt = 0;
   /** Its stream triggers (event source mappings). */
   readonly mappings: StreamMapping[] = [];
   /** Its schedule triggers. */
@@ -66,7 +70,23 @@ export class FunctionEntry {
   get arn(): string {
     return this.spec.arn;
   }
+
+  ran(durationMs: number): void {
+    this.durations[this.durationAt] = durationMs;
+    this.durationAt = (this.durationAt + 1) % DURATIONS_KEPT;
+  }
 }
+
+const DURATIONS_KEPT = 1_000;
+
+/** Lambda's Duration statistics over the invocations kept: average, p50, p99 and maximum (ms), null before any. */
+function durationStats(ms: readonly number[]) {
+  if (ms.length === 0) return null;
+  const sorted = [...ms].sort((a, b) => a - b);
+  const at = (q: number) => round(sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!);
+  return { invocations: sorted.length, avgMs: round(sorted.reduce((a, b) => a + b, 0) / sorted.length), p50Ms: at(0.5), p99Ms: at(0.99), maxMs: round(sorted.at(-1)!) };
+}
+const round = (n: number) => Math.round(n * 100) / 100;
 
 /** What a synchronous invocation answers. */
 export interface Invocation {
@@ -155,16 +175,23 @@ export class Functions {
     }
   }
 
-  /** What `sluice functions describe` shows. */
+  /** What `sluice functions describe` shows: configuration, Lambda's metrics, workers, queue and triggers. */
   async describe(name: string) {
     const e = this.get(name);
     const c = e.config;
+    const mappings = await Promise.all(e.mappings.map((m) => m.stats()));
     return {
       name, arn: e.arn, runtime: c.runtime ?? 'thread', handler: c.handler, timeoutMs: e.spec.timeoutMs, memoryMB: e.spec.memoryMB, concurrency: e.spec.concurrency,
       permissions: e.principal.scopes, triggers: c.triggers ?? [], destinations: c.destinations ?? {},
       counters: { invocations: e.invocations, errors: e.errors, throttles: e.throttles, concurrentExecutions: e.slots.inFlight },
+      /** Lambda's metrics by their names: counts since start, Duration over the last 1,000 invocations, IteratorAge of the oldest stream trigger partition (ms). */
+      metrics: {
+        Invocations: e.invocations, Errors: e.errors, Throttles: e.throttles, Duration: durationStats(e.durations), ConcurrentExecutions: e.slots.inFlight,
+        IteratorAge: mappings.length === 0 ? null : Math.max(0, ...mappings.map((m) => m.iteratorAgeMs)),
+        DestinationDeliveryFailures: e.destinationFailures + mappings.reduce((n, m) => n + m.destinationDeliveryFailures, 0),
+      },
       workers: e.runtime.stats, asyncQueue: e.queue.stats(), logStream: logStreamOf(name),
-      mappings: await Promise.all(e.mappings.map((m) => m.stats())),
+      mappings,
       schedules: e.schedules.map((s) => s.stats()),
     };
   }
@@ -267,7 +294,7 @@ export class Functions {
       retries: c.async?.maximumRetryAttempts ?? DEFAULT_ASYNC_RETRIES, maxEventAgeMs: c.async?.maximumEventAge ?? DEFAULT_MAX_EVENT_AGE_MS,
       onFailure: c.destinations?.onFailure?.stream, onSuccess: c.destinations?.onSuccess?.stream,
       invoke: async (e: AsyncEvent, signal) => (await this.invokeForTrigger(entry.name, e.payload, signal, e.requestId)).outcome,
-      onDeliveryFailure: () => this.metrics.destinationFailures.inc({ function: entry.name }),
+      onDeliveryFailure: () => void entry.destinationFailures++,
       log: (line, level = 'warn') => this.o.observer.log[level]({ fn: entry.name }, line),
     });
   }
@@ -279,6 +306,7 @@ export class Functions {
     entry.invocations++;
     this.metrics.invocations.inc({ function: entry.name });
     this.metrics.duration.observe({ function: entry.name }, outcome.durationMs / 1000);
+    entry.ran(outcome.durationMs);
     if (!outcome.ok) {
       entry.errors++;
       this.metrics.errors.inc({ function: entry.name });

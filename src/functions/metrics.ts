@@ -9,7 +9,6 @@ export interface FunctionMetrics {
   errors: Counter<'function'>;
   throttles: Counter<'function'>;
   duration: Histogram<'function'>;
-  destinationFailures: Counter<'function'>;
 }
 
 /** Registers the functions' metrics; `entries()` gives the functions to read gauges from when scraped. */
@@ -28,11 +27,14 @@ export function functionMetrics(m: Metrics, entries: () => FunctionEntry[]): Fun
       for (const s of await Promise.all(e.mappings.map((x) => x.stats()))) g.set({ function: e.name, stream: s.stream }, Math.max(0, ...s.partitions.map((p) => p.iteratorAgeMs)) / 1000);
     }
   });
+  m.counter<'function'>('sluice_function_destination_delivery_failures_total', 'Records a destination (async on-failure/on-success, a stream trigger\'s onFailure) could not store (Lambda: DestinationDeliveryFailures)', ['function'], async (c) => {
+    c.reset();
+    for (const e of entries()) c.inc({ function: e.name }, e.destinationFailures + (await Promise.all(e.mappings.map((x) => x.stats()))).reduce((n, s) => n + s.destinationDeliveryFailures, 0));
+  });
   return {
     invocations: m.counter('sluice_function_invocations_total', 'Invocations of a function, whatever their outcome (Lambda: Invocations)', ['function']),
     errors: m.counter('sluice_function_errors_total', 'Invocations that failed: the handler threw, timed out or ran out of memory (Lambda: Errors)', ['function']),
     throttles: m.counter('sluice_function_throttles_total', 'Synchronous invocations refused because the function ran at its concurrency (Lambda: Throttles)', ['function']),
     duration: m.histogram('sluice_function_duration_seconds', 'Time a handler ran (Lambda: Duration)', ['function'], DURATION_BUCKETS),
-    destinationFailures: m.counter('sluice_function_destination_delivery_failures_total', 'Records a destination could not store (Lambda: DestinationDeliveryFailures)', ['function']),
   };
 }

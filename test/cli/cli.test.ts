@@ -208,3 +208,45 @@ describe('sluice streams list', () => {
     }
   });
 });
+
+describe('sluice invoke, logs and functions', () => {
+  it('invokes a configured function of a running sluice dev (result, --log, @file, DryRun, Event, a failure exits 1), then shows its logs and describe', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'greet.ts'), `export const handler = async (event: { name?: string; fail?: boolean }) => {\n  console.log('greeting', event.name);\n  if (event.fail) throw new RangeError('no ' + event.name);\n  return { hi: event.name };\n};\n`);
+    writeFileSync(join(dir, 'sluice.config.ts'), `export default { functions: { greet: { handler: './greet.ts', concurrency: 2, triggers: [{ schedule: 'rate(1 hour)', name: 'hourly' }] } } };\n`);
+    writeFileSync(join(dir, 'event.json'), '{"name":"file"}');
+    const { url } = await startDev(dir);
+    const ok = await sluice(['invoke', 'greet', '--payload', '{"name":"ana"}', '--log', '--url', url], dir);
+    expect([ok.code, ok.stdout]).toEqual([0, '{"hi":"ana"}\n']);
+    const tail = ok.stderr.trimEnd().split('\n');
+    expect(tail[0]).toMatch(/^START RequestId: ([0-9a-f-]{36}) Version: \$LATEST$/);
+    const id = tail[0]!.split(' ')[2]!;
+    expect(tail[1]).toMatch(new RegExp(`\\t${id}\\tINFO\\tgreeting ana$`));
+    expect([tail[2], tail[3]?.startsWith(`REPORT RequestId: ${id}\tDuration: `)]).toEqual([`END RequestId: ${id}`, true]);
+    expect((await sluice(['invoke', 'greet', '--payload', '@event.json', '--url', url], dir)).stdout).toBe('{"hi":"file"}\n');
+    expect((await sluice(['invoke', 'greet', '--type', 'DryRun', '--url', url], dir)).stdout).toBe('dry run (204): the payload and your permission are fine\n');
+    const failed = await sluice(['invoke', 'greet', '--payload', '{"name":"bo","fail":true}', '--url', url], dir);
+    expect([failed.code, JSON.parse(failed.stdout)]).toEqual([1, { errorType: 'RangeError', errorMessage: 'no bo', trace: expect.any(Array) }]);
+    expect(await sluice(['invoke', 'greet', '--payload', '{nope', '--url', url], dir)).toMatchObject({ code: 2, stderr: expect.stringMatching(/^sluice: --payload is not JSON: /) });
+    expect(await sluice(['invoke', 'nope', '--url', url], dir)).toMatchObject({ code: 1, stderr: expect.stringMatching(/^sluice: 404 ResourceNotFoundException: Function not found: /) });
+    expect(await sluice(['invoke', 'greet', '--type', 'Event', '--payload', '{"name":"later"}', '--url', url], dir)).toMatchObject({ code: 0, stdout: 'queued (202): the function runs asynchronously\n' });
+    // The asynchronous one runs soon; its log arrives with the others (logs are written every 200 ms).
+    let logs = '';
+    for (let i = 0; i < 100 && !logs.includes('greeting later'); i++) logs = (await sluice(['logs', 'greet', '--url', url], dir)).stdout;
+    expect(logs.match(/^START RequestId: /gm)).toHaveLength(4); // ana, file, bo, later (not the dry run)
+    expect(logs).toContain('\tERROR\tInvoke Error \t{"errorType":"RangeError","errorMessage":"no bo"');
+    const one = (await sluice(['logs', 'greet', '--request-id', id, '--url', url], dir)).stdout.trimEnd().split('\n');
+    expect([one.length, one[0], one[2]]).toEqual([4, tail[0], `END RequestId: ${id}`]);
+    const described = await sluice(['functions', 'describe', 'greet', '--url', url], dir);
+    expect(described.code).toBe(0);
+    const text = described.stdout.split('\n');
+    expect(text[0]).toBe('greet  arn:aws:lambda:us-east-1:000000000000:function:greet');
+    expect(text[1]).toBe(`  thread runtime, handler ./greet.ts, timeout 3 s, memory 128 MB, concurrency 2`);
+    expect(text[4]).toBe('  Invocations 4  Errors 1  Throttles 0  ConcurrentExecutions 0  DestinationDeliveryFailures 0');
+    expect(text[5]).toMatch(/^ {2}Duration avg [\d.]+ ms, p50 [\d.]+ ms, p99 [\d.]+ ms, max [\d.]+ ms \(last 4\)$/);
+    expect(described.stdout).toMatch(/\nschedule 'hourly': rate\(1 hour\) \(UTC\), ENABLED; 0 runs, 0 failed, 0 skipped, 0 missed\n {2}next: \d{4}-/);
+    const json = JSON.parse((await sluice(['functions', 'describe', 'greet', '--json', '--url', url], dir)).stdout);
+    expect(json.metrics).toMatchObject({ Invocations: 4, Errors: 1, Throttles: 0, IteratorAge: null });
+    expect((await sluice(['functions', 'list', '--url', url], dir)).stdout).toBe('greet\tthread\t./greet.ts\tinvocations 4\terrors 1\n');
+  }, 60_000);
+});
