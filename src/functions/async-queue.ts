@@ -118,7 +118,9 @@ export class AsyncQueue {
         const entry = { offset: r.offset, done: false };
         open.push(entry);
         this.inFlight++;
-        void this.handle(JSON.parse(Buffer.from(r.value).toString()) as AsyncEvent, signal).finally(() => {
+        const e = parseEvent(r.value);
+        if (!e) this.o.log?.(`function ${this.o.fn}: the async queue's record at offset ${r.offset} is not an event: passed over`);
+        void (e ? this.handle(e, signal) : Promise.resolve()).finally(() => {
           entry.done = true;
           this.inFlight--;
           slotFreed.wake();
@@ -179,6 +181,17 @@ export class AsyncQueue {
       this.o.onDeliveryFailure?.(err);
       this.o.log?.(`function ${this.o.fn}: could not deliver to destination '${stream}': ${(err as Error).message}`);
     }
+  }
+}
+
+/** A queued event, or undefined for a record that is not one (written by something else than the queue). */
+function parseEvent(value: Uint8Array): AsyncEvent | undefined {
+  try {
+    const e = JSON.parse(Buffer.from(value).toString()) as Partial<AsyncEvent> | null;
+    const ok = e !== null && typeof e === 'object' && typeof e.requestId === 'string' && typeof e.payload === 'string' && typeof e.queuedAt === 'number' && typeof e.attempt === 'number' && typeof e.notBefore === 'number';
+    return ok ? (e as AsyncEvent) : undefined;
+  } catch {
+    return undefined;
   }
 }
 

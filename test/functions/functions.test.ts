@@ -149,6 +149,18 @@ describe('asynchronous invocations', () => {
   }, 30_000);
 });
 
+describe('the async queue', () => {
+  it('passes over a record that is not an event (not JSON, or not its shape) and goes on with the next', async () => {
+    const { engine, fns } = await stack({ hello: { handler: './hello.ts' } });
+    await engine.append('_sluice.fn.hello.async', [{ value: Buffer.from('{not json') }, { value: Buffer.from('{"requestId":7}') }, { value: Buffer.from('null') }]);
+    await fns.invoke('hello', '{"name":"after"}', 'Event');
+    for (let i = 0; i < 300 && fns.get('hello').invocations === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(fns.get('hello').invocations).toBe(1);
+    for (let i = 0; i < 300 && fns.get('hello').queue.stats().committed < 4; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(fns.get('hello').queue.stats()).toMatchObject({ committed: 4, inFlight: 0 });
+  });
+});
+
 describe('schedule triggers', () => {
   /** The events a function logged as JSON (its invocation logs' INFO lines), in order. */
   async function logged(engine: SqliteEngine, fn: string, n: number) {
