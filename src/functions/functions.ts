@@ -52,6 +52,7 @@ export class FunctionEntry {
   errors = 0;
   throttles = 0;
   destinationFailures = 0;
+  /** How long the first worker took to load the module at start (Init Duration when a runtime reports none of its own). */
   lastInitMs = 0;
   /** The last DURATIONS_KEPT invocations' durations (ms), oldest overwritten first: describe's percentiles. */
   readonly durations: number[] = [];
@@ -311,7 +312,7 @@ export class Functions {
       entry.errors++;
       this.metrics.errors.inc({ function: entry.name });
     }
-    const lines = lambdaLines(requestId, started, entry.spec.memoryMB, outcome, outcome.coldStart ? entry.lastInitMs : undefined);
+    const lines = lambdaLines(requestId, started, entry.spec.memoryMB, outcome, outcome.coldStart ? (outcome.initDurationMs ?? entry.lastInitMs) : undefined);
     this.keepLog(entry.name, { requestId, time: started, lines });
     return { requestId, outcome, lines };
   }
