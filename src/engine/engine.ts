@@ -1,7 +1,8 @@
 // The engine contract: the storage behind everything (streams, consumer offsets, keyed state,
 // blobs, atomic commit). Layers above the engine are written against this interface only, and
 // test/engine/conformance.ts holds the suite every engine must pass.
-// Why it looks like this: docs/decisions/001-engine-contract.md.
+// Why it looks like this: docs/decisions/001-engine-contract.md; objects: docs/decisions/018-objects.md.
+import type { Readable } from 'node:stream';
 
 export const DEFAULT_PARTITIONS = 4;
 export const DEFAULT_RETENTION_MS = 7 * 24 * 60 * 60 * 1000; // 7 days, as Kinesis' maximum default
@@ -128,17 +129,181 @@ export interface CommitUnit {
    * state (nats) derive message ids from it, so replaying a unit after a crash stores nothing twice.
    */
   id?: string;
-  appends?: { stream: string; records: AppendRecord[]; batches?: EncodedBatch[] }[];
+  appends?: CommitAppend[];
   state?: StateWrite[];
   offsets?: OffsetCommit[];
   /** Preconditions checked and not written: a fencing token is a lease key at a version. */
   fences?: { key: string; version: number }[];
+  /** Object writes (puts and deletes), visible all together with the rest of the unit. */
+  objects?: ObjectWrite[];
+  /**
+   * Builds appends from the objects as written (their new versions), stored in this same unit
+   * after `appends`: an object-created event announced this way commits with the object (never
+   * one without the other, kill -9 included). Called once, synchronously, after every
+   * precondition held and before anything is written; it must not throw.
+   */
+  announce?: (written: ObjectWritten[]) => CommitAppend[];
+}
+
+/** One stream's outputs of a unit. */
+export interface CommitAppend {
+  stream: string;
+  records: AppendRecord[];
+  batches?: EncodedBatch[];
 }
 
 export interface CommitResult {
+  /** Per append of the unit, then per append `announce` returned, in order. */
   appends: AppendResult[][];
   /** New version of each state write, in order (0 for deletes). */
   versions: number[];
+  /** Per object write, in order (empty when the unit had none). */
+  objects: ObjectWritten[];
+}
+
+// ---- Objects (docs/decisions/018-objects.md) ----------------------------------------------
+
+/** S3's largest single object (and single PUT): 5 GiB. */
+export const MAX_OBJECT_BYTES = 5 * 1024 ** 3;
+/** Longest object name, in UTF-8 bytes (S3's key limit). */
+export const MAX_OBJECT_NAME_BYTES = 1024;
+/** A staged object not committed or discarded within this time is discarded by the engine. */
+export const DEFAULT_STAGED_TTL_MS = 60 * 60 * 1000; // 1 hour
+/** Default and largest page of `listObjects`. */
+export const DEFAULT_LIST_LIMIT = 1000;
+export const MAX_LIST_LIMIT = 10_000;
+
+/** Checksums `stageObject` computes besides MD5 (S3's `x-amz-checksum-*`). */
+export type ChecksumAlgorithm = 'crc32' | 'crc32c' | 'sha1' | 'sha256';
+export type Checksums = Partial<Record<ChecksumAlgorithm, string>>;
+
+/** The bytes of an object: a stream (a Node Readable is one) or one buffer. */
+export type ObjectBody = AsyncIterable<Uint8Array> | Uint8Array;
+
+export interface StageOptions extends CallOptions {
+  /**
+   * More bytes than this fail the staging with ObjectTooLargeError (nothing is kept; the rest of
+   * the body is not read). Default MAX_OBJECT_BYTES (5 GiB).
+   */
+  maxBytes?: number;
+  /** Checksums to compute while the bytes stream through, besides MD5 (always). Default none. */
+  checksums?: readonly ChecksumAlgorithm[];
+}
+
+/**
+ * Bytes written to storage and not visible to anyone: a `commit` that names it in an
+ * ObjectWrite publishes it, `discardStaged` drops it. Usable by one commit only, in the process
+ * that staged it; one neither committed nor discarded is dropped after DEFAULT_STAGED_TTL_MS
+ * (1 hour), and one left by a process that died is swept (sqlite: when the engine opens; nats: by
+ * the periodic sweep, once older than the TTL).
+ */
+export interface StagedObject {
+  /** Engine-made, unique; identifies the staged bytes in errors and logs. */
+  readonly id: string;
+  readonly size: number;
+  /** MD5 of the bytes as 32 lowercase hex digits (S3's ETag of a single-part object). */
+  readonly md5: string;
+  /** The checksums asked for, each as base64 of its big-endian digest (the form of `x-amz-checksum-*`). */
+  readonly checksums: Readonly<Checksums>;
+}
+
+/** Content taken from a committed object, by reference (no byte is copied). */
+export interface ObjectRef {
+  object: string;
+  /** When set, the source must be at this version, else the unit fails with ConflictError. */
+  version?: number;
+}
+
+/** One piece of an object's content: staged bytes, or a whole committed object's content. */
+export type ObjectPiece = StagedObject | ObjectRef;
+
+/** A put or delete of one object name, part of a CommitUnit. */
+export interface ObjectWrite {
+  name: string;
+  /**
+   * The new content: one staged object (a PUT); pieces concatenated in order (a multipart
+   * complete from parts committed as objects, a copy), stored as a list of references — no
+   * byte is copied; or null to delete the name (deleting an absent name writes nothing).
+   */
+  content: StagedObject | readonly ObjectPiece[] | null;
+  /** The write happens only if the name is at this version (0: absent); else ConflictError fails the whole unit. */
+  expectedVersion?: number;
+  /** Kept with the object and returned by stat/open/list: Content-Type, x-amz-meta-*, … Default {}. */
+  metadata?: Record<string, string>;
+  /** Default: the MD5 hex of the content when it is one staged object, else ''. */
+  etag?: string;
+  /** Default: the staged object's checksums when the content is one staged object, else {}. */
+  checksums?: Checksums;
+}
+
+export interface ObjectInfo {
+  name: string;
+  size: number;
+  /**
+   * Grows with every write of the name (puts and deletes, also across a delete and a new put);
+   * never 0 for an object; not contiguous. Preconditions compare it; it orders events of one name
+   * (S3's `sequencer`).
+   */
+  version: number;
+  etag: string;
+  /** MD5 hex of the whole content, when it was staged in one piece. */
+  md5?: string;
+  /** When the write committed, ms since the epoch (the engine's clock). */
+  modified: number;
+  metadata: Record<string, string>;
+  checksums: Checksums;
+}
+
+/** What an ObjectWrite did, given to `announce` and returned in CommitResult.objects. */
+export type ObjectWritten =
+  | { name: string; deleted: false; info: ObjectInfo }
+  /** `version` is the delete's own (0 when the name was absent: nothing was written). */
+  | { name: string; deleted: true; existed: boolean; version: number };
+
+/** Inclusive byte range (S3's `Range: bytes=start-end`); `end` past the last byte means to the end. */
+export type ObjectRange = { start: number; end?: number } | { suffix: number };
+
+export interface OpenOptions extends CallOptions {
+  /** Default: the whole object. A start at or past the size fails with InvalidRangeError. */
+  range?: ObjectRange;
+  /** Open only that version; another one fails with ConflictError (a reader that stat-ed first). */
+  version?: number;
+}
+
+export interface OpenedObject {
+  info: ObjectInfo;
+  /** First and last byte the body carries (inclusive; end = start - 1 for an empty object). */
+  start: number;
+  end: number;
+  /**
+   * The bytes, streamed from storage in chunks of about 1 MiB; an abort of the call's signal
+   * destroys it with the signal's reason. The reader must consume or destroy it (it holds files
+   * or a subscription). Content deleted or replaced meanwhile keeps reading (sqlite; on nats
+   * see decision 018).
+   */
+  body: Readable;
+}
+
+export interface ListObjectsOptions extends CallOptions {
+  /** Only names starting with this. Default ''. */
+  prefix?: string;
+  /** Names with this after the prefix roll up into one entry of `prefixes` (S3's CommonPrefixes). */
+  delimiter?: string;
+  /** Start after this name, exclusive (S3's StartAfter). */
+  after?: string;
+  /** A page's `next`: continue where it stopped (takes precedence over `after`). */
+  cursor?: string;
+  /** Most entries (objects + prefixes) in the page. Default DEFAULT_LIST_LIMIT (1000), at most MAX_LIST_LIMIT. */
+  limit?: number;
+}
+
+/** One page of a listing, sorted by name in UTF-8 byte order (as S3). */
+export interface ObjectListing {
+  objects: ObjectInfo[];
+  /** Common prefixes (with a delimiter), each once, in order among the objects. */
+  prefixes: string[];
+  /** Set when more entries follow: pass it as `cursor` (an opaque string; ASCII-safe). */
+  next?: string;
 }
 
 export interface BlobInfo {
@@ -188,6 +353,22 @@ export interface Engine {
   /** Outputs, state changes and offsets, all or nothing; ConflictError when a precondition fails. */
   commit(unit: CommitUnit, call?: CallOptions): Promise<CommitResult>;
 
+  /**
+   * Writes a body to storage, invisible, computing its size, MD5 and the checksums asked for;
+   * commit an ObjectWrite naming it to publish it. A failed, aborted or cut-off body leaves
+   * nothing; a full disk fails with StorageFullError, too many bytes with ObjectTooLargeError.
+   */
+  stageObject(body: ObjectBody, options?: StageOptions): Promise<StagedObject>;
+  /** Drops a staged object's bytes (idempotent). */
+  discardStaged(staged: StagedObject, call?: CallOptions): Promise<void>;
+  /** The object's description, or undefined when there is none of that name. */
+  statObject(name: string, call?: CallOptions): Promise<ObjectInfo | undefined>;
+  /** Streams the object (or a range of it), or undefined when there is none of that name. */
+  openObject(name: string, options?: OpenOptions): Promise<OpenedObject | undefined>;
+  /** A page of objects by name; cheap for small pages (`limit: 1` says whether a prefix is empty). */
+  listObjects(options?: ListObjectsOptions): Promise<ObjectListing>;
+
+  /** Whole small objects (archives), over the object calls above; names checked by checkBlobName. */
   putBlob(name: string, data: Uint8Array, call?: CallOptions): Promise<void>;
   getBlob(name: string, call?: CallOptions): Promise<Uint8Array | undefined>;
   listBlobs(prefix: string, call?: CallOptions): Promise<BlobInfo[]>;

@@ -9,7 +9,7 @@ import { systemClock, type Clock } from '../../clock.js';
 import { decodeRecords, type BatchEntry } from '../batch-codec.js';
 import type {
   AppendRecord, AppendResult, BlobInfo, CallOptions, CommitResult, CommitUnit, EncodedBatch, Engine, PartitionInfo,
-  ReadFrom, ReadResult, StateEntry, StoredRecord, StreamInfo, StreamOptions, StreamUpdate,
+  ObjectInfo, ObjectListing, OpenedObject, ReadFrom, ReadResult, StagedObject, StateEntry, StoredRecord, StreamInfo, StreamOptions, StreamUpdate,
 } from '../engine.js';
 import { SluiceError } from '../../errors.js';
 import { EngineClosedError, EngineUnavailableError, InvalidArgumentError, StreamExistsError, StreamNotFoundError } from '../errors.js';
@@ -246,7 +246,24 @@ export class NatsEngine implements Engine {
     const versions: number[] = [];
     for (const [i, w] of (unit.state ?? []).entries()) versions.push(await this.state.write(w.key, w.value, current[i] ?? NO_CHECK, w.expectedVersion !== undefined));
     for (const o of unit.offsets ?? []) await this.state.putOffset(o.group, o.stream, o.partition, o.offset);
-    return { appends, versions };
+    return { appends, versions, objects: [] };
+  }
+
+  // Objects (decision 018): being built; the contract is in engine.ts.
+  stageObject(): Promise<StagedObject> {
+    return Promise.reject(new Error('objects: not implemented yet'));
+  }
+  discardStaged(): Promise<void> {
+    return Promise.reject(new Error('objects: not implemented yet'));
+  }
+  statObject(): Promise<ObjectInfo | undefined> {
+    return Promise.reject(new Error('objects: not implemented yet'));
+  }
+  openObject(): Promise<OpenedObject | undefined> {
+    return Promise.reject(new Error('objects: not implemented yet'));
+  }
+  listObjects(): Promise<ObjectListing> {
+    return Promise.reject(new Error('objects: not implemented yet'));
   }
 
   async putBlob(name: string, data: Uint8Array): Promise<void> {

@@ -8,7 +8,7 @@ import { withDefaults } from '../../defaults.js';
 import { decodeRecords } from '../batch-codec.js';
 import type {
   AppendRecord, AppendResult, BlobInfo, CallOptions, CommitResult, CommitUnit, Engine, PartitionInfo,
-  ReadFrom, ReadResult, StateEntry, StreamInfo, StreamOptions, StoredRecord, StreamUpdate,
+  ObjectInfo, ObjectListing, OpenedObject, ReadFrom, ReadResult, StagedObject, StateEntry, StreamInfo, StreamOptions, StoredRecord, StreamUpdate,
 } from '../engine.js';
 import { ConflictError, EngineClosedError, InvalidArgumentError, StreamExistsError, StreamNotFoundError } from '../errors.js';
 import { channelOf, Notifier } from '../notifier.js';
@@ -287,6 +287,23 @@ export class SqliteEngine implements Engine {
     return result;
   }
 
+  // Objects (decision 018): being built; the contract is in engine.ts.
+  stageObject(): Promise<StagedObject> {
+    return Promise.reject(new Error('objects: not implemented yet'));
+  }
+  discardStaged(): Promise<void> {
+    return Promise.reject(new Error('objects: not implemented yet'));
+  }
+  statObject(): Promise<ObjectInfo | undefined> {
+    return Promise.reject(new Error('objects: not implemented yet'));
+  }
+  openObject(): Promise<OpenedObject | undefined> {
+    return Promise.reject(new Error('objects: not implemented yet'));
+  }
+  listObjects(): Promise<ObjectListing> {
+    return Promise.reject(new Error('objects: not implemented yet'));
+  }
+
   putBlob(name: string, data: Uint8Array): Promise<void> {
     this.checkOpen();
     return this.blobs.put(name, data);
@@ -347,7 +364,7 @@ export class SqliteEngine implements Engine {
       return current + 1;
     });
     for (const o of unit.offsets ?? []) this.q.offsetUpsert.run(o.group, o.stream, o.partition, o.offset);
-    return { appends, versions };
+    return { appends, versions, objects: [] };
   }
 
   /** Takes deleted batches' bytes off their partitions' totals; returns how many batches. */
