@@ -10,7 +10,7 @@ import { metaKey, shuffleStream, stateUnitsPrefix, tableStream, Layout } from '.
 import { decode, encode } from '../dataflow/runtime/wire.js';
 import { loadPipelines } from '../dataflow/runtime/load.js';
 import { PipelineRun, type RunOptions } from '../dataflow/runtime/runner.js';
-import { TablesDb } from '../dataflow/runtime/table-sink.js';
+import { TablesDb } from '../connectors/sqlite/index.js';
 import { CliError } from './client.js';
 
 export interface LoadedPipeline {

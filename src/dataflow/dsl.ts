@@ -3,6 +3,10 @@
 import { combine, type Aggregator, type OutputOf } from './aggregators.js';
 import { InvalidArgumentError } from '../engine/errors.js';
 import { ms, type WindowSpec } from './windows.js';
+import type { SinkSpec } from '../connectors/spec.js';
+import { sinkName } from '../connectors/spec.js';
+import { resolvePostgresOptions, type PostgresSinkOptions } from '../connectors/postgres/options.js';
+import { resolveWebhookOptions, type WebhookSinkOptions } from '../connectors/webhook/options.js';
 
 export type Key = string | number;
 export type Duration = number | string;
@@ -57,7 +61,7 @@ export type PlanNode =
   | { kind: 'window'; id: number; input: number; key: Fn; spec: WindowSpec; allowedLateness: number; agg: Aggregator<any, any, any> }
   | { kind: 'join'; id: number; inputs: [number, number]; keys: [Fn, Fn]; join: JoinMode; outer: boolean; select: Select }
   | { kind: 'lookup'; id: number; inputs: [number, number]; keys: [Fn, Fn]; outer: boolean; select: Select; isDelete?: Fn }
-  | { kind: 'sink'; id: number; input: number; name: string; table?: { key: Fn } };
+  | { kind: 'sink'; id: number; input: number; name: string; table?: { key: Fn; connector?: SinkSpec } };
 
 /** Nodes that keep keyed state (and are reached through a keyed shuffle when run as tasks). */
 export type KeyedNode = Extract<PlanNode, { kind: 'window' | 'join' | 'lookup' }>;
@@ -166,6 +170,31 @@ export class DataStream<T> {
   toTable(name: string, options: { key?: (value: T) => unknown[] } = {}): void {
     if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(name)) throw new InvalidArgumentError(`invalid table name '${name}': use a letter or _ then letters, digits, _ (at most 63)`, 'name');
     this.p.add({ kind: 'sink', id: 0, input: this.id, name, table: { key: options.key ?? ((v: any) => [v?.key, v?.windowStart]) } });
+  }
+
+  /**
+   * Upserts each value as a row of the PostgreSQL table `table` (`name` or `schema.name`), primary
+   * key `key` (fields; default the window's key and start), exactly once: the sink's input offset
+   * commits in the same transaction (table `_sluice_offsets`). Rows PostgreSQL refuses go to
+   * '<pipeline>-errors'. The table is created from the first row's shape unless it exists.
+   * @example .toPostgres('video_minute', { connection: process.env.DATABASE_URL!, key: ['key', 'windowStart'] })
+   */
+  toPostgres(table: string, options: Omit<PostgresSinkOptions, 'table' | 'key'> & { key?: string[] }): void {
+    const o = resolvePostgresOptions({ ...options, table, key: options.key ?? ['key', 'windowStart'] });
+    const fields = o.key;
+    const connector: SinkSpec = { kind: 'postgres', ...o };
+    this.p.add({ kind: 'sink', id: 0, input: this.id, name: sinkName.postgres(table), table: { key: (v: any) => fields.map((f) => v?.[f]), connector } });
+  }
+
+  /**
+   * POSTs values as JSON batches to `options.url`, each with an Idempotency-Key stable across
+   * retries and crashes, signed when `signing` is given: at least once (decision 020).
+   * `name` (letters, digits, _ and -) names the sink's unit.
+   */
+  toWebhook(name: string, options: WebhookSinkOptions): void {
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(name)) throw new InvalidArgumentError(`invalid webhook sink name '${name}': use 1-64 letters, digits, _ or -`, 'name');
+    const connector: SinkSpec = { kind: 'webhook', ...resolveWebhookOptions(options) };
+    this.p.add({ kind: 'sink', id: 0, input: this.id, name: sinkName.webhook(name), table: { key: (v: any) => (v && typeof v === 'object' && 'key' in v ? [v.key, v.windowStart] : []), connector } });
   }
 }
 

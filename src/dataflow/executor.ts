@@ -257,7 +257,7 @@ export class Executor {
         }
         case 'sink':
           if (n.table) {
-            const bad = badRow(value);
+            const bad = badRow(value, (n.table.connector?.kind ?? 'sqlite') === 'sqlite');
             if (bad) throw new Error(`table '${n.name}': ${bad}`);
             const row: Output = { sink: n.name, value, tableKey: n.table.key(value) };
             if (retract) row.retract = true;
@@ -303,11 +303,11 @@ function jsonable(v: unknown): boolean {
 /** Most columns a table row may bring (SQLite allows 2,000 per table). */
 export const MAX_ROW_FIELDS = 500;
 
-/** Why a value cannot be a table row, if it cannot. */
-function badRow(v: unknown): string | undefined {
+/** Why a value cannot be a table row, if it cannot (`_key` is the primary key column of SQLite tables only). */
+function badRow(v: unknown, sqlite: boolean): string | undefined {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return `a row must be an object, got ${Array.isArray(v) ? 'an array' : v === null ? 'null' : typeof v}`;
   const fields = Object.keys(v);
-  if (fields.includes('_key')) return "a row may not have a field '_key' (the table's primary key column)";
+  if (sqlite && fields.includes('_key')) return "a row may not have a field '_key' (the table's primary key column)";
   if (fields.length > MAX_ROW_FIELDS) return `a row may have at most ${MAX_ROW_FIELDS} fields, got ${fields.length}`;
   return undefined;
 }

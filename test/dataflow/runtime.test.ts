@@ -12,7 +12,7 @@ import { count, pipeline, session, tumbling } from '../../src/dataflow/index.js'
 import { keyedUnit, keyGroupOf, Layout, metaKey, stateKey } from '../../src/dataflow/runtime/layout.js';
 import { campaignPipeline, MIN, type Ad, type View } from './fixtures/campaigns.js';
 import { PipelineRun, LeaseLostError, type RunOptions } from '../../src/dataflow/runtime/runner.js';
-import { TablesDb } from '../../src/dataflow/runtime/table-sink.js';
+import { TablesDb } from '../../src/connectors/sqlite/index.js';
 import { resetPipeline } from '../../src/cli/pipelines.js';
 import { allRecords, natsFactory } from '../support/engines.js';
 import { tempDir } from '../support/tmp.js';

@@ -1,5 +1,6 @@
 // How a pipeline runs as tasks: which internal streams it uses, which units of work exist, and
 // which upstream units feed each keyed node's watermark. See decision 005.
+import type { SinkSpec } from '../../connectors/spec.js';
 import { inputsOf, isKeyed, type KeyedNode, type Pipeline, type PlanNode } from '../dsl.js';
 
 export const DEFAULT_KEY_GROUPS = 16;
@@ -14,7 +15,7 @@ export const stateUnitsPrefix = (pipeline: string) => `_sluice/pipelines/${pipel
 export const leaseKey = (pipeline: string) => `_sluice/pipelines/${pipeline}/lease`;
 export const metaKey = (pipeline: string) => `_sluice/pipelines/${pipeline}/meta`;
 
-/** The units of a run: a source partition, a key group of a keyed node, a table sink. */
+/** The units of a run: a source partition, a key group of a keyed node, a sink step with a unit (a table, PostgreSQL, a webhook). */
 export type UnitSpec = { kind: 'source'; stream: string; partition: number } | { kind: 'keyed'; node: number; group: number } | { kind: 'table'; table: string };
 
 /** Unit ids (they name the units' state keys and watermark producers). */
@@ -28,7 +29,10 @@ export class Layout {
   /** Streams some source reads with watermarks (table changelogs do not hold the watermark). */
   readonly watermarkStreams: Set<string>;
   readonly sinkStreams: string[];
+  /** Sink steps with a unit of their own (tables, PostgreSQL, webhooks), by name. */
   readonly tables: string[];
+  /** Where each of them writes (a SQLite table unless the step says otherwise). */
+  readonly sinkSpecs = new Map<string, SinkSpec>();
   private readonly byId: Map<number, PlanNode>;
   private readonly consumers = new Map<number, number[]>();
 
@@ -41,6 +45,7 @@ export class Layout {
     this.watermarkStreams = new Set(sources.filter((s) => s.watermark).map((s) => s.stream));
     this.sinkStreams = [...new Set(p.nodes.flatMap((n) => (n.kind === 'sink' && !n.table ? [n.name] : [])))];
     this.tables = [...new Set(p.nodes.flatMap((n) => (n.kind === 'sink' && n.table ? [n.name] : [])))];
+    for (const n of p.nodes) if (n.kind === 'sink' && n.table) this.sinkSpecs.set(n.name, n.table.connector ?? { kind: 'sqlite' });
   }
 
   /** Keyed nodes fed by `from` through stateless nodes only (they receive its records and watermark). */

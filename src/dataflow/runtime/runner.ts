@@ -14,7 +14,9 @@ import type { Pipeline } from '../dsl.js';
 import { SqliteEngine } from '../../engine/sqlite/index.js';
 import { errorSinkOf, lateSinkOf } from '../executor.js';
 import { DEFAULT_KEY_GROUPS, Layout, leaseKey, metaKey, shuffleStream, tableStream, type UnitSpec } from './layout.js';
-import { DEFAULT_TABLES_PATH, TablesDb, TableSinkUnit } from './table-sink.js';
+import { SinkSet } from '../../connectors/sinks.js';
+import type { Dependencies, DependencyStats } from '../../resilience/index.js';
+import { SinkUnit } from './sink-unit.js';
 import { SpillFile } from './spill.js';
 import { KeyedUnit } from './keyed-unit.js';
 import { SourceUnit } from './source-unit.js';
@@ -64,6 +66,11 @@ export interface RunOptions {
   /** Where source units start when the pipeline has no state yet. Default 'earliest'. */
   from?: 'earliest' | 'latest' | { timestamp: number };
   clock?: Clock;
+  /**
+   * The resilience dependencies of the run's sinks (PostgreSQL, webhooks), in this thread; worker
+   * threads make their own. Default: the run's own, on the system clock (the sinks' calls are real I/O).
+   */
+  dependencies?: Dependencies;
   /** What the pipeline's units have to say: failing (warn, once per spell) and recovering (info), input gone, trims that failed. */
   log?: (line: string, level?: 'info' | 'warn') => void;
 }
@@ -130,9 +137,10 @@ function defaultMaxDrift(p: Pipeline): number {
 }
 
 /** Builds and opens the given units and steps them until stopped. */
-export async function startUnits(engine: Engine, p: Pipeline, prepared: Prepared, specs: UnitSpec[], o: RunOptions, tables?: TablesDb): Promise<UnitLoop> {
+export async function startUnits(engine: Engine, p: Pipeline, prepared: Prepared, specs: UnitSpec[], o: RunOptions, sinks?: SinkSet): Promise<UnitLoop> {
   const layout = new Layout(p, prepared.keyGroups);
   let spill: SpillFile | undefined;
+  const stopping = new AbortController();
   const ctx: UnitContext = {
     engine, layout, clock: o.clock ?? systemClock, lease: prepared.lease, batch: o.batch ?? DEFAULT_BATCH, epochMs: o.epochMs ?? 100,
     maxDrift: o.maxDrift ?? defaultMaxDrift(p),
@@ -141,6 +149,7 @@ export async function startUnits(engine: Engine, p: Pipeline, prepared: Prepared
     trimInternal: o.trimInternalStreams ?? true,
     onCommit: o.onCommit,
     log: o.log,
+    signal: stopping.signal,
   };
   const open = async (spec: UnitSpec): Promise<Unit> => {
     let unit: Unit;
@@ -155,7 +164,7 @@ export async function startUnits(engine: Engine, p: Pipeline, prepared: Prepared
         start = () => engine.resolve(shuffleStream(p.name, spec.node), spec.group, 'earliest');
         break;
       case 'table':
-        unit = new TableSinkUnit(spec.table, tables!, ctx, prepared.floor);
+        unit = new SinkUnit(spec.table, sinks!.get(spec.table, layout.sinkSpecs.get(spec.table)!), ctx, prepared.floor);
         start = () => engine.resolve(tableStream(p.name, spec.table), 0, 'earliest');
         break;
     }
@@ -164,7 +173,7 @@ export async function startUnits(engine: Engine, p: Pipeline, prepared: Prepared
   };
   const units: Unit[] = [];
   for (const spec of specs) units.push(await open(spec));
-  const loop = new UnitLoop(units, o, (i) => open(specs[i]!));
+  const loop = new UnitLoop(units, o, (i) => open(specs[i]!), stopping);
   void loop.done.finally(() => spill?.close()).catch(() => {});
   return loop;
 }
@@ -199,7 +208,8 @@ export class UnitLoop {
   onIdleChange?: (idle: boolean) => void;
 
   /** `reopen(i)` builds unit i afresh from its committed state. */
-  constructor(readonly units: Unit[], private readonly o: RunOptions, private readonly reopen: (i: number) => Promise<Unit>) {
+  /** `stopping` is aborted by stop(): units' external calls give up (their work is redone next run). */
+  constructor(readonly units: Unit[], private readonly o: RunOptions, private readonly reopen: (i: number) => Promise<Unit>, private readonly stopping?: AbortController) {
     this.done = this.run();
   }
 
@@ -213,6 +223,7 @@ export class UnitLoop {
 
   stop(): Promise<void> {
     this.stopped = true;
+    this.stopping?.abort();
     this.wake?.();
     return this.done.catch(() => {});
   }
@@ -245,6 +256,7 @@ export class UnitLoop {
         } catch (e) {
           const unit = this.units[i]!;
           if (e instanceof ConflictError) throw new LeaseLostError(`pipeline '${unit.pipeline}' (unit ${unit.id}): another run of this pipeline took over (${e.message}); stopping`);
+          if (this.stopped) break; // an external call given up at stop: not a failure
           const failures = (this.failures.get(i) ?? 0) + 1;
           this.failures.set(i, failures);
           // Logged when it starts failing (and when it recovers), not at every attempt; the count is in the metrics.
@@ -282,6 +294,8 @@ export interface WorkerMessage {
   stats?: UnitStats[];
   /** Commit times (seconds) since the last report. */
   commits?: number[];
+  /** The counters of the worker's sinks' dependencies (PostgreSQL, webhooks). */
+  dependencies?: DependencyStats[];
   idle?: boolean;
   log?: string;
   level?: 'info' | 'warn';
@@ -306,7 +320,9 @@ export class PipelineRun {
   private readonly idleWorkers = new Set<number>();
   private readonly workers: Worker[] = [];
   private loop?: UnitLoop;
-  private tables?: TablesDb;
+  private sinks?: SinkSet;
+  /** Worker threads' latest dependency counters, by worker. */
+  private readonly workerDependencies = new Map<number, DependencyStats[]>();
   /** On sqlite, the workers' connections take turns to commit with the engine the run was given (sqlite/write-lock.ts). */
   private writeLock?: SharedArrayBuffer;
   done: Promise<void> = Promise.resolve();
@@ -324,8 +340,8 @@ export class PipelineRun {
     run.writeLock = engine instanceof SqliteEngine ? engine.writeLockBuffer : new SharedArrayBuffer(4);
     const n = o.workers ?? 0;
     if (n <= 0) {
-      run.tables = run.prepared.units.some((u) => u.kind === 'table') ? new TablesDb(o.tablesPath ?? DEFAULT_TABLES_PATH) : undefined;
-      run.loop = await startUnits(engine, p, run.prepared, run.prepared.units, o, run.tables);
+      run.sinks = run.prepared.units.some((u) => u.kind === 'table') ? new SinkSet({ tablesPath: o.tablesPath, log: o.log, dependencies: o.dependencies }) : undefined;
+      run.loop = await startUnits(engine, p, run.prepared, run.prepared.units, o, run.sinks);
       run.done = run.loop.done;
     } else {
       if (!o.module || !o.engineConfig) throw new Error('worker threads need the pipeline module and the engine configuration');
@@ -378,6 +394,7 @@ export class PipelineRun {
     worker.on('message', (m: WorkerMessage) => {
       for (const s of m.stats ?? []) this.stats.set(s.unit, s);
       for (const c of m.commits ?? []) this.recordCommit(c);
+      if (m.dependencies) this.workerDependencies.set(w, m.dependencies);
       if (m.idle) this.idleWorkers.add(w);
       else if (m.idle === false) this.idleWorkers.delete(w);
       if (m.log) o.log?.(m.log, m.level);
@@ -394,6 +411,12 @@ export class PipelineRun {
     return [...this.stats.values()];
   }
 
+  /** The counters of the run's sink dependencies (PostgreSQL, webhooks), one entry per dependency and thread. */
+  dependencyStats(): DependencyStats[] {
+    if (this.sinks) return this.sinks.dependencyStats();
+    return [...this.workerDependencies.values()].flat();
+  }
+
   /** Rounds the units of this thread completed (0 with worker threads). */
   get rounds(): number {
     return this.loop?.rounds ?? 0;
@@ -408,7 +431,7 @@ export class PipelineRun {
     if (this.loop) await this.loop.stop();
     for (const w of this.workers) w.postMessage('stop');
     await this.done.catch(() => {});
-    this.tables?.close();
+    await this.sinks?.close();
   }
 }
 

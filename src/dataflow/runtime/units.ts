@@ -1,7 +1,7 @@
 // Units of work of a running pipeline. Each unit owns one input partition and one state key; one
 // step = one epoch: read a batch, process it, and commit outputs, state and input offset together
 // (engine `commit`, fenced by the pipeline's lease). A restart resumes from the last commit.
-// The kinds: SourceUnit (source-unit.ts), KeyedUnit (keyed-unit.ts), TableSinkUnit (table-sink.ts).
+// The kinds: SourceUnit (source-unit.ts), KeyedUnit (keyed-unit.ts), SinkUnit (sink-unit.ts).
 import type { Clock } from '../../clock.js';
 import type { CommitUnit, Engine, StateWrite, StoredRecord } from '../../engine/engine.js';
 import { intentKey, stateKey, type Layout } from './layout.js';
@@ -28,6 +28,8 @@ export interface UnitContext {
   /** Told how long each committed epoch's commit took, in seconds. */
   onCommit?: (seconds: number) => void;
   log?: (line: string, level?: 'info' | 'warn') => void;
+  /** Aborted when the run stops: a sink unit gives up its external call (the batch is written again next run). */
+  signal?: AbortSignal;
 }
 
 export interface UnitStats {

@@ -4,20 +4,21 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { openEngine } from '../../engine/open.js';
 import { loadPipelines } from './load.js';
 import { startUnits, type WorkerData, type WorkerMessage } from './runner.js';
-import { DEFAULT_TABLES_PATH, TablesDb } from './table-sink.js';
+import { SinkSet } from '../../connectors/sinks.js';
 
 const d = workerData as WorkerData;
 const post = (m: WorkerMessage) => parentPort!.postMessage(m);
 const p = (await loadPipelines(d.module)).find((x) => x.name === d.pipeline)!;
 // Retention and WAL checkpoints are the main thread's job (its engine has the same data open).
 const engine = await openEngine(d.engineConfig.kind === 'sqlite' ? { ...d.engineConfig, retentionIntervalMs: 0, checkpoints: false } : d.engineConfig);
-const tables = d.units.some((u) => u.kind === 'table') ? new TablesDb(d.options.tablesPath ?? DEFAULT_TABLES_PATH) : undefined;
+const log = (line: string, level?: 'info' | 'warn') => post({ log: line, level });
+const sinks = d.units.some((u) => u.kind === 'table') ? new SinkSet({ tablesPath: d.options.tablesPath, log }) : undefined;
 let commits: number[] = [];
-const loop = await startUnits(engine, p, d.prepared, d.units, { ...d.options, log: (log, level) => post({ log, level }), onCommit: (s) => commits.push(s) }, tables);
+const loop = await startUnits(engine, p, d.prepared, d.units, { ...d.options, log, onCommit: (s) => commits.push(s) }, sinks);
 post({ ready: true });
 /** The units' counters, and the commit times since the last report. */
 const report = (idle?: boolean) => {
-  post({ stats: loop.units.map((u) => u.stats), commits, ...(idle === undefined ? {} : { idle }) });
+  post({ stats: loop.units.map((u) => u.stats), commits, ...(sinks ? { dependencies: sinks.dependencyStats() } : {}), ...(idle === undefined ? {} : { idle }) });
   commits = [];
 };
 const ticker = setInterval(() => report(), 50);
@@ -31,7 +32,7 @@ try {
 } finally {
   clearInterval(ticker);
   report(true);
-  tables?.close();
+  await sinks?.close();
   await engine.close();
   parentPort!.close();
 }

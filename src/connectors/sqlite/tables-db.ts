@@ -1,16 +1,11 @@
-// Table sinks: a unit reads a pipeline's table stream and upserts rows into a SQLite database,
-// with its input offset in the same SQLite transaction — each row change lands exactly once.
-// A table has `_key` (JSON of the row's key) as primary key and one column per top-level field,
-// added as fields appear. A deletion (a result that no longer holds) removes its key's row.
+// The SQLite tables file of `toTable` sinks: rows upserted with their input offset in the same
+// SQLite transaction — each row change lands exactly once. A table has `_key` (JSON of the row's
+// key) as primary key and one column per top-level field, added as fields appear. A deletion (a
+// result that no longer holds) removes its key's row.
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { tableStream, tableUnit } from './layout.js';
-import type { AppendRecord } from '../../engine/engine.js';
-import { Unit, type UnitContext } from './units.js';
-import type { ErrorRecord } from '../dsl.js';
-import { errorSinkOf } from '../executor.js';
-import { encode, unpackRows, type Row } from './wire.js';
+import type { Row } from '../../dataflow/runtime/wire.js';
 
 export const DEFAULT_TABLES_PATH = '.sluice/tables.db';
 /** Columns a table may grow to (SQLite's limit is 2,000): rows bringing more go to '<pipeline>-errors'. */
@@ -132,62 +127,4 @@ function column(v: unknown): unknown {
   if (typeof v === 'number') return Number.isSafeInteger(v) ? BigInt(v) : v;
   if (typeof v === 'string' || typeof v === 'bigint') return v;
   return JSON.stringify(v);
-}
-
-export class TableSinkUnit extends Unit {
-  constructor(readonly table: string, private readonly db: TablesDb, ctx: UnitContext, private readonly floor?: number) {
-    super(tableUnit(table), ctx);
-  }
-
-  private get stream(): string {
-    return tableStream(this.ctx.layout.p.name, this.table);
-  }
-
-  override async open(fresh: () => Promise<number>): Promise<void> {
-    this.offset = this.db.offset(this.ctx.layout.p.name, this.table) ?? (await fresh());
-  }
-
-  protected restore(): void {}
-
-  async step(): Promise<boolean> {
-    const { records, next } = await this.ctx.engine.read(this.stream, 0, this.offset, this.ctx.batch);
-    if (records.length === 0) return false;
-    const pipeline = this.ctx.layout.p.name;
-    // Reported before the rows are applied, with ids from their place (message offset, row index),
-    // so a retry after a crash stores them once: messages Sluice did not write, and rows that would
-    // take the table past MAX_TABLE_COLUMNS.
-    const errors: AppendRecord[] = [];
-    const report = (place: string, error: string, value: unknown) =>
-      errors.push({ id: `${pipeline}/${this.id}/${place}`, value: encode({ source: this.stream, error, value } satisfies ErrorRecord) });
-    let rows: Row[] = [];
-    /** Where each message's rows start in `rows`, to name a row's place. */
-    const starts: { offset: number; at: number }[] = [];
-    for (const r of records) {
-      try {
-        const message = unpackRows(r.value);
-        starts.push({ offset: r.offset, at: rows.length });
-        for (const row of message) rows.push(row);
-      } catch (e) {
-        report(String(r.offset), `message at offset ${r.offset}: ${(e as Error).message}`, Buffer.from(r.value).toString('base64'));
-      }
-    }
-    const read = rows.length;
-    const wide = this.db.tooWide(this.table, rows);
-    for (const i of wide) {
-      let m = starts[0]!;
-      for (const s of starts) if (s.at <= i) m = s;
-      report(`${m.offset}.${i - m.at}`, `table '${this.table}': a row may not take it past ${MAX_TABLE_COLUMNS} columns`, rows[i]![1]);
-    }
-    if (errors.length > 0) await this.ctx.engine.append(errorSinkOf(pipeline), errors);
-    this.stats.errors += errors.length;
-    if (wide.size) rows = rows.filter((_, i) => !wide.has(i));
-    const floor = this.floor;
-    if (floor !== undefined) rows = rows.filter(([, row]) => !(typeof row.windowStart === 'number' && row.windowStart < floor));
-    this.db.apply(pipeline, this.table, rows, next);
-    this.offset = next;
-    this.stats.records += read;
-    this.stats.epochs++;
-    await this.trimInput(this.stream, 0);
-    return true;
-  }
 }

@@ -1,0 +1,188 @@
+// The PostgreSQL sink: each batch is one transaction holding its rows (multi-row upserts and
+// deletions) and the sink's input offset in `_sluice_offsets` — exactly once, and a batch whose
+// offset is already stored is skipped (a retry after a lost COMMIT answer, a restart after kill -9).
+// A batch PostgreSQL refuses for a row's sake is done again with a savepoint per statement,
+// bisecting down to the refused rows (they go to the errors stream); the rest commit with the
+// offset. Every call goes through the database's resilience dependency. Decision 020.
+import pg from 'pg';
+import type { Dependency, DependencyOptions } from '../../resilience/index.js';
+import type { RejectedRow, Sink, SinkBatch, SinkRow, SinkWriteContext } from '../sink.js';
+import { isRowError, pgError } from './errors.js';
+import { DEFAULT_POSTGRES_ATTEMPTS, DEFAULT_POSTGRES_TIMEOUT_MS, OFFSETS_TABLE, resolvePostgresOptions, type PostgresSinkOptions, type ResolvedPostgresOptions } from './options.js';
+import { ensureOffsetsTable, qualified, TableSchema } from './schema.js';
+import { rebuild, runs, statementsOf, type Statement } from './statements.js';
+
+export { PostgresSinkError, isRetriablePgError, isRowError } from './errors.js';
+export { DEFAULT_ROWS_PER_STATEMENT, OFFSETS_TABLE, type PostgresSinkOptions } from './options.js';
+
+/** Gives the sink its dependency (one per database and thread): `name`, and options used when it is made. */
+export type DependencyFor = (name: string, options: Omit<DependencyOptions, 'clock' | 'sharedBudgets'>) => Dependency;
+
+/** `postgres://host:port/database`: the dependency's name (never the credentials). */
+export function databaseName(connection: string | pg.ClientConfig): string {
+  if (typeof connection === 'string') {
+    try {
+      const u = new URL(connection);
+      return `postgres://${u.hostname}:${u.port || 5432}${u.pathname}`;
+    } catch {
+      return 'postgres';
+    }
+  }
+  return `postgres://${connection.host ?? 'localhost'}:${connection.port ?? 5432}/${connection.database ?? ''}`;
+}
+
+export class PostgresSink implements Sink {
+  readonly kind = 'postgres';
+  readonly delivery = 'transactional' as const;
+  readonly options: ResolvedPostgresOptions;
+  readonly dependency: Dependency;
+  private readonly schema: TableSchema;
+  private client?: pg.Client;
+  private readonly timeoutMs: number;
+
+  constructor(options: PostgresSinkOptions, dependencyFor: DependencyFor) {
+    this.options = resolvePostgresOptions(options);
+    const policy = this.options.policy ?? {};
+    this.timeoutMs = (policy.timeout && policy.timeout.timeoutMs) || DEFAULT_POSTGRES_TIMEOUT_MS;
+    this.dependency = dependencyFor(databaseName(this.options.connection), {
+      ...policy,
+      timeout: policy.timeout === false ? false : { timeoutMs: this.timeoutMs, ...policy.timeout },
+      retry: policy.retry === false ? false : { maxAttempts: DEFAULT_POSTGRES_ATTEMPTS, ...policy.retry },
+    });
+    this.schema = new TableSchema(this.options.table, this.options.key, this.options.columns, this.options.createTable);
+  }
+
+  async committed(pipeline: string, sink: string, partition: number, signal: AbortSignal): Promise<number | undefined> {
+    return this.call(signal, 'reading the offset', async (c) => {
+      const r = await c.query<{ next: string }>(`SELECT next FROM ${OFFSETS_TABLE} WHERE pipeline = $1 AND sink = $2 AND partition = $3`, [pipeline, sink, partition]);
+      return r.rows[0] ? Number(r.rows[0].next) : undefined;
+    });
+  }
+
+  async write(batch: SinkBatch, ctx: SinkWriteContext): Promise<void> {
+    await this.call(ctx.signal, `writing ${batch.rows.length} rows to ${this.options.table}`, async (c) => {
+      try {
+        await this.transaction(c, batch, ctx, false);
+      } catch (e) {
+        if (!isRowError(e)) throw e;
+        // A row PostgreSQL refuses: roll back and find it (the others commit with the offset).
+        await c.query('ROLLBACK');
+        this.schema.rollback();
+        await this.transaction(c, batch, ctx, true);
+      }
+    });
+  }
+
+  async reset(pipeline: string, sink: string, from?: number): Promise<void> {
+    await this.call(undefined, 'resetting', async (c) => {
+      await c.query('BEGIN');
+      await this.schema.load(c);
+      if (this.schema.exists) {
+        if (from === undefined || this.schema.typeOf('windowStart') === undefined) await c.query(`DELETE FROM ${qualified(this.options.table)}`);
+        else await c.query(`DELETE FROM ${qualified(this.options.table)} WHERE "windowStart" >= $1`, [from]);
+      }
+      await c.query(`DELETE FROM ${OFFSETS_TABLE} WHERE pipeline = $1 AND sink = $2`, [pipeline, sink]);
+      await c.query('COMMIT');
+    });
+  }
+
+  async close(): Promise<void> {
+    const c = this.client;
+    this.client = undefined;
+    await c?.end().catch(() => {});
+  }
+
+  /**
+   * One batch's transaction. `careful`: each statement in a savepoint, a refused one bisected to its
+   * refused rows, which are reported before the commit.
+   */
+  private async transaction(c: pg.Client, batch: SinkBatch, ctx: SinkWriteContext, careful: boolean): Promise<void> {
+    await c.query('BEGIN');
+    const r = await c.query<{ next: string }>(`SELECT next FROM ${OFFSETS_TABLE} WHERE pipeline = $1 AND sink = $2 AND partition = $3 FOR UPDATE`, [batch.pipeline, batch.sink, batch.partition]);
+    const stored = r.rows[0] ? Number(r.rows[0].next) : undefined;
+    if (stored !== undefined && stored >= batch.next) {
+      await c.query('ROLLBACK'); // this batch committed already (its COMMIT's answer was lost, or a run before a crash)
+      return;
+    }
+    const rejected: RejectedRow[] = [];
+    const { key, rowsPerStatement } = this.options;
+    for (const run of runs(batch.rows)) {
+      await this.schema.prepare(c, run);
+      for (const s of statementsOf(run, this.schema, key, rowsPerStatement)) {
+        if (careful) rejected.push(...(await this.isolate(c, s)));
+        else await c.query(s.text, s.values);
+      }
+    }
+    if (rejected.length > 0) await ctx.reject(rejected);
+    await c.query(
+      `INSERT INTO ${OFFSETS_TABLE} (pipeline, sink, partition, next) VALUES ($1, $2, $3, $4) ON CONFLICT (pipeline, sink, partition) DO UPDATE SET next = EXCLUDED.next, updated_at = now()`,
+      [batch.pipeline, batch.sink, batch.partition, batch.next],
+    );
+    await c.query('COMMIT');
+    this.schema.commit();
+  }
+
+  /** Runs a statement in a savepoint; refused for a row's sake, its halves (down to single rows: those are refused). */
+  private async isolate(c: pg.Client, s: Statement): Promise<RejectedRow[]> {
+    await c.query('SAVEPOINT sluice_row');
+    try {
+      await c.query(s.text, s.values);
+      await c.query('RELEASE SAVEPOINT sluice_row');
+      return [];
+    } catch (e) {
+      if (!isRowError(e)) throw e;
+      await c.query('ROLLBACK TO SAVEPOINT sluice_row');
+      await c.query('RELEASE SAVEPOINT sluice_row');
+      if (s.rows.length === 1) return [{ row: s.rows[0]!, error: `postgres: ${(e as Error).message} (SQLSTATE ${(e as { code: string }).code})` }];
+      const mid = s.rows.length >> 1;
+      const halves: SinkRow[][] = [s.rows.slice(0, mid), s.rows.slice(mid)];
+      const out: RejectedRow[] = [];
+      for (const rows of halves) out.push(...(await this.isolate(c, rebuild(s, rows, this.schema, this.options.key))));
+      return out;
+    }
+  }
+
+  /** One call through the dependency: a connected client, dropped on any error (its transaction rolls back with it). */
+  private call<T>(signal: AbortSignal | undefined, doing: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+    return this.dependency.execute(async (attempt) => {
+      let c: pg.Client | undefined;
+      const drop = () => c && this.drop(c);
+      attempt.addEventListener('abort', drop, { once: true });
+      try {
+        c = await this.connect();
+        if (attempt.aborted) throw attempt.reason;
+        return await fn(c);
+      } catch (e) {
+        if (c) this.drop(c);
+        throw attempt.aborted ? attempt.reason : pgError(e, doing);
+      } finally {
+        attempt.removeEventListener('abort', drop);
+      }
+    }, signal);
+  }
+
+  private async connect(): Promise<pg.Client> {
+    if (this.client) return this.client;
+    const base = typeof this.options.connection === 'string' ? { connectionString: this.options.connection } : this.options.connection;
+    const c = new pg.Client({ connectionTimeoutMillis: this.timeoutMs, statement_timeout: this.timeoutMs, application_name: 'sluice', ...base });
+    c.on('error', () => this.drop(c)); // an idle connection's error (the server went away): the next call connects again
+    this.client = c;
+    try {
+      await c.connect();
+      await ensureOffsetsTable(c);
+    } catch (e) {
+      this.drop(c);
+      throw e;
+    }
+    return c;
+  }
+
+  /** Forgets a client and closes its socket (an open transaction on it rolls back on the server). */
+  private drop(c: pg.Client): void {
+    if (this.client === c) this.client = undefined;
+    this.schema.rollback();
+    const stream = (c as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream;
+    stream?.destroy();
+    c.end().catch(() => {});
+  }
+}

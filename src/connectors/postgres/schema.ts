@@ -1,0 +1,108 @@
+// A sink table's columns: read from the database, or created from the rows' shape (declared types
+// first, else a type from each field's first non-null value) and grown as new fields appear —
+// inside the batch's transaction, so a rolled-back batch leaves no column behind.
+import type { ClientBase } from 'pg';
+import type { SinkRow } from '../sink.js';
+import { OFFSETS_TABLE } from './options.js';
+
+/** A quoted identifier. */
+export const ident = (name: string) => `"${name.replaceAll('"', '""')}"`;
+
+/** `schema.table` or `table`, quoted. */
+export const qualified = (table: string) => table.split('.').map(ident).join('.');
+
+/** The type of a field whose type was not declared, from a non-null value. */
+export function inferType(v: unknown): string {
+  if (typeof v === 'number' || typeof v === 'bigint') return 'double precision';
+  if (typeof v === 'boolean') return 'boolean';
+  if (typeof v === 'string') return 'text';
+  return 'jsonb';
+}
+
+const JSON_TYPE = /^jsonb?$/i;
+const TIME_TYPE = /^(timestamp|date)/i;
+
+/** A JavaScript value as the text node-postgres sends for a column of `type`. */
+export function param(v: unknown, type: string): unknown {
+  if (v === undefined || v === null) return null;
+  if (JSON_TYPE.test(type)) return JSON.stringify(v);
+  if (typeof v === 'number' && TIME_TYPE.test(type) && Number.isFinite(v)) return new Date(v).toISOString(); // epoch ms
+  if (typeof v === 'bigint') return v.toString();
+  if (typeof v === 'object') return JSON.stringify(v); // not node-postgres' array literal: the row's JSON
+  return v;
+}
+
+export class TableSchema {
+  /** Column → SQL type; empty until loaded, and while the table does not exist. */
+  private columns = new Map<string, string>();
+  private loaded = false;
+  /** Columns added by the open transaction: kept once it commits. */
+  private added = new Map<string, string>();
+
+  constructor(readonly table: string, private readonly key: string[], private readonly declared: Record<string, string>, private readonly create: boolean) {}
+
+  /** The type of a column (added in the open transaction or before), if it exists. */
+  typeOf(column: string): string | undefined {
+    return this.added.get(column) ?? this.columns.get(column);
+  }
+
+  /** Whether the table exists (as far as this transaction knows). */
+  get exists(): boolean {
+    return this.columns.size + this.added.size > 0;
+  }
+
+  /** Reads the table's columns once (none: it does not exist yet). */
+  async load(c: ClientBase): Promise<void> {
+    if (this.loaded) return;
+    const [schema, name] = this.table.includes('.') ? this.table.split('.') : [null, this.table];
+    const r = await c.query<{ column_name: string; data_type: string }>(
+      'SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = coalesce($1, current_schema()) AND table_name = $2',
+      [schema, name],
+    );
+    this.columns = new Map(r.rows.map((x) => [x.column_name, x.data_type]));
+    this.loaded = true;
+  }
+
+  /** Creates the table or adds columns so the rows' non-null fields have one (in the caller's transaction). */
+  async prepare(c: ClientBase, rows: SinkRow[]): Promise<void> {
+    await this.load(c);
+    const wanted = new Map<string, string>();
+    for (const { value, deleted } of rows) {
+      if (deleted) continue;
+      for (const f in value) {
+        if (this.typeOf(f) === undefined && !wanted.has(f) && value[f] !== null && value[f] !== undefined) wanted.set(f, this.declared[f] ?? inferType(value[f]));
+      }
+    }
+    if (wanted.size === 0 || !this.create) return;
+    if (!this.exists) {
+      for (const k of this.key) if (!wanted.has(k)) wanted.set(k, this.declared[k] ?? 'text');
+      const cols = [...wanted].map(([f, t]) => `${ident(f)} ${t}${this.key.includes(f) ? ' NOT NULL' : ''}`);
+      await c.query(`CREATE TABLE IF NOT EXISTS ${qualified(this.table)} (${cols.join(', ')}, PRIMARY KEY (${this.key.map(ident).join(', ')}))`);
+    } else {
+      for (const [f, t] of wanted) await c.query(`ALTER TABLE ${qualified(this.table)} ADD COLUMN IF NOT EXISTS ${ident(f)} ${t}`);
+    }
+    for (const [f, t] of wanted) this.added.set(f, t);
+  }
+
+  /** The open transaction committed: its columns are the table's. */
+  commit(): void {
+    for (const [f, t] of this.added) this.columns.set(f, t);
+    this.added.clear();
+  }
+
+  /** The open transaction rolled back: its columns are gone (and the table may have changed: read it again). */
+  rollback(): void {
+    this.added.clear();
+    this.loaded = false;
+  }
+}
+
+/** Creates the offsets table when missing (two sinks creating it at once: one wins, the other's error is ignored). */
+export async function ensureOffsetsTable(c: ClientBase): Promise<void> {
+  try {
+    await c.query(`CREATE TABLE IF NOT EXISTS ${OFFSETS_TABLE} (pipeline text NOT NULL, sink text NOT NULL, partition integer NOT NULL, next bigint NOT NULL, updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (pipeline, sink, partition))`);
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code !== '23505' && code !== '42P07') throw e;
+  }
+}
