@@ -3,6 +3,7 @@
 import { loadConfig, type ResolvedConfig } from '../config/index.js';
 import type { Engine } from '../engine/engine.js';
 import { StreamExistsError } from '../engine/errors.js';
+import { maintainRetention } from '../engine/maintenance.js';
 import { DEFAULT_DATA_DIR, openEngine, type EngineConfig } from '../engine/open.js';
 import { Gateway } from '../gateway/gateway.js';
 import type { GatewayOptions } from '../gateway/options.js';
@@ -43,13 +44,17 @@ export async function serve(mode: 'dev' | 'start', flags: ServeFlags): Promise<v
   const log = rootLog.child({ component: 'sluice' });
   const engineConfig = engineConfigOf(config, flags);
   const loaded = await configuredPipelines(config, source);
-  const engine = await openEngine(engineConfig);
+  // (Retention runs here rather than on the engine's own timer, on every engine, its failures logged.)
+  const engine = await openEngine(engineConfig.kind === 'sqlite' ? { ...engineConfig, retentionIntervalMs: 0 } : engineConfig);
+  const housekeeping = new AbortController();
+  const retention = maintainRetention(engine, { clock: systemClock, log: rootLog.child({ component: 'engine' }), signal: housekeeping.signal });
   await ensureStreams(engine, config, log);
   // SLUICE_METRICS=off: metrics that count nothing (what benchmarks measure metrics' cost against).
   const metrics = process.env.SLUICE_METRICS === 'off' ? Metrics.off() : new Metrics({ process: true });
   const observer = new Observer({ metrics, log: rootLog.child({ component: 'gateway' }), version: VERSION });
   const gateway = new Gateway(engine, gatewayOptions(mode, config, flags), undefined, observer);
   const { host, port } = await gateway.listen().catch(async (e: NodeJS.ErrnoException) => {
+    housekeeping.abort();
     await engine.close();
     if (e.code === 'EADDRINUSE') throw new CliError(`port ${gateway.options.port} on ${gateway.options.host} is in use (another sluice?): choose another with --port`, 1);
     if (e.code === 'EACCES') throw new CliError(`may not listen on port ${gateway.options.port}: choose one above 1023 with --port`, 1);
@@ -78,6 +83,8 @@ export async function serve(mode: 'dev' | 'start', flags: ServeFlags): Promise<v
       await gateway.close();
       await functions?.close();
       for (const r of runs) await r.stop();
+      housekeeping.abort();
+      await retention;
       await engine.close();
       log.info('stopped');
       resolve();
