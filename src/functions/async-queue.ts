@@ -91,7 +91,11 @@ export class AsyncQueue {
     return settled;
   }
 
-  /** Consumes until the signal aborts: events run concurrently; the committed offset moves past those done, in order. */
+  /**
+   * Consumes until the signal aborts: events run concurrently; the committed offset moves past those
+   * done, in order. An event the stop caught waiting (for its retry's time, or a slot) is not done:
+   * the offset stays before it, so it runs after a restart. Resolves once the events in flight settled.
+   */
   async run(signal: AbortSignal): Promise<void> {
     const { engine } = this.o;
     let next = (await engine.getOffsets(this.group, this.stream)).get(0) ?? (await engine.resolve(this.stream, 0, 'earliest'));
@@ -105,6 +109,7 @@ export class AsyncQueue {
       await engine.commit({ offsets: [{ group: this.group, stream: this.stream, partition: 0, offset: to }] }).catch((e: Error) => this.o.log?.(`function ${this.o.fn}: could not commit its async queue offset: ${e.message}`));
     };
     const slotFreed = { wake: () => {} };
+    const handling = new Set<Promise<void>>();
     while (!signal.aborted) {
       const { records, next: after } = await engine.read(this.stream, 0, next, READ_BATCH);
       if (records.length === 0) {
@@ -120,45 +125,60 @@ export class AsyncQueue {
         this.inFlight++;
         const e = parseEvent(r.value);
         if (!e) this.o.log?.(`function ${this.o.fn}: the async queue's record at offset ${r.offset} is not an event: passed over`);
-        void (e ? this.handle(e, signal) : Promise.resolve()).finally(() => {
-          entry.done = true;
+        const handled = (e ? this.handle(e, signal) : Promise.resolve(true)).then((settled) => {
+          entry.done = settled;
           this.inFlight--;
+          handling.delete(handled);
           slotFreed.wake();
           void commit();
         });
+        handling.add(handled);
       }
       next = after;
     }
+    await Promise.allSettled([...handling]);
+    await commit();
   }
 
   stats(): { inFlight: number; retried: number; failedForGood: number; committed: number } {
     return { inFlight: this.inFlight, retried: this.retried, failedForGood: this.failedForGood, committed: this.committed };
   }
 
-  /** One event's attempt: run it when due; then a retry, a destination record, or nothing more. */
-  private async handle(e: AsyncEvent, signal: AbortSignal): Promise<void> {
+  /**
+   * One event's attempt: run it when due; then a retry, a destination record, or nothing more.
+   * Resolves true once its record is no longer needed; false when it must run again after a restart
+   * (the queue stopped before its outcome was kept, or its retry could not be stored).
+   */
+  private async handle(e: AsyncEvent, signal: AbortSignal): Promise<boolean> {
     const { clock } = this.o;
     try {
       if (clock.now() - e.queuedAt > this.o.maxEventAgeMs) {
         this.waiting.get(e.requestId)?.(new Error('the event grew older than maximumEventAge before it ran'));
-        return await this.destination(this.o.onFailure, e, 'EventAgeExceeded', undefined);
+        await this.destination(this.o.onFailure, e, 'EventAgeExceeded', undefined);
+        return true;
       }
       if (e.notBefore > clock.now()) await clock.sleep(e.notBefore - clock.now(), signal);
       const outcome = await this.o.invoke(e, signal);
       if (e.attempt === 0) this.waiting.get(e.requestId)?.(outcome);
-      if (outcome.ok) return await this.destination(this.o.onSuccess, { ...e, attempt: e.attempt + 1 }, 'Success', outcome);
+      if (outcome.ok) {
+        await this.destination(this.o.onSuccess, { ...e, attempt: e.attempt + 1 }, 'Success', outcome);
+        return true;
+      }
       if (e.attempt < this.o.retries) {
         this.retried++;
         const retry: AsyncEvent = { ...e, attempt: e.attempt + 1, notBefore: clock.now() + (RETRY_DELAYS_MS[e.attempt] ?? RETRY_DELAYS_MS.at(-1)!) };
         // (Its id makes a retry stored once, even if a crash makes this attempt run again.)
-        await this.o.engine.append(asyncStreamOf(this.o.fn), [{ id: `${e.requestId}:${retry.attempt}`, value: Buffer.from(JSON.stringify(retry)) }]);
-        return;
+        const [stored] = await this.o.engine.append(asyncStreamOf(this.o.fn), [{ id: `${e.requestId}:${retry.attempt}`, value: Buffer.from(JSON.stringify(retry)) }]);
+        if (stored && 'error' in stored) throw new Error(`could not queue its retry: ${stored.error.message}`);
+        return true;
       }
       this.failedForGood++;
       await this.destination(this.o.onFailure, { ...e, attempt: e.attempt + 1 }, 'RetriesExhausted', outcome);
+      return true;
     } catch (err) {
       this.waiting.get(e.requestId)?.(err as Error);
       if (!signal.aborted) this.o.log?.(`function ${this.o.fn}: async event ${e.requestId}: ${(err as Error).message}`);
+      return false;
     }
   }
 
