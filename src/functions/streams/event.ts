@@ -112,9 +112,11 @@ const base64 = (v: Uint8Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLeng
 export function fragmentOf(r: MappedRecord, src: EventSource): string {
   if (r.fragment !== undefined) return r.fragment;
   if (src.format === 'records') {
-    const data = decodedData(r);
-    const text = data === UNPARSEABLE ? Buffer.from(r.value).toString('utf8') : data;
-    r.fragment = JSON.stringify({ partitionKey: r.partitionKey, sequenceNumber: r.sequenceNumber, data: text, arrival: r.timestamp });
+    // Data that parsed goes in as its own JSON text: serialising the parsed value again would overflow
+    // the stack on a deeply nested one (100,000 arrays: valid JSON, and Kinesis' PutRecord stores it).
+    const text = Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength).toString('utf8');
+    const data = decodedData(r) === UNPARSEABLE ? JSON.stringify(text) : text;
+    r.fragment = `{"partitionKey":${JSON.stringify(r.partitionKey)},"sequenceNumber":"${r.sequenceNumber}","data":${data},"arrival":${JSON.stringify(r.timestamp)}}`;
   } else {
     r.fragment =
       `{"kinesis":{"kinesisSchemaVersion":"1.0","partitionKey":${JSON.stringify(r.partitionKey)},"sequenceNumber":"${r.sequenceNumber}",` +

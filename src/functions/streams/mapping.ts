@@ -94,7 +94,11 @@ export class StreamMapping {
       this.abort.signal.addEventListener('abort', () => partition.abort(this.abort.signal.reason), { once: true });
       return new PartitionPoller(ctx, p, offset, eventSourceOf(stream, p, this.spec.region, identity, this.options.format), partition.signal);
     });
-    this.done = Promise.all(this.pollers.map((p) => p.run())).then(() => undefined);
+    // A poller that fails unexpectedly stops its partition, logged: never an unhandled rejection, which would end Sluice.
+    const log = ctx.log;
+    this.done = Promise.all(
+      this.pollers.map((p) => p.run().catch((e: Error) => log(`partition ${p.partition} of '${stream}' stopped on an unexpected error: ${e?.stack ?? e}`, 'error'))),
+    ).then(() => undefined);
     this.state = 'Enabled';
   }
 
