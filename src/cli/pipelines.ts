@@ -10,15 +10,17 @@ import { metaKey, shuffleStream, stateUnitsPrefix, tableStream, Layout } from '.
 import { decode, encode } from '../dataflow/runtime/wire.js';
 import { loadPipelines } from '../dataflow/runtime/load.js';
 import { PipelineRun, type RunOptions } from '../dataflow/runtime/runner.js';
-import { TablesDb } from '../connectors/sqlite/index.js';
+import { SinkSet } from '../connectors/sinks.js';
+import { streamSinkPipeline } from '../connectors/config.js';
 import { CliError } from './client.js';
 
 export interface LoadedPipeline {
   pipeline: Pipeline;
-  file: string;
+  /** The module exporting it (worker threads load it); none for a configured stream sink, which runs in the main thread. */
+  file?: string;
 }
 
-/** The pipelines of the configuration's dataflow.pipelines files. */
+/** The pipelines of the configuration's dataflow.pipelines files, and one per stream sink (`sinks`). */
 export async function configuredPipelines(config: ResolvedConfig, source: string | undefined): Promise<LoadedPipeline[]> {
   const base = source ? dirname(source) : process.cwd();
   const out: LoadedPipeline[] = [];
@@ -35,6 +37,10 @@ export async function configuredPipelines(config: ResolvedConfig, source: string
       if (out.some((o) => o.pipeline.name === pipeline.name)) throw new CliError(`dataflow.pipelines: two pipelines are named '${pipeline.name}'`, 2);
       out.push({ pipeline, file });
     }
+  }
+  for (const [name, sink] of Object.entries(config.sinks ?? {})) {
+    if (out.some((o) => o.pipeline.name === name)) throw new CliError(`sinks.${name}: a pipeline is named '${name}' too (a stream sink runs as a pipeline of its name)`, 2);
+    out.push({ pipeline: streamSinkPipeline(name, sink) });
   }
   return out;
 }
@@ -61,7 +67,7 @@ export function runOptions(config: ResolvedConfig, engineConfig: EngineConfig, s
 
 export async function startPipelines(engine: Engine, loaded: LoadedPipeline[], options: RunOptions): Promise<PipelineRun[]> {
   const runs: PipelineRun[] = [];
-  for (const { pipeline, file } of loaded) runs.push(await PipelineRun.start(engine, pipeline, { ...options, module: file }));
+  for (const { pipeline, file } of loaded) runs.push(await PipelineRun.start(engine, pipeline, { ...options, module: file, workers: file ? options.workers : 0 }));
   return runs;
 }
 
@@ -97,11 +103,11 @@ export async function resetPipeline(engine: Engine, p: Pipeline, tablesPath: str
     }
   }
   if (layout.tables.length) {
-    const db = new TablesDb(tablesPath);
+    const sinks = new SinkSet({ tablesPath });
     try {
-      db.reset(p.name, layout.tables, from === 'earliest' ? undefined : from.timestamp);
+      for (const t of layout.tables) await sinks.get(t, layout.sinkSpecs.get(t)!).reset(p.name, t, from === 'earliest' ? undefined : from.timestamp);
     } finally {
-      db.close();
+      await sinks.close();
     }
   }
 }

@@ -7,6 +7,7 @@ import { importModule } from '../load-module.js';
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
 import { functionsSchema } from '../functions/config.js';
+import { sinksSchema } from '../connectors/config.js';
 
 const duration = z.union([z.number(), z.string()]).transform((v, ctx) => {
   const ms = parseDuration(v);
@@ -92,6 +93,8 @@ const schema = z.strictObject({
     .optional(),
   /** Lambda-compatible functions (src/functions/config.ts). */
   functions: functionsSchema.optional(),
+  /** Stream sinks: a stream's records upserted into PostgreSQL or POSTed to a webhook (src/connectors/config.ts). */
+  sinks: sinksSchema.optional(),
   /** Streams created at start when missing. */
   streams: z.record(z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, 'invalid stream name'), stream).optional(),
 });
