@@ -23,6 +23,8 @@ import { SqliteEngine } from '../../src/engine/sqlite/index.js';
 import type { Pipeline } from '../../src/dataflow/dsl.js';
 import { pipeline, tumbling, count } from '../../src/dataflow/index.js';
 import { PipelineRun } from '../../src/dataflow/runtime/runner.js';
+import { Metrics } from '../../src/observe/metrics.js';
+import { Observer } from '../../src/observe/observer.js';
 import campaign from '../../examples/campaign-metrics/pipeline.js';
 import { isBot, STREAMS, Traffic, type AdServed, type Event } from '../../examples/campaign-metrics/events.js';
 import { hand, personsByWindow, QUERIES, type Auction, type Bid, type Person } from './queries.js';
@@ -30,6 +32,10 @@ import { hand, personsByWindow, QUERIES, type Auction, type Bid, type Person } f
 const N = Number(process.env.BENCH_EVENTS ?? 4_000_000);
 if (!Number.isInteger(N) || N < 1000 || N % 4 !== 0) throw new Error(`BENCH_EVENTS must be a whole number of events, 1,000 or more and a multiple of 4 (q8 makes a quarter of them persons), got ${JSON.stringify(process.env.BENCH_EVENTS)}`);
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 1);
+/** BENCH_METRICS: 'on' (default: as sluice dev runs), 'off', or 'compare' (both, alternating). */
+const METRICS = process.env.BENCH_METRICS ?? 'on';
+if (!['on', 'off', 'compare'].includes(METRICS)) throw new Error(`BENCH_METRICS must be on, off or compare, got ${JSON.stringify(METRICS)}`);
+let metricsMode: 'on' | 'off' = METRICS === 'off' ? 'off' : 'on';
 if (!Number.isInteger(REPEAT) || REPEAT < 1) throw new Error(`BENCH_REPEAT must be a whole number of runs, 1 or more, got ${JSON.stringify(process.env.BENCH_REPEAT)}`);
 const WORKERS = 2;
 const QUERIES_FILE = new URL('./queries.ts', import.meta.url).pathname;
@@ -67,7 +73,13 @@ async function readAll<T>(engine: Engine, stream: string): Promise<T[]> {
  */
 async function timeRun(dir: string, engine: Engine, p: Pipeline, module: string, inputs: number): Promise<{ s: number; startupMs: number }> {
   const t0 = performance.now();
-  const run = await PipelineRun.start(engine, p, { workers: WORKERS, module, engineConfig: { kind: 'sqlite', dataDir: join(dir, 'data') }, tablesPath: join(dir, 'tables.db') });
+  // Metrics as `sluice dev` has them (a registry, the observer sampling the dashboard's series every 5 s) and /metrics scraped every 5 s, or none at all.
+  const metrics = metricsMode === 'on' ? new Metrics() : Metrics.off();
+  const run = await PipelineRun.start(engine, p, { workers: WORKERS, module, engineConfig: { kind: 'sqlite', dataDir: join(dir, 'data') }, tablesPath: join(dir, 'tables.db'), metrics });
+  const observer = metricsMode === 'on' ? new Observer({ metrics }) : undefined;
+  observer?.watch([run]);
+  observer?.start();
+  const scraping = metricsMode === 'on' ? setInterval(() => void metrics.text(), 5_000) : undefined;
   await run.ready;
   const started = performance.now();
   for (;;) {
@@ -76,6 +88,8 @@ async function timeRun(dir: string, engine: Engine, p: Pipeline, module: string,
     if (done >= inputs && run.idle) break;
   }
   const s = (performance.now() - started) / 1000;
+  clearInterval(scraping);
+  observer?.stop();
   await run.stop();
   return { s, startupMs: Math.round(started - t0) };
 }
@@ -128,7 +142,7 @@ async function query(name: keyof typeof QUERIES) {
   const { s: sluiceS, startupMs } = await timeRun(dir, engine, QUERIES[name], QUERIES_FILE, inputs);
   await engine.close();
   rmSync(dir, { recursive: true, force: true });
-  return { query: name, events: inputs, startupMs, sluiceEventsPerSec: Math.round(inputs / sluiceS), perCore: Math.round(inputs / sluiceS / WORKERS), handEventsPerSec: Math.round(inputs / handS), rxjsEventsPerSec: Math.round(inputs / rxS), vsHand: +(handS / sluiceS).toFixed(3), vsRxjs: +(rxS / sluiceS).toFixed(3) };
+  return { query: name, metrics: metricsMode, events: inputs, startupMs, sluiceEventsPerSec: Math.round(inputs / sluiceS), perCore: Math.round(inputs / sluiceS / WORKERS), handEventsPerSec: Math.round(inputs / handS), rxjsEventsPerSec: Math.round(inputs / rxS), vsHand: +(handS / sluiceS).toFixed(3), vsRxjs: +(rxS / sluiceS).toFixed(3) };
 }
 
 function campaignEvents(n: number): Event[] {
@@ -162,7 +176,7 @@ async function campaignBench() {
   const { s: sluiceS, startupMs } = await timeRun(dir, engine, campaign, CAMPAIGN_FILE, inputs);
   await engine.close();
   rmSync(dir, { recursive: true, force: true });
-  return { query: 'campaign', events: inputs, startupMs, sluiceEventsPerSec: Math.round(inputs / sluiceS), perCore: Math.round(inputs / sluiceS / WORKERS), handEventsPerSec: Math.round(inputs / handS), vsHand: +(handS / sluiceS).toFixed(3) };
+  return { query: 'campaign', metrics: metricsMode, events: inputs, startupMs, sluiceEventsPerSec: Math.round(inputs / sluiceS), perCore: Math.round(inputs / sluiceS / WORKERS), handEventsPerSec: Math.round(inputs / handS), vsHand: +(handS / sluiceS).toFixed(3) };
 }
 
 /** Live: bids at ~20k/s stamped now; 1 s tumbling windows; time from a window's close to its row. */
@@ -280,8 +294,24 @@ async function repeated<R extends { sluiceEventsPerSec: number; vsHand: number }
 
 // BENCH_QUERIES=q1,q8 runs a subset (default: all, the campaign pipeline included).
 const only = process.env.BENCH_QUERIES?.split(',');
-const results = [];
-for (const q of ['q1', 'q2', 'q5', 'q7', 'q8'] as const) if (!only || only.includes(q)) results.push(await repeated(() => query(q)));
-if (!only || only.includes('campaign')) results.push(await repeated(campaignBench));
+const results: object[] = [];
+const metricsCost: Record<string, number> = {};
+/** BENCH_METRICS=compare: each query with metrics on and off, runs alternating; the cost is 1 − on ÷ off of the median rates. */
+async function measured<R extends { query: string; sluiceEventsPerSec: number; vsHand: number }>(run: () => Promise<R>) {
+  if (METRICS !== 'compare') return void results.push(await repeated(run));
+  const on: R[] = [];
+  const off: R[] = [];
+  for (let i = 0; i < REPEAT; i++) {
+    for (const mode of i % 2 === 0 ? (['off', 'on'] as const) : (['on', 'off'] as const)) {
+      metricsMode = mode;
+      (mode === 'on' ? on : off).push(await run());
+    }
+  }
+  const median = (rs: R[]) => [...rs].sort((a, b) => a.sluiceEventsPerSec - b.sluiceEventsPerSec)[Math.floor(rs.length / 2)]!;
+  results.push({ ...median(on), runs: on.map((r) => r.sluiceEventsPerSec) }, { ...median(off), runs: off.map((r) => r.sluiceEventsPerSec) });
+  metricsCost[on[0]!.query] = +(1 - median(on).sluiceEventsPerSec / median(off).sluiceEventsPerSec).toFixed(3);
+}
+for (const q of ['q1', 'q2', 'q5', 'q7', 'q8'] as const) if (!only || only.includes(q)) await measured(() => query(q));
+if (!only || only.includes('campaign')) await measured(campaignBench);
 const state = !only || only.includes('state') ? await stateMemory() : undefined;
-console.log(JSON.stringify({ bench: 'dataflow', nproc: availableParallelism(), node: process.version, workers: WORKERS, events: N, queries: results, state, latency: await latency(), recovery: await recovery() }));
+console.log(JSON.stringify({ bench: 'dataflow', nproc: availableParallelism(), node: process.version, workers: WORKERS, events: N, metrics: METRICS, ...(METRICS === 'compare' ? { metricsCost } : {}), queries: results, state, latency: await latency(), recovery: await recovery() }));
