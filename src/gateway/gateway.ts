@@ -1,5 +1,5 @@
 // The ingest gateway: one port serving the native API, the Kinesis Data Streams API (HTTP/1.1
-// and cleartext HTTP/2), health endpoints and live tails, in front of any engine.
+// and cleartext HTTP/2), the Lambda API, the S3 API, health endpoints and live tails, in front of any engine.
 import FindMyWay from 'find-my-way';
 import { systemClock, type Clock } from '../clock.js';
 import type { AppendRecord, AppendResult, CallOptions, Engine, StreamInfo } from '../engine/engine.js';
@@ -16,6 +16,8 @@ import { functionRoutes } from './native/function-routes.js';
 import { serveUi } from './ui/serve.js';
 import { LambdaApi, lambdaRequest } from './lambda/index.js';
 import { functionUrl, URL_PREFIX } from './lambda/urls.js';
+import { S3Api, s3Request } from './s3/index.js';
+import { Objects } from '../objects/index.js';
 import type { Functions } from '../functions/functions.js';
 import { DEFAULT_RETRY_AFTER_S, resolveGatewayOptions, type GatewayOptions, type ResolvedGatewayOptions } from './options.js';
 import { RateLimiter } from './rate-limit.js';
@@ -24,8 +26,6 @@ import { gatewayMetrics, requestIdOf, streamMetrics, type GatewayMetrics, type R
 import { discardUnreadBody, sendJson, type GatewayRequest, type GatewayResponse } from './request.js';
 
 export const STREAM_INFO_TTL_MS = 5_000; // how long the gateway trusts a cached stream description
-/** Node's whole-request timeout is a backstop behind the headers and body timeouts, which answer first. */
-const REQUEST_TIMEOUT_MARGIN_MS = 5_000;
 
 export interface RequestContext {
   req: GatewayRequest;
@@ -55,6 +55,9 @@ export class Gateway {
   private readonly lambda: LambdaApi;
   /** The functions this process runs (the Lambda API and function URLs serve them): set by `sluice dev/start` once they started. */
   functions?: Functions;
+  /** The buckets and objects the S3 API serves (replaceable: one whose writes announce events, say). */
+  objects: Objects;
+  private readonly s3: S3Api;
   private readonly streamCache = new Map<string, { info: StreamInfo; at: number }>();
   private readonly shutdown = new AbortController();
   private inflight = 0;
@@ -73,19 +76,28 @@ export class Gateway {
     this.accessKeys = new Map(this.options.principals.filter((p) => p.accessKeyId).map((p) => [p.accessKeyId!, p]));
     this.kinesis = new KinesisApi(this);
     this.lambda = new LambdaApi(this, () => this.functions);
+    this.objects = new Objects(engine, { clock });
     for (const [method, path, handler] of [...nativeRoutes(this), ...observeRoutes(this), ...functionRoutes(this)]) {
       this.router.on(method, path, (() => {}) as never, { handler, path });
     }
     const o = this.options;
     this.metrics = gatewayMetrics(observer.metrics, this.admission, () => this.listener.connections());
     streamMetrics(observer.metrics, engine, () => observer.runs);
+    this.s3 = new S3Api(this);
     this.listener = new DualProtocolListener((req, res) => void this.handle(req, res), {
       headersTimeoutMs: o.headersTimeoutMs,
-      requestTimeoutMs: o.headersTimeoutMs + o.bodyTimeoutMs + REQUEST_TIMEOUT_MARGIN_MS,
+      // No whole-request deadline: an S3 upload of 5 GiB streams for minutes. Bodies are bounded by
+      // their readers' timeouts instead (body.ts; the S3 API's stall timeout), headers by headersTimeoutMs.
+      requestTimeoutMs: 0,
       idleTimeoutMs: o.idleTimeoutMs,
       maxConnections: o.maxConnections,
       maxConnectionsPerClient: o.maxConnectionsPerClient,
     });
+  }
+
+  /** True once close() began: new requests are refused. */
+  get closing(): boolean {
+    return this.draining;
   }
 
   /** True when no principal is configured: every request is allowed (for `sluice dev`). */
@@ -224,6 +236,10 @@ export class Gateway {
   private async dispatch(req: GatewayRequest, res: GatewayResponse, signal: AbortSignal, clientGone: AbortSignal): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://gateway');
     const info = this.info.get(req)!;
+    if (s3Request(req)) {
+      info.route = 's3';
+      return this.s3.handle(req, res, clientGone);
+    }
     if (kinesisRequest(req)) {
       info.route = 'kinesis';
       return this.kinesis.handle(req, res);
