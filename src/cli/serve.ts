@@ -1,8 +1,9 @@
-// `sluice dev` and `sluice start`: open the engine, create the configured streams, serve the
+// `sluice dev` and `sluice start`: open the engine, create the configured streams and buckets, serve the
 // gateway, and on SIGTERM/SIGINT drain in-flight requests and close the engine cleanly.
 import { loadConfig, type ResolvedConfig } from '../config/index.js';
 import type { Engine } from '../engine/engine.js';
 import { StreamExistsError } from '../engine/errors.js';
+import { BucketExistsError } from '../objects/errors.js';
 import { maintainRetention } from '../engine/maintenance.js';
 import { DEFAULT_DATA_DIR, openEngine, type EngineConfig } from '../engine/open.js';
 import { Gateway } from '../gateway/gateway.js';
@@ -53,6 +54,7 @@ export async function serve(mode: 'dev' | 'start', flags: ServeFlags): Promise<v
   const metrics = process.env.SLUICE_METRICS === 'off' ? Metrics.off() : new Metrics({ process: true });
   const observer = new Observer({ metrics, log: rootLog.child({ component: 'gateway' }), version: VERSION });
   const gateway = new Gateway(engine, gatewayOptions(mode, config, flags), undefined, observer);
+  await ensureBuckets(gateway, config, log);
   const { host, port } = await gateway.listen().catch(async (e: NodeJS.ErrnoException) => {
     housekeeping.abort();
     await engine.close();
@@ -156,6 +158,17 @@ async function ensureStreams(engine: Engine, config: ResolvedConfig, log: Logger
       log.info(`created stream '${name}'`);
     } catch (e) {
       if (!(e instanceof StreamExistsError)) throw e;
+    }
+  }
+}
+
+async function ensureBuckets(gateway: Gateway, config: ResolvedConfig, log: Logger): Promise<void> {
+  for (const name of Object.keys(config.buckets ?? {})) {
+    try {
+      await gateway.objects.createBucket(name);
+      log.info(`created bucket '${name}'`);
+    } catch (e) {
+      if (!(e instanceof BucketExistsError)) throw e;
     }
   }
 }

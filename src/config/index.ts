@@ -7,6 +7,7 @@ import { importModule } from '../load-module.js';
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
 import { functionsSchema } from '../functions/config.js';
+import { bucketNameProblem } from '../objects/names.js';
 import { sinksSchema } from '../connectors/config.js';
 
 const duration = z.union([z.number(), z.string()]).transform((v, ctx) => {
@@ -97,6 +98,13 @@ const schema = z.strictObject({
   sinks: sinksSchema.optional(),
   /** Streams created at start when missing. */
   streams: z.record(z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, 'invalid stream name'), stream).optional(),
+  /** S3 buckets created at start when missing (no options yet). */
+  buckets: z.record(z.string(), z.strictObject({})).superRefine((buckets, ctx) => {
+    for (const name of Object.keys(buckets)) {
+      const problem = bucketNameProblem(name);
+      if (problem) ctx.addIssue({ code: 'custom', path: [name], message: `invalid bucket name '${name}': ${problem}` });
+    }
+  }).optional(),
 });
 
 /** What a user writes in sluice.config.ts. */

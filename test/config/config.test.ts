@@ -31,6 +31,16 @@ describe('configuration validation', () => {
     ]);
   });
 
+  it('accepts buckets with S3 names and names each bad one', () => {
+    expect(validateConfig({ buckets: { uploads: {}, 'logs.2026-archive': {} } }).buckets).toEqual({ uploads: {}, 'logs.2026-archive': {} });
+    expect(issues({ buckets: { Uploads: {}, ab: {}, metrics: {}, fine: { versioning: true } } })).toEqual([
+      'buckets.fine: Unrecognized key: "versioning"',
+      expect.stringMatching(/^buckets\.Uploads: invalid bucket name 'Uploads': a bucket name is lowercase/),
+      expect.stringMatching(/^buckets\.ab: invalid bucket name 'ab': a bucket name is 3 to 63 characters long/),
+      expect.stringMatching(/^buckets\.metrics: invalid bucket name 'metrics': 'metrics' is a path the gateway serves itself/),
+    ]);
+  });
+
   it('names every bad field of dataflow', () => {
     expect(issues({ dataflow: { pipelines: [] } })).toEqual([expect.stringMatching(/^dataflow\.pipelines: Too small/)]);
     expect(issues({ dataflow: { pipelines: ['p.ts'], workers: -1, keyGroups: 0, batch: 1e9, maxDrift: 'soon', stateKeysInMemory: 0, extra: 1 } })).toEqual([
