@@ -139,8 +139,9 @@ export interface CommitUnit {
   /**
    * Builds appends from the objects as written (their new versions), stored in this same unit
    * after `appends`: an object-created event announced this way commits with the object (never
-   * one without the other, kill -9 included). Called once, synchronously, after every
-   * precondition held and before anything is written; it must not throw.
+   * one without the other, kill -9 included). Called once, synchronously, when the objects'
+   * preconditions held and their versions are assigned; should the unit fail after, nothing of it
+   * is stored, what `announce` returned included. It must not throw.
    */
   announce?: (written: ObjectWritten[]) => CommitAppend[];
 }

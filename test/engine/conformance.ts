@@ -9,12 +9,15 @@ import { ConflictError, InvalidArgumentError, StreamExistsError, StreamNotFoundE
 import type { EngineConfig } from '../../src/engine/open.js';
 import { partitionOfKey } from '../../src/engine/partitioner.js';
 import { encodeTexts } from '../../src/engine/batch-codec.js';
+import { objectConformance } from './conformance-objects.js';
 
 export interface EngineHarness {
   /** A fresh, empty engine (a new data dir or server namespace per call). */
   create(clock?: Clock): Promise<{ engine: Engine; config: EngineConfig }>;
   /** Opens another engine instance over the same storage. */
   reopen(config: EngineConfig, clock?: Clock): Promise<Engine>;
+  /** A fresh engine whose storage holds about `bytes` (a small tmpfs, a JetStream store limit): the full-disk test. */
+  createSmall(bytes: number): Promise<{ engine: Engine; config: EngineConfig }>;
 }
 
 const enc = (v: unknown) => Buffer.from(JSON.stringify(v));
@@ -356,6 +359,8 @@ export function engineConformance(name: string, harness: EngineHarness): void {
         await expect(engine.putBlob('/abs', enc(1))).rejects.toBeInstanceOf(InvalidArgumentError);
       });
     });
+
+    objectConformance(harness, fresh, (e) => open.push(e));
 
     describe('durability', () => {
       it('keeps large state values (pipelines\' state chunks) through replaces, deletes, a refused write and a reopen', async () => {

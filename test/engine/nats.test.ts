@@ -10,10 +10,14 @@ import { startNats, type NatsServer } from '../support/nats.js';
 import { engineConformance } from './conformance.js';
 
 let server: NatsServer;
+const small: NatsServer[] = [];
 beforeAll(async () => {
   server = await startNats();
 }, 30_000);
-afterAll(() => server.stop());
+afterAll(async () => {
+  await server.stop();
+  for (const s of small.splice(0)) await s.stop();
+});
 
 engineConformance('nats', {
   async create(clock) {
@@ -23,6 +27,13 @@ engineConformance('nats', {
   },
   async reopen(config, clock) {
     return NatsEngine.open(config as NatsEngineConfig, clock);
+  },
+  async createSmall(bytes) {
+    // A server of its own whose JetStream may store `bytes` in all (its buckets included).
+    const s = await startNats({ maxFileStore: bytes });
+    small.push(s);
+    const config: NatsEngineConfig = { kind: 'nats', servers: s.url, prefix: `t${randomBytes(4).toString('hex')}` };
+    return { engine: await NatsEngine.open(config), config };
   },
 });
 

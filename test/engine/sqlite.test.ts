@@ -1,17 +1,33 @@
 import Database from 'better-sqlite3';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import { SqliteEngine } from '../../src/engine/sqlite/index.js';
 import { StateValues } from '../../src/engine/sqlite/state-values.js';
 import { Segments } from '../../src/engine/sqlite/segments.js';
+import { OBJECT_TABLES, SCHEMA } from '../../src/engine/sqlite/schema.js';
 import type { SqliteEngineConfig } from '../../src/engine/open.js';
 import { tempDir } from '../support/tmp.js';
 import { engineConformance } from './conformance.js';
 
 const open = (config: SqliteEngineConfig, clock?: import('../../src/clock.js').Clock) =>
   new SqliteEngine({ dataDir: config.dataDir!, durability: config.durability, clock, retentionIntervalMs: 0 });
+
+const mounts: string[] = [];
+afterAll(() => {
+  for (const dir of mounts.splice(0)) spawnSync('umount', ['-l', dir]);
+});
+
+/** A data dir on a tmpfs of `bytes` (the full-disk test; the tests run as root, as CI does). */
+function smallDataDir(bytes: number): string {
+  const dir = tempDir();
+  const r = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${bytes}`, 'tmpfs', dir], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`the full-disk test mounts a tmpfs and needs root: ${r.stderr}`);
+  mounts.push(dir);
+  return dir;
+}
 
 for (const durability of ['process', 'fsync'] as const) {
   engineConformance(`sqlite (durability ${durability})`, {
@@ -21,6 +37,10 @@ for (const durability of ['process', 'fsync'] as const) {
     },
     async reopen(config, clock) {
       return open(config as SqliteEngineConfig, clock);
+    },
+    async createSmall(bytes) {
+      const config: SqliteEngineConfig = { kind: 'sqlite', dataDir: smallDataDir(bytes), durability };
+      return { engine: open(config), config };
     },
   });
 }
@@ -119,6 +139,57 @@ describe('sqlite storage: segment files', () => {
     const db = new Database(join(dir, 'sluice.db'));
     db.pragma('user_version = 99');
     db.close();
-    expect(() => new SqliteEngine({ dataDir: dir })).toThrow(`${join(dir, 'sluice.db')} was written by storage schema version 99; this Sluice reads version 4 (no release wrote another: start with a new data directory)`);
+    expect(() => new SqliteEngine({ dataDir: dir })).toThrow(`${join(dir, 'sluice.db')} was written by storage schema version 99; this Sluice reads version 5 (no release wrote another: start with a new data directory)`);
+  });
+
+  it('upgrades a version 4 data dir in place: the object tables are added, the rest is kept', async () => {
+    const dir = tempDir();
+    const v4 = new Database(join(dir, 'sluice.db'));
+    v4.exec(SCHEMA.replace(OBJECT_TABLES, ''));
+    v4.pragma('user_version = 4');
+    v4.prepare("INSERT INTO state (key, version, value) VALUES ('k', 3, x'01')").run();
+    v4.close();
+    const engine = new SqliteEngine({ dataDir: dir, retentionIntervalMs: 0 });
+    expect((await engine.getState('k'))?.version).toBe(3);
+    await engine.putBlob('a/b', Buffer.from('x'));
+    expect((await engine.listBlobs('a/')).map((b) => b.name)).toEqual(['a/b']);
+    await engine.close();
   });
 });
+
+describe('sqlite storage: object files', () => {
+  it('files are named by id; opening sweeps what dead processes left (staged files, links of commits that never happened, unlinked garbage), nothing of live ones', async () => {
+    const dir = tempDir();
+    const engine = new SqliteEngine({ dataDir: dir, retentionIntervalMs: 0 });
+    const staged = await engine.stageObject(Buffer.from('kept'));
+    await engine.commit({ objects: [{ name: '../../etc/passwd', content: staged }] });
+    const gone = await engine.stageObject(Buffer.from('replaced'));
+    await engine.commit({ objects: [{ name: 'r', content: gone }] });
+    await engine.commit({ objects: [{ name: 'r', content: null }] }); // its file unlinked, its garbage row left for the next commit
+    const live = await engine.stageObject(Buffer.from('staged by a live process'));
+    await engine.close();
+    const staging = join(dir, 'objects', 'staging');
+    const data = join(dir, 'objects', 'data');
+    // A dead process (pid 2^22 + 1 is above Linux's pid_max) that was staging one object and had linked another.
+    writeFileSync(join(staging, '4194305.1-aaaa0000'), 'half');
+    writeFileSync(join(staging, '4194305.1-bbbb0000'), 'linked, never committed');
+    mkdirSync(join(data, 'bb'), { recursive: true });
+    linkSync(join(staging, '4194305.1-bbbb0000'), join(data, 'bb', 'bbbb0000'));
+    const db = new Database(join(dir, 'sluice.db'));
+    db.prepare("INSERT INTO object_garbage (file) VALUES ('cccc0000')").run();
+    db.close();
+    mkdirSync(join(data, 'cc'), { recursive: true });
+    writeFileSync(join(data, 'cc', 'cccc0000'), 'garbage');
+    const again = new SqliteEngine({ dataDir: dir, retentionIntervalMs: 0 });
+    expect(readdirSync(staging)).toEqual([readdirSync(staging).find((f) => f.endsWith(live.id))]);
+    const files = readdirSync(data, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => e.name);
+    expect(files).toEqual([staged.id]);
+    expect(await again.statObject('r')).toBeUndefined();
+    expect(new Database(join(dir, 'sluice.db')).prepare('SELECT count(*) AS n FROM object_garbage').get()).toEqual({ n: 0 });
+    const opened = await again.openObject('../../etc/passwd');
+    expect(opened?.info.size).toBe(4);
+    opened?.body.destroy();
+    await again.close();
+  });
+});
+

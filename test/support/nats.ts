@@ -65,14 +65,14 @@ export class NatsServer {
   }
 }
 
-/** One server with JetStream and an 8 MB max_payload (Sluice batches can be large). */
-export async function startNats(): Promise<NatsServer> {
-  const [server] = await startServers(1);
+/** One server with JetStream and an 8 MB max_payload (Sluice batches can be large); `maxFileStore` caps JetStream's storage (bytes). */
+export async function startNats(options: { maxFileStore?: number } = {}): Promise<NatsServer> {
+  const [server] = await startServers(1, options.maxFileStore === undefined ? '' : `max_file_store: ${options.maxFileStore}`);
   return server!;
 }
 
-/** `n` servers; with n > 1 they form a cluster with routes on loopback. */
-export async function startServers(n: number): Promise<NatsServer[]> {
+/** `n` servers; with n > 1 they form a cluster with routes on loopback. `jetstream`: more settings of the jetstream block. */
+export async function startServers(n: number, jetstream = ''): Promise<NatsServer[]> {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-nats-'));
   const ports = await Promise.all(Array.from({ length: n }, () => freePort()));
   const routes = await Promise.all(Array.from({ length: n }, () => freePort()));
@@ -81,7 +81,7 @@ export async function startServers(n: number): Promise<NatsServer[]> {
     const cluster = n > 1
       ? `cluster { name: sluice, listen: "127.0.0.1:${routes[i]}", routes: [${routes.map((r) => `"nats-route://127.0.0.1:${r}"`).join(', ')}] }`
       : '';
-    writeFileSync(file, `server_name: n${i}\nlisten: "127.0.0.1:${port}"\nmax_payload: 8MB\njetstream { store_dir: "${join(dir, `n${i}`)}" }\n${cluster}\n`);
+    writeFileSync(file, `server_name: n${i}\nlisten: "127.0.0.1:${port}"\nmax_payload: 8MB\njetstream { store_dir: "${join(dir, `n${i}`)}" ${jetstream} }\n${cluster}\n`);
     return new NatsServer(`n${i}`, port, file, join(dir, `n${i}`));
   });
   for (const s of servers) s.start();

@@ -7,14 +7,16 @@ import { systemClock, type Clock } from '../../clock.js';
 import { withDefaults } from '../../defaults.js';
 import { decodeRecords } from '../batch-codec.js';
 import type {
-  AppendRecord, AppendResult, BlobInfo, CallOptions, CommitResult, CommitUnit, Engine, PartitionInfo,
+  AppendRecord, AppendResult, BlobInfo, CallOptions, CommitAppend, CommitResult, CommitUnit, Engine, ListObjectsOptions, ObjectBody, OpenOptions, PartitionInfo, StageOptions,
   ObjectInfo, ObjectListing, OpenedObject, ReadFrom, ReadResult, StagedObject, StateEntry, StreamInfo, StreamOptions, StoredRecord, StreamUpdate,
 } from '../engine.js';
-import { ConflictError, EngineClosedError, InvalidArgumentError, StreamExistsError, StreamNotFoundError } from '../errors.js';
+import { ConflictError, EngineClosedError, InvalidArgumentError, StorageFullError, StreamExistsError, StreamNotFoundError } from '../errors.js';
 import { channelOf, Notifier } from '../notifier.js';
 import { checkPartition, checkRetention, checkStreamName, resolveStreamOptions } from '../validate.js';
-import { DirectoryBlobs } from './blobs.js';
-import { SCHEMA, SCHEMA_VERSION, type StreamRow } from './schema.js';
+import * as blobs from '../blobs.js';
+import { OBJECT_TABLES, SCHEMA, SCHEMA_VERSION, type StreamRow } from './schema.js';
+import { SqliteObjects } from './objects.js';
+import { isFull } from './object-files.js';
 import { WriteLock } from './write-lock.js';
 import { StateValues, type StateRow } from './state-values.js';
 import { DEFAULT_SEGMENT_BYTES, Segments } from './segments.js';
@@ -24,6 +26,7 @@ import { appendBatches, appendInTransaction, type AppendContext } from './append
 
 export const DEFAULT_POLL_INTERVAL_MS = 250; // cross-process change check, only while someone waits
 export const DEFAULT_RETENTION_INTERVAL_MS = 60 * 1000; // 1 minute
+const STAGED_EXPIRY_CHECK_MS = 60 * 1000; // staged objects past their TTL are looked for every minute
 
 export interface SqliteEngineOptions {
   /** Directory holding `sluice.db` and `blobs/`; created when missing. */
@@ -58,9 +61,9 @@ export class SqliteEngine implements Engine {
   private readonly q: Statements;
   private readonly clock: Clock;
   private readonly notifier = new Notifier();
-  private readonly blobs: DirectoryBlobs;
+  private readonly objects: SqliteObjects;
   private readonly timers: NodeJS.Timeout[] = [];
-  private readonly commitTx: Database.Transaction<(unit: CommitUnit) => CommitResult>;
+  private readonly commitTx: Database.Transaction<(unit: CommitUnit) => { result: CommitResult; streams: string[] }>;
   private readonly resolveTx: Database.Transaction<(stream: string, partition: number, from: ReadFrom) => number>;
   private readonly readTx: Database.Transaction<(stream: string, partition: number, offset: number, max: number) => ReadResult>;
   private readonly sticky = { next: 0 };
@@ -100,7 +103,8 @@ export class SqliteEngine implements Engine {
     this.stateValues = new StateValues(this.db, join(o.dataDir, 'state'), o.durability === 'fsync', o.segmentBytes);
     this.stateValues.sweep();
     this.appendCtx = { q: this.q, segments: this.segments, segmentBytes: o.segmentBytes, sticky: this.sticky };
-    this.blobs = new DirectoryBlobs(join(o.dataDir, 'blobs'), o.durability === 'fsync');
+    this.objects = new SqliteObjects(this.db, join(o.dataDir, 'objects'), o.durability === 'fsync', this.clock);
+    this.objects.sweep();
     this.commitTx = this.db.transaction((unit: CommitUnit) => this.commitInTransaction(unit));
     this.writeLockBuffer = options.writeLock ?? new SharedArrayBuffer(4);
     this.writeLock = new WriteLock(this.writeLockBuffer);
@@ -108,6 +112,7 @@ export class SqliteEngine implements Engine {
     this.readTx = this.db.transaction((stream: string, partition: number, offset: number, max: number) => this.readSnapshot(stream, partition, offset, max));
     this.dataVersion = this.db.pragma('data_version', { simple: true }) as number;
     this.timers.push(setInterval(() => this.pollForeignChanges(), o.pollIntervalMs).unref());
+    this.timers.push(setInterval(() => this.objects.expire(), STAGED_EXPIRY_CHECK_MS).unref());
     if (o.retentionIntervalMs > 0) {
       this.timers.push(setInterval(() => void this.enforceRetention().catch(() => {}), o.retentionIntervalMs).unref());
     }
@@ -271,54 +276,57 @@ export class SqliteEngine implements Engine {
   async commit(unit: CommitUnit, call?: CallOptions): Promise<CommitResult> {
     this.checkOpen();
     call?.signal?.throwIfAborted(); // (one synchronous transaction: nothing to stop once it began)
-    let result: CommitResult;
+    let done: { result: CommitResult; streams: string[] };
     try {
-      result = this.writeLock.run(() => this.commitTx.immediate(unit));
+      done = this.writeLock.run(() => this.commitTx.immediate(unit));
     } catch (e) {
       this.stateValues.settle(false);
+      if (unit.objects?.length) this.objects.settle(false);
+      if (isFull(e)) throw new StorageFullError(`the disk holding the data directory is full: the unit of work was not committed`, { cause: e });
       throw e;
     }
     this.stateValues.settle(true); // files no value points into any more are deleted
-    result.appends.forEach((results, i) => {
+    if (unit.objects?.length) this.objects.settle(true);
+    done.result.appends.forEach((results, i) => {
       const touched = new Set<number>();
       for (const r of results) if ('offset' in r && !r.duplicate) touched.add(r.partition);
-      for (const p of touched) this.notifier.notify(channelOf(unit.appends![i]!.stream, p));
+      for (const p of touched) this.notifier.notify(channelOf(done.streams[i]!, p));
     });
-    return result;
+    return done.result;
   }
 
-  // Objects (decision 018): being built; the contract is in engine.ts.
-  stageObject(): Promise<StagedObject> {
-    return Promise.reject(new Error('objects: not implemented yet'));
+  stageObject(body: ObjectBody, options?: StageOptions): Promise<StagedObject> {
+    this.checkOpen();
+    return this.objects.stage(body, options);
   }
-  discardStaged(): Promise<void> {
-    return Promise.reject(new Error('objects: not implemented yet'));
+  discardStaged(staged: StagedObject): Promise<void> {
+    this.checkOpen();
+    return this.objects.discard(staged);
   }
-  statObject(): Promise<ObjectInfo | undefined> {
-    return Promise.reject(new Error('objects: not implemented yet'));
+  async statObject(name: string): Promise<ObjectInfo | undefined> {
+    this.checkOpen();
+    return this.objects.stat(name);
   }
-  openObject(): Promise<OpenedObject | undefined> {
-    return Promise.reject(new Error('objects: not implemented yet'));
+  async openObject(name: string, options?: OpenOptions): Promise<OpenedObject | undefined> {
+    this.checkOpen();
+    return this.objects.open(name, options);
   }
-  listObjects(): Promise<ObjectListing> {
-    return Promise.reject(new Error('objects: not implemented yet'));
+  async listObjects(options?: ListObjectsOptions): Promise<ObjectListing> {
+    this.checkOpen();
+    return this.objects.list(options);
   }
 
-  putBlob(name: string, data: Uint8Array): Promise<void> {
-    this.checkOpen();
-    return this.blobs.put(name, data);
+  putBlob(name: string, data: Uint8Array, call?: CallOptions): Promise<void> {
+    return blobs.putBlob(this, name, data, call);
   }
-  getBlob(name: string): Promise<Uint8Array | undefined> {
-    this.checkOpen();
-    return this.blobs.get(name);
+  getBlob(name: string, call?: CallOptions): Promise<Uint8Array | undefined> {
+    return blobs.getBlob(this, name, call);
   }
-  listBlobs(prefix: string): Promise<BlobInfo[]> {
-    this.checkOpen();
-    return this.blobs.list(prefix);
+  listBlobs(prefix: string, call?: CallOptions): Promise<BlobInfo[]> {
+    return blobs.listBlobs(this, prefix, call);
   }
-  deleteBlob(name: string): Promise<boolean> {
-    this.checkOpen();
-    return this.blobs.delete(name);
+  deleteBlob(name: string, call?: CallOptions): Promise<boolean> {
+    return blobs.deleteBlob(this, name, call);
   }
 
   async enforceRetention(): Promise<void> {
@@ -345,9 +353,11 @@ export class SqliteEngine implements Engine {
     await this.checkpointer?.close();
   }
 
-  private commitInTransaction(unit: CommitUnit): CommitResult {
+  private commitInTransaction(unit: CommitUnit): { result: CommitResult; streams: string[] } {
     for (const f of unit.fences ?? []) this.checkVersion(f.key, f.version);
-    const appends = (unit.appends ?? []).map((a) => {
+    const objects = unit.objects?.length ? this.objects.write(unit.objects) : [];
+    const outputs: CommitAppend[] = [...(unit.appends ?? []), ...(unit.announce ? unit.announce(objects) : [])];
+    const appends = outputs.map((a) => {
       const row = this.streamRow(a.stream);
       const results = appendInTransaction(this.appendCtx, row, a.records, this.clock.now());
       return a.batches?.length ? results.concat(appendBatches(this.appendCtx, row, a.batches, this.clock.now())) : results;
@@ -364,7 +374,7 @@ export class SqliteEngine implements Engine {
       return current + 1;
     });
     for (const o of unit.offsets ?? []) this.q.offsetUpsert.run(o.group, o.stream, o.partition, o.offset);
-    return { appends, versions, objects: [] };
+    return { result: { appends, versions, objects }, streams: outputs.map((a) => a.stream) };
   }
 
   /** Takes deleted batches' bytes off their partitions' totals; returns how many batches. */
@@ -439,6 +449,13 @@ function migrate(db: Database.Database, file: string): void {
   const version = db.pragma('user_version', { simple: true }) as number;
   const hasTables = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'streams'").get() !== undefined;
   if (version === SCHEMA_VERSION) return;
+  if (version === 4) {
+    // Version 5 adds the object tables (decision 018). Blobs of a version 4 data dir were files under
+    // <dataDir>/blobs: they stay there, no longer read (no release wrote any).
+    db.exec(OBJECT_TABLES);
+    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    return;
+  }
   if (version !== 0 || hasTables) {
     throw new InvalidArgumentError(`${file} was written by storage schema version ${version || 1}; this Sluice reads version ${SCHEMA_VERSION} (no release wrote another: start with a new data directory)`, 'dataDir');
   }

@@ -2,7 +2,34 @@
 // the batch's bytes are in a segment file (segments.ts). See docs/decisions/002-record-batches.md.
 
 /** Bumped when the schema changes; a data dir of another version is refused, not misread. */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
+
+/**
+ * Objects (decision 018, version 5): the name as UTF-8 bytes (so the order is S3's), the content
+ * as pieces, each a file named by id (several objects may share one); files no piece points into
+ * wait in object_garbage until unlinked; object_seq numbers every write (versions).
+ */
+export const OBJECT_TABLES = `
+CREATE TABLE IF NOT EXISTS objects (
+  id INTEGER PRIMARY KEY,
+  name BLOB NOT NULL UNIQUE,
+  version INTEGER NOT NULL,
+  size INTEGER NOT NULL,
+  etag TEXT NOT NULL,
+  md5 TEXT,
+  modified INTEGER NOT NULL,
+  meta TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS object_pieces (
+  object INTEGER NOT NULL,
+  idx INTEGER NOT NULL,
+  file TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  PRIMARY KEY (object, idx)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS object_pieces_by_file ON object_pieces (file);
+CREATE TABLE IF NOT EXISTS object_garbage (file TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS object_seq (id INTEGER PRIMARY KEY CHECK (id = 0), v INTEGER NOT NULL);`;
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS streams (
@@ -67,7 +94,8 @@ CREATE TABLE IF NOT EXISTS state_head (
   seg INTEGER NOT NULL,
   pos INTEGER NOT NULL
 );
-CREATE INDEX IF NOT EXISTS state_by_seg ON state (seg) WHERE seg IS NOT NULL;`;
+CREATE INDEX IF NOT EXISTS state_by_seg ON state (seg) WHERE seg IS NOT NULL;
+${OBJECT_TABLES}`;
 
 export interface StreamRow {
   id: number;
