@@ -5,7 +5,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { WebhookBody } from '../../src/connectors/webhook/index.js';
 
-export type Behaviour = 'ok' | 'hang' | 'close' | { status: number; headers?: Record<string, string> };
+/** 'slow': a 200 that comes after `delayMs` (past the sender's timeout, say). */
+export type Behaviour = 'ok' | 'hang' | 'close' | { slowMs: number } | { status: number; headers?: Record<string, string> };
 
 export interface Received {
   key: string;
@@ -67,6 +68,11 @@ export class Receiver {
     }
     if (answer === 'close') {
       req.socket.destroy();
+      return;
+    }
+    if (typeof answer === 'object' && 'slowMs' in answer) {
+      this.hanging.add(res);
+      setTimeout(() => res.writeHead(200).end('{"ok":true}'), answer.slowMs).unref();
       return;
     }
     if (answer === 'ok') {

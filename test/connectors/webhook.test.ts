@@ -1,11 +1,18 @@
 // The webhook sink against a real local HTTP server: the sink conformance suite, then a receiver
 // that times out, answers 500, answers 429 with Retry-After, hangs and drops connections.
-import { afterEach } from 'vitest';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { validateConfig } from '../../src/config/index.js';
+import { streamSinkPipeline } from '../../src/connectors/config.js';
 import type { DependencyFor } from '../../src/connectors/postgres/index.js';
-import { WebhookSink } from '../../src/connectors/webhook/index.js';
+import { verifyWebhookSignature, WebhookSink, type WebhookBody } from '../../src/connectors/webhook/index.js';
+import { PipelineRun } from '../../src/dataflow/runtime/runner.js';
+import { SqliteEngine } from '../../src/engine/sqlite/index.js';
+import { allRecords } from '../support/engines.js';
+import { tempDir } from '../support/tmp.js';
 import { Dependencies, type Dependency } from '../../src/resilience/index.js';
 import { sinkConformance, type Row } from './conformance.js';
-import { Receiver } from './receiver.js';
+import { Receiver, type Behaviour } from './receiver.js';
 
 const receivers: Receiver[] = [];
 afterEach(async () => {
@@ -42,4 +49,106 @@ sinkConformance('webhook', async () => {
       deps.dispose();
     },
   };
+});
+
+const runs: PipelineRun[] = [];
+const engines: SqliteEngine[] = [];
+afterEach(async () => {
+  for (const r of runs.splice(0)) await r.stop();
+  for (const e of engines.splice(0)) await e.close();
+});
+
+async function until(cond: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** A configured stream sink (`sinks.alerts` in sluice.config.ts) running on a sqlite engine, `n` records in its stream. */
+async function streamSink(config: Record<string, unknown>, n: number) {
+  const engine = new SqliteEngine({ dataDir: join(tempDir(), 'data') });
+  engines.push(engine);
+  await engine.createStream('alerts', { partitions: 1 });
+  const values = Array.from({ length: n }, (_, i) => ({ alert: `a${i}`, video: `v${i % 5}` }));
+  await engine.append('alerts', values.map((v) => ({ partition: 0, value: new TextEncoder().encode(JSON.stringify(v)) })));
+  const cfg = validateConfig({ sinks: { alerts: { kind: 'webhook', stream: 'alerts', ...config } } }).sinks!.alerts!;
+  const run = await PipelineRun.start(engine, streamSinkPipeline('alerts', cfg), { tablesPath: join(tempDir(), 't.db') });
+  runs.push(run);
+  return { engine, run, values };
+}
+
+const SECRET = 'whsec_0123456789abcdef';
+
+describe('webhook deliveries through failures', () => {
+  it('a receiver that answers 500, 429 with Retry-After, too late, never, or drops the connection: every batch delivered, one idempotency key per batch across its retries, every signature valid', async () => {
+    const receiver = new Receiver();
+    receivers.push(receiver);
+    const url = await receiver.listen();
+    const script: Behaviour[] = [{ status: 500 }, 'ok', { status: 429, headers: { 'retry-after': '1' } }, 'ok', { slowMs: 1_500 }, 'ok', 'hang', 'ok', 'close', 'ok', { status: 503 }];
+    receiver.behave = (_, n) => script[n] ?? 'ok';
+    const { run, values } = await streamSink({ url, batchSize: 10, timeout: 400, signing: { secret: SECRET } }, 60);
+    await until(() => new Set(receiver.delivered.flatMap((q) => JSON.parse(q.body).records.map((r: { value: { alert: string } }) => r.value.alert))).size === 60 && run.idle, 'every record delivered');
+    // Every record arrived, in order, each under one key; a key's retries carried the same body.
+    const byKey = new Map<string, Set<string>>();
+    for (const q of receiver.requests) {
+      const records = (JSON.parse(q.body) as WebhookBody).records;
+      byKey.set(q.key, (byKey.get(q.key) ?? new Set()).add(JSON.stringify(records)));
+    }
+    for (const [, bodies] of byKey) expect(bodies.size).toBe(1);
+    const firstTimes = [...byKey.values()].map((b) => [...b][0]!).flatMap((b) => (JSON.parse(b) as WebhookBody['records']).map((r) => r.value.alert));
+    expect(firstTimes).toEqual(values.map((v) => v.alert));
+    expect(receiver.requests.map((q) => q.key)).toContain(receiver.requests[0]!.key);
+    expect(receiver.requests[1]!.key).toBe(receiver.requests[0]!.key); // the 500 was retried under its key
+    // 429 with Retry-After: 1 — its retry waited at least a second.
+    expect(receiver.requests[3]!.key).toBe(receiver.requests[2]!.key);
+    expect(receiver.requests[3]!.at - receiver.requests[2]!.at).toBeGreaterThanOrEqual(950);
+    for (const q of receiver.requests) expect(verifyWebhookSignature(SECRET, q.signature, q.body)).toBe(true);
+    expect(verifyWebhookSignature('another secret of 16+', receiver.requests[0]!.signature, receiver.requests[0]!.body)).toBe(false);
+    expect(verifyWebhookSignature(SECRET, receiver.requests[0]!.signature, receiver.requests[0]!.body + ' ')).toBe(false);
+    const stats = run.dependencyStats()[0]!;
+    expect(stats.timeouts).toBeGreaterThanOrEqual(2); // the slow answer and the hung one
+    expect(stats.retries).toBeGreaterThanOrEqual(6);
+  });
+
+  it("a 4xx other than 408 and 429 sends that POST's records to the errors stream with their input; the next POSTs are delivered", async () => {
+    const receiver = new Receiver();
+    receivers.push(receiver);
+    const url = await receiver.listen();
+    receiver.behave = (body) => (body.records.some((r) => r.value.alert === 'a12') ? { status: 422 } : 'ok');
+    const { engine, run, values } = await streamSink({ url, batchSize: 5 }, 30);
+    await until(() => receiver.delivered.length === 5 && run.idle, 'the other POSTs');
+    const errors = (await allRecords(engine, 'alerts-errors')).map((r) => JSON.parse(Buffer.from(r.value).toString()) as { error: string; value: { alert: string } });
+    expect(errors.map((e) => e.value)).toEqual(values.slice(10, 15));
+    expect(errors[0]!.error).toBe('webhook answered 422: status 422');
+    expect(receiver.requests.filter((q) => q.answer !== 'ok')).toHaveLength(1); // refused once, not retried
+  });
+
+  it('a receiver failing 100% of calls under load: retries stay within the budget (≤ 20% of calls + the reserve of 10/s over 10 s)', async () => {
+    const receiver = new Receiver();
+    receivers.push(receiver);
+    const url = await receiver.listen();
+    receiver.behave = () => ({ status: 500 });
+    const deps = new Dependencies();
+    // 10 attempts a call: the budgets are the only limit. No breaker: it would stop the load.
+    const sink = new WebhookSink({ url, policy: { retry: { maxAttempts: 10, baseDelayMs: 1, maxDelayMs: 4 }, breaker: false, bulkhead: { maxConcurrent: 64, maxQueued: 64 } } }, dependencies(deps));
+    const row = { key: ['k'], value: { alert: 'x' }, deleted: false, place: '0.0' };
+    let calls = 0;
+    const until = Date.now() + 3_000;
+    await Promise.all(Array.from({ length: 64 }, async (_, w) => {
+      for (let i = 0; Date.now() < until; i++) {
+        calls++;
+        await sink.write({ pipeline: 'load', sink: 'webhook.load', stream: 's', partition: w, from: i, next: i + 1, rows: [row] }, { signal: new AbortController().signal, reject: async () => {} }).catch(() => {});
+      }
+    }));
+    const s = sink.dependency.stats;
+    const ratio = receiver.requests.length / calls;
+    console.log(`retry budget under 100% failure: ${calls} calls, ${receiver.requests.length} requests (${ratio.toFixed(3)}×), ${s.retries} retries, ${s.budgetRefusals} refused by the budget`);
+    expect(s.calls).toBe(calls);
+    expect(receiver.requests.length).toBe(s.attempts);
+    expect(receiver.requests.length).toBeLessThanOrEqual(1.2 * calls + 10 * 10);
+    expect(s.budgetRefusals).toBeGreaterThan(calls * 0.5);
+    deps.dispose();
+  });
 });
