@@ -6,6 +6,7 @@ import type { PipelineRun } from '../dataflow/runtime/runner.js';
 import { silentLogger, type Logger } from './log.js';
 import { Metrics, total } from './metrics.js';
 import { emittedBy, pipelineMetrics } from './pipeline-metrics.js';
+import { dependencyMetrics } from './dependency-metrics.js';
 import { unitSeries } from './pipelines.js';
 import { sample, Series, type Reading } from './series.js';
 
@@ -36,6 +37,7 @@ export class Observer {
     this.version = o.version ?? '0.0.0';
     this.startedAt = this.clock.now();
     pipelineMetrics(this.metrics, () => this.pipelines);
+    dependencyMetrics(this.metrics, () => this.pipelines);
   }
 
   /** Pipelines this process runs: their units' counters reach /metrics, the overview and the dashboard. */

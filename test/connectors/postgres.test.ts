@@ -3,6 +3,7 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
+import { Observer } from '../../src/observe/observer.js';
 import { PostgresSink, type DependencyFor } from '../../src/connectors/postgres/index.js';
 import { count, pipeline, session, type Pipeline } from '../../src/dataflow/index.js';
 import { PipelineRun, type RunOptions } from '../../src/dataflow/runtime/runner.js';
@@ -92,6 +93,14 @@ describe('pipelines into PostgreSQL', () => {
     const [offset] = await query<{ next: string }>(url, 'SELECT next FROM _sluice_offsets WHERE pipeline = $1 AND sink = $2', ['video-views', 'pg.video_minute']);
     expect(Number(offset!.next)).toBe((await e.describeStream('_sluice.video-views.t.pg.video_minute')).partitionInfo[0]!.next);
     expect(run.unitStats().find((s) => s.unit === 't.pg.video_minute')!.errors).toBe(0);
+    // Its dependency's counters in /metrics (the database by host, port and name, never credentials).
+    const observer = new Observer();
+    observer.watch([run]);
+    const text = await observer.metrics.text();
+    const dep = `postgres://127.0.0.1:${new URL(url).port}${new URL(url).pathname}`;
+    expect(text).toContain(`sluice_dependency_calls_total{dependency="${dep}"} ${run.dependencyStats()[0]!.calls}`);
+    expect(text).toContain(`sluice_dependency_breaker_state{dependency="${dep}",state="closed"} 1`);
+    expect(text).toMatch(/sluice_dependency_attempts_total\{dependency="postgres:[^"]+"\} \d+/);
   });
 
   it('rows PostgreSQL refuses (a type mismatch, a value too long) go to <pipeline>-errors with their input; the rest of their batch is stored', async () => {
@@ -100,7 +109,7 @@ describe('pipelines into PostgreSQL', () => {
     const p = pipeline('things');
     p.source<{ id: string; n: unknown; name: string }>('things').map((x) => x).toPostgres('things', { connection: url, key: ['id'], columns: { n: 'integer', name: 'varchar(8)' } });
     await e.createStream('things', { partitions: 1 });
-    const values = Array.from({ length: 40 }, (_, i) => ({ id: `t${i}`, n: i, name: `name${i}` }));
+    const values: { id: string; n: unknown; name: string }[] = Array.from({ length: 40 }, (_, i) => ({ id: `t${i}`, n: i, name: `name${i}` }));
     values[7] = { id: 't7', n: 'seven', name: 'ok' }; // not an integer
     values[23] = { id: 't23', n: 23, name: 'much too long for eight' }; // too long
     await append(e, 'things', values, 1);
