@@ -81,7 +81,7 @@ export async function startServers(n: number, jetstream = ''): Promise<NatsServe
     const cluster = n > 1
       ? `cluster { name: sluice, listen: "127.0.0.1:${routes[i]}", routes: [${routes.map((r) => `"nats-route://127.0.0.1:${r}"`).join(', ')}] }`
       : '';
-    writeFileSync(file, `server_name: n${i}\nlisten: "127.0.0.1:${port}"\nmax_payload: 8MB\njetstream { store_dir: "${join(dir, `n${i}`)}" ${jetstream} }\n${cluster}\n`);
+    writeFileSync(file, `server_name: n${i}\nlisten: "127.0.0.1:${port}"\nmax_payload: 8MB\njetstream {\n  store_dir: "${join(dir, `n${i}`)}"\n  ${jetstream}\n}\n${cluster}\n`);
     return new NatsServer(`n${i}`, port, file, join(dir, `n${i}`));
   });
   for (const s of servers) s.start();

@@ -4,19 +4,19 @@ import { randomBytes } from 'node:crypto';
 import { nanos, type NatsConnection, type Subscription } from '@nats-io/nats-core';
 import { jetstream, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
-import { Objm, type ObjectStore } from '@nats-io/obj';
+import { Objm } from '@nats-io/obj';
 import { systemClock, type Clock } from '../../clock.js';
 import { decodeRecords, type BatchEntry } from '../batch-codec.js';
 import type {
-  AppendRecord, AppendResult, BlobInfo, CallOptions, CommitResult, CommitUnit, EncodedBatch, Engine, PartitionInfo,
+  AppendRecord, AppendResult, BlobInfo, CallOptions, CommitAppend, CommitResult, CommitUnit, EncodedBatch, Engine, ListObjectsOptions, ObjectBody, OpenOptions, PartitionInfo, StageOptions,
   ObjectInfo, ObjectListing, OpenedObject, ReadFrom, ReadResult, StagedObject, StateEntry, StoredRecord, StreamInfo, StreamOptions, StreamUpdate,
 } from '../engine.js';
 import { SluiceError } from '../../errors.js';
-import { EngineClosedError, EngineUnavailableError, InvalidArgumentError, StreamExistsError, StreamNotFoundError } from '../errors.js';
+import { ConflictError, EngineClosedError, EngineUnavailableError, InvalidArgumentError, StreamExistsError, StreamNotFoundError } from '../errors.js';
 import { channelOf, Notifier } from '../notifier.js';
 import { keylessPartition } from '../route.js';
 import { mapLimit } from '../limit.js';
-import { checkBlobName, checkEncodedBatch, checkPartition, checkRetention, checkStreamName, resolveStreamOptions } from '../validate.js';
+import { checkEncodedBatch, checkPartition, checkRetention, checkStreamName, resolveStreamOptions } from '../validate.js';
 import { connectJetStream, DEFAULT_PREFIX, DEFAULT_REQUEST_TIMEOUT_MS, type NatsEngineConfig } from './connect.js';
 import { cut, entriesOf, planAppend, type Chunk } from './append.js';
 import { DedupStore, type Stored } from './dedup.js';
@@ -25,6 +25,8 @@ import {
   type PartitionRef,
 } from './partitions.js';
 import { StateStore, type Current } from './state.js';
+import { NatsObjects, type Prepared } from './objects.js';
+import * as blobs from '../blobs.js';
 
 export type { NatsEngineConfig } from './connect.js';
 
@@ -37,6 +39,9 @@ const NO_CHECK: Current = { version: 0, revision: 0 };
 const PUBLISH_ATTEMPTS = 4;
 const PUBLISH_BACKOFF_MS = 250;
 const PUBLISH_BACKOFF_CAP_MS = 2_000;
+/** Intents of dead writers are looked for this often; unreferenced object chunks are swept this often. */
+const RECOVER_INTERVAL_MS = 30_000;
+const SWEEP_INTERVAL_MS = 10 * 60_000; // 10 minutes
 
 interface StreamMeta extends StreamInfo {
   id: string;
@@ -51,6 +56,8 @@ export class NatsEngine implements Engine {
   private readonly lastTs = new Map<string, number>();
   private readonly sticky = { next: 0 };
   private readonly maxPayload: number;
+  private readonly objects: NatsObjects;
+  private readonly timers: NodeJS.Timeout[] = [];
   private closed = false;
 
   private constructor(
@@ -59,13 +66,18 @@ export class NatsEngine implements Engine {
     private readonly jsm: JetStreamManager,
     private readonly meta: KV,
     private readonly state: StateStore,
-    private readonly blobs: ObjectStore,
+    objectKv: KV,
     private readonly dedup: DedupStore,
     private readonly prefix: string,
     private readonly replicas: number,
     private readonly clock: Clock,
+    timeoutMs: number,
   ) {
     this.maxPayload = nc.info?.max_payload ?? 1024 * 1024;
+    this.objects = new NatsObjects({
+      js, jsm, kv: objectKv, kvStream: `KV_${prefix}_objects`, bucket: `${prefix}_blobs`, maxPayload: this.maxPayload, clock, timeoutMs,
+      publish: (appends, unit) => this.publishAppends(appends, unit),
+    });
   }
 
   /** Connects, checks JetStream, and opens (creating when missing) the engine's buckets. */
@@ -77,9 +89,14 @@ export class NatsEngine implements Engine {
     const kvm = new Kvm(js);
     const meta = await kvm.create(`${prefix}_streams`, { history: 1, replicas });
     const state = await kvm.create(`${prefix}_state`, { history: 1, replicas });
-    const blobs = await new Objm(js).create(`${prefix}_blobs`, { replicas });
+    await new Objm(js).create(`${prefix}_blobs`, { replicas }); // its stream carries object chunks (decision 018)
+    const objectKv = await kvm.create(`${prefix}_objects`, { history: 1, replicas });
     const dedup = new DedupStore(kvm, prefix, replicas);
-    return new NatsEngine(nc, js, jsm, meta, new StateStore(state), blobs, dedup, prefix, replicas, clock);
+    const engine = new NatsEngine(nc, js, jsm, meta, new StateStore(state), objectKv, dedup, prefix, replicas, clock, config.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
+    await engine.objects.recover().catch(unavailable); // writers that died mid-commit: their units complete
+    engine.timers.push(setInterval(() => void engine.objects.recover().catch(() => {}), RECOVER_INTERVAL_MS).unref());
+    engine.timers.push(setInterval(() => void engine.sweepObjects().catch(() => {}), SWEEP_INTERVAL_MS).unref());
+    return engine;
   }
 
   async createStream(name: string, options?: StreamOptions): Promise<StreamInfo> {
@@ -216,18 +233,50 @@ export class NatsEngine implements Engine {
     await mapLimit(unit.fences ?? [], MAX_INFLIGHT_READS, (f) => this.state.check(f.key, f.version));
     const current: (Current | undefined)[] = await mapLimit(unit.state ?? [], MAX_INFLIGHT_READS, (w) =>
       w.value === null && w.expectedVersion === undefined ? Promise.resolve(undefined) : this.state.check(w.key, w.expectedVersion));
-    for (const a of unit.appends ?? []) {
+    // Objects: read, checked and versioned before anything is written; then announced (decision 018).
+    const prepared: Prepared | undefined = unit.objects?.length ? await this.objects.prepare(unit.objects) : undefined;
+    const outputs: CommitAppend[] = [...(unit.appends ?? []), ...(unit.announce ? unit.announce(prepared?.written ?? []) : [])];
+    for (const a of outputs) {
       if (!a.batches?.length) continue;
       const m = await this.metaOf(a.stream);
       for (const b of a.batches) checkEncodedBatch(a.stream, m.partitions, b); // before anything is published
     }
     signal?.throwIfAborted();
+    // A unit with objects gets an id (its appends' message ids derive from it) and an intent, so a
+    // recovery can finish it: written entries and published announcements then always agree.
+    const unitId = unit.id ?? (prepared ? `objects/${randomBytes(9).toString('hex')}` : undefined);
+    let intent: string | undefined;
+    if (prepared && (prepared.ops.length || outputs.length)) {
+      intent = await this.objects.begin(unitId!, prepared.ops, outputs);
+      try {
+        await this.objects.apply(prepared.ops);
+      } catch (e) {
+        if (e instanceof ConflictError) await this.objects.abandon(intent); // a racing writer: nothing announced
+        throw e;
+      }
+    }
+    const appends = await this.publishAppends(outputs, unitId);
+    // Outputs whose publish failed leave the unit uncommitted: its state must not move past them.
+    const lost = appends.flat().find((r) => 'error' in r && r.error.code === 'Unavailable');
+    if (lost && 'error' in lost && (unit.state?.length || unit.offsets?.length)) {
+      throw new EngineUnavailableError(`NATS: an output of the unit of work was not stored (${lost.error.message}); nothing of its state was written`);
+    }
+    const versions: number[] = [];
+    for (const [i, w] of (unit.state ?? []).entries()) versions.push(await this.state.write(w.key, w.value, current[i] ?? NO_CHECK, w.expectedVersion !== undefined));
+    for (const o of unit.offsets ?? []) await this.state.putOffset(o.group, o.stream, o.partition, o.offset);
+    // An announcement not known to be stored keeps the intent: the recovery publishes it again.
+    if (prepared) await this.objects.end(lost ? undefined : intent, prepared.used);
+    return { appends, versions, objects: prepared?.written ?? [] };
+  }
+
+  /** Publishes a unit's appends in order, message ids `<unit>/<i>` when the unit has an id. */
+  private async publishAppends(outputs: CommitAppend[], unitId: string | undefined): Promise<AppendResult[][]> {
     const appends: AppendResult[][] = [];
-    for (const [i, a] of (unit.appends ?? []).entries()) {
+    for (const [i, a] of outputs.entries()) {
       const batches = a.batches ?? [];
       // Encoded batches are published as records (views into their payloads): chunked under max_payload like any.
       const records = batches.length === 0 ? a.records : [...a.records, ...batches.flatMap(batchRecords)];
-      const results = await this.appendOne(a.stream, records, unit.id === undefined ? undefined : `${unit.id}/${i}`);
+      const results = await this.appendOne(a.stream, records, unitId === undefined ? undefined : `${unitId}/${i}`);
       if (batches.length === 0) appends.push(results);
       else {
         // The records' results, then one per batch: its first record's.
@@ -240,60 +289,46 @@ export class NatsEngine implements Engine {
         appends.push(out);
       }
     }
-    // Outputs whose publish failed leave the unit uncommitted: its state must not move past them.
-    const lost = (unit.state?.length || unit.offsets?.length) && appends.flat().find((r) => 'error' in r && r.error.code === 'Unavailable');
-    if (lost && 'error' in lost) throw new EngineUnavailableError(`NATS: an output of the unit of work was not stored (${lost.error.message}); nothing of its state was written`);
-    const versions: number[] = [];
-    for (const [i, w] of (unit.state ?? []).entries()) versions.push(await this.state.write(w.key, w.value, current[i] ?? NO_CHECK, w.expectedVersion !== undefined));
-    for (const o of unit.offsets ?? []) await this.state.putOffset(o.group, o.stream, o.partition, o.offset);
-    return { appends, versions, objects: [] };
+    return appends;
   }
 
-  // Objects (decision 018): being built; the contract is in engine.ts.
-  stageObject(): Promise<StagedObject> {
-    return Promise.reject(new Error('objects: not implemented yet'));
-  }
-  discardStaged(): Promise<void> {
-    return Promise.reject(new Error('objects: not implemented yet'));
-  }
-  statObject(): Promise<ObjectInfo | undefined> {
-    return Promise.reject(new Error('objects: not implemented yet'));
-  }
-  openObject(): Promise<OpenedObject | undefined> {
-    return Promise.reject(new Error('objects: not implemented yet'));
-  }
-  listObjects(): Promise<ObjectListing> {
-    return Promise.reject(new Error('objects: not implemented yet'));
-  }
-
-  async putBlob(name: string, data: Uint8Array): Promise<void> {
+  stageObject(body: ObjectBody, options?: StageOptions): Promise<StagedObject> {
     this.checkOpen();
-    checkBlobName(name);
-    await this.blobs.putBlob({ name }, data);
+    return this.objects.stage(body, options); // its errors are the body's, the signal's, or mapped already
+  }
+  discardStaged(staged: StagedObject): Promise<void> {
+    this.checkOpen();
+    return this.objects.discard(staged).catch(unavailable);
+  }
+  statObject(name: string): Promise<ObjectInfo | undefined> {
+    this.checkOpen();
+    return this.objects.stat(name).catch(unavailable);
+  }
+  openObject(name: string, options?: OpenOptions): Promise<OpenedObject | undefined> {
+    this.checkOpen();
+    return this.objects.open(name, options).catch(unavailable);
+  }
+  listObjects(options?: ListObjectsOptions): Promise<ObjectListing> {
+    this.checkOpen();
+    return this.objects.list(options).catch(unavailable);
+  }
+  /** Redoes dead writers' intents and purges object chunks nothing points at (runs every 10 minutes); how many chunk subjects went. */
+  sweepObjects(): Promise<number> {
+    this.checkOpen();
+    return this.objects.sweep().catch(unavailable);
   }
 
-  async getBlob(name: string): Promise<Uint8Array | undefined> {
-    this.checkOpen();
-    checkBlobName(name);
-    return (await this.blobs.getBlob(name)) ?? undefined;
+  putBlob(name: string, data: Uint8Array, call?: CallOptions): Promise<void> {
+    return blobs.putBlob(this, name, data, call);
   }
-
-  async listBlobs(prefix: string): Promise<BlobInfo[]> {
-    this.checkOpen();
-    const all = await this.blobs.list();
-    return all
-      .filter((o) => !o.deleted && o.name.startsWith(prefix))
-      .map((o) => ({ name: o.name, size: o.size, modified: Date.parse(o.mtime) }))
-      .sort((a, b) => (a.name < b.name ? -1 : 1));
+  getBlob(name: string, call?: CallOptions): Promise<Uint8Array | undefined> {
+    return blobs.getBlob(this, name, call);
   }
-
-  async deleteBlob(name: string): Promise<boolean> {
-    this.checkOpen();
-    checkBlobName(name);
-    const info = await this.blobs.info(name);
-    if (!info || info.deleted) return false;
-    await this.blobs.delete(name);
-    return true;
+  listBlobs(prefix: string, call?: CallOptions): Promise<BlobInfo[]> {
+    return blobs.listBlobs(this, prefix, call);
+  }
+  deleteBlob(name: string, call?: CallOptions): Promise<boolean> {
+    return blobs.deleteBlob(this, name, call);
   }
 
   /** Purges batches older than retention by the engine's clock (JetStream's max_age is the backstop). */
@@ -313,6 +348,7 @@ export class NatsEngine implements Engine {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    for (const t of this.timers) clearInterval(t);
     this.notifier.poke();
     await Promise.allSettled([...this.chains.values()]);
     for (const s of this.subscriptions.values()) s.unsubscribe();

@@ -112,6 +112,9 @@ export class StagedSet<T> {
   has(id: string): boolean {
     return this.items.has(id);
   }
+  ids(): IterableIterator<string> {
+    return this.items.keys();
+  }
   /** Takes out and returns the items staged longer than the TTL ago. */
   expired(now: number): T[] {
     const out: T[] = [];
