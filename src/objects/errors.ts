@@ -40,8 +40,8 @@ export class InvalidKeyError extends SluiceError {
 
 export class KeyTooLongError extends SluiceError {
   readonly code = 'KeyTooLong';
-  constructor(readonly key: string, readonly bytes: number) {
-    super(`Your key is too long: ${bytes} bytes of UTF-8, at most 1024`);
+  constructor(readonly key: string, readonly bytes: number, readonly max: number) {
+    super(`Your key is too long: ${bytes} bytes of UTF-8, at most ${max} in this bucket`);
   }
 }
 

@@ -63,7 +63,7 @@ export class Uploads {
   }
 
   async create(bucket: string, key: string, o: { metadata?: Record<string, string>; checksum?: ChecksumAlgorithm } & CallOptions = {}): Promise<Upload> {
-    checkKey(key);
+    checkKey(bucket, key);
     const { fence } = await this.store.buckets.get(bucket, o);
     const upload: Upload = { uploadId: randomBytes(24).toString('base64url'), key, initiated: this.store.options.clock.now(), metadata: o.metadata ?? {}, ...(o.checksum ? { checksum: o.checksum } : {}) };
     const { uploadId: _, ...record } = upload;
@@ -115,22 +115,25 @@ export class Uploads {
     const upload = await this.get(bucket, key, uploadId, call);
     if (parts.length === 0) throw new InvalidPartError(0, 'a multipart upload is completed with at least one part');
     if (parts.length > MAX_PARTS) throw new InvalidPartNumberError(parts.length);
-    const stored = await this.parts(bucket, uploadId, call);
-    const used: ObjectInfo[] = [];
     let previous = 0;
-    for (const [i, p] of parts.entries()) {
+    for (const p of parts) {
       checkPartNumber(p.partNumber);
       if (p.partNumber <= previous) throw new InvalidPartOrderError(p.partNumber);
       previous = p.partNumber;
+    }
+    const stored = await this.parts(bucket, uploadId, call);
+    const used = parts.map((p) => {
       const info = stored.get(p.partNumber);
       if (!info) throw new InvalidPartError(p.partNumber, 'it was not uploaded');
       if (p.etag !== undefined && unquote(p.etag) !== info.etag) throw new InvalidPartError(p.partNumber, `its ETag is "${info.etag}", not ${p.etag}`);
       for (const [algorithm, value] of Object.entries(p.checksums ?? {})) {
         if (info.checksums[algorithm as ChecksumAlgorithm] !== value) throw new InvalidPartError(p.partNumber, `its ${algorithm.toUpperCase()} is not ${value}`);
       }
-      if (i < parts.length - 1 && info.size < this.store.options.minPartBytes) throw new PartTooSmallError(p.partNumber, info.size, this.store.options.minPartBytes);
-      used.push(info);
-    }
+      return info;
+    });
+    const min = this.store.options.minPartBytes;
+    const small = used.findIndex((u, i) => i < used.length - 1 && u.size < min);
+    if (small >= 0) throw new PartTooSmallError(parts[small]!.partNumber, used[small]!.size, min);
     const checksums: Checksums = {};
     if (upload.checksum && used.every((u) => u.checksums[upload.checksum!] !== undefined)) {
       checksums[upload.checksum] = compositeChecksum(upload.checksum, used.map((u) => u.checksums[upload.checksum!]!));

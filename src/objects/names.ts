@@ -1,6 +1,7 @@
 // Naming rules of buckets and object keys, S3's: a bucket name is 3-63 characters of a-z 0-9 . -,
 // a key 1-1,024 bytes of UTF-8. Bucket names the gateway's own routes take are refused too: with
 // path-style addressing a bucket named 'metrics' could never be reached (decision 019).
+import { MAX_OBJECT_NAME_BYTES } from '../engine/engine.js';
 import { InvalidBucketNameError, InvalidKeyError, KeyTooLongError } from './errors.js';
 
 export const MAX_KEY_BYTES = 1024;
@@ -35,11 +36,18 @@ export function checkBucketName(name: string): string {
   return name;
 }
 
-/** Throws KeyTooLongError past 1,024 UTF-8 bytes, InvalidKeyError for an empty key or one that is not well-formed Unicode. */
-export function checkKey(key: string): string {
+/**
+ * The longest key a bucket holds: S3's 1,024 bytes, less what the engine's name `<bucket>/<key>`
+ * spends on the bucket, since engine names are at most MAX_OBJECT_NAME_BYTES (decision 019).
+ */
+export const maxKeyBytes = (bucket: string): number => Math.min(MAX_KEY_BYTES, MAX_OBJECT_NAME_BYTES - Buffer.byteLength(bucket) - 1);
+
+/** Throws KeyTooLongError past the bucket's key limit (maxKeyBytes), InvalidKeyError for an empty key or one that is not well-formed Unicode. */
+export function checkKey(bucket: string, key: string): string {
   if (typeof key !== 'string' || key.length === 0) throw new InvalidKeyError(String(key), 'an object key is at least one character');
   if (LONE_SURROGATE.test(key)) throw new InvalidKeyError(key, 'an object key is valid UTF-8');
   const bytes = Buffer.byteLength(key, 'utf8');
-  if (bytes > MAX_KEY_BYTES) throw new KeyTooLongError(key, bytes);
+  const max = maxKeyBytes(bucket);
+  if (bytes > max) throw new KeyTooLongError(key, bytes, max);
   return key;
 }

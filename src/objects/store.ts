@@ -101,7 +101,7 @@ export class Objects {
 
   /** PutObject: the body streamed into staging, checked, committed; nothing is visible unless all of it is. */
   async put(bucket: string, key: string, body: ObjectBody, o: PutOptions = {}): Promise<ObjectEntry> {
-    checkKey(key);
+    checkKey(bucket, key);
     const { fence } = await this.buckets.get(bucket, o);
     const expectedVersion = await this.writeCondition(bucket, key, o);
     const staged = await this.stage(body, o);
@@ -131,7 +131,7 @@ export class Objects {
 
   /** HeadObject: the description, or ObjectNotFoundError; conditions may answer 304/412. */
   async head(bucket: string, key: string, o: GetOptions = {}): Promise<ObjectEntry> {
-    checkKey(key);
+    checkKey(bucket, key);
     await this.buckets.get(bucket, o);
     const info = await this.engine.statObject(objectName(bucket, key), o);
     if (!info) throw new ObjectNotFoundError(bucket, key);
@@ -141,7 +141,7 @@ export class Objects {
 
   /** GetObject: the body streamed from the engine (a range of it); the caller consumes or destroys it. */
   async get(bucket: string, key: string, o: GetOptions = {}): Promise<OpenedEntry> {
-    checkKey(key);
+    checkKey(bucket, key);
     await this.buckets.get(bucket, o);
     const opened = await this.engine.openObject(objectName(bucket, key), { ...(o.range ? { range: o.range } : {}), ...(o.signal ? { signal: o.signal } : {}) });
     if (!opened) throw new ObjectNotFoundError(bucket, key);
@@ -164,7 +164,7 @@ export class Objects {
     const { fence } = await this.buckets.get(bucket, call);
     const results = keys.map((key) => {
       try {
-        checkKey(key);
+        checkKey(bucket, key);
         return { key };
       } catch (error) {
         return { key, error };
@@ -183,26 +183,39 @@ export class Objects {
    * source's metadata, or `metadata` in its place (x-amz-metadata-directive: REPLACE).
    */
   async copy(src: { bucket: string; key: string; conditions?: Conditions }, dst: { bucket: string; key: string }, o: { metadata?: Record<string, string> } & CallOptions = {}): Promise<ObjectEntry> {
-    checkKey(src.key);
-    checkKey(dst.key);
+    checkKey(src.bucket, src.key);
+    checkKey(dst.bucket, dst.key);
     await this.buckets.get(src.bucket, o);
     const { fence } = await this.buckets.get(dst.bucket, o);
     const source = await this.engine.statObject(objectName(src.bucket, src.key), o);
     if (!source) throw new ObjectNotFoundError(src.bucket, src.key);
     checkConditions(src.conditions, source, true);
-    if (src.bucket === dst.bucket && src.key === dst.key && o.metadata === undefined) {
+    const onto = src.bucket === dst.bucket && src.key === dst.key;
+    if (onto && o.metadata === undefined) {
       throw new InvalidCopyError("This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.");
     }
+    // Onto itself (new metadata), the bytes are staged again: the sqlite engine releases a name's
+    // pieces before it resolves a reference to that same name, so a reference would copy nothing.
+    const content = onto ? await this.restage(source, o) : [{ object: source.name, version: source.version }];
     const write: ObjectWrite = {
       name: objectName(dst.bucket, dst.key),
-      content: [{ object: source.name, version: source.version }],
+      content,
+      ...(onto ? { expectedVersion: source.version } : {}),
       metadata: o.metadata ?? source.metadata,
       etag: source.etag,
       checksums: source.checksums,
     };
     // A source changed between its stat and the commit fails the unit (ConflictError): the copy is of one version or none.
-    const r = await this.commitWrites(dst.bucket, fence, { objects: [write] }, [{ bucket: dst.bucket, key: dst.key, event: 'ObjectCreated:Copy' }], [], o);
+    const staged = Array.isArray(content) ? [] : [content as StagedObject];
+    const r = await this.commitWrites(dst.bucket, fence, { objects: [write] }, [{ bucket: dst.bucket, key: dst.key, event: 'ObjectCreated:Copy' }], staged, o);
     return entryOf((r.objects[0] as { info: ObjectInfo }).info, dst.key);
+  }
+
+  /** The bytes of one version of an object, streamed into staging. */
+  private async restage(source: ObjectInfo, call: CallOptions): Promise<StagedObject> {
+    const opened = await this.engine.openObject(source.name, { version: source.version, ...(call.signal ? { signal: call.signal } : {}) });
+    if (!opened) throw new ConflictError(source.name, source.version, 0, 'object');
+    return this.engine.stageObject(opened.body, { maxBytes: this.options.maxObjectBytes, ...(call.signal ? { signal: call.signal } : {}) });
   }
 
   /** ListObjectsV2 / ListObjects: a page of a bucket's keys. */

@@ -42,7 +42,7 @@ export function toS3Error(e: unknown): S3Error | undefined {
   if (e instanceof BucketExistsError) return new S3Error('BucketAlreadyOwnedByYou', e.message, 409, { BucketName: e.bucket });
   if (e instanceof BucketNotEmptyError) return new S3Error('BucketNotEmpty', e.message, 409, { BucketName: e.bucket });
   if (e instanceof InvalidBucketNameError) return new S3Error('InvalidBucketName', e.message, 400, { BucketName: e.bucket });
-  if (e instanceof KeyTooLongError) return new S3Error('KeyTooLongError', e.message, 400, { Size: String(e.bytes), MaxSizeAllowed: '1024' });
+  if (e instanceof KeyTooLongError) return new S3Error('KeyTooLongError', e.message, 400, { Size: String(e.bytes), MaxSizeAllowed: String(e.max) });
   if (e instanceof InvalidKeyError) return invalidArgument(e.message, 'key', e.key.slice(0, 64));
   if (e instanceof InvalidPartError) return new S3Error('InvalidPart', e.message, 400);
   if (e instanceof InvalidPartOrderError) return new S3Error('InvalidPartOrder', e.message, 400);

@@ -45,19 +45,19 @@ const rawPathOf = (url: string) => {
 const S3_SIGNED = /Credential=[^/,&]+\/\d{8}\/[^/]+\/s3\/aws4_request|X-Amz-Credential=[^&]*(?:\/|%2F)s3(?:\/|%2F)aws4_request/i;
 
 /**
- * Whether the S3 API answers a request: any path but the gateway's own routes whose first segment
- * could be a bucket name, or that is signed for S3 (it then hears InvalidBucketName); `/` except
- * Kinesis' POST and CORS preflight. Other paths stay the native API's (its JSON 404).
+ * Whether the S3 API answers a request: any request signed for S3 (it then hears S3's answer, an
+ * InvalidBucketName for `/metrics` say); else any path whose first segment could be a bucket name
+ * and is not one of the gateway's own routes, and `/` but for Kinesis' POST and CORS preflight.
+ * Other paths stay the native API's (its JSON 404).
  */
 export function s3Request(req: GatewayRequest): boolean {
   const url = req.url ?? '/';
+  const auth = req.headers['authorization'];
+  if (S3_SIGNED.test(typeof auth === 'string' ? auth : '') || S3_SIGNED.test(url)) return true;
   const path = rawPathOf(url);
   const first = path.split('/')[1] ?? '';
   if (first === '') return path === '/' && req.method !== 'POST' && req.method !== 'OPTIONS';
-  if (RESERVED_SEGMENTS.has(first)) return false;
-  if (/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(first)) return true;
-  const auth = req.headers['authorization'];
-  return S3_SIGNED.test(typeof auth === 'string' ? auth : '') || S3_SIGNED.test(url);
+  return !RESERVED_SEGMENTS.has(first) && /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(first);
 }
 
 const invalidUri = () => new S3Error('InvalidURI', "Couldn't parse the specified URI.", 400);
