@@ -46,9 +46,10 @@ export async function serve(mode: 'dev' | 'start', flags: ServeFlags): Promise<v
   const engineConfig = engineConfigOf(config, flags);
   const loaded = await configuredPipelines(config, source);
   // (Retention runs here rather than on the engine's own timer, on every engine, its failures logged.)
-  const engine = await openEngine(engineConfig.kind === 'sqlite' ? { ...engineConfig, retentionIntervalMs: 0 } : engineConfig);
+  const engineLog = rootLog.child({ component: 'engine' });
+  const engine = await openEngine(engineConfig.kind === 'sqlite' ? { ...engineConfig, retentionIntervalMs: 0 } : engineConfig, undefined, engineLog);
   const housekeeping = new AbortController();
-  const retention = maintainRetention(engine, { clock: systemClock, log: rootLog.child({ component: 'engine' }), signal: housekeeping.signal });
+  const retention = maintainRetention(engine, { clock: systemClock, log: engineLog, signal: housekeeping.signal });
   await ensureStreams(engine, config, log);
   // SLUICE_METRICS=off: metrics that count nothing (what benchmarks measure metrics' cost against).
   const metrics = process.env.SLUICE_METRICS === 'off' ? Metrics.off() : new Metrics({ process: true });

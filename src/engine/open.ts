@@ -1,6 +1,7 @@
 // Opens the engine a configuration names. Engines other than sqlite are loaded on demand so the
 // embedded path never loads their clients.
 import type { Clock } from '../clock.js';
+import type { Logger } from '../observe/log.js';
 import type { Engine } from './engine.js';
 import { InvalidArgumentError } from './errors.js';
 import type { NatsEngineConfig } from './nats/connect.js';
@@ -24,13 +25,14 @@ export type EngineConfig = SqliteEngineConfig | NatsEngineConfig;
 
 export const DEFAULT_DATA_DIR = '.sluice/data';
 
-export async function openEngine(config: EngineConfig, clock?: Clock): Promise<Engine> {
+/** `log`: where the engine logs failures of its background work (checkpoints, timers), once while they last. */
+export async function openEngine(config: EngineConfig, clock?: Clock, log?: Logger): Promise<Engine> {
   switch (config.kind) {
     case 'sqlite':
-      return new SqliteEngine({ dataDir: config.dataDir ?? DEFAULT_DATA_DIR, durability: config.durability, retentionIntervalMs: config.retentionIntervalMs, checkpoints: config.checkpoints, writeLock: config.writeLock, clock });
+      return new SqliteEngine({ dataDir: config.dataDir ?? DEFAULT_DATA_DIR, durability: config.durability, retentionIntervalMs: config.retentionIntervalMs, checkpoints: config.checkpoints, writeLock: config.writeLock, clock, ...(log && { log }) });
     case 'nats': {
       const { NatsEngine } = await import('./nats/index.js'); // the NATS client loads only when used
-      return NatsEngine.open(config, clock);
+      return NatsEngine.open(config, clock, log);
     }
     default:
       throw new InvalidArgumentError(`unknown engine kind '${(config as { kind: string }).kind}'`, 'engine.kind');

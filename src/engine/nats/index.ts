@@ -26,6 +26,8 @@ import {
 } from './partitions.js';
 import { StateStore, type Current } from './state.js';
 import { NatsObjects, type Prepared } from './objects.js';
+import { FailureLog, silentLogger, type Logger } from '../../observe/log.js';
+import { background } from '../background.js';
 import * as blobs from '../blobs.js';
 
 export type { NatsEngineConfig } from './connect.js';
@@ -81,7 +83,8 @@ export class NatsEngine implements Engine {
   }
 
   /** Connects, checks JetStream, and opens (creating when missing) the engine's buckets. */
-  static async open(config: NatsEngineConfig, clock: Clock = systemClock): Promise<NatsEngine> {
+  /** `log`: where failures of background work (object recovery and sweeps) are logged, once while they last. */
+  static async open(config: NatsEngineConfig, clock: Clock = systemClock, log: Logger = silentLogger()): Promise<NatsEngine> {
     const { nc, jsm } = await connectJetStream(config);
     const prefix = config.prefix ?? DEFAULT_PREFIX;
     const replicas = config.replicas ?? 1;
@@ -94,8 +97,10 @@ export class NatsEngine implements Engine {
     const dedup = new DedupStore(kvm, prefix, replicas);
     const engine = new NatsEngine(nc, js, jsm, meta, new StateStore(state), objectKv, dedup, prefix, replicas, clock, config.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
     await engine.objects.recover().catch(unavailable); // writers that died mid-commit: their units complete
-    engine.timers.push(setInterval(() => void engine.objects.recover().catch(() => {}), RECOVER_INTERVAL_MS).unref());
-    engine.timers.push(setInterval(() => void engine.sweepObjects().catch(() => {}), SWEEP_INTERVAL_MS).unref());
+    const recovery = new FailureLog(log, 'recovering object writes');
+    const sweep = new FailureLog(log, 'sweeping object chunks');
+    engine.timers.push(setInterval(() => background(recovery, () => engine.objects.recover()), RECOVER_INTERVAL_MS).unref());
+    engine.timers.push(setInterval(() => background(sweep, () => engine.sweepObjects()), SWEEP_INTERVAL_MS).unref());
     return engine;
   }
 

@@ -22,6 +22,8 @@ import { StateValues, type StateRow } from './state-values.js';
 import { DEFAULT_SEGMENT_BYTES, Segments } from './segments.js';
 import { Statements } from './statements.js';
 import { Checkpointer } from './checkpointer.js';
+import { FailureLog, silentLogger, type Logger } from '../../observe/log.js';
+import { background } from '../background.js';
 import { appendBatches, appendInTransaction, type AppendContext } from './append.js';
 
 export const DEFAULT_POLL_INTERVAL_MS = 250; // cross-process change check, only while someone waits
@@ -48,6 +50,8 @@ export interface SqliteEngineOptions {
    * (write-lock.ts): another connection's `writeLockBuffer`. Default: a lock of its own.
    */
   writeLock?: SharedArrayBuffer;
+  /** Where failures of background work (WAL checkpoints, the retention timer, staged-object expiry) are logged, once while they last. Default: nowhere. */
+  log?: Logger;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -97,7 +101,11 @@ export class SqliteEngine implements Engine {
       this.db.close();
       throw e;
     }
-    if (options.checkpoints !== false) this.checkpointer = new Checkpointer(file, synchronous);
+    const log = options.log ?? silentLogger();
+    if (options.checkpoints !== false) {
+      const checkpoints = new FailureLog(log, 'WAL checkpoints');
+      this.checkpointer = new Checkpointer(file, synchronous, (r) => (r.ok ? checkpoints.succeeded() : checkpoints.failed(r.error)));
+    }
     this.q = new Statements(this.db);
     this.segments = new Segments(join(o.dataDir, 'segments'), o.durability === 'fsync');
     this.stateValues = new StateValues(this.db, join(o.dataDir, 'state'), o.durability === 'fsync', o.segmentBytes);
@@ -112,9 +120,11 @@ export class SqliteEngine implements Engine {
     this.readTx = this.db.transaction((stream: string, partition: number, offset: number, max: number) => this.readSnapshot(stream, partition, offset, max));
     this.dataVersion = this.db.pragma('data_version', { simple: true }) as number;
     this.timers.push(setInterval(() => this.pollForeignChanges(), o.pollIntervalMs).unref());
-    this.timers.push(setInterval(() => this.objects.expire(), STAGED_EXPIRY_CHECK_MS).unref());
+    const expiry = new FailureLog(log, 'expiring staged objects');
+    this.timers.push(setInterval(() => background(expiry, () => this.objects.expire()), STAGED_EXPIRY_CHECK_MS).unref());
     if (o.retentionIntervalMs > 0) {
-      this.timers.push(setInterval(() => void this.enforceRetention().catch(() => {}), o.retentionIntervalMs).unref());
+      const retention = new FailureLog(log, 'retention');
+      this.timers.push(setInterval(() => background(retention, () => this.enforceRetention()), o.retentionIntervalMs).unref());
     }
   }
 
