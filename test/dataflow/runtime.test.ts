@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { count, pipeline, session, tumbling } from '../../src/dataflow/index.js';
 import { keyedUnit, keyGroupOf, Layout, metaKey, stateKey } from '../../src/dataflow/runtime/layout.js';
 import { campaignPipeline, MIN, type Ad, type View } from './fixtures/campaigns.js';
-import { PipelineRun, LeaseLostError, type RunOptions } from '../../src/dataflow/runtime/runner.js';
+import { PipelineRun, LeaseLostError, retryPauseMs, type RunOptions } from '../../src/dataflow/runtime/runner.js';
 import { TablesDb } from '../../src/connectors/sqlite/index.js';
 import { resetPipeline } from '../../src/cli/pipelines.js';
 import { allRecords, natsFactory } from '../support/engines.js';
@@ -635,3 +635,13 @@ function table2ByUser(path: string): Map<string, number> {
     db.close();
   }
 }
+
+describe('the pause before a failed unit tries again', () => {
+  it('doubles from 500 ms to a 5 s cap, half of it fixed and half jitter', () => {
+    const low = () => 0;
+    const high = () => 0.999_999;
+    expect([1, 2, 3, 4, 5, 6].map((n) => retryPauseMs(n, low))).toEqual([250, 500, 1000, 2000, 2500, 2500]);
+    expect([1, 2, 3, 4, 5, 6].map((n) => Math.round(retryPauseMs(n, high)))).toEqual([500, 1000, 2000, 4000, 5000, 5000]);
+    expect(retryPauseMs(1, () => 0.5)).toBe(375);
+  });
+});

@@ -16,6 +16,7 @@ import { errorSinkOf, lateSinkOf } from '../executor.js';
 import { DEFAULT_KEY_GROUPS, Layout, leaseKey, metaKey, shuffleStream, tableStream, type UnitSpec } from './layout.js';
 import { SinkSet } from '../../connectors/sinks.js';
 import type { Dependencies, DependencyStats } from '../../resilience/index.js';
+import { fullJitterBound } from '../../resilience/backoff.js';
 import { SinkUnit } from './sink-unit.js';
 import { SpillFile } from './spill.js';
 import { KeyedUnit } from './keyed-unit.js';
@@ -178,9 +179,15 @@ export async function startUnits(engine: Engine, p: Pipeline, prepared: Prepared
   return loop;
 }
 
-/** The pause before a failing unit tries again (the others carry on): 500 ms, doubling with each failure in a row, at most 5 s (processing time). */
-export function retryPauseMs(failures: number): number {
-  return Math.min(5_000, 500 * 2 ** Math.max(0, failures - 1));
+/**
+ * The pause before a failing unit tries again (the others carry on), by processing time: the
+ * resilience library's exponential bound (500 ms, doubling with each failure in a row, at most
+ * 5 s) with equal jitter, half of it fixed and half random, so units that failed together (an
+ * engine outage) come back spread out, none of them at once.
+ */
+export function retryPauseMs(failures: number, random: () => number = Math.random): number {
+  const bound = fullJitterBound(500, 5_000, Math.max(0, failures - 1));
+  return bound / 2 + random() * (bound / 2);
 }
 
 /** A rebuilt unit goes on counting where the failed one was. */
