@@ -16,6 +16,8 @@ export const DEFAULT_MISSED_RUNS = 'once';
 export const NEXT_RUNS_SHOWN = 5;
 const MAX_TIMER_MS = 2 ** 31 - 1; // setTimeout's limit (about 24.8 days): longer waits are taken in steps
 const MAX_MISSED_COUNTED = 100_000; // due times counted one by one after a long stop, at most
+const MAX_LOOK_BACK_MS = 8 * 366 * 86_400_000; // how far back the latest due time of a cron is looked for (its years may be sparse)
+const MAX_JUMP_COUNTED = 100; // due times counted one by one when the clock jumps while running (the loop waits on it), at most
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -177,8 +179,20 @@ export class Schedule {
         return; // stopped
       }
       after = due;
-      this.fire(due);
+      // A clock set forward (or a machine resumed) can pass many due times at once: fire for the latest only, not one by one.
+      const passed = this.missedBetween(due, this.spec.clock.now(), MAX_JUMP_COUNTED);
+      if (passed) after = this.jumped(due, passed);
+      else this.fire(due);
     }
+  }
+
+  /** The clock passed `passed` due times after `due` at once: they and `due` are skipped but the latest, which runs. Returns it. */
+  private jumped(due: number, passed: { count: number; latest: number }): number {
+    this.counts.skipped += passed.count;
+    const count = passed.count >= MAX_JUMP_COUNTED && this.expression.periodMs === undefined ? `${MAX_JUMP_COUNTED} or more` : String(passed.count);
+    this.log(`the clock passed ${count} due time${passed.count === 1 ? '' : 's'} after ${eventTime(due)} at once (it was set forward?): running for the latest, ${eventTime(passed.latest)}, only`, 'warn');
+    this.fire(passed.latest);
+    return passed.latest;
   }
 
   private catchUp(missed: { count: number; latest: number }): void {
@@ -193,8 +207,8 @@ export class Schedule {
     this.fire(missed.latest);
   }
 
-  /** Due times in (lastRun, now]: how many, and the latest. */
-  private missedBetween(lastRun: number, now: number): { count: number; latest: number } | undefined {
+  /** Due times in (lastRun, now]: how many (a cron's counted up to `cap`), and the latest. */
+  private missedBetween(lastRun: number, now: number, cap = MAX_MISSED_COUNTED): { count: number; latest: number } | undefined {
     const first = this.expression.next(lastRun, this.anchor);
     if (first === undefined || first > now) return undefined;
     const period = this.expression.periodMs;
@@ -204,17 +218,20 @@ export class Schedule {
     }
     let count = 1;
     let latest = first;
-    for (let t = this.expression.next(first, this.anchor); t !== undefined && t <= now && count < MAX_MISSED_COUNTED; t = this.expression.next(t, this.anchor)) {
+    for (let t = this.expression.next(first, this.anchor); t !== undefined && t <= now && count < cap; t = this.expression.next(t, this.anchor)) {
       count++;
       latest = t;
     }
-    if (count >= MAX_MISSED_COUNTED) latest = this.latestBefore(now) ?? latest;
+    if (count >= cap) latest = this.latestBefore(now) ?? latest;
     return { count, latest };
   }
 
-  /** The latest due time at or before `now`, found by stepping back a day at a time (after a very long stop). */
+  /**
+   * The latest due time at or before `now`, found in windows back from it that double from a minute
+   * (a cron's next() costs about a millisecond: a day of a minutely cron stepped through took 2 s).
+   */
   private latestBefore(now: number): number | undefined {
-    for (let back = 86_400_000; back <= 400 * 86_400_000; back *= 2) {
+    for (let back = 60_000; back <= MAX_LOOK_BACK_MS; back *= 2) {
       let latest: number | undefined;
       for (let t = this.expression.next(now - back, this.anchor); t !== undefined && t <= now; t = this.expression.next(t, this.anchor)) latest = t;
       if (latest !== undefined) return latest;
