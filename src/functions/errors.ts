@@ -43,6 +43,8 @@ export class FunctionInitError extends SluiceError {
 }
 
 export const SYNC_PAYLOAD_LIMIT = 6 * 1024 * 1024;
+/** Lambda's limit on a synchronous invocation's response (6 MB and 100 bytes, as its error says). */
+export const SYNC_RESPONSE_LIMIT = 6 * 1024 * 1024 + 100;
 export const ASYNC_PAYLOAD_LIMIT = 256 * 1024;
 
 export const isFunctionNotFound = (e: unknown): e is FunctionNotFoundError => e instanceof FunctionNotFoundError;

@@ -12,7 +12,7 @@ import type { Principal } from '../gateway/auth/scopes.js';
 import type { Observer } from '../observe/observer.js';
 import { AsyncQueue, asyncStreamOf, type AsyncEvent } from './async-queue.js';
 import { DEFAULT_ASYNC_RETRIES, DEFAULT_CONCURRENCY, DEFAULT_MAX_EVENT_AGE_MS, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_MS, handlerOf, scheduleNameOf, type ResolvedFunctionConfig, type ScheduleTriggerConfig, type StreamTriggerConfig } from './config.js';
-import { ASYNC_PAYLOAD_LIMIT, FunctionInitError, FunctionNotFoundError, FunctionThrottledError, InvalidPayloadError, RequestTooLargeError, SYNC_PAYLOAD_LIMIT } from './errors.js';
+import { ASYNC_PAYLOAD_LIMIT, FunctionInitError, FunctionNotFoundError, FunctionThrottledError, InvalidPayloadError, RequestTooLargeError, SYNC_PAYLOAD_LIMIT, SYNC_RESPONSE_LIMIT } from './errors.js';
 import { lambdaLines, LOG_RETENTION_MS, logStreamOf, logTail } from './logs.js';
 import { functionMetrics, type FunctionMetrics } from './metrics.js';
 import type { FunctionRuntime, InvokeOutcome, RuntimeFactory, RuntimeSpec } from './runtime/types.js';
@@ -25,6 +25,12 @@ export const ACCOUNT = '000000000000';
 const LOG_FLUSH_MS = 200;
 
 export type InvocationType = 'RequestResponse' | 'Event' | 'DryRun';
+
+/** What a synchronous caller may pass besides the payload. */
+export interface InvokeExtras {
+  /** context.clientContext (the Invoke API's X-Amz-Client-Context, decoded). */
+  clientContext?: unknown;
+}
 
 export interface FunctionsOptions {
   engine: Engine;
@@ -135,9 +141,10 @@ export class Functions {
   /**
    * An invocation as the Invoke API defines it: RequestResponse runs it now (throttled when the
    * function runs `concurrency` invocations already), Event queues it durably, DryRun checks the
-   * payload and runs nothing. Resolves `undefined` for Event and DryRun.
+   * payload and runs nothing. Resolves `undefined` for Event and DryRun. A RequestResponse result
+   * over Lambda's 6 MB is Lambda's Function.ResponseSizeTooLarge error instead.
    */
-  async invoke(name: string, payload: string, type: InvocationType = 'RequestResponse', signal?: AbortSignal): Promise<Invocation | undefined> {
+  async invoke(name: string, payload: string, type: InvocationType = 'RequestResponse', signal?: AbortSignal, extras: InvokeExtras = {}): Promise<Invocation | undefined> {
     const entry = this.get(name);
     const limit = type === 'Event' ? ASYNC_PAYLOAD_LIMIT : SYNC_PAYLOAD_LIMIT;
     if (Buffer.byteLength(payload) > limit) throw new RequestTooLargeError(Buffer.byteLength(payload), limit);
@@ -159,7 +166,7 @@ export class Functions {
       throw new FunctionThrottledError(name, entry.spec.concurrency);
     }
     try {
-      return await this.run(entry, requestId, text, signal);
+      return await this.run(entry, requestId, text, signal, { ...extras, maxResultBytes: SYNC_RESPONSE_LIMIT });
     } finally {
       entry.slots.give();
     }
@@ -300,10 +307,11 @@ export class Functions {
     });
   }
 
-  /** Runs one invocation on a held slot: its log lines are kept, its counters counted. */
-  private async run(entry: FunctionEntry, requestId: string, payload: string, signal?: AbortSignal): Promise<Invocation> {
+  /** Runs one invocation on a held slot: its log lines are kept, its counters counted. `maxResultBytes`: a larger result fails it, as Lambda's limit does. */
+  private async run(entry: FunctionEntry, requestId: string, payload: string, signal?: AbortSignal, o: InvokeExtras & { maxResultBytes?: number } = {}): Promise<Invocation> {
     const started = this.o.clock.now();
-    const outcome = await entry.runtime.invoke({ requestId, payload }, signal);
+    let outcome = await entry.runtime.invoke({ requestId, payload, ...(o.clientContext !== undefined && { clientContext: o.clientContext }) }, signal);
+    if (outcome.ok && o.maxResultBytes !== undefined && Buffer.byteLength(outcome.result) > o.maxResultBytes) outcome = responseTooLarge(outcome, o.maxResultBytes);
     entry.invocations++;
     this.metrics.invocations.inc({ function: entry.name });
     this.metrics.duration.observe({ function: entry.name }, outcome.durationMs / 1000);
@@ -348,6 +356,12 @@ export class Functions {
     });
     this.watchers.push(w);
   }
+}
+
+/** Lambda's answer for a result over its response limit (the Invoke API's FunctionError Unhandled). */
+function responseTooLarge(o: InvokeOutcome & { ok: true }, limit: number): InvokeOutcome {
+  const { result: _result, ...rest } = o;
+  return { ...rest, ok: false, kind: 'Unhandled', error: { errorType: 'Function.ResponseSizeTooLarge', errorMessage: `Response payload size exceeded maximum allowed payload size (${limit} bytes).`, trace: [] } };
 }
 
 /** Lambda's environment for a function (AWS_LAMBDA_*, the region, the function's own keys, the gateway as the AWS endpoint) and the user's variables. */

@@ -13,8 +13,9 @@ import { sluiceClient } from './sluice-client.js';
 import { markLoopBaseline, whenLoopEmpty } from './event-loop.js';
 import type { FunctionError } from './types.js';
 
-/** Most log text kept per invocation (and again for what is written between two invocations). */
-export const LOG_LIMIT_BYTES = 256 * 1024;
+import { LOG_LIMIT_BYTES } from './spec.js';
+
+export { LOG_LIMIT_BYTES };
 
 export interface WorkerChannel {
   send(message: WorkerMessage): void;

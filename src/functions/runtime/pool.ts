@@ -5,7 +5,7 @@
 import { FunctionInitError, RuntimeClosedError } from './errors.js';
 import { initTimeoutError, outOfMemoryError, exitError, timeoutError, toFunctionError } from './lambda-errors.js';
 import { logLineOf, W, type LevelCode, type MainMessage, type WorkerInit, type WorkerMessage } from './protocol.js';
-import { checkSpec, INIT_TIMEOUT_MS, logStreamName } from './spec.js';
+import { checkSpec, INIT_TIMEOUT_MS, LOG_LIMIT_BYTES, logStreamName } from './spec.js';
 import type { FunctionError, FunctionRuntime, InvokeOutcome, InvokeRequest, LogLine, RuntimeSpec } from './types.js';
 
 /** How a worker ended. */
@@ -74,6 +74,8 @@ class Slot {
   maxMemoryMB = 0;
   /** Log lines written outside an invocation (at init, or after one ended): they go with the next. */
   pending: LogLine[] = [];
+  /** Raw output (what the in-worker capture cannot see) still kept in this invocation, or until the next: bytes. */
+  outputBudget = LOG_LIMIT_BYTES;
   running: Running | undefined;
   handle!: WorkerHandle;
   initTimer: NodeJS.Timeout | undefined;
@@ -219,10 +221,14 @@ export class WorkerPool implements FunctionRuntime {
   }
 
   private onOutput(slot: Slot, level: LevelCode, text: string): void {
+    if (slot.outputBudget <= 0) return;
     const time = Date.now();
     const lines = text.split('\n');
     if (lines[lines.length - 1] === '') lines.pop();
-    for (const line of lines) {
+    for (let line of lines) {
+      if (slot.outputBudget <= 0) break;
+      slot.outputBudget -= Buffer.byteLength(line);
+      if (slot.outputBudget < 0) line = `[Sluice] log output cut here: more than ${LOG_LIMIT_BYTES / 1024} KB written`;
       if (slot.state === 'dead') this.orphans.push(logLineOf(level, time, line));
       else this.addLog(slot, logLineOf(level, time, line));
     }
@@ -268,6 +274,7 @@ export class WorkerPool implements FunctionRuntime {
     const logs = this.takeOrphans(slot.pending.length ? slot.pending : []);
     if (slot.pending.length) slot.pending = [];
     const { requestId, payload, clientContext, identity } = waiter.req;
+    slot.outputBudget = LOG_LIMIT_BYTES;
     slot.running = {
       waiter,
       start: performance.now(),
@@ -319,6 +326,7 @@ export class WorkerPool implements FunctionRuntime {
     if (!run) return undefined;
     clearTimeout(run.timer);
     slot.running = undefined;
+    slot.outputBudget = LOG_LIMIT_BYTES;
     slot.invocations++;
     slot.state = 'idle';
     this.busy--;

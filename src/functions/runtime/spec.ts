@@ -15,6 +15,12 @@ export const MIN_MEMORY_MB = 16;
 /** Lambda's largest function. */
 export const MAX_MEMORY_MB = 10_240;
 export const MAX_CONCURRENCY = 1000;
+/**
+ * Most log text kept per invocation (and again for what is written between two invocations): by the
+ * in-worker capture of console and process.stdout/stderr, and again by the pool for raw output the
+ * capture cannot see (native writes to fd 1 and 2, child processes sharing them).
+ */
+export const LOG_LIMIT_BYTES = 256 * 1024;
 /** V8's default stack for a worker thread. */
 export const STACK_SIZE_MB = 4;
 

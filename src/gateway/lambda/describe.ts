@@ -2,11 +2,11 @@
 import type { FunctionEntry } from '../../functions/functions.js';
 import { LambdaError } from './errors.js';
 
-/** A function's name from what the API accepts: a name, an ARN, or a partial ARN (qualifiers other than $LATEST are refused). */
-export function nameOf(given: string): string {
-  const m = /^(?:arn:aws[a-z-]*:lambda:[^:]*:\d{12}:function:|\d{12}:function:)?([A-Za-z0-9_-]{1,64})(?::(\$LATEST))?$/.exec(given);
+/** A function's name and qualifier (version or alias) from what the API accepts: a name, an ARN, or a partial ARN. */
+export function nameOf(given: string): { name: string; qualifier?: string } {
+  const m = /^(?:arn:aws[a-z-]*:lambda:[^:]*:\d{12}:function:|\d{12}:function:)?([A-Za-z0-9_-]{1,64})(?::(\$LATEST|[A-Za-z0-9_-]{1,128}))?$/.exec(given);
   if (!m) throw new LambdaError('ValidationException', `1 validation error detected: Value '${given}' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_\\.]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?`);
-  return m[1]!;
+  return m[2] === undefined ? { name: m[1]! } : { name: m[1]!, qualifier: m[2] };
 }
 
 /** Keys of a function's environment that are its secrets: not shown. */

@@ -2,6 +2,7 @@
 // `aws lambda invoke` speak it): Invoke (RequestResponse, Event, DryRun; X-Amz-Log-Type: Tail),
 // ListFunctions and GetFunction. SigV4 as for Kinesis, or an API key; the caller needs `invoke` on
 // `function:<name>` (admin on `*` will do). Errors are Lambda's: x-amzn-ErrorType and {Type, message}.
+import { isUtf8 } from 'node:buffer';
 import { ClientAbortedError } from '../errors.js';
 import { can, type Principal } from '../auth/scopes.js';
 import { presentedKey } from '../auth/api-keys.js';
@@ -10,13 +11,16 @@ import { readBody } from '../body.js';
 import type { Gateway } from '../gateway.js';
 import { discardUnreadBody, type GatewayRequest, type GatewayResponse } from '../request.js';
 import { type Functions } from '../../functions/functions.js';
-import { SYNC_PAYLOAD_LIMIT } from '../../functions/errors.js';
+import { InvalidPayloadError, SYNC_PAYLOAD_LIMIT } from '../../functions/errors.js';
 import { logTail } from '../../functions/logs.js';
 import { LambdaError, toLambdaError } from './errors.js';
 import { functionConfiguration, nameOf } from './describe.js';
 
 export const LAMBDA_PREFIX = '/2015-03-31/functions';
 const INVOCATION_TYPES = new Set(['RequestResponse', 'Event', 'DryRun']);
+const LOG_TYPES = new Set(['None', 'Tail']);
+/** Lambda's limit on X-Amz-Client-Context: base64 characters. */
+const CLIENT_CONTEXT_LIMIT = 3583;
 
 /** Whether a request is for the Lambda API. */
 export const lambdaRequest = (path: string): boolean => path === LAMBDA_PREFIX || path.startsWith(`${LAMBDA_PREFIX}/`);
@@ -41,8 +45,14 @@ export class LambdaApi {
         if (info) info.route = 'lambda:ListFunctions';
         return send(res, 200, { Functions: fns.names().filter((n) => can(principal, `function:${n}`, 'invoke')).map((n) => functionConfiguration(fns.get(n))) });
       }
-      const name = nameOf(decodeURIComponent(rawName));
+      const given = nameOf(decoded(rawName));
+      const { name } = given;
       if (!can(principal, `function:${name}`, 'invoke')) throw new LambdaError('AccessDeniedException', `User: ${principal.id} is not authorized to perform: lambda:InvokeFunction on resource: function:${name}`, 403);
+      // Functions have $LATEST only: a version or alias (in the name, or ?Qualifier=) names nothing.
+      const asked = new URL(req.url ?? '/', 'http://gateway').searchParams.get('Qualifier') ?? undefined;
+      if (given.qualifier !== undefined && asked !== undefined && given.qualifier !== asked) throw new LambdaError('InvalidParameterValueException', 'The derived qualifier from the function name does not match the specified qualifier.');
+      const qualifier = given.qualifier ?? asked ?? '$LATEST';
+      if (qualifier !== '$LATEST') throw new LambdaError('ResourceNotFoundException', `Function not found: arn:aws:lambda:${this.gw.options.region}:000000000000:function:${name}:${qualifier}`, 404);
       if (action === undefined && req.method === 'GET') {
         if (info) info.route = 'lambda:GetFunction';
         const entry = fns.get(name);
@@ -66,8 +76,12 @@ export class LambdaApi {
   private async invoke(req: GatewayRequest, res: GatewayResponse, fns: Functions, name: string, body: Buffer): Promise<void> {
     const type = String(req.headers['x-amz-invocation-type'] ?? 'RequestResponse');
     if (!INVOCATION_TYPES.has(type)) throw new LambdaError('InvalidParameterValueException', `1 validation error detected: Value '${type}' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: [RequestResponse, Event, DryRun]`);
-    const logType = req.headers['x-amz-log-type'];
-    const result = await fns.invoke(name, body.toString('utf8'), type as 'RequestResponse');
+    const logType = String(req.headers['x-amz-log-type'] ?? 'None');
+    if (!LOG_TYPES.has(logType)) throw new LambdaError('InvalidParameterValueException', `1 validation error detected: Value '${logType}' at 'logType' failed to satisfy constraint: Member must satisfy enum value set: [Tail, None]`);
+    const clientContext = clientContextOf(req.headers['x-amz-client-context']);
+    if (!isUtf8(body)) throw new InvalidPayloadError('Could not parse payload into json: Invalid UTF-8');
+    // Lambda passes the client context for synchronous invocations only.
+    const result = await fns.invoke(name, body.toString('utf8'), type as 'RequestResponse', undefined, type === 'RequestResponse' ? { clientContext } : {});
     if (type === 'DryRun') return send(res, 204, undefined);
     if (type === 'Event') return send(res, 202, undefined);
     const { outcome, lines } = result!;
@@ -87,6 +101,32 @@ export class LambdaApi {
     }
     return result;
   }
+}
+
+/** A path segment decoded; as it came when it is not valid percent-encoding (the name check then refuses it). */
+function decoded(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
+/** X-Amz-Client-Context: base64 of a JSON object, decoded (undefined when absent). */
+function clientContextOf(header: string | string[] | undefined): unknown {
+  if (header === undefined) return undefined;
+  const text = Array.isArray(header) ? header.join(',') : header;
+  if (text.length > CLIENT_CONTEXT_LIMIT) throw new LambdaError('ValidationException', `1 validation error detected: Value at 'clientContext' failed to satisfy constraint: Member must have length less than or equal to ${CLIENT_CONTEXT_LIMIT}`);
+  const invalid = new LambdaError('InvalidRequestContentException', 'Client context must be a valid Base64-encoded JSON object.');
+  if (text.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(text)) throw invalid;
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(text, 'base64').toString('utf8'));
+  } catch {
+    throw invalid;
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid;
+  return value;
 }
 
 function send(res: GatewayResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {

@@ -4,13 +4,14 @@
 // Auth: the function's `url.auth` — 'key' (default: an API key or SigV4 with invoke permission),
 // 'none' (public).
 import { randomUUID } from 'node:crypto';
+import { validateHeaderName, validateHeaderValue } from 'node:http';
 import { can } from '../auth/scopes.js';
 import { readBody } from '../body.js';
 import { ClientAbortedError, ForbiddenError } from '../errors.js';
 import type { Gateway } from '../gateway.js';
 import { HttpError } from '../http-error.js';
 import { discardUnreadBody, sendJson, type GatewayRequest, type GatewayResponse } from '../request.js';
-import { SYNC_PAYLOAD_LIMIT } from '../../functions/errors.js';
+import { FunctionThrottledError, RequestTooLargeError, SYNC_PAYLOAD_LIMIT } from '../../functions/errors.js';
 import type { Functions } from '../../functions/functions.js';
 
 export const URL_PREFIX = '/fn/';
@@ -19,7 +20,7 @@ export const URL_PREFIX = '/fn/';
 export async function functionUrl(gw: Gateway, fns: Functions | undefined, req: GatewayRequest, res: GatewayResponse, url: URL): Promise<void> {
   const rest = url.pathname.slice(URL_PREFIX.length);
   const slash = rest.indexOf('/');
-  const name = decodeURIComponent(slash < 0 ? rest : rest.slice(0, slash));
+  const name = decoded(slash < 0 ? rest : rest.slice(0, slash));
   const entry = fns?.names().includes(name) ? fns.get(name) : undefined;
   if (!entry) throw new HttpError(404, 'FunctionNotFound', `no function '${name}' has a URL here`, { function: name });
   if ((entry.config.url?.auth ?? 'key') === 'key') {
@@ -39,6 +40,9 @@ export async function functionUrl(gw: Gateway, fns: Functions | undefined, req: 
   } catch (e) {
     if (e instanceof ClientAbortedError) throw e;
     discardUnreadBody(req);
+    if (e instanceof FunctionThrottledError) throw new HttpError(429, 'TooManyRequests', e.message, { function: name }, { 'retry-after': '1' });
+    // (The event carries a binary body as base64: a body under the limit can make an event over it.)
+    if (e instanceof RequestTooLargeError) throw new HttpError(413, 'PayloadTooLarge', e.message, { limit: e.limit });
     throw e;
   } finally {
     gw.admission.release(address, body.reserved);
@@ -80,7 +84,10 @@ function httpEvent(req: GatewayRequest, url: URL, rawPath: string, body: Buffer,
   };
 }
 
-/** The response a result stands for (Lambda's rules for function URLs). */
+/** Headers that frame the message: Sluice sets them (a handler's Transfer-Encoding beside Content-Length would corrupt the response). */
+const FRAMING = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'trailer', 'te', 'proxy-connection']);
+
+/** The response a result stands for (Lambda's rules for function URLs); a malformed one is 502. */
 function answer(res: GatewayResponse, resultText: string): void {
   let result: unknown;
   try {
@@ -94,19 +101,47 @@ function answer(res: GatewayResponse, resultText: string): void {
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
     return void res.end(text);
   }
-  const status = Number(r.statusCode);
-  const okHeaders = r.headers === undefined || (typeof r.headers === 'object' && r.headers !== null && Object.values(r.headers).every((v) => ['string', 'number', 'boolean'].includes(typeof v)));
-  const okCookies = r.cookies === undefined || (Array.isArray(r.cookies) && r.cookies.every((c) => typeof c === 'string'));
-  if (!Number.isInteger(status) || status < 100 || status > 599 || !okHeaders || !okCookies || (r.body !== undefined && typeof r.body !== 'string')) {
-    return sendJson(res, 502, { message: 'Internal Server Error' });
-  }
+  const head = responseHead(r);
+  if (!head || (r.body !== undefined && typeof r.body !== 'string')) return sendJson(res, 502, { message: 'Internal Server Error' });
   const body = r.body === undefined ? Buffer.alloc(0) : r.isBase64Encoded === true ? Buffer.from(r.body as string, 'base64') : Buffer.from(r.body as string);
-  const headers: Record<string, string | string[]> = {};
-  for (const [k, v] of Object.entries((r.headers ?? {}) as Record<string, unknown>)) headers[k.toLowerCase()] = String(v);
-  if (Array.isArray(r.cookies) && r.cookies.length) headers['set-cookie'] = r.cookies as string[];
-  headers['content-length'] = String(body.length);
-  res.writeHead(status, headers);
+  // 204 and 304 have no body, nor a Content-Length saying otherwise.
+  if (head.status === 204 || head.status === 304) return void res.writeHead(head.status, head.headers).end();
+  head.headers['content-length'] = String(body.length);
+  res.writeHead(head.status, head.headers);
   res.end(body);
+}
+
+/** The status and headers of a result, or undefined when they cannot be sent: a status that is not a final one (200-599), a header or cookie HTTP refuses (CR/LF in it, a bad name). */
+function responseHead(r: { statusCode?: unknown; headers?: unknown; cookies?: unknown }): { status: number; headers: Record<string, string | string[]> } | undefined {
+  const status = Number(r.statusCode);
+  if (!Number.isInteger(status) || status < 200 || status > 599) return undefined;
+  if (r.headers !== undefined && (typeof r.headers !== 'object' || r.headers === null || Array.isArray(r.headers))) return undefined;
+  if (r.cookies !== undefined && (!Array.isArray(r.cookies) || !r.cookies.every((c) => typeof c === 'string'))) return undefined;
+  const headers: Record<string, string | string[]> = {};
+  try {
+    for (const [k, v] of Object.entries((r.headers ?? {}) as Record<string, unknown>)) {
+      if (!['string', 'number', 'boolean'].includes(typeof v)) return undefined;
+      const name = k.toLowerCase();
+      validateHeaderName(name);
+      validateHeaderValue(name, String(v));
+      if (!FRAMING.has(name)) headers[name] = String(v);
+    }
+    const cookies = (r.cookies ?? []) as string[];
+    for (const c of cookies) validateHeaderValue('set-cookie', c);
+    if (cookies.length) headers['set-cookie'] = cookies;
+  } catch {
+    return undefined;
+  }
+  return { status, headers };
+}
+
+/** A path segment decoded; as it came when it is not valid percent-encoding. */
+function decoded(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
 }
 
 /** Time as API Gateway writes it: 12/Mar/2020:19:03:58 +0000. */
