@@ -21,6 +21,7 @@ import { FunctionInitError } from '../functions/errors.js';
 import { processRuntime } from '../functions/runtime/process.js';
 import { threadRuntime } from '../functions/runtime/thread.js';
 import { configuredPipelines, runOptions, startPipelines } from './pipelines.js';
+import { ArchiveRun } from '../connectors/archive/index.js';
 
 export interface ServeFlags {
   config?: string;
@@ -69,6 +70,8 @@ export async function serve(mode: 'dev' | 'start', flags: ServeFlags): Promise<v
   const runs = await startPipelines(engine, loaded, options);
   observer.watch(runs);
   const functions = await startFunctions(config, source, engine, gateway, observer, mode);
+  // After the functions: the gateway's object store is then the one whose writes announce events.
+  const archives = await startArchives(engine, gateway, config, rootLog);
   // (Printed whatever the level, once everything runs: it is how a user, and a script, learns where to go.)
   process.stderr.write(`sluice ${mode}: listening on ${gateway.url} (host ${host}, port ${port}); dashboard ${gateway.url}/ui\n`);
   const threads = options.workers ? `${options.workers} worker thread${options.workers > 1 ? 's' : ''}` : 'the main thread';
@@ -86,6 +89,7 @@ export async function serve(mode: 'dev' | 'start', flags: ServeFlags): Promise<v
       await gateway.close();
       await functions?.close();
       for (const r of runs) await r.stop();
+      await archives?.stop();
       housekeeping.abort();
       await retention;
       await engine.close();
@@ -99,6 +103,11 @@ export async function serve(mode: 'dev' | 'start', flags: ServeFlags): Promise<v
         void stop('pipeline failure');
       });
     }
+    archives?.done.catch((e: Error) => {
+      log.error(`archives stopped: ${e.message}`);
+      process.exitCode = 1;
+      void stop('archive failure');
+    });
     const onTerm = () => void stop('SIGTERM');
     const onInt = () => void stop('SIGINT');
     process.on('SIGTERM', onTerm);
@@ -187,6 +196,16 @@ async function startFunctions(config: ResolvedConfig, source: string | undefined
   const log = observer.log.child({ component: 'functions' });
   for (const name of functions.names()) log.info(`function '${name}': ${functions.get(name).spec.concurrency} at once on ${functions.get(name).config.runtime ?? 'thread'}s; invoke at ${gateway.url}/2015-03-31/functions/${name}/invocations`);
   return functions;
+}
+
+/** Runs the configured archives (`archives:`), their lines logged under component 'archive'. */
+async function startArchives(engine: Engine, gateway: Gateway, config: ResolvedConfig, root: Logger): Promise<ArchiveRun | undefined> {
+  const archives = config.archives ?? {};
+  if (Object.keys(archives).length === 0) return undefined;
+  const log = root.child({ component: 'archive' });
+  const run = await ArchiveRun.start(engine, gateway.objects, archives, { log: (line, level = 'warn') => log[level](line) });
+  for (const [stream, a] of Object.entries(archives)) log.info(`archive '${stream}': to ${a.bucket}/${a.prefix ? `${a.prefix}/` : ''}`);
+  return run;
 }
 
 /** Pipelines' lines (units failing and recovering, input gone, trims) into the log, each at its level. */

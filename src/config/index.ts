@@ -9,6 +9,7 @@ import { parseDuration } from './duration.js';
 import { functionsSchema } from '../functions/config.js';
 import { bucketNameProblem } from '../objects/names.js';
 import { sinksSchema } from '../connectors/config.js';
+import { archivesSchema } from '../connectors/archive/config.js';
 
 const duration = z.union([z.number(), z.string()]).transform((v, ctx) => {
   const ms = parseDuration(v);
@@ -96,6 +97,8 @@ const schema = z.strictObject({
   functions: functionsSchema.optional(),
   /** Stream sinks: a stream's records upserted into PostgreSQL or POSTed to a webhook (src/connectors/config.ts). */
   sinks: sinksSchema.optional(),
+  /** Streams archived as NDJSON objects in a bucket, rolled by size and time (src/connectors/archive/). */
+  archives: archivesSchema.optional(),
   /** Streams created at start when missing. */
   streams: z.record(z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, 'invalid stream name'), stream).optional(),
   /** S3 buckets created at start when missing (no options yet). */
