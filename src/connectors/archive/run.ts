@@ -42,8 +42,9 @@ interface Slot {
 
 export interface ArchiveStats extends PartitionStats {
   stream: string;
-  /** While it fails: the last failure's message. */
+  /** While it fails: the last failure's message, and how many attempts in a row failed. */
   lastError: string | null;
+  failures: number;
 }
 
 export class ArchiveRun {
@@ -84,7 +85,7 @@ export class ArchiveRun {
 
   /** Every partition's counters. */
   stats(): ArchiveStats[] {
-    return this.slots.map((s) => ({ stream: s.stream, ...s.partition.stats, lastError: this.lastErrors.get(s) ?? null }));
+    return this.slots.map((s) => ({ stream: s.stream, ...s.partition.stats, lastError: this.lastErrors.get(s) ?? null, failures: s.failures }));
   }
 
   /** Stops stepping, then commits the open objects (a clean stop leaves nothing to archive again). */
