@@ -9,7 +9,8 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINES } from '../support/engines.js';
 import type { TestGateway } from '../support/gateway.js';
-import { ADMIN, bytes, fetchBody, md5, READER, s3Client, s3Failure, signV4, startS3, WRITER } from '../support/s3.js';
+import { createApiKey } from '../../src/gateway/auth/api-keys.js';
+import { ADMIN, bytes, fetchBody, md5, READER, S3_PRINCIPALS, s3Client, s3Failure, signV4, startS3, WRITER } from '../support/s3.js';
 
 /** The error code and status of a raw answer's XML body. */
 async function xmlError(res: Response): Promise<{ status: number; code: string | undefined; message: string | undefined }> {
@@ -24,8 +25,10 @@ describe.each(ENGINES)('S3 authentication and scopes on the $name engine', ({ fa
   let writer: S3Client;
   const object = bytes(70_000, 21);
 
+  const curl = createApiKey('curl');
+
   beforeAll(async () => {
-    const started = await startS3(factory);
+    const started = await startS3(factory, { principals: [...S3_PRINCIPALS, { id: 'curl', apiKeyHash: curl.hash, scopes: { 'bucket:public-*': ['read', 'write'] } }] });
     t = started;
     s3 = started.s3;
     reader = s3Client(t.url, READER);
@@ -135,6 +138,16 @@ describe.each(ENGINES)('S3 authentication and scopes on the $name engine', ({ fa
       expect(await s3Failure(writer.send(new PutObjectCommand({ Bucket: 'private', Key: 'x', Body: 'x' })))).toEqual(denied);
       await writer.send(new DeleteObjectCommand({ Bucket: 'uploads', Key: 'report.csv' }));
       expect(await s3Failure(s3.send(new HeadObjectCommand({ Bucket: 'uploads', Key: 'report.csv' })))).toMatchObject({ status: 404 });
+    });
+
+    it('an API key (Bearer, as curl sends it) puts and gets within its bucket scopes; a wrong key or another bucket is AccessDenied', async () => {
+      const bearer = { authorization: `Bearer ${curl.key}` };
+      const put = await fetch(`${t.url}/public-photos/from-curl.txt`, { method: 'PUT', headers: { ...bearer, 'content-type': 'text/plain' }, body: 'hello' });
+      expect([put.status, put.headers.get('etag')]).toEqual([200, `"${md5(Buffer.from('hello'))}"`]);
+      const got = await fetch(`${t.url}/public-photos/from-curl.txt`, { headers: { 'x-api-key': curl.key } });
+      expect([got.status, got.headers.get('content-type'), await got.text()]).toEqual([200, 'text/plain', 'hello']);
+      expect(await xmlError(await fetch(`${t.url}/private/secret`, { headers: bearer }))).toMatchObject({ status: 403, code: 'AccessDenied' });
+      expect(await xmlError(await fetch(`${t.url}/public-photos/from-curl.txt`, { headers: { authorization: `Bearer ${curl.key}x` } }))).toMatchObject({ status: 403, code: 'AccessDenied' });
     });
 
     it('ListBuckets lists only the buckets a key\'s scopes reach; admin (on *) creates and deletes buckets', async () => {
