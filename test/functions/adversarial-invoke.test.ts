@@ -282,3 +282,25 @@ describe('raw output of a function', () => {
     expect(keptAgain).toBeLessThanOrEqual(2 * LOG_LIMIT_BYTES);
   }, 60_000);
 });
+
+describe('the native logs route (what sluice logs reads)', () => {
+  it('refuses a limit that is not a whole number from 1, answers an unknown function 404, and gives the last `limit` invocations', async () => {
+    const { gw, fns } = await stack();
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push((await fns.invoke('hostile', JSON.stringify({ do: 'echo', i })))!.requestId);
+    const logs = (query: string) => raw(gw.url, 'GET', `/v1/functions/hostile/logs${query}`).then((r) => ({ status: r.status, body: JSON.parse(r.body.toString()) }));
+    await until(() => logs(''), (r) => r.body.logs?.length === 3, 'the three logs to be kept');
+    for (const limit of ['0', '-1', 'abc', '1.5', '', '1e3']) {
+      expect(await logs(`?limit=${limit}`)).toEqual({ status: 400, body: { error: { code: 'InvalidArgument', message: `limit must be a whole number from 1 to 1000, got '${limit}'`, field: 'limit' } } });
+    }
+    const last2 = await logs('?limit=2');
+    expect([last2.status, last2.body.logs.map((l: { requestId: string }) => l.requestId), last2.body.next]).toEqual([200, ids.slice(1), 3]);
+    expect((await logs('?limit=5000')).body.logs.map((l: { requestId: string }) => l.requestId)).toEqual(ids); // at most 1,000
+    expect((await logs(`?requestId=${ids[0]}`)).body.logs.map((l: { requestId: string }) => l.requestId)).toEqual([ids[0]]);
+    expect((await logs('?from=1')).body.logs.map((l: { requestId: string }) => l.requestId)).toEqual(ids.slice(1));
+    const unknown = await raw(gw.url, 'GET', '/v1/functions/nope/logs');
+    expect([unknown.status, JSON.parse(unknown.body.toString()).error]).toEqual([404, { code: 'FunctionNotFound', message: 'Function not found: nope', function: 'nope' }]);
+    const described = await raw(gw.url, 'GET', '/v1/functions/nope');
+    expect(described.status).toBe(404);
+  }, 30_000);
+});

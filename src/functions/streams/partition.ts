@@ -14,6 +14,8 @@ import { RESULT_DESTINATION_FAILED, RESULT_NONE, zeroCounters, type PartitionSta
 const READ_MAX = 10_000; // records per engine read
 const MIN_READ_AHEAD = 1_000; // records read ahead at least: a read decodes a whole stored batch, so small reads cost as much as large ones
 const MAX_READ_AHEAD_BYTES = 64 * 1024 * 1024; // record bytes held waiting or in flight, per partition
+/** Ends an idle wait's engine wait and sleep (caught, never seen): abort() without a reason builds a DOMException, stack and all, per wait. */
+const IDLE_OVER = new Error('the stream mapping stopped waiting');
 
 /** What every partition of one mapping shares. */
 export interface MappingContext {
@@ -210,19 +212,26 @@ export class PartitionPoller implements LaneHost {
   /** Waits for a lane to finish, new records, or the earliest batching window to pass. */
   private async idle(canRead: boolean): Promise<void> {
     if (this.dirty) return;
-    const ac = new AbortController();
-    const stop = () => ac.abort();
-    this.signal.addEventListener('abort', stop, { once: true });
-    const waits: Promise<unknown>[] = [new Promise<void>((resolve) => (this.waker = resolve))];
-    if (canRead) waits.push(this.ctx.engine.waitFor(this.ctx.stream, this.partition, this.next, { signal: ac.signal }));
+    const woken = new Promise<void>((resolve) => (this.waker = resolve));
     const deadline = this.windowDeadline();
+    if (!canRead && deadline === undefined) {
+      // Only a lane can end this wait (a lane ends soon after the signal aborts, and wakes it): no engine wait or sleep to cancel.
+      await woken;
+      this.waker = undefined;
+      return;
+    }
+    const ac = new AbortController();
+    const stop = () => ac.abort(IDLE_OVER);
+    this.signal.addEventListener('abort', stop, { once: true });
+    const waits: Promise<unknown>[] = [woken];
+    if (canRead) waits.push(this.ctx.engine.waitFor(this.ctx.stream, this.partition, this.next, { signal: ac.signal }));
     if (deadline !== undefined) waits.push(this.clock.sleep(Math.max(0, deadline - this.clock.now()), ac.signal));
     for (const w of waits) w.catch(() => undefined);
     try {
       await Promise.race(waits);
     } finally {
       this.waker = undefined;
-      ac.abort();
+      ac.abort(IDLE_OVER);
       this.signal.removeEventListener('abort', stop);
     }
   }

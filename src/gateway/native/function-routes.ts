@@ -10,6 +10,7 @@ import { logStreamOf, type InvocationLog } from '../../functions/logs.js';
 import type { Functions } from '../../functions/functions.js';
 
 const MAX_LOGS = 1_000;
+const DEFAULT_LOGS = 20;
 
 export function functionRoutes(gw: Gateway): [HTTPMethod, string, RouteHandler][] {
   return [
@@ -24,10 +25,13 @@ function functionsOf(gw: Gateway): Functions {
   return gw.functions;
 }
 
-/** The caller may look at (and invoke) the function. */
-function authorizeFunction(gw: Gateway, ctx: RequestContext, name: string): void {
+/** The caller may look at (and invoke) the function, and it exists. */
+function authorizeFunction(gw: Gateway, ctx: RequestContext, name: string): Functions {
   const principal = gw.principalOf(ctx.req);
   if (!can(principal, `function:${name}`, 'invoke')) throw new ForbiddenError(`key '${principal.id}' may not invoke function '${name}'`, `function:${name}`, 'invoke');
+  const fns = functionsOf(gw);
+  if (!fns.names().includes(name)) throw new HttpError(404, 'FunctionNotFound', `Function not found: ${name}`, { function: name });
+  return fns;
 }
 
 async function list(gw: Gateway, ctx: RequestContext) {
@@ -38,34 +42,47 @@ async function list(gw: Gateway, ctx: RequestContext) {
 
 async function describe(gw: Gateway, ctx: RequestContext) {
   const name = ctx.params.name!;
-  authorizeFunction(gw, ctx, name);
-  sendJson(ctx.res, 200, await functionsOf(gw).describe(name));
+  sendJson(ctx.res, 200, await authorizeFunction(gw, ctx, name).describe(name));
 }
 
 /** `?requestId=` one invocation; `?limit=` the last N (default 20); `?from=` an offset, for following. */
 async function logs(gw: Gateway, ctx: RequestContext) {
   const name = ctx.params.name!;
   authorizeFunction(gw, ctx, name);
-  functionsOf(gw).get(name);
   const stream = logStreamOf(name);
   const { query } = ctx;
-  const limit = Math.min(MAX_LOGS, Number(query.get('limit') ?? 20) || 20);
+  const limitParam = query.get('limit');
+  if (limitParam !== null && !/^[1-9]\d*$/.test(limitParam)) throw new HttpError(400, 'InvalidArgument', `limit must be a whole number from 1 to ${MAX_LOGS}, got '${limitParam}'`, { field: 'limit' });
+  const limit = Math.min(MAX_LOGS, Number(limitParam ?? DEFAULT_LOGS));
   const requestId = query.get('requestId');
   const info = (await gw.engine.describeStream(stream)).partitionInfo[0]!;
   const fromParam = query.get('from');
-  let from = fromParam !== null && /^\d+$/.test(fromParam) ? Number(fromParam) : info.earliest;
+  const keep = (log: InvocationLog) => requestId === null || log.requestId === requestId;
+  if (fromParam !== null || requestId !== null) {
+    const from = fromParam !== null && /^\d+$/.test(fromParam) ? Number(fromParam) : info.earliest;
+    const { logs: found, next } = await readLogs(gw, stream, from, info.next, keep);
+    return sendJson(ctx.res, 200, { logs: fromParam === null ? found.slice(-limit) : found, next });
+  }
+  // The last `limit`: read back from the end in growing windows, not the whole retained stream.
+  for (let window = limit; ; window *= 4) {
+    const from = Math.max(info.earliest, info.next - window);
+    const { logs: found, next } = await readLogs(gw, stream, from, info.next, keep);
+    if (found.length >= limit || from === info.earliest) return sendJson(ctx.res, 200, { logs: found.slice(-limit), next });
+  }
+}
+
+/** The logs stored from `from` up to `end` (the stream's next offset when the request came) that `keep` keeps. */
+async function readLogs(gw: Gateway, stream: string, from: number, end: number, keep: (log: InvocationLog) => boolean): Promise<{ logs: InvocationLog[]; next: number }> {
   const out: InvocationLog[] = [];
   let next = from;
-  // (A stream read of at most MAX_LOGS × a few pages: logs are kept 7 days.)
   for (;;) {
-    const page = await gw.engine.read(stream, 0, from, 1_000);
+    const page = await gw.engine.read(stream, 0, next, 1_000);
     for (const r of page.records) {
       const log = JSON.parse(Buffer.from(r.value).toString()) as InvocationLog;
-      if (requestId === null || log.requestId === requestId) out.push(log);
+      if (keep(log)) out.push(log);
     }
-    next = page.next;
-    if (page.records.length === 0 || page.next >= info.next) break;
-    from = page.next;
+    const done = page.records.length === 0 || page.next >= end;
+    next = Math.max(next, page.next);
+    if (done) return { logs: out, next };
   }
-  sendJson(ctx.res, 200, { logs: fromParam === null ? out.slice(-limit) : out, next });
 }
