@@ -1,9 +1,11 @@
 // Every payload form an S3 client sends, by hand where no SDK sends it by default: UNSIGNED-PAYLOAD,
 // a signed hex SHA-256, aws-chunked with chunk signatures (with and without signed trailers) and
 // unsigned with a trailer; each verified, and each failure storing nothing: a tampered chunk, a
-// wrong trailing checksum, a body cut off or stalled mid-upload, a body past the size limit.
-import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+// wrong trailing checksum, a body cut off or stalled mid-upload, a body past the size limit; and a
+// download the client abandons.
+import { CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { readdirSync } from 'node:fs';
+import http from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqliteEngine } from '../../src/engine/sqlite/index.js';
@@ -125,6 +127,30 @@ describe.each(ENGINES)('S3 payload forms on the $name engine', ({ factory, stagi
     expect(await raw(t.url, head('PUT', url('cut'), chunked.headers), [{ data: chunked.body.subarray(0, 1_000_000) }], { cut: true })).toBeUndefined();
     await noStaging();
     await absent('cut');
+  });
+
+  it('a client that goes away mid-download leaves the gateway serving and no file held: deleted, the object\'s data goes', async () => {
+    const dataFiles = () => (staging ? readdirSync(join(staging, '..', 'data'), { recursive: true, withFileTypes: true }).filter((d) => d.isFile()).length : 0);
+    const filesBefore = dataFiles();
+    const data = bytes(16 * 1024 * 1024, 39);
+    await s3.send(new PutObjectCommand({ Bucket: 'forms', Key: 'download', Body: data }));
+    if (staging) expect(dataFiles()).toBe(filesBefore + 1);
+    for (let i = 0; i < 5; i++) {
+      const signed = signV4('GET', url('download'), {}, 'UNSIGNED-PAYLOAD');
+      const received = await new Promise<number>((resolve, reject) => {
+        const req = http.get(url('download'), { headers: signed.headers }, (res) => {
+          res.once('data', (chunk: Buffer) => {
+            req.destroy();
+            resolve(chunk.length);
+          });
+        });
+        req.on('error', (e) => (req.destroyed ? undefined : reject(e)));
+      });
+      expect(received).toBeGreaterThan(0);
+    }
+    expect((await read('download')).equals(data)).toBe(true);
+    await s3.send(new DeleteObjectCommand({ Bucket: 'forms', Key: 'download' }));
+    await eventually(() => dataFiles() === filesBefore);
   });
 
   it('a body that stalls past the body timeout is RequestTimeout (400) and the connection closes; nothing stored', async () => {
