@@ -81,6 +81,8 @@ async function gateway() {
   gw.functions = fns;
   return {
     url: gw.url,
+    /** The echo function's workers: how many, and how many were started cold or replaced so far. */
+    workers: () => fns.get(FUNCTION).runtime.stats,
     close: async () => {
       await gw.close();
       await fns.close();
@@ -90,11 +92,15 @@ async function gateway() {
   };
 }
 
-/** One client run against one server, with the server's CPU (this process) over it. */
-async function point(url: string, mode: string, concurrency: number) {
+type Workers = { workers: number; coldStarts: number; replaced: number };
+
+/** One client run against one server, with the server's CPU (this process) over it, and the function's worker starts during it. */
+async function point(url: string, mode: string, concurrency: number, workers?: () => Workers) {
+  const w0 = workers?.();
   const cpu0 = cpuSeconds();
   const r = await client(url, mode, concurrency);
   const cpu1 = cpuSeconds(); // (the client's warm-up second included: per call of both)
+  const w1 = workers?.();
   const calls = Math.max(1, r.calls * (1 + 1 / SECONDS));
   return {
     callsPerSecond: Math.round(r.calls / r.elapsed),
@@ -104,6 +110,7 @@ async function point(url: string, mode: string, concurrency: number) {
     serverMainThreadCpuUsPerCall: round(((cpu1.main - cpu0.main) / calls) * 1e6),
     errors: r.errors,
     ...(r.errors > 0 && { statuses: r.statuses }),
+    ...(w0 && w1 && { workers: { count: w1.workers, coldStarts: w1.coldStarts - w0.coldStarts, replaced: w1.replaced - w0.replaced } }),
   };
 }
 
@@ -117,7 +124,7 @@ try {
   for (const mode of CLIENTS) {
     for (const concurrency of CONCURRENCY) {
       const bare = await point(echo.url, mode, concurrency);
-      const sluice = await point(gw.url, mode, concurrency);
+      const sluice = await point(gw.url, mode, concurrency, gw.workers);
       const overheadMs = { p50: round(sluice.p50Ms - bare.p50Ms, 3), p99: round(sluice.p99Ms - bare.p99Ms, 3) };
       results.push({ client: mode, concurrency, gateway: sluice, bareEcho: bare, overheadMs, ratio: round(sluice.callsPerSecond / bare.callsPerSecond, 3) });
     }

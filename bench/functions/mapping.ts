@@ -8,17 +8,20 @@
 // compared with calling the same handler in a plain loop over the same events in the same run
 // (overhead = cycle − loop call, p50 and p99). The runtime factory given to the registry is wrapped
 // to time each invocation; nothing else is changed. The baseline of throughput: the same records
-// read straight from the engine in the same run (one read loop per partition, 10,000 a read, as the
-// mapping reads), and read and shaped into the same Lambda events (no function): the mapping's
-// records/s as a ratio of each. Prints one JSON line.
+// read straight from the engine in the same run (one read loop per partition, as many a read as the
+// mapping's poller reads ahead), and read and shaped into the same Lambda events (no function): the
+// mapping's records/s as a ratio of each, and CPU µs per record of each (steadier than rates on a
+// shared machine). Prints one JSON line.
 //   node --import tsx bench/functions/mapping.ts
 //   env: BENCH_BATCHES (1,100,1000), BENCH_PARTITIONS (1,4), BENCH_RECORDS (1000000; batch 1:
 //   BENCH_RECORDS_B1, 50000), BENCH_RECORD_BYTES (100), BENCH_CPU_PROFILE (a directory: the main
-//   thread's CPU profile of each drain is written there, <batch>-<partitions>.cpuprofile)
+//   thread's CPU profile of each drain is written there, <batch>-<partitions>.cpuprofile, and each
+//   worker's, worker-<batch>-<partitions>-<thread>.cpuprofile, from its handler, profiled-noop.mjs)
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { systemClock } from '../../src/clock.js';
@@ -46,7 +49,8 @@ const FILL_COMMIT_RECORDS = 100_000; // records per commit of the pre-fill
 const KEYS = 10_000; // distinct partition keys
 const CAPTURE_BYTES = 32 * 1024 * 1024; // event texts kept for the plain loop
 const DRAIN_POLL_MS = 2;
-const READ_MAX = 10_000; // records per engine read, as the mapping's poller reads
+/** Records per engine read of the baseline: what the poller reads ahead at parallelizationFactor 1 (src/functions/streams/partition.ts). */
+const readAheadOf = (batch: number) => Math.min(10_000, Math.max(1_000, batch * 2));
 const PROFILE_DIR = process.env.BENCH_CPU_PROFILE;
 const STREAM = 'src';
 const FUNCTION = 'noop';
@@ -88,7 +92,6 @@ class Recorder {
         invoke: (req, signal) => {
           if (!this.on || this.n >= this.starts.length) return rt.invoke(req, signal);
           const i = this.n++;
-          this.parts[i] = partitionOf(req.payload);
           if (this.eventBytes < CAPTURE_BYTES) {
             this.events.push(req.payload);
             this.eventBytes += req.payload.length;
@@ -96,6 +99,8 @@ class Recorder {
           this.starts[i] = performance.now();
           return rt.invoke(req, signal).then((o) => {
             this.ends[i] = performance.now();
+            // Read once the runtime has sent it: the event is a rope until then, and reading it first would move the cost of flattening it here.
+            this.parts[i] = partitionOf(req.payload);
             return o;
           });
         },
@@ -211,6 +216,7 @@ function cpuByThread(from: Map<number, number>, to: Map<number, number>, before:
 async function engineRead(engine: Engine, batch: number, records: number) {
   const { partitionInfo, createdAt } = await engine.describeStream(STREAM);
   const pass = async (shape: boolean) => {
+    const cpu0 = process.cpuUsage();
     const start = performance.now();
     let read = 0;
     let bytes = 0;
@@ -218,7 +224,7 @@ async function engineRead(engine: Engine, batch: number, records: number) {
       partitionInfo.map(async ({ partition, next: end }) => {
         const src = eventSourceOf(STREAM, partition, 'us-east-1', 'arn:aws:iam::000000000000:role/noop', 'kinesis');
         for (let offset = 0; offset < end; ) {
-          const r = await engine.read(STREAM, partition, offset, READ_MAX);
+          const r = await engine.read(STREAM, partition, offset, readAheadOf(batch));
           if (r.next <= offset) break;
           offset = r.next;
           read += r.records.length;
@@ -230,12 +236,13 @@ async function engineRead(engine: Engine, batch: number, records: number) {
       }),
     );
     if (read !== records) throw new Error(`read ${read} records of ${records}`);
-    return { recordsPerSecond: records / ((performance.now() - start) / 1000), bytes };
+    const cpu = process.cpuUsage(cpu0);
+    return { recordsPerSecond: records / ((performance.now() - start) / 1000), cpuUsPerRecord: (cpu.user + cpu.system) / records, bytes };
   };
   await pass(false); // the page cache and the JIT warm
   const raw = await pass(false);
   const shaped = await pass(true);
-  return { recordsPerSecond: raw.recordsPerSecond, shapedRecordsPerSecond: shaped.recordsPerSecond };
+  return { raw, shaped };
 }
 
 /** The same handler called in a plain loop over the same events, `calls` times: as objects, and parsed from their JSON each call. */
@@ -259,6 +266,17 @@ async function plainLoop(events: string[], calls: number) {
   return { direct, parsed };
 }
 
+/** The no-op handler; with BENCH_CPU_PROFILE, the same one profiling its worker until ~90% of the invocations a worker may run. */
+function handlerOf(batch: number, partitions: number, records: number): { handler: string; environment?: Record<string, string> } {
+  if (PROFILE_DIR === undefined) return { handler: fixture('noop.ts') };
+  mkdirSync(PROFILE_DIR, { recursive: true });
+  const perWorker = Math.ceil(records / batch / partitions);
+  return {
+    handler: fileURLToPath(new URL('./profiled-noop.mjs', import.meta.url)),
+    environment: { BENCH_PROFILE_DIR: PROFILE_DIR, BENCH_PROFILE_INVOCATIONS: String(Math.max(1, Math.floor(perWorker * 0.9))), BENCH_PROFILE_NAME: `${batch}-${partitions}` },
+  };
+}
+
 async function measure(batch: number, partitions: number, records = batch === 1 ? RECORDS_B1 : RECORDS) {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-fn-'));
   const engine = new SqliteEngine({ dataDir: dir, retentionIntervalMs: 0 });
@@ -274,7 +292,7 @@ async function measure(batch: number, partitions: number, records = batch === 1 
     const profiled = await profile(`${batch}-${partitions}`);
     const fns = await Functions.start({
       engine,
-      functions: functionsSchema.parse({ [FUNCTION]: { handler: fixture('noop.ts'), triggers: [{ stream: STREAM, batchSize: batch, startingPosition: 'TRIM_HORIZON' }] } }),
+      functions: functionsSchema.parse({ [FUNCTION]: { ...handlerOf(batch, partitions, records), triggers: [{ stream: STREAM, batchSize: batch, startingPosition: 'TRIM_HORIZON' }] } }),
       baseDir: dir, gatewayUrl: 'http://127.0.0.1:9', region: 'us-east-1', observer: new Observer({ clock: systemClock }), clock: systemClock,
       runtimes: { thread: rec.wrap(threadRuntime), process: processRuntime }, addPrincipal: () => undefined,
     });
@@ -316,7 +334,12 @@ async function measure(batch: number, partitions: number, records = batch === 1 
           usPerRecord: round(((cpu1.process - cpu0.process) / records) * 1e6, 2),
           usPerInvocation: round(((cpu1.process - cpu0.process) / invocations) * 1e6, 1),
         },
-        engineRead: { recordsPerSecond: Math.round(base.recordsPerSecond), shapedRecordsPerSecond: Math.round(base.shapedRecordsPerSecond) },
+        engineRead: {
+          recordsPerSecond: Math.round(base.raw.recordsPerSecond),
+          cpuUsPerRecord: round(base.raw.cpuUsPerRecord, 2),
+          shapedRecordsPerSecond: Math.round(base.shaped.recordsPerSecond),
+          shapedCpuUsPerRecord: round(base.shaped.cpuUsPerRecord, 2),
+        },
         plainLoop: {
           recordsPerSecond: Math.round((invocations * batch) / loop.direct.seconds),
           callUs: { p50: round(d.p50, 2), p99: round(d.p99, 2) },
@@ -326,8 +349,9 @@ async function measure(batch: number, partitions: number, records = batch === 1 
         overheadUs: { p50: round(c.p50 - d.p50), p99: round(c.p99 - d.p99) },
         overheadVsParsedUs: { p50: round(c.p50 - dp.p50), p99: round(c.p99 - dp.p99) },
         ratio: {
-          vsEngineRead: round(recordsPerSecond / base.recordsPerSecond, 4),
-          vsEngineReadShaped: round(recordsPerSecond / base.shapedRecordsPerSecond, 4),
+          vsEngineRead: round(recordsPerSecond / base.raw.recordsPerSecond, 4),
+          vsEngineReadShaped: round(recordsPerSecond / base.shaped.recordsPerSecond, 4),
+          cpuVsEngineReadShaped: round((cpu1.process - cpu0.process) / records / (base.shaped.cpuUsPerRecord / 1e6), 2),
           vsPlainLoop: round(recordsPerSecond / ((invocations * batch) / loop.direct.seconds), 5),
           vsParsedLoop: round(recordsPerSecond / ((invocations * batch) / loop.parsed.seconds), 4),
         },
