@@ -8,6 +8,8 @@ import type { Objects } from '../../objects/index.js';
 import type { Compression } from './options.js';
 
 const NEWLINE = Buffer.from('\n');
+/** Bytes written ahead of the compressor before a write waits. */
+const WRITE_BUFFER = 1024 * 1024;
 
 export class Roll {
   /** NDJSON bytes (before compression) in the object so far: what rollSize is compared with. */
@@ -28,7 +30,8 @@ export class Roll {
    */
   constructor(objects: Objects, readonly key: string, readonly first: number, readonly day: number, readonly opened: number, compression: Compression, signal: AbortSignal) {
     this.next = first;
-    this.out = compression === 'gzip' ? createGzip() : new PassThrough();
+    // A buffer of a few batches: the next batch is read and checked while gzip (on libuv's threads) compresses this one.
+    this.out = compression === 'gzip' ? createGzip({ highWaterMark: WRITE_BUFFER }) : new PassThrough({ highWaterMark: WRITE_BUFFER });
     this.staged = objects.stage(this.out, { signal });
     this.staged.catch((e: Error) => {
       this.failure = e;
