@@ -2,7 +2,8 @@
 // engine's staging, so an object is never whole in memory; committed by the partition (partition.ts)
 // when it rolls, dropped when it fails or the run stops.
 import { PassThrough, type Transform } from 'node:stream';
-import { createGzip } from 'node:zlib';
+// (zlib's streams take Transform's options, highWaterMark included; its ZlibOptions type does not list them.)
+import { createGzip, type ZlibOptions } from 'node:zlib';
 import type { AppendRecord, StagedObject } from '../../engine/engine.js';
 import type { Objects } from '../../objects/index.js';
 import type { Compression } from './options.js';
@@ -31,7 +32,7 @@ export class Roll {
   constructor(objects: Objects, readonly key: string, readonly first: number, readonly day: number, readonly opened: number, compression: Compression, signal: AbortSignal) {
     this.next = first;
     // A buffer of a few batches: the next batch is read and checked while gzip (on libuv's threads) compresses this one.
-    this.out = compression === 'gzip' ? createGzip({ highWaterMark: WRITE_BUFFER }) : new PassThrough({ highWaterMark: WRITE_BUFFER });
+    this.out = compression === 'gzip' ? createGzip({ highWaterMark: WRITE_BUFFER } as ZlibOptions) : new PassThrough({ highWaterMark: WRITE_BUFFER });
     this.staged = objects.stage(this.out, { signal });
     this.staged.catch((e: Error) => {
       this.failure = e;
