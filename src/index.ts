@@ -16,3 +16,7 @@ export { defineConfig, loadConfig, validateConfig, ConfigError, type SluiceConfi
 export { SluiceError, isRetriable } from './errors.js';
 export { ManualClock, systemClock, type Clock } from './clock.js';
 export { Dependencies, Dependency, TimeoutPolicy, RetryPolicy, CircuitBreakerPolicy, BulkheadPolicy, FallbackPolicy, RetryBudget, wrap, classify, isRetriableError, NonRetriableError, TimeoutError, BrokenCircuitError, BulkheadRejectedError, isNonRetriableError, isTimeoutError, isBrokenCircuitError, isBulkheadRejectedError, isBudgetExhausted, type Policy, type DependencyOptions, type DependenciesOptions, type DependencyStats, type TimeoutOptions, type RetryOptions, type CircuitBreakerOptions, type BulkheadOptions, type RetryBudgetOptions, type CircuitState } from './resilience/index.js';
+export {
+  Producer, ProducerRecordError, ProducerUnavailableError, ProducerBufferFullError, ProducerClosedError, isProducerRecordError, isProducerUnavailable, isProducerBufferFull,
+  type ProducerOptions, type ProducerRecord, type ProducerStats, type Receipt,
+} from './producer/producer.js';

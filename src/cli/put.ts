@@ -1,10 +1,12 @@
-// `sluice put <stream> [file|-]`: sends NDJSON or a JSON array in batches, each with its own
-// Idempotency-Key so a retry after 429/503 or a lost answer never stores a record twice.
-import { randomUUID } from 'node:crypto';
+// `sluice put <stream> [file|-]`: sends NDJSON or a JSON array through the Producer (src/producer):
+// batches, each with its own Idempotency-Key so a retry after 429/503 or a lost answer never
+// stores a record twice, retries within the producer's budget, and reading paced by what the
+// gateway takes (the file is never held in memory).
 import { createReadStream, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { CliError, GatewayClient, type ClientOptions } from './client.js';
+import { Producer, ProducerClosedError, isProducerRecordError, type ProducerRecord } from '../producer/producer.js';
+import { CliError, DEFAULT_URL, type ClientOptions } from './client.js';
 import { Progress } from './progress.js';
 
 export const DEFAULT_PUT_BATCH = 500;
@@ -17,48 +19,74 @@ export interface PutOptions extends ClientOptions {
 
 export async function put(stream: string, file: string | undefined, o: PutOptions): Promise<void> {
   const batchSize = o.batch ?? DEFAULT_PUT_BATCH;
-  const client = new GatewayClient(o);
   const input: Readable = !file || file === '-' ? process.stdin : createReadStream(file);
   const total = file && file !== '-' ? statOrFail(file) : undefined;
   const progress = new Progress(total);
-  const query = new URLSearchParams();
-  if (o.key) query.set('key', o.key);
-  if (o.envelope) query.set('format', 'envelope');
-  const path = `/v1/streams/${encodeURIComponent(stream)}/records${query.size ? `?${query}` : ''}`;
-  const run = randomUUID();
-  let batchNo = 0;
+  const url = o.url ?? process.env.SLUICE_URL ?? DEFAULT_URL;
+  const producer = new Producer(stream, {
+    url,
+    ...(o.apiKey !== undefined ? { apiKey: o.apiKey } : {}),
+    maxBatchRecords: batchSize,
+    maxBatchBytes: 4 * 1024 * 1024,
+    // Waits out an overloaded gateway's 429/503 answers for minutes, as the command always did.
+    policies: { retry: { maxAttempts: 20, baseDelayMs: 250, maxDelayMs: 10_000, maxRetryAfterMs: 120_000 }, breaker: false },
+    onRetry: (e) => progress.note(`gateway busy or unreachable (${describe(e.error)}), retrying in ${(e.delayMs / 1000).toFixed(1)}s`),
+  });
   const sums = { stored: 0, duplicates: 0, failed: 0 };
-  let sent = 0;
-  const send = async (lines: string[], bytes: number) => {
-    const res = await client.request('POST', path, lines.join('\n'), { 'content-type': 'application/x-ndjson', 'idempotency-key': `${run}-${batchNo++}` }, (s) => progress.note(`gateway busy, waiting ${s}s`));
-    sums.stored += res.stored;
-    sums.duplicates += res.duplicates;
-    sums.failed += res.failed;
-    res.results.forEach((r: { error?: { code: string; message: string } }, i: number) => {
-      if (r.error && sums.failed <= 10) process.stderr.write(`\nrecord ${sent + i + 1}: ${r.error.code}: ${r.error.message}\n`);
-    });
-    sent += lines.length;
-    progress.advance(lines.length, bytes);
-  };
-  let lines: string[] = [];
-  let bytes = 0;
-  for await (const record of records(input)) {
-    lines.push(record);
-    bytes += Buffer.byteLength(record) + 1;
-    if (lines.length >= batchSize) {
-      await send(lines, bytes);
-      lines = [];
-      bytes = 0;
-    }
+  let n = 0;
+  let unreachable: string | undefined;
+  try {
+    for await (const { line, record } of records(input, o.envelope === true)) await send(line, record);
+  } catch (e) {
+    await producer.discard(); // a malformed input: what is not sent yet stays unsent
+    throw e;
   }
-  if (lines.length > 0) await send(lines, bytes);
+  async function send(line: string, record: ProducerRecord) {
+    const i = ++n;
+    const bytes = Buffer.byteLength(line) + 1;
+    await producer.whenWritable();
+    producer.put(o.key !== undefined && record.key === undefined ? { ...record, key: o.key } : record).then(
+      (r) => {
+        if (r.duplicate) sums.duplicates++;
+        else sums.stored++;
+        progress.advance(1, bytes);
+      },
+      (e: Error) => {
+        sums.failed++;
+        progress.advance(1, bytes);
+        if (!isProducerRecordError(e)) unreachable ??= e.message;
+        if (sums.failed <= 10 && !isProducerClosed(e)) process.stderr.write(`\nrecord ${i}: ${isProducerRecordError(e) ? e.message : `not stored: ${e.message}`}\n`);
+      },
+    );
+  }
+  await producer.close();
   progress.done();
   process.stdout.write(`stored ${sums.stored}, duplicates ${sums.duplicates}, failed ${sums.failed}\n`);
+  if (unreachable && sums.stored + sums.duplicates === 0) throw new CliError(`nothing was stored: ${unreachable}`);
   if (sums.failed > 0) throw new CliError(`${sums.failed} records were not stored`);
 }
 
+const isProducerClosed = (e: unknown) => e instanceof ProducerClosedError;
+
+const describe = (e: unknown) => {
+  const status = (e as { status?: number }).status;
+  const code = (e as { cause?: { code?: string } }).cause?.code;
+  return status ? `HTTP ${status}` : code ?? (e as Error).message;
+};
+
+/** Yields each record with its JSON text: NDJSON lines, or the elements of a JSON array (envelopes { value, key?, id?, hashKey? } with `envelope`). */
+async function* records(input: Readable, envelope: boolean): AsyncGenerator<{ line: string; record: ProducerRecord }> {
+  for await (const line of jsonTexts(input)) yield { line, record: envelope ? envelopeOf(line) : { value: Buffer.from(line) } };
+}
+
+function envelopeOf(line: string): ProducerRecord {
+  const e = JSON.parse(line) as Record<string, unknown>;
+  if (typeof e !== 'object' || e === null || Array.isArray(e) || !('value' in e)) throw new CliError(`an envelope must be an object { value, key?, id?, hashKey? }, got ${line.slice(0, 80)}`);
+  return { value: e.value, ...(e.key !== undefined ? { key: String(e.key) } : {}), ...(e.id !== undefined ? { id: String(e.id) } : {}), ...(e.hashKey !== undefined ? { hashKey: String(e.hashKey) } : {}) };
+}
+
 /** Yields one JSON text per record: NDJSON lines, or the elements of a JSON array. */
-async function* records(input: Readable): AsyncGenerator<string> {
+async function* jsonTexts(input: Readable): AsyncGenerator<string> {
   let first = true;
   let array: string[] | undefined;
   let lineNo = 0;
