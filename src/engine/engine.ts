@@ -166,8 +166,8 @@ export interface CommitResult {
 
 /** S3's largest single object (and single PUT): 5 GiB. */
 export const MAX_OBJECT_BYTES = 5 * 1024 ** 3;
-/** Longest object name, in UTF-8 bytes (S3's key limit). */
-export const MAX_OBJECT_NAME_BYTES = 1024;
+/** Longest object name, in UTF-8 bytes: S3's 1,024-byte key under its longest bucket name and a slash (63 + 1 + 1,024). */
+export const MAX_OBJECT_NAME_BYTES = 1088;
 /** A staged object not committed or discarded within this time is discarded by the engine. */
 export const DEFAULT_STAGED_TTL_MS = 60 * 60 * 1000; // 1 hour
 /** Default and largest page of `listObjects`. */

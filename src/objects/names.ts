@@ -37,8 +37,8 @@ export function checkBucketName(name: string): string {
 }
 
 /**
- * The longest key a bucket holds: S3's 1,024 bytes, less what the engine's name `<bucket>/<key>`
- * spends on the bucket, since engine names are at most MAX_OBJECT_NAME_BYTES (decision 019).
+ * The longest key a bucket holds: S3's 1,024 bytes (engine names `<bucket>/<key>` are at most
+ * MAX_OBJECT_NAME_BYTES, 63 + 1 + 1,024, so every bucket holds S3's longest keys: decision 019).
  */
 export const maxKeyBytes = (bucket: string): number => Math.min(MAX_KEY_BYTES, MAX_OBJECT_NAME_BYTES - Buffer.byteLength(bucket) - 1);
 

@@ -6,7 +6,7 @@ import { InvalidArgumentError, InvalidRangeError } from '../errors.js';
 
 const LONE_SURROGATE = /\p{Cs}/u;
 
-/** Any well-formed string of 1 to 1,024 UTF-8 bytes (S3 keys: '..', '%', spaces, unicode, leading '/'). */
+/** Any well-formed string of 1 to 1,088 UTF-8 bytes (S3 keys: '..', '%', spaces, unicode, leading '/'). */
 export function checkObjectName(name: string, field = 'name'): Buffer {
   if (typeof name !== 'string' || name.length === 0 || LONE_SURROGATE.test(name)) {
     throw new InvalidArgumentError(`invalid object name '${String(name).slice(0, 200)}': use 1-${MAX_OBJECT_NAME_BYTES} bytes of well-formed UTF-8`, field);
