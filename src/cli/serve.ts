@@ -22,6 +22,8 @@ import { processRuntime } from '../functions/runtime/process.js';
 import { threadRuntime } from '../functions/runtime/thread.js';
 import { configuredPipelines, runOptions, startPipelines } from './pipelines.js';
 import { ArchiveRun } from '../connectors/archive/index.js';
+import { Objects } from '../objects/index.js';
+import { prepareObjectTriggers } from '../functions/objects/index.js';
 
 export interface ServeFlags {
   config?: string;
@@ -56,6 +58,9 @@ export async function serve(mode: 'dev' | 'start', flags: ServeFlags): Promise<v
   const metrics = process.env.SLUICE_METRICS === 'off' ? Metrics.off() : new Metrics({ process: true });
   const observer = new Observer({ metrics, log: rootLog.child({ component: 'gateway' }), version: VERSION });
   const gateway = new Gateway(engine, gatewayOptions(mode, config, flags), undefined, observer);
+  // Before the gateway takes a write: every write a trigger matches commits its event into the function's queue (decision 021).
+  const announce = await prepareObjectTriggers(engine, config.functions ?? {}, { region: gateway.options.region, clock: systemClock });
+  if (announce) gateway.objects = new Objects(engine, { clock: systemClock, announce });
   await ensureBuckets(gateway, config, log);
   const { host, port } = await gateway.listen().catch(async (e: NodeJS.ErrnoException) => {
     housekeeping.abort();
@@ -70,7 +75,7 @@ export async function serve(mode: 'dev' | 'start', flags: ServeFlags): Promise<v
   const runs = await startPipelines(engine, loaded, options);
   observer.watch(runs);
   const functions = await startFunctions(config, source, engine, gateway, observer, mode);
-  // After the functions: the gateway's object store is then the one whose writes announce events.
+  // Through the gateway's object store: an archive's objects announce to object triggers as the S3 API's do.
   const archives = await startArchives(engine, gateway, config, rootLog);
   // (Printed whatever the level, once everything runs: it is how a user, and a script, learns where to go.)
   process.stderr.write(`sluice ${mode}: listening on ${gateway.url} (host ${host}, port ${port}); dashboard ${gateway.url}/ui\n`);

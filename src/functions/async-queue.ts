@@ -3,7 +3,8 @@
 // does (2 more attempts, 1 min then 2 min later), and sends what fails for good — or is older than
 // maximumEventAge — to the on-failure destination, in Lambda's destination record shape.
 import type { Clock } from '../clock.js';
-import type { Engine } from '../engine/engine.js';
+import type { AppendRecord, Engine } from '../engine/engine.js';
+import { StreamExistsError } from '../engine/errors.js';
 import type { InvokeOutcome } from './runtime/types.js';
 
 export const asyncStreamOf = (fn: string) => `_sluice.fn.${fn}.async`;
@@ -12,6 +13,8 @@ export const RETRY_DELAYS_MS = [60_000, 120_000];
 /** Events of one function in flight at once (waiting out their retry delay, or running). */
 const MAX_IN_FLIGHT = 100;
 const READ_BATCH = 100;
+/** The queue's stream de-duplicates by event id this long (an event queued twice in an hour is stored once). */
+const QUEUE_DEDUP_WINDOW_MS = 3_600_000;
 
 /** An asynchronous invocation as queued. */
 export interface AsyncEvent {
@@ -43,6 +46,25 @@ export interface AsyncQueueOptions {
   log?: (line: string, level?: 'info' | 'warn') => void;
 }
 
+/**
+ * The record that queues an event: what `enqueue` appends, and what an object trigger's
+ * announcement commits with the object it announces (src/functions/objects). Its id is the request
+ * id, so the same event queued twice is stored once.
+ */
+export function queuedRecord(requestId: string, payload: string, now: number): AppendRecord {
+  const e: AsyncEvent = { requestId, payload, queuedAt: now, attempt: 0, notBefore: now };
+  return { id: requestId, partition: 0, value: Buffer.from(JSON.stringify(e)) };
+}
+
+/** Creates a function's queue stream when missing (the registry at start; `sluice dev` before the gateway takes writes that announce into it). */
+export async function ensureAsyncQueue(engine: Engine, fn: string): Promise<void> {
+  try {
+    await engine.createStream(asyncStreamOf(fn), { partitions: 1, dedupWindowMs: QUEUE_DEDUP_WINDOW_MS });
+  } catch (e) {
+    if (!(e instanceof StreamExistsError)) throw e;
+  }
+}
+
 export class AsyncQueue {
   private readonly stream: string;
   private readonly group: string;
@@ -60,9 +82,7 @@ export class AsyncQueue {
 
   /** Queues an event durably; resolves once it is stored (Invoke answers 202 then). */
   async enqueue(requestId: string, payload: string): Promise<void> {
-    const now = this.o.clock.now();
-    const e: AsyncEvent = { requestId, payload, queuedAt: now, attempt: 0, notBefore: now };
-    const [r] = await this.o.engine.append(this.stream, [{ id: requestId, value: Buffer.from(JSON.stringify(e)) }]);
+    const [r] = await this.o.engine.append(this.stream, [queuedRecord(requestId, payload, this.o.clock.now())]);
     if (r && 'error' in r) throw new Error(`could not queue the event: ${r.error.message}`);
   }
 

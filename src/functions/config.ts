@@ -5,6 +5,8 @@ import { parseDuration } from '../config/duration.js';
 import { InvalidScheduleExpressionError, parseSchedule } from './schedules/index.js';
 import { InvalidFilterPatternError, InvalidMappingOptionError } from './streams/errors.js';
 import { resolveMappingOptions, type StreamMappingOptions } from './streams/options.js';
+import { bucketNameProblem } from '../objects/names.js';
+import { MAX_FILTER_LENGTH, OBJECT_EVENT_TYPES, overlap, type ObjectTrigger } from './objects/trigger.js';
 
 export const DEFAULT_TIMEOUT_MS = 3_000; // Lambda's
 export const MAX_THREAD_TIMEOUT_MS = 900_000; // Lambda's 15 minutes
@@ -74,7 +76,43 @@ const scheduleTrigger = z
     }
   });
 
+/** `{ object: { bucket, events, prefix?, suffix?, id? } }`: S3's event notification to Lambda, queued as an asynchronous invocation. */
+const objectTrigger = z.strictObject({
+  object: z.strictObject({
+    /** The bucket (it may be created later: events are matched by name). */
+    bucket: z.string().superRefine((b, ctx) => {
+      const problem = bucketNameProblem(b);
+      if (problem) ctx.addIssue({ code: 'custom', message: `invalid bucket name '${b}': ${problem}` });
+    }),
+    events: z.array(z.enum(OBJECT_EVENT_TYPES)).min(1),
+    prefix: z.string().min(1).max(MAX_FILTER_LENGTH).optional(),
+    suffix: z.string().min(1).max(MAX_FILTER_LENGTH).optional(),
+    /** S3's configuration Id (the event's s3.configurationId). Default '<function>-object', then '-2', … */
+    id: z.string().min(1).max(255).optional(),
+  }),
+});
+
 const action = z.enum(['read', 'write', 'admin']);
+
+const triggerKinds = z.union([objectTrigger, streamTrigger, scheduleTrigger]);
+type TriggerOutput = z.output<typeof triggerKinds>;
+const KINDS = { object: objectTrigger, stream: streamTrigger, schedule: scheduleTrigger } as const;
+
+/**
+ * A trigger is checked against the kind its key names (`object`, `stream`, `schedule`): a union
+ * would answer a bad one with "Invalid input", where each bad field should be a line of its own.
+ */
+const trigger = z.unknown().transform((v, ctx): TriggerOutput => {
+  const kind = v !== null && typeof v === 'object' ? (Object.keys(KINDS) as (keyof typeof KINDS)[]).find((k) => k in v) : undefined;
+  if (!kind) {
+    ctx.addIssue({ code: 'custom', message: 'a trigger is { stream, … }, { schedule, … } or { object: { bucket, events, … } }' });
+    return z.NEVER;
+  }
+  const r = KINDS[kind].safeParse(v);
+  if (r.success) return r.data;
+  for (const issue of r.error.issues) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
+  return z.NEVER;
+});
 
 export const functionSchema = z
   .strictObject({
@@ -87,7 +125,7 @@ export const functionSchema = z
     runtime: z.enum(['thread', 'process']).optional(),
     /** Stream patterns → actions, as API key scopes: what the function may do through Sluice (its context client and its own key pair). */
     permissions: z.record(z.string(), z.array(action).min(1)).optional(),
-    triggers: z.array(z.union([streamTrigger, scheduleTrigger])).optional(),
+    triggers: z.array(trigger).optional(),
     /** Where asynchronous invocations (Event, schedules) go when they fail for good, or succeed. */
     destinations: z.strictObject({ onFailure: z.strictObject({ stream: z.string().min(1) }).optional(), onSuccess: z.strictObject({ stream: z.string().min(1) }).optional() }).optional(),
     /** Asynchronous invocations: retries (Lambda: 2) and how old an event may get before it is dropped to onFailure (Lambda: 6 h). */
@@ -98,8 +136,18 @@ export const functionSchema = z
   .superRefine((f, ctx) => {
     const streams = new Set<string>();
     const rules = new Set<string>();
+    const objects: [number, ObjectTrigger][] = [];
+    const ids = new Set<string>();
     for (const [i, t] of (f.triggers ?? []).entries()) {
-      if ('stream' in t) {
+      if (isObjectTrigger(t)) {
+        // S3 refuses two configurations of one bucket that could match one write; so does a function (an event would reach it twice).
+        const other = objects.find(([, o]) => overlap(o, t.object));
+        if (other) ctx.addIssue({ code: 'custom', path: ['triggers', i, 'object'], message: `overlaps triggers.${other[0]} (same bucket, a shared event type, overlapping prefix and suffix): one write would invoke the function twice` });
+        const id = t.object.id;
+        if (id !== undefined && ids.has(id)) ctx.addIssue({ code: 'custom', path: ['triggers', i, 'object', 'id'], message: `two object triggers have the id '${id}'` });
+        if (id !== undefined) ids.add(id);
+        objects.push([i, t.object]);
+      } else if ('stream' in t) {
         // Lambda refuses a second mapping of one function to one stream (both would commit one offset group).
         if (streams.has(t.stream)) ctx.addIssue({ code: 'custom', path: ['triggers', i, 'stream'], message: `the function has a trigger on stream '${t.stream}' already` });
         streams.add(t.stream);
@@ -119,12 +167,16 @@ export const functionSchema = z
 
 export const functionsSchema = z.record(z.string().regex(FUNCTION_NAME, 'function names are 1-64 letters, digits, - or _'), functionSchema);
 
-/** What a user writes for one function. */
-export type FunctionConfig = z.input<typeof functionSchema>;
+/** What a user writes for one function (its triggers typed as the kinds they are). */
+export type FunctionConfig = Omit<z.input<typeof functionSchema>, 'triggers'> & { triggers?: z.input<typeof triggerKinds>[] };
 /** A function's configuration after validation (durations in ms). */
 export type ResolvedFunctionConfig = z.output<typeof functionSchema>;
 export type StreamTriggerConfig = { stream: string } & StreamMappingOptions;
 export type ScheduleTriggerConfig = z.output<typeof scheduleTrigger>;
+export type ObjectTriggerConfig = z.output<typeof objectTrigger>;
+
+/** Whether a validated trigger is an object trigger (its kind is the key it has: the schema picked it by that key). */
+export const isObjectTrigger = (t: TriggerOutput): t is ObjectTriggerConfig => 'object' in t && !('stream' in t);
 
 /** The rule name of a function's `index`th schedule trigger without a name of its own (counting those only): '<fn>-schedule', '<fn>-schedule-2', … */
 export const scheduleNameOf = (fn: string, index: number): string => `${fn}-schedule${index === 0 ? '' : `-${index + 1}`}`;

@@ -10,7 +10,7 @@ import { StreamExistsError } from '../engine/errors.js';
 import { createApiKey } from '../gateway/auth/api-keys.js';
 import type { Principal } from '../gateway/auth/scopes.js';
 import type { Observer } from '../observe/observer.js';
-import { AsyncQueue, asyncStreamOf, type AsyncEvent } from './async-queue.js';
+import { AsyncQueue, ensureAsyncQueue, type AsyncEvent } from './async-queue.js';
 import { DEFAULT_ASYNC_RETRIES, DEFAULT_CONCURRENCY, DEFAULT_MAX_EVENT_AGE_MS, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_MS, handlerOf, scheduleNameOf, type ResolvedFunctionConfig, type ScheduleTriggerConfig, type StreamTriggerConfig } from './config.js';
 import { ASYNC_PAYLOAD_LIMIT, FunctionInitError, FunctionNotFoundError, FunctionThrottledError, InvalidPayloadError, RequestTooLargeError, SYNC_PAYLOAD_LIMIT, SYNC_RESPONSE_LIMIT } from './errors.js';
 import { lambdaLines, LOG_RETENTION_MS, logStreamOf, logTail } from './logs.js';
@@ -232,7 +232,8 @@ export class Functions {
       concurrency: config.concurrency ?? DEFAULT_CONCURRENCY,
       environment: lambdaEnvironment(name, memoryMB, o, principal, key.key, config.environment ?? {}),
     };
-    for (const stream of [logStreamOf(name), asyncStreamOf(name)]) await ensureStream(o.engine, stream, stream === logStreamOf(name) ? LOG_RETENTION_MS : undefined);
+    await ensureStream(o.engine, logStreamOf(name), LOG_RETENTION_MS);
+    await ensureAsyncQueue(o.engine, name);
     const runtime = o.runtimes[config.runtime ?? 'thread'](spec);
     const warmed = performance.now();
     try {
@@ -249,8 +250,9 @@ export class Functions {
     if (o.watch) this.watchFile(entry, path);
     let unnamed = 0;
     for (const [i, t] of (config.triggers ?? []).entries()) {
+      // (Object triggers need nothing running here: their events are committed into the async queue with the objects, src/functions/objects.)
       if ('stream' in t) await this.addMapping(entry, t as StreamTriggerConfig, i);
-      else await this.addSchedule(entry, t, i, t.name ?? scheduleNameOf(name, unnamed++));
+      else if ('schedule' in t) await this.addSchedule(entry, t, i, t.name ?? scheduleNameOf(name, unnamed++));
     }
   }
 
@@ -387,9 +389,9 @@ function lambdaEnvironment(name: string, memoryMB: number, o: FunctionsOptions, 
   };
 }
 
-async function ensureStream(engine: Engine, name: string, retentionMs?: number): Promise<void> {
+async function ensureStream(engine: Engine, name: string, retentionMs: number): Promise<void> {
   try {
-    await engine.createStream(name, { partitions: 1, dedupWindowMs: 3_600_000, ...(retentionMs ? { retentionMs } : {}) });
+    await engine.createStream(name, { partitions: 1, dedupWindowMs: 3_600_000, retentionMs });
   } catch (e) {
     if (!(e instanceof StreamExistsError)) throw e;
   }

@@ -13,7 +13,7 @@ import { compositeChecksum, multipartEtag } from './digests.js';
 import { entryOf, type ObjectEntry } from './entry.js';
 import { InvalidPartError, InvalidPartNumberError, InvalidPartOrderError, PartTooSmallError, UploadNotFoundError } from './errors.js';
 import { checkKey } from './names.js';
-import { MAX_LIST_KEYS, MAX_PARTS } from './options.js';
+import { MAX_LIST_KEYS, MAX_PARTS, type WriteOptions } from './options.js';
 import type { Objects, PutOptions } from './store.js';
 
 export const UPLOAD_STATE_PREFIX = '_sluice/objects/uploads/';
@@ -110,7 +110,7 @@ export class Uploads {
   }
 
   /** CompleteMultipartUpload: the parts named, in ascending order, each as uploaded; see the file comment. */
-  async complete(bucket: string, key: string, uploadId: string, parts: readonly CompletedPart[], call?: CallOptions): Promise<ObjectEntry> {
+  async complete(bucket: string, key: string, uploadId: string, parts: readonly CompletedPart[], call?: WriteOptions): Promise<ObjectEntry> {
     const { fence } = await this.store.buckets.get(bucket, call);
     const upload = await this.get(bucket, key, uploadId, call);
     if (parts.length === 0) throw new InvalidPartError(0, 'a multipart upload is completed with at least one part');

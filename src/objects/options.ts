@@ -2,7 +2,7 @@
 import type { Clock } from '../clock.js';
 import { systemClock } from '../clock.js';
 import { withDefaults } from '../defaults.js';
-import { MAX_OBJECT_BYTES, type CommitAppend, type ObjectWritten } from '../engine/engine.js';
+import { MAX_OBJECT_BYTES, type CallOptions, type CommitAppend, type ObjectWritten } from '../engine/engine.js';
 import { InvalidArgumentError } from '../engine/errors.js';
 
 /** S3's largest single PUT, part and object: 5 GiB. */
@@ -22,6 +22,20 @@ export interface ObjectEvent {
   event: 'ObjectCreated:Put' | 'ObjectCreated:Copy' | 'ObjectCreated:CompleteMultipartUpload' | 'ObjectRemoved:Delete';
   /** The engine's account of the write: the new object's info (size, etag, version), or the delete's version. */
   written: ObjectWritten;
+  /** Who asked for the write, when the caller said (the `origin` of its call options). */
+  origin?: ObjectOrigin;
+}
+
+/** Who made a write, as S3's events report it (userIdentity, sourceIPAddress, x-amz-request-id). */
+export interface ObjectOrigin {
+  principalId: string;
+  sourceIPAddress: string;
+  requestId: string;
+}
+
+/** Options of a call that writes: `origin` goes into the writes' announcements. */
+export interface WriteOptions extends CallOptions {
+  origin?: ObjectOrigin;
 }
 
 export interface ObjectsOptions {
@@ -33,7 +47,10 @@ export interface ObjectsOptions {
   clock?: Clock;
   /**
    * Appends announcing writes (object-created and -removed events), committed in the same unit as
-   * the writes they announce (the engine's `announce`). Default: none.
+   * the writes they announce (the engine's `announce`): called synchronously, once per unit, with
+   * the unit's tagged writes; must not throw. Every write through `commitWrites` (the S3 API's,
+   * the archives') goes through it. Function triggers: `objectAnnouncer` (src/functions/objects).
+   * Default: none.
    */
   announce?: (events: ObjectEvent[]) => CommitAppend[];
 }

@@ -11,12 +11,12 @@ import { verifyStaged, type Expected } from './digests.js';
 import { InvalidCopyError, ObjectNotFoundError, PreconditionFailedError, BucketNotFoundError } from './errors.js';
 import { listObjects, type ListOptions, type ObjectPage } from './listing.js';
 import { checkKey } from './names.js';
-import { resolveObjectsOptions, type ObjectEvent, type ObjectsOptions, type ResolvedObjectsOptions } from './options.js';
+import { resolveObjectsOptions, type ObjectEvent, type ObjectsOptions, type ResolvedObjectsOptions, type WriteOptions } from './options.js';
 import { Uploads } from './multipart.js';
 import { entryOf, type ObjectEntry } from './entry.js';
 import { interruptible } from './interruptible.js';
 
-export interface PutOptions extends CallOptions {
+export interface PutOptions extends WriteOptions {
   /** The size the request declares; over the limit it is refused before a byte is read. */
   size?: number;
   /** Checksums to compute and keep (x-amz-checksum-* asked for or sent). */
@@ -40,7 +40,7 @@ export interface OpenedEntry {
   body: Readable;
 }
 
-type Tag = Omit<ObjectEvent, 'written'> | undefined;
+type Tag = Omit<ObjectEvent, 'written' | 'origin'> | undefined;
 
 export class Objects {
   readonly options: ResolvedObjectsOptions;
@@ -85,14 +85,21 @@ export class Objects {
     return staged;
   }
 
-  /** Commits a unit of object writes fenced by the bucket, discarding its staged objects if it fails; a ConflictError of the fence is BucketNotFoundError. */
-  async commitWrites(bucket: string, fence: BucketFence, unit: CommitUnit, tags: Tag[], staged: StagedObject[], call?: CallOptions) {
+  /**
+   * Commits a unit of object writes fenced by the bucket, discarding its staged objects if it fails;
+   * a ConflictError of the fence is BucketNotFoundError. `tags[i]` names the event of
+   * `unit.objects[i]` (undefined: not announced); the announcements (the `announce` option, with
+   * `call.origin`) commit in the same unit. Every write of a bucket goes through here: the S3 API's
+   * and the archives' (src/connectors/archive), so both announce alike.
+   */
+  async commitWrites(bucket: string, fence: BucketFence, unit: CommitUnit, tags: Tag[], staged: StagedObject[], call?: WriteOptions) {
     const announce = this.options.announce;
+    const origin = call?.origin;
     try {
       return await this.engine.commit({
         ...unit,
         fences: [...(unit.fences ?? []), fence],
-        ...(announce && tags.some(Boolean) ? { announce: (written) => announce(written.flatMap((w, i) => (tags[i] ? [{ ...tags[i]!, written: w }] : []))) } : {}),
+        ...(announce && tags.some(Boolean) ? { announce: (written) => announce(written.flatMap((w, i) => (tags[i] ? [{ ...tags[i]!, written: w, ...(origin ? { origin } : {}) }] : []))) } : {}),
       }, call);
     } catch (e) {
       await Promise.all(staged.map((s) => this.engine.discardStaged(s)));
@@ -157,12 +164,12 @@ export class Objects {
   }
 
   /** DeleteObject: gone, whether it existed or not (S3 answers both alike). */
-  async delete(bucket: string, key: string, call?: CallOptions): Promise<void> {
+  async delete(bucket: string, key: string, call?: WriteOptions): Promise<void> {
     await this.deleteMany(bucket, [key], call);
   }
 
   /** DeleteObjects: one unit for every valid key; per key, an error for the invalid ones. */
-  async deleteMany(bucket: string, keys: readonly string[], call?: CallOptions): Promise<{ key: string; error?: unknown }[]> {
+  async deleteMany(bucket: string, keys: readonly string[], call?: WriteOptions): Promise<{ key: string; error?: unknown }[]> {
     const { fence } = await this.buckets.get(bucket, call);
     const results = keys.map((key) => {
       try {
@@ -184,7 +191,7 @@ export class Objects {
    * CopyObject: the destination refers to the source's content (no byte is copied), with the
    * source's metadata, or `metadata` in its place (x-amz-metadata-directive: REPLACE).
    */
-  async copy(src: { bucket: string; key: string; conditions?: Conditions }, dst: { bucket: string; key: string }, o: { metadata?: Record<string, string> } & CallOptions = {}): Promise<ObjectEntry> {
+  async copy(src: { bucket: string; key: string; conditions?: Conditions }, dst: { bucket: string; key: string }, o: { metadata?: Record<string, string> } & WriteOptions = {}): Promise<ObjectEntry> {
     checkKey(src.bucket, src.key);
     checkKey(dst.bucket, dst.key);
     await this.buckets.get(src.bucket, o);
