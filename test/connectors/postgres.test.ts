@@ -143,3 +143,26 @@ describe('pipelines into PostgreSQL', () => {
     expect(await rows()).toEqual([{ key: 'u', windowStart: 12_000, windowEnd: 30_000, n: 2 }]);
   });
 });
+
+describe("the PostgreSQL sink's reset (sluice replay)", () => {
+  for (const type of ['double precision', 'timestamptz']) {
+    it(`--from <time> deletes the rows of windows starting at that time or later and forgets the offsets (windowStart ${type})`, async () => {
+      const url = await freshDatabase();
+      const deps = new Dependencies();
+      const made = new Map<string, Dependency>();
+      const dependencyFor: DependencyFor = (name, o) => made.get(name) ?? made.set(name, deps.policyFor(name, o)).get(name)!;
+      const options = { connection: url, table: 'w', key: ['key', 'windowStart'], columns: { windowStart: type } };
+      const sink = new PostgresSink(options, dependencyFor);
+      const rows = [0, 60_000, 120_000].map((windowStart, i) => ({ key: ['v', windowStart], value: { key: 'v', windowStart, n: i }, deleted: false, place: `0.${i}` }));
+      await sink.write({ pipeline: 'p', sink: 'pg.w', stream: '_sluice.p.t.pg.w', partition: 0, from: 0, next: 1, rows }, { signal: new AbortController().signal, reject: async () => {} });
+      await sink.close();
+      const replay = new PostgresSink(options, dependencyFor); // as sluice replay opens it
+      await replay.reset('p', 'pg.w', 60_000);
+      await replay.close();
+      const left = await query<{ n: number; ms: number }>(url, 'SELECT n, ' + (type === 'timestamptz' ? 'extract(epoch from "windowStart") * 1000' : '"windowStart"') + '::float8 AS ms FROM w');
+      expect(left).toEqual([{ n: 0, ms: 0 }]);
+      expect(await query(url, 'SELECT * FROM _sluice_offsets')).toEqual([]);
+      deps.dispose();
+    });
+  }
+});

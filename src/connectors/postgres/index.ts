@@ -9,7 +9,7 @@ import type { Dependency, DependencyOptions } from '../../resilience/index.js';
 import type { RejectedRow, Sink, SinkBatch, SinkRow, SinkWriteContext } from '../sink.js';
 import { isRowError, pgError } from './errors.js';
 import { DEFAULT_POSTGRES_ATTEMPTS, DEFAULT_POSTGRES_TIMEOUT_MS, OFFSETS_TABLE, resolvePostgresOptions, type PostgresSinkOptions, type ResolvedPostgresOptions } from './options.js';
-import { ensureOffsetsTable, qualified, TableSchema } from './schema.js';
+import { ensureOffsetsTable, param, qualified, TableSchema } from './schema.js';
 import { rebuild, runs, statementsOf, type Statement } from './statements.js';
 
 export { PostgresSinkError, isRetriablePgError, isRowError } from './errors.js';
@@ -78,8 +78,9 @@ export class PostgresSink implements Sink {
       await c.query('BEGIN');
       await this.schema.load(c);
       if (this.schema.exists) {
-        if (from === undefined || this.schema.typeOf('windowStart') === undefined) await c.query(`DELETE FROM ${qualified(this.options.table)}`);
-        else await c.query(`DELETE FROM ${qualified(this.options.table)} WHERE "windowStart" >= $1`, [from]);
+        const type = this.schema.typeOf('windowStart');
+        if (from === undefined || type === undefined) await c.query(`DELETE FROM ${qualified(this.options.table)}`);
+        else await c.query(`DELETE FROM ${qualified(this.options.table)} WHERE "windowStart" >= $1`, [param(from, type)]); // epoch ms, as a timestamp for a timestamp column
       }
       await c.query(`DELETE FROM ${OFFSETS_TABLE} WHERE pipeline = $1 AND sink = $2`, [pipeline, sink]);
       await c.query('COMMIT');
