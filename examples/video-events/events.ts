@@ -2,7 +2,10 @@
 // traffic plan (good events with a few malformed records among them) that the producer puts and a
 // test recomputes. Nothing here touches the network.
 
-export const EVENT_TYPES = ['play', 'pause', 'seek', 'buffer', 'complete', 'ad_start'] as const;
+/** What a viewer does; the traffic plan draws its events from these. */
+const ACTIONS = ['play', 'pause', 'seek', 'buffer', 'complete', 'ad_start'] as const;
+/** …and `error`: the player failed (a stream that does not load, a decoder error). */
+export const EVENT_TYPES = [...ACTIONS, 'error'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 /** What a video player sends. */
@@ -140,32 +143,89 @@ export interface PlanOptions {
   start?: number;
 }
 
-/** `count` good events from 60 sessions, with the malformed records spread evenly among them. */
+const MINUTE_MS = 60_000;
+/** The video whose stream breaks in the plan's second and third minutes. */
+export const BROKEN_VIDEO = 'v-5';
+/** How often a player reports an error: 3 % of events, and 60 % of the broken video's while it is broken. */
+export function errorChance(videoId: string, minute: number): number {
+  return videoId === BROKEN_VIDEO && (minute === 1 || minute === 2) ? 0.6 : 0.03;
+}
+
+/**
+ * `count` good events from 60 sessions watching 23 videos, one every 250 ms (240 a minute), a few
+ * of them errors (see errorChance), with the malformed records spread evenly among them.
+ */
 export function plan(o: PlanOptions = {}): PlannedRecord[] {
   const count = o.count ?? 200;
   const seed = o.seed ?? 1;
   const start = o.start ?? Date.now();
   const random = rng(seed);
+  const failures = rng(seed ^ 0x5eed);
   const int = (n: number) => Math.floor(random() * n);
   const out: PlannedRecord[] = [];
   for (let i = 0; i < count; i++) {
     const session = int(60);
     const duration = 60 * (5 + (session % 40)); // 5-44 minute videos, one per session
-    const event = EVENT_TYPES[int(EVENT_TYPES.length)]!;
-    const position = event === 'complete' ? duration : event === 'play' && random() < 0.3 ? 0 : int(duration);
+    const drawn = ACTIONS[int(ACTIONS.length)]!;
+    const videoId = `v-${session % 23}`;
+    const ts = start + i * 250;
+    // Errors come from their own generator, so the other events are the same with or without them.
+    const event: EventType = failures() < errorChance(videoId, Math.floor((ts - start) / MINUTE_MS)) ? 'error' : drawn;
+    const position = drawn === 'complete' ? duration : drawn === 'play' && random() < 0.3 ? 0 : int(duration);
     const e: PlayerEvent = {
       eventId: `e-${seed}-${String(i).padStart(5, '0')}`,
       sessionId: `s-${session}`,
-      videoId: `v-${session % 23}`,
+      videoId,
       event,
       position,
       duration,
       userAgent: USER_AGENTS[session % USER_AGENTS.length]!,
-      ts: start + i * 250,
+      ts,
     };
     out.push({ partitionKey: e.sessionId, data: utf8(JSON.stringify(e)), good: e });
   }
   const bad = malformedRecords();
   bad.forEach((b, k) => out.splice(Math.floor(((k + 0.5) * count) / bad.length) + k, 0, b));
   return out;
+}
+
+/** A video's minute as the `video-minutes` pipeline counts it: a row of the table `video_minute`. */
+export interface VideoMinute {
+  /** The video's id. */
+  key: string;
+  /** The minute, epoch ms (UTC): [windowStart, windowEnd). */
+  windowStart: number;
+  windowEnd: number;
+  /** Sessions that sent an event for the video in the minute (people watching it). */
+  views: number;
+  /** Player events of the video in the minute, errors included. */
+  events: number;
+  /** Of those, `error` events. */
+  errors: number;
+}
+
+/** A minute whose share of error events is above this is alerted on… */
+export const ALERT_ERROR_RATE = 0.2;
+/** …when it has at least this many events (one error in two events pages nobody). */
+export const ALERT_MIN_EVENTS = 5;
+
+/** What the webhook receives for a video's bad minute. */
+export interface ErrorRateAlert {
+  type: 'error-rate';
+  /** The video's id (the webhook record's key is [key, windowStart]). */
+  key: string;
+  windowStart: number;
+  windowEnd: number;
+  events: number;
+  errors: number;
+  /** errors / events, three decimals. */
+  errorRate: number;
+  threshold: number;
+}
+
+/** The alert a video's minute calls for, if any. */
+export function errorRateAlert(m: VideoMinute): ErrorRateAlert | undefined {
+  if (m.events < ALERT_MIN_EVENTS || m.errors / m.events <= ALERT_ERROR_RATE) return undefined;
+  const errorRate = Math.round((m.errors / m.events) * 1000) / 1000;
+  return { type: 'error-rate', key: m.key, windowStart: m.windowStart, windowEnd: m.windowEnd, events: m.events, errors: m.errors, errorRate, threshold: ALERT_ERROR_RATE };
 }

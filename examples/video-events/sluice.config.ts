@@ -1,6 +1,8 @@
 // The video-events example (seed talk 001): player events arrive through the Kinesis API, a
 // stream-triggered function checks and enriches them, malformed ones end up in a failure stream
-// with their data, and a scheduled function publishes a heartbeat every minute.
+// with their data, and a scheduled function publishes a heartbeat every minute. The enriched
+// events are archived by day into the bucket `video-events`, and a pipeline counts each video's
+// views per minute into PostgreSQL and alerts a webhook on error rates (pipeline.ts).
 import { defineConfig, defineFunction } from '../../src/config/index.js';
 
 export default defineConfig({
@@ -9,7 +11,14 @@ export default defineConfig({
     'enriched-events': { partitions: 4, partitionKeyField: 'sessionId' },
     'player-events-failed': { partitions: 1 },
     heartbeats: { partitions: 1 },
+    'video-alerts': { partitions: 1 },
   },
+  // What Kinesis Data Firehose does for S3: <yyyy>/<mm>/<dd>/enriched-events-<partition>-<first offset>.ndjson.gz,
+  // dated by arrival (UTC). Rolled every 10 s (Firehose waits 300 s by default) so that objects appear soon.
+  archives: {
+    'enriched-events': { bucket: 'video-events', rollInterval: '10s' },
+  },
+  dataflow: { pipelines: ['./pipeline.ts'] },
   functions: {
     enrich: defineFunction({
       handler: './functions/enrich.ts',

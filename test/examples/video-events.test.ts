@@ -48,7 +48,8 @@ describe('examples/video-events', () => {
     const kept = { expression: 'rate(1 minute)', anchor: latestDue - 10 * MINUTE, lastRun: latestDue - 2 * MINUTE };
     await engine.commit({ state: [{ key: 'fn-schedule:heartbeat:heartbeat-schedule', value: Buffer.from(JSON.stringify(kept)) }] });
     await engine.close();
-    server = await startDev({ config: CONFIG, dataDir });
+    // Without PostgreSQL and a webhook (the pipeline test sets them: video-events-pipeline.test.ts).
+    server = await startDev({ config: CONFIG, dataDir, env: { VIDEO_EVENTS_PG: '', VIDEO_EVENTS_ALERT_URL: '' } });
   }, 90_000);
   afterAll(async () => {
     expect(await server?.stop()).toBe(0);
@@ -105,6 +106,14 @@ describe('examples/video-events', () => {
     expect(described.stdout).toMatch(new RegExp(`stream trigger 'player-events': Enabled, OK, iterator age 0 ms, lag 0; \\d+ invocations, \\d+ errors, ${COUNT} records delivered, 6 discarded, \\d+ retries\\n`));
     expect(described.stdout).toContain('permissions: enriched-events write');
   }, 120_000); // (about 20 s; the deadlines are for a machine busy with other work)
+
+  it('without VIDEO_EVENTS_PG and VIDEO_EVENTS_ALERT_URL, says once that the views go to SQLite and the alerts to the stream video-alerts only', () => {
+    const lines = server.stderr().split('\n').filter((l) => l.startsWith('video-minutes: '));
+    expect(lines).toEqual([
+      'video-minutes: VIDEO_EVENTS_PG is not set: per-minute views go to the SQLite table video_minute (tables.db in the data directory)',
+      'video-minutes: VIDEO_EVENTS_ALERT_URL is not set: error-rate alerts go to the stream video-alerts only',
+    ]);
+  });
 
   it('runs the heartbeat on its schedule (once for the runs missed while stopped, then every minute), and invoked with a scheduled event, appends that beat to heartbeats', async () => {
     const rule = 'arn:aws:events:us-east-1:000000000000:rule/heartbeat-schedule';
