@@ -44,7 +44,7 @@ export async function serve(mode: 'dev' | 'start', flags: ServeFlags): Promise<v
   if (mode === 'start' && principals.length === 0 && !flags.insecure) {
     throw new CliError('sluice start refuses to run without API keys: add auth.principals to sluice.config.ts (see `sluice keys create`), or pass --insecure', 2);
   }
-  const rootLog = createLogger({ level: flags.logLevel ?? process.env.LOG_LEVEL ?? (flags.demo ? 'warn' : undefined), pretty: mode === 'dev' });
+  const rootLog = createLogger({ level: flags.logLevel ?? process.env.LOG_LEVEL ?? (flags.demo ? 'warn' : undefined), pretty: logFormatOf(process.env.SLUICE_LOG_FORMAT, mode) === 'pretty' });
   const log = rootLog.child({ component: 'sluice' });
   const engineConfig = engineConfigOf(config, flags);
   const loaded = await configuredPipelines(config, source);
@@ -217,4 +217,11 @@ async function startArchives(engine: Engine, gateway: Gateway, config: ResolvedC
 export function pipelineLog(root: Logger): (line: string, level?: 'info' | 'warn') => void {
   const log = root.child({ component: 'dataflow' });
   return (line, level = 'warn') => log[level](line);
+}
+
+/** SLUICE_LOG_FORMAT: 'pretty' (readable lines; sluice dev's default) or 'json' (one object a line; sluice start's). */
+function logFormatOf(given: string | undefined, mode: 'dev' | 'start'): 'pretty' | 'json' {
+  if (given === undefined || given === '') return mode === 'dev' ? 'pretty' : 'json';
+  if (given !== 'pretty' && given !== 'json') throw new CliError(`SLUICE_LOG_FORMAT must be 'pretty' or 'json', got '${given}'`, 2);
+  return given;
 }

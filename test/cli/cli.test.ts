@@ -17,9 +17,9 @@ afterEach(() => {
   for (const c of running.splice(0)) c.kill('SIGKILL');
 });
 
-function sluice(args: string[], cwd: string, input?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function sluice(args: string[], cwd: string, input?: string, env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', TSX, BIN, ...args], { cwd, env: { ...process.env, SLUICE_URL: '', SLUICE_API_KEY: '' } });
+    const child = spawn(process.execPath, ['--import', TSX, BIN, ...args], { cwd, env: { ...process.env, SLUICE_URL: '', SLUICE_API_KEY: '', ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -30,8 +30,8 @@ function sluice(args: string[], cwd: string, input?: string): Promise<{ code: nu
 }
 
 /** Starts `sluice dev` and resolves with its URL once it listens. */
-function startDev(cwd: string, args: string[] = []): Promise<{ child: ChildProcess; url: string; stderr: () => string; exited: Promise<number | null> }> {
-  const child = spawn(process.execPath, ['--import', TSX, BIN, 'dev', '--port', '0', '--data-dir', join(cwd, 'data'), ...args], { cwd });
+function startDev(cwd: string, args: string[] = [], env: Record<string, string> = {}): Promise<{ child: ChildProcess; url: string; stderr: () => string; exited: Promise<number | null> }> {
+  const child = spawn(process.execPath, ['--import', TSX, BIN, 'dev', '--port', '0', '--data-dir', join(cwd, 'data'), ...args], { cwd, env: { ...process.env, ...env } });
   running.push(child);
   let stderr = '';
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
@@ -62,6 +62,16 @@ describe('sluice start and configuration', () => {
     expect(r.stderr).toContain('  - streams.events.partitions: Too small: expected number to be >=1');
     expect(r.stderr).toContain(`  - streams.events.retention: expected milliseconds or a duration like '7d', got "forever"`);
     expect(r.stderr).toContain('  - (root): Unrecognized key: "colour"');
+  });
+
+  it('logs JSON lines under dev with SLUICE_LOG_FORMAT=json, and refuses another format with exit code 2', async () => {
+    const bad = await sluice(['dev', '--port', '0'], tempDir(), undefined, { SLUICE_LOG_FORMAT: 'xml' });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toBe("sluice: SLUICE_LOG_FORMAT must be 'pretty' or 'json', got 'xml'\n");
+    const dev = await startDev(tempDir(), [], { SLUICE_LOG_FORMAT: 'json' });
+    const first = JSON.parse(dev.stderr().split('\n')[0]!) as { level: number; component: string; msg: string };
+    expect(first).toMatchObject({ level: 30, component: 'sluice' });
+    expect(first.msg).toMatch(/^engine sqlite at /);
   });
 
   it('rejects bad flags with a message naming the flag, with exit code 2 (usage) as every usage error', async () => {
