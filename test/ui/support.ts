@@ -62,4 +62,4 @@ export const POLL_MS = 15_000;
 export const BROWSER_TEST_MS = 90_000;
 
 /** expect.poll with room for a busy machine. */
-export const poll = <T>(fn: () => T | Promise<T>) => expect.poll(fn, { timeout: POLL_MS, interval: 50 });
+export const poll = <T>(fn: () => T | Promise<T>): ReturnType<typeof expect.poll<T>> => expect.poll(fn, { timeout: POLL_MS, interval: 50 });
