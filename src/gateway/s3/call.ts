@@ -3,6 +3,7 @@
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import type { Objects } from '../../objects/index.js';
+import type { ObjectOrigin } from '../../objects/options.js';
 import type { Gateway } from '../gateway.js';
 import type { GatewayRequest, GatewayResponse } from '../request.js';
 import type { S3Caller } from './auth.js';
@@ -30,7 +31,14 @@ export class S3Call {
     readonly caller: S3Caller,
     /** Aborted when the client goes away. */
     readonly signal: AbortSignal,
+    /** The request's x-amz-request-id. */
+    readonly requestId: string,
   ) {}
+
+  /** Who asked, as S3's event notifications say it: the caller's principal, the client's address, the request id. */
+  get origin(): ObjectOrigin {
+    return { principalId: this.caller.principal.id, sourceIPAddress: this.req.socket?.remoteAddress ?? '', requestId: this.requestId };
+  }
 
   get bucket(): string {
     return this.target.bucket!;

@@ -58,7 +58,7 @@ export class S3Api {
       if (action) authorize(caller, target.bucket!, action);
       if (this.gw.closing) throw new ShuttingDownError();
       const client = this.gw.clientOf(req, caller.principal);
-      call = new S3Call(this.gw, this.gw.objects, req, res, operation, target, caller, clientGone);
+      call = new S3Call(this.gw, this.gw.objects, req, res, operation, target, caller, clientGone, requestId);
       if (STREAMING.has(operation)) {
         this.gw.admission.reserve(client, STREAMING_RESERVE_BYTES);
         held = { client, bytes: STREAMING_RESERVE_BYTES };

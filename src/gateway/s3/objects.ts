@@ -23,7 +23,7 @@ export async function putObject(call: S3Call): Promise<void> {
   const ifMatch = headerOf(call.req, 'if-match');
   const entry = await call.objects.put(call.bucket, call.key, payload.body, {
     ...(payload.size !== undefined ? { size: payload.size } : {}),
-    checksums, expected, metadata: metadataOf(call.req), signal: call.signal,
+    checksums, expected, metadata: metadataOf(call.req), signal: call.signal, origin: call.origin,
     ...(ifNoneMatch !== undefined ? { ifNoneMatch } : {}),
     ...(ifMatch !== undefined ? { ifMatch } : {}),
   });
@@ -121,7 +121,7 @@ export async function copyObject(call: S3Call): Promise<void> {
   const entry = await call.objects.copy(
     { ...source, ...(conditions ? { conditions } : {}) },
     { bucket: call.bucket, key: call.key },
-    { ...(directive === 'REPLACE' ? { metadata: metadataOf(call.req) } : {}), signal: call.signal },
+    { ...(directive === 'REPLACE' ? { metadata: metadataOf(call.req) } : {}), signal: call.signal, origin: call.origin },
   );
   const checksums = Object.entries(entry.checksums).map(([a, v]): XmlNode => [`Checksum${a.toUpperCase()}`, v]);
   call.xml(200, 'CopyObjectResult', [['LastModified', iso(entry.modified)], ['ETag', `"${entry.etag}"`], ...checksums]);
