@@ -1,7 +1,7 @@
 // bench/objects' S3 client, in a process of its own so its CPU (SigV4, checksums, the SDK's
 // middleware) does not share the gateway's event loop: @aws-sdk/client-s3 with path-style
 // addressing and a keep-alive agent, driven by its parent over IPC (one request, one answer).
-//   forked by run.ts with: SLUICE_URL
+//   forked by run.ts with: SLUICE_URL (and BENCH_SDK_CHECKSUMS)
 import { DeleteObjectsCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -26,6 +26,9 @@ const s3 = new S3Client({
   endpoint: process.env.SLUICE_URL!, region: 'us-east-1', forcePathStyle: true,
   credentials: { accessKeyId: 'AKIDBENCH', secretAccessKey: 'bench-secret' }, // (sluice dev's gateway is open: any key pair)
   requestHandler: { httpAgent: new http.Agent({ keepAlive: true, maxSockets: 64 }) },
+  // The SDK's default: a CRC32 with every PutObject, GetObject's checksum validated as it streams.
+  // BENCH_SDK_CHECKSUMS=WHEN_REQUIRED turns both off, to tell the client's part from the gateway's.
+  ...(process.env.BENCH_SDK_CHECKSUMS === 'WHEN_REQUIRED' && { requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' }),
 });
 const bodies = new Map<number, Buffer>();
 const body = (size: number) => bodies.get(size) ?? bodies.set(size, randomBytes(size)).get(size)!;
@@ -94,9 +97,14 @@ async function serve(r: ClientRequest): Promise<unknown> {
   }
 }
 
+/** The client's own CPU over a request goes with its answer (cpuSeconds), to tell whose CPU bounds a rate. */
 process.on('message', (m: { id: number; request: ClientRequest }) => {
+  const cpu = process.cpuUsage();
   serve(m.request).then(
-    (result) => process.send!({ id: m.id, result }),
+    (result) => {
+      const used = process.cpuUsage(cpu);
+      process.send!({ id: m.id, result: { ...(result as object), cpuSeconds: (used.user + used.system) / 1e6 } });
+    },
     (e: Error) => process.send!({ id: m.id, error: e.stack ?? e.message }),
   );
 });

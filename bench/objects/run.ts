@@ -8,7 +8,7 @@
 // Prints one JSON line.
 //   node --import tsx bench/objects/run.ts   (env: BENCH_ROUNDS 3, BENCH_LATENCY_OBJECTS 300,
 //   BENCH_ENGINE sqlite|nats (a real nats-server), BENCH_DURABILITY process|fsync, BENCH_ONLY throughput|latency,
-//   BENCH_CASES e.g. '1KiB,64MiB', BENCH_SERVER_NODE_OPTIONS e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof')
+//   BENCH_CASES e.g. '1KiB,64MiB', BENCH_SDK_CHECKSUMS WHEN_REQUIRED (the SDK's CRC32s off), BENCH_SERVER_NODE_OPTIONS e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof')
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -31,8 +31,8 @@ const SERVER_NODE_OPTIONS = (process.env.BENCH_SERVER_NODE_OPTIONS ?? '').split(
 const TARGETS = { largeObjectRatio: 0.5, triggerP99Ms: 50 };
 /** Each case: object size, objects per round, in flight at once. */
 const ALL_CASES = [
-  { name: '1KiB', size: 1024, count: 2000, concurrency: 1 },
-  { name: '1KiB x4', size: 1024, count: 2000, concurrency: 4 },
+  { name: '1KiB', size: 1024, count: 1000, concurrency: 1 },
+  { name: '1KiB x4', size: 1024, count: 1000, concurrency: 4 },
   { name: '1MiB', size: MiB, count: 128, concurrency: 1 },
   { name: '64MiB', size: 64 * MiB, count: 6, concurrency: 1 },
 ];
@@ -132,18 +132,18 @@ type Client = ReturnType<typeof startClient>;
 async function throughput(dir: string, dev: Dev, client: Client) {
   const out: Record<string, unknown>[] = [];
   for (const c of CASES) {
-    const s3 = { put: [] as number[], get: [] as number[], cpuPut: [] as number[], cpuGet: [] as number[] };
+    const s3 = { put: [] as number[], get: [] as number[], cpuPut: [] as number[], cpuGet: [] as number[], clientPut: [] as number[], clientGet: [] as number[] };
     const fs = { write: [] as number[], readFile: [] as number[], stream: [] as number[] };
     const l0 = load();
     for (let r = 0; r < ROUNDS; r++) {
       const viaS3 = async () => {
         const req = { bucket: 'bench', prefix: `${c.name.replace(' ', '')}-${r}`, size: c.size, count: c.count, concurrency: c.concurrency };
         let cpu = cpuOf(dev.pid);
-        s3.put.push((await client.call<{ seconds: number }>({ op: 'put', ...req })).seconds);
-        s3.cpuPut.push(cpuOf(dev.pid) - cpu);
+        const put = await client.call<{ seconds: number; cpuSeconds: number }>({ op: 'put', ...req });
+        s3.put.push(put.seconds), s3.clientPut.push(put.cpuSeconds), s3.cpuPut.push(cpuOf(dev.pid) - cpu);
         cpu = cpuOf(dev.pid);
-        s3.get.push((await client.call<{ seconds: number }>({ op: 'get', ...req })).seconds);
-        s3.cpuGet.push(cpuOf(dev.pid) - cpu);
+        const get = await client.call<{ seconds: number; cpuSeconds: number }>({ op: 'get', ...req });
+        s3.get.push(get.seconds), s3.clientGet.push(get.cpuSeconds), s3.cpuGet.push(cpuOf(dev.pid) - cpu);
         await client.call({ op: 'delete', ...req });
       };
       const viaFiles = async () => {
@@ -156,12 +156,13 @@ async function throughput(dir: string, dev: Dev, client: Client) {
     const mb = (c.size * c.count) / 1e6;
     const best = (xs: number[]) => Math.min(...xs);
     const rate = (xs: number[]) => ({ MBps: round(mb / best(xs)), objectsPerSecond: Math.round(c.count / best(xs)) });
+    const perObject = (cpu: number[]) => Math.round((best(cpu) / c.count) * 1e6); // (the lowest round: CPU from /proc, all threads)
     const putMBps = mb / best(s3.put);
     const getMBps = mb / best(s3.get);
     out.push({
       case: c.name, size: c.size, objects: c.count, inFlight: c.concurrency,
-      put: { ...rate(s3.put), serverCpuUsPerObject: Math.round((best(s3.cpuPut) / c.count) * 1e6) },
-      get: { ...rate(s3.get), serverCpuUsPerObject: Math.round((best(s3.cpuGet) / c.count) * 1e6) },
+      put: { ...rate(s3.put), serverCpuUsPerObject: perObject(s3.cpuPut), clientCpuUsPerObject: perObject(s3.clientPut) },
+      get: { ...rate(s3.get), serverCpuUsPerObject: perObject(s3.cpuGet), clientCpuUsPerObject: perObject(s3.clientGet) },
       fileWrite: rate(fs.write), readFile: rate(fs.readFile), readStream: rate(fs.stream),
       ratio: { put: round(putMBps / (mb / best(fs.write)), 3), get: round(getMBps / (mb / Math.min(best(fs.readFile), best(fs.stream))), 3) },
       seconds: { put: s3.put.map((s) => round(s, 3)), get: s3.get.map((s) => round(s, 3)), fileWrite: fs.write.map((s) => round(s, 3)), readFile: fs.readFile.map((s) => round(s, 3)), readStream: fs.stream.map((s) => round(s, 3)) },
@@ -221,7 +222,7 @@ try {
   const trigger = ONLY === 'throughput' ? undefined : await latency(dir, client);
   const large = results?.find((r) => r.case === '64MiB')?.ratio as { put: number; get: number } | undefined;
   console.log(JSON.stringify({
-    bench: 'objects', date: new Date().toISOString(), nproc: availableParallelism(), node: process.version, engine: ENGINE, durability: DURABILITY, rounds: ROUNDS,
+    bench: 'objects', date: new Date().toISOString(), nproc: availableParallelism(), node: process.version, engine: ENGINE, durability: DURABILITY, rounds: ROUNDS, sdkChecksums: process.env.BENCH_SDK_CHECKSUMS ?? 'WHEN_SUPPORTED',
     loadAverage1m: { before: l0, after: load() },
     results, trigger, targets: TARGETS,
     targetsMet: {
