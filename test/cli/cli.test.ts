@@ -143,7 +143,7 @@ describe('sluice dev, streams, put and tail', () => {
     const info = await engine.describeStream('views');
     expect(info.partitionInfo.reduce((n, p) => n + p.next, 0)).toBe(1235);
     await engine.close();
-  });
+  }, 60_000); // (five real processes: on a loaded machine a start alone can take 10 s)
 
   it('put refuses a malformed line before sending anything, and reports an unreachable gateway', async () => {
     const dir = tempDir();
@@ -157,7 +157,7 @@ describe('sluice dev, streams, put and tail', () => {
     expect(stored.partitionInfo.map((p) => p.next)).toEqual([0, 0, 0, 0]);
     const down = await sluice(['streams', 'list', '--url', 'http://127.0.0.1:1'], dir);
     expect(down.stderr).toMatch(/^sluice: cannot reach the gateway at http:\/\/127\.0\.0\.1:1: /);
-  }, 20_000);
+  }, 60_000);
 
   it('put waits out 429 answers and stores every record exactly once', async () => {
     const dir = tempDir();
@@ -168,7 +168,7 @@ describe('sluice dev, streams, put and tail', () => {
     expect(r.stdout).toBe('stored 1000, duplicates 0, failed 0\n');
     const res = await fetch(`${dev.url}/v1/streams/s/records?partition=0&limit=2000`).then((x) => x.json() as Promise<{ records: { value: { i: number } }[] }>);
     expect(res.records.map((x) => x.value.i)).toEqual(Array.from({ length: 1000 }, (_, i) => i));
-  }, 30_000);
+  }, 60_000);
 });
 
 describe('sluice dev on the nats engine', () => {

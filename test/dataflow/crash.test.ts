@@ -134,7 +134,7 @@ async function crashes(KILLS: number, spanMs: number, dir: string, engineConfig:
   await append(events.slice(KILLS * chunk));
   // Every run committed work before it was killed, and the kills landed at different stages.
   expect(epochsAtKill.every((e, i) => i === 0 || e > epochsAtKill[i - 1]!)).toBe(true);
-  expect(new Set(rowsAtKill).size).toBeGreaterThan(KILLS / 4);
+  expect(new Set(rowsAtKill).size).toBeGreaterThan(Math.max(1, Math.floor(KILLS / 5))); // (8 kills: 2 stages at least; 20: 5)
   expect(Math.max(...rowsAtKill)).toBeLessThan(want.size);
 
   const last = start(dir, config);
