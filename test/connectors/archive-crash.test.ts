@@ -1,46 +1,24 @@
 // kill -9 of a real `sluice dev` archiving a stream (`archives:` in its config) right after an
 // object became visible, three times while input keeps arriving: after each restart every offset
 // is in exactly one object, and every visible object is complete (it gunzips to its offset range).
-import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { afterAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { META } from '../../src/connectors/archive/index.js';
 import { SqliteEngine } from '../../src/engine/sqlite/index.js';
 import { allRecords } from '../support/engines.js';
+import { startDev } from '../support/sluice.js';
 import { tempDir } from '../support/tmp.js';
 
-const BIN = new URL('../../src/cli/bin.ts', import.meta.url).pathname;
-const TSX = new URL('../../node_modules/tsx/dist/loader.mjs', import.meta.url).href;
 const KILLS = 3;
 
-const children: ChildProcess[] = [];
-afterAll(() => {
-  for (const c of children) c.kill('SIGKILL');
-});
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function start(dir: string, config: string): { child: ChildProcess; ready: Promise<void> } {
-  const child = spawn(process.execPath, ['--import', TSX, BIN, 'dev', '--config', config, '--port', '0', '--data-dir', join(dir, 'data')], { cwd: dir });
-  children.push(child);
-  let err = '';
-  const ready = new Promise<void>((resolve, reject) => {
-    child.stderr!.on('data', (d) => {
-      err += d;
-      if (err.includes("archive 'events': to")) resolve();
-    });
-    child.on('exit', (code) => reject(new Error(`sluice exited with ${code} before archiving:\n${err}`)));
-  });
-  return { child, ready };
-}
+/** `sluice dev` with the archive running. */
+const start = (dir: string, config: string) => startDev({ dataDir: join(dir, 'data'), config, cwd: dir, readyWhen: "archive 'events': to" });
 
-async function kill9(child: ChildProcess): Promise<void> {
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGKILL');
-  await exited;
-}
 
 it('kill -9 of sluice dev right after an object of its archive committed, three times: every offset archived exactly once, no partial object visible', async () => {
   const dir = tempDir();
@@ -76,16 +54,14 @@ it('kill -9 of sluice dev right after an object of its archive committed, three 
   const atKill: number[] = [];
   for (let k = 0; k < KILLS; k++) {
     await append(1_500);
-    const { child, ready } = start(dir, config);
-    await ready;
+    const dev = await start(dir, config);
     const before = (await engine.listObjects({ prefix: 'archive/', limit: 10_000 })).objects.length;
     while ((await engine.listObjects({ prefix: 'archive/', limit: 10_000 })).objects.length === before) await sleep(2); // an object just became visible…
-    await kill9(child); // …and the process dies mid-run
+    await dev.kill9(); // …and the process dies mid-run
     atKill.push((await archived()).length);
   }
   await append(1_500);
-  const last = start(dir, config);
-  await last.ready;
+  const last = await start(dir, config);
   const records = await allRecords(engine, 'events');
   const deadline = Date.now() + 90_000;
   const covered = async () => {
@@ -93,9 +69,7 @@ it('kill -9 of sluice dev right after an object of its archive committed, three 
     return records.every((r) => objects.some((o) => o.partition === r.partition && r.offset >= o.first && r.offset < o.next));
   };
   while (!(await covered()) && Date.now() < deadline) await sleep(200);
-  const exited = new Promise((r) => last.child.once('exit', r));
-  last.child.kill('SIGTERM');
-  await exited;
+  await last.stop();
   const objects = await archived();
   const count = (r: { partition: number; offset: number }) => objects.filter((o) => o.partition === r.partition && r.offset >= o.first && r.offset < o.next).length;
   expect(records.filter((r) => count(r) !== 1).map((r) => `${r.partition}:${r.offset}`)).toEqual([]);

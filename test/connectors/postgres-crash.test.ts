@@ -3,46 +3,24 @@
 // restart resumes where the offsets in PostgreSQL say, so no batch is applied twice (a trigger
 // records every row version written: none appears twice) and the final table equals the batch
 // computation exactly.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { SqliteEngine } from '../../src/engine/sqlite/index.js';
+import { startDev } from '../support/sluice.js';
 import { tempDir } from '../support/tmp.js';
 import { batchViews, plays, type Play } from './fixtures/views.js';
 import { freshDatabase, query } from './postgres-harness.js';
 
-const BIN = new URL('../../src/cli/bin.ts', import.meta.url).pathname;
-const TSX = new URL('../../node_modules/tsx/dist/loader.mjs', import.meta.url).href;
 const FIXTURE = new URL('./fixtures/views.ts', import.meta.url).pathname;
 const KILLS = 2;
 
-const children: ChildProcess[] = [];
-afterAll(() => {
-  for (const c of children) c.kill('SIGKILL');
-});
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function start(dir: string, config: string, url: string): { child: ChildProcess; ready: Promise<void>; stderr: () => string } {
-  const child = spawn(process.execPath, ['--import', TSX, BIN, 'dev', '--config', config, '--port', '0', '--data-dir', join(dir, 'data')], { cwd: dir, env: { ...process.env, SLUICE_TEST_PG: url } });
-  children.push(child);
-  let err = '';
-  const ready = new Promise<void>((resolve, reject) => {
-    child.stderr!.on('data', (d) => {
-      err += d;
-      if (err.includes("pipeline 'video-views'")) resolve();
-    });
-    child.on('exit', (code) => reject(new Error(`sluice exited with ${code} before running the pipeline:\n${err}`)));
-  });
-  return { child, ready, stderr: () => err };
-}
+/** `sluice dev` with the pipeline running against the test's database. */
+const start = (dir: string, config: string, url: string) => startDev({ dataDir: join(dir, 'data'), config, cwd: dir, env: { SLUICE_TEST_PG: url }, readyWhen: "pipeline 'video-views'" });
 
-async function kill9(child: ChildProcess): Promise<void> {
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGKILL');
-  await exited;
-}
 
 it('kill -9 of sluice right after a PostgreSQL commit, twice: the offsets in PostgreSQL decide, no batch twice, the table equals the batch computation', async () => {
   const dir = tempDir();
@@ -66,26 +44,22 @@ it('kill -9 of sluice right after a PostgreSQL commit, twice: the offsets in Pos
   const atKill: number[] = [];
   for (let k = 0; k < KILLS; k++) {
     await append(body.slice(k * chunk, (k + 1) * chunk));
-    const { child, ready } = start(dir, config, url);
-    await ready;
+    const dev = await start(dir, config, url);
     const before = await offset();
     while ((await offset()) === before) await sleep(2); // the sink just committed a batch in PostgreSQL…
-    await kill9(child); // …and the process dies before it does anything else
+    await dev.kill9(); // …and the process dies before it does anything else
     atKill.push(await offset());
   }
   expect(atKill.every((o, i) => i === 0 || o > atKill[i - 1]!)).toBe(true);
   await append(body.slice(KILLS * chunk));
   await append(input.slice(-3)); // the closing plays: every window fires
-  const last = start(dir, config, url);
-  await last.ready;
+  const last = await start(dir, config, url);
   const want = batchViews(input);
   const table = async () => new Map((await query<{ key: string; windowStart: string; views: number; users: number }>(url, 'SELECT key, "windowStart", views, users FROM video_minute')).map((r) => [`${r.key}@${Number(r.windowStart)}`, { views: r.views, users: r.users }]));
   const same = (got: Map<string, unknown>) => got.size === want.size && [...want].every(([k, v]) => JSON.stringify(got.get(k)) === JSON.stringify(v));
   const deadline = Date.now() + 60_000;
   while (!same(await table()) && Date.now() < deadline) await sleep(100);
-  const exited = new Promise((r) => last.child.once('exit', r));
-  last.child.kill('SIGTERM');
-  await exited;
+  await last.stop();
   expect(await table()).toEqual(want);
   // The sink's offset is the end of its input; no row version was written twice.
   const end = (await engine.describeStream('_sluice.video-views.t.pg.video_minute')).partitionInfo[0]!.next;

@@ -2,7 +2,6 @@
 // sqlite, 4 on nats; SLUICE_CRASH_KILLS=20 for 20 and 10: the same code paths, more cycles) while input keeps arriving, restarted each time: the final table equals a
 // brute-force batch computation over the same input exactly — nothing lost, nothing counted twice.
 import Database from 'better-sqlite3';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
@@ -13,17 +12,14 @@ import { startNats, type NatsServer } from '../support/nats.js';
 import { isBot, STREAMS, Traffic, type AdServed, type Event } from '../../examples/campaign-metrics/events.js';
 import { allRecords } from '../support/engines.js';
 import { unpackShuffle } from '../../src/dataflow/runtime/wire.js';
+import { startDev } from '../support/sluice.js';
 import { tempDir } from '../support/tmp.js';
 
-const BIN = new URL('../../src/cli/bin.ts', import.meta.url).pathname;
-const TSX = new URL('../../node_modules/tsx/dist/loader.mjs', import.meta.url).href;
 const PIPELINE = new URL('../../examples/campaign-metrics/pipeline.ts', import.meta.url).pathname;
 const MIN = 60_000;
 
-const children: ChildProcess[] = [];
 const servers: NatsServer[] = [];
 afterAll(async () => {
-  for (const c of children) c.kill('SIGKILL');
   for (const s of servers) await s.stop();
 });
 
@@ -73,25 +69,10 @@ function table(path: string): Map<string, { views: number; clicks: number }> {
   }
 }
 
-function start(dir: string, config: string): { child: ChildProcess; ready: Promise<void>; stderr: () => string } {
-  const child = spawn(process.execPath, ['--import', TSX, BIN, 'dev', '--config', config, '--port', '0', '--data-dir', join(dir, 'data')], { cwd: dir });
-  children.push(child);
-  let err = '';
-  const ready = new Promise<void>((resolve, reject) => {
-    child.stderr!.on('data', (d) => {
-      err += d;
-      if (err.includes("pipeline 'campaign-metrics'")) resolve();
-    });
-    child.on('exit', (code) => reject(new Error(`sluice exited with ${code} before running the pipeline:\n${err}`)));
-  });
-  return { child, ready, stderr: () => err };
-}
 
-async function kill9(child: ChildProcess): Promise<void> {
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGKILL');
-  await exited;
-}
+
+/** `sluice dev` with the pipeline running. */
+const run = (dir: string, config: string) => startDev({ dataDir: join(dir, 'data'), config, cwd: dir, readyWhen: "pipeline 'campaign-metrics'" });
 
 /** `spanMs`: a run is killed at a random point up to this long after its first commit. */
 async function crashes(KILLS: number, spanMs: number, dir: string, engineConfig: EngineConfig, open: () => Promise<Engine>): Promise<void> {
@@ -122,12 +103,11 @@ async function crashes(KILLS: number, spanMs: number, dir: string, engineConfig:
   const epochsAtKill: number[] = [];
   for (let k = 0; k < KILLS; k++) {
     await append(events.slice(k * chunk, (k + 1) * chunk));
-    const { child, ready } = start(dir, config);
-    await ready;
+    const dev = await run(dir, config);
     const before = await epochs();
     while ((await epochs()) === before) await new Promise((r) => setTimeout(r, 5)); // work has begun
     await new Promise((r) => setTimeout(r, Math.random() * spanMs)); // then a random point of the work
-    await kill9(child);
+    await dev.kill9();
     rowsAtKill.push(table(join(dir, 'tables.db')).size);
     epochsAtKill.push(await epochs());
   }
@@ -137,8 +117,7 @@ async function crashes(KILLS: number, spanMs: number, dir: string, engineConfig:
   expect(new Set(rowsAtKill).size).toBeGreaterThan(Math.max(1, Math.floor(KILLS / 5))); // (8 kills: 2 stages at least; 20: 5)
   expect(Math.max(...rowsAtKill)).toBeLessThan(want.size);
 
-  const last = start(dir, config);
-  await last.ready;
+  const last = await run(dir, config);
   // Until the table equals the brute-force one (or the deadline: then the diff below shows why).
   const same = (got: Map<string, unknown>) => got.size === want.size && [...want].every(([k, v]) => JSON.stringify(got.get(k)) === JSON.stringify(v));
   const deadline = Date.now() + 90_000;
@@ -148,9 +127,7 @@ async function crashes(KILLS: number, spanMs: number, dir: string, engineConfig:
     got = table(join(dir, 'tables.db'));
   }
   // Stop it (finishing its epochs) and read again: nothing may change after the match.
-  const exited = new Promise((r) => last.child.once('exit', r));
-  last.child.kill('SIGTERM');
-  await exited;
+  await last.stop();
   got = table(join(dir, 'tables.db'));
   const diff = [...new Set([...want.keys(), ...got.keys()])].filter((k) => JSON.stringify(want.get(k)) !== JSON.stringify(got.get(k)));
   if (diff.length > 0) console.log(await diagnose(engine, events, diff, last.stderr()));

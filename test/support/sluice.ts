@@ -62,9 +62,11 @@ export interface DevOptions {
   cwd?: string;
   args?: string[];
   env?: NodeJS.ProcessEnv;
+  /** A text of its log to wait for as well (a pipeline or archive running), besides listening. */
+  readyWhen?: string;
 }
 
-/** Starts `sluice dev` and resolves once it listens (after its pipelines and functions run). */
+/** Starts `sluice dev` and resolves once it listens (after its pipelines and functions run) and has logged `readyWhen`. */
 export function startDev(o: DevOptions): Promise<DevServer> {
   const args = ['--import', TSX_LOADER, SLUICE_BIN, 'dev', '--port', String(o.port ?? 0), '--data-dir', o.dataDir, ...(o.config ? ['--config', o.config] : []), ...(o.args ?? [])];
   const child = spawn(process.execPath, args, { cwd: o.cwd, env: { ...process.env, ...o.env }, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -83,7 +85,7 @@ export function startDev(o: DevOptions): Promise<DevServer> {
     child.stderr!.on('data', (d) => {
       stderr += d;
       const m = /listening on (http:\/\/[^\s]+)/.exec(stderr);
-      if (m) {
+      if (m && (o.readyWhen === undefined || stderr.includes(o.readyWhen))) {
         clearTimeout(timer);
         resolve({ child, pid: child.pid!, url: m[1]!, stderr: () => stderr, exited, stop: () => signal('SIGTERM'), kill9: async () => void (await signal('SIGKILL')) });
       }
