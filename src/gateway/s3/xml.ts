@@ -110,6 +110,9 @@ export function parseXml(text: string): XmlElement {
 
 const localName = (qualified: string) => qualified.slice(qualified.indexOf(':') + 1);
 
+/** XML's five predefined entities (a Map: an object's `in` would also find `constructor`, `__proto__`, …). */
+const NAMED_ENTITIES = new Map([['lt', '<'], ['gt', '>'], ['amp', '&'], ['quot', '"'], ['apos', "'"]]);
+
 function decodeEntities(s: string): string {
   if (!s.includes('&')) return s;
   return s.replace(/&(#x[0-9a-fA-F]+|#\d+|\w+);?/g, (whole, ref: string) => {
@@ -119,9 +122,9 @@ function decodeEntities(s: string): string {
       if (!(code > 0 && code <= 0x10ffff)) throw malformed();
       return String.fromCodePoint(code);
     }
-    const named: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
-    if (!(ref in named)) throw malformed();
-    return named[ref]!;
+    const named = NAMED_ENTITIES.get(ref);
+    if (named === undefined) throw malformed();
+    return named;
   });
 }
 
