@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { systemClock, type Clock } from '../clock.js';
 import { withDefaults } from '../defaults.js';
 import { SluiceError } from '../errors.js';
-import { Dependency, type DependencyOptions, type DependencyStats } from '../resilience/index.js';
+import { Dependency, isRetriableStatus, type DependencyOptions, type DependencyStats } from '../resilience/index.js';
 
 export const DEFAULT_URL = 'http://127.0.0.1:4320';
 export const DEFAULT_MAX_BATCH_RECORDS = 500;
@@ -318,7 +318,7 @@ export class Producer {
     const body = batch.map((p) => p.line).join('\n');
     let answer: { results: ({ partition: number; offset: number; duplicate?: boolean } | { error: { code: string; message: string } })[] };
     try {
-      answer = await this.gateway.execute((signal) => this.attempt(body, key, signal), this.stop.signal);
+      answer = await this.gateway.execute((signal) => this.attempt(body, batch.length, key, signal), this.stop.signal);
     } catch (e) {
       const error = e instanceof ProducerRecordError ? e : new ProducerUnavailableError(`a batch of ${batch.length} records to stream '${this.stream}' was not stored: ${reasonOf(e)}`, { cause: e });
       if (e instanceof ProducerRecordError) this.counts.refused += batch.length;
@@ -339,22 +339,24 @@ export class Producer {
     });
   }
 
-  /** One attempt: a 2xx whose records are all answered for good, or an error the retry policy classifies. */
-  private async attempt(body: string, key: string, signal: AbortSignal) {
+  /** One attempt: a 2xx with one result per record, all for good, or an error the retry policy classifies. */
+  private async attempt(body: string, records: number, key: string, signal: AbortSignal) {
     this.counts.requests++;
     const res = await fetch(this.path, { method: 'POST', body, headers: { ...this.headers, 'idempotency-key': key }, signal });
     const text = await res.text();
     const json = parseJson(text);
     const retryAfter = Number(res.headers.get('retry-after'));
     const retryAfterMs = Number.isFinite(retryAfter) && retryAfter >= 0 && res.headers.has('retry-after') ? retryAfter * 1000 : undefined;
-    if (res.status >= 200 && res.status < 300 && json?.results) {
+    if (res.status >= 200 && res.status < 300) {
+      // An answer that does not account for every record (a proxy's, a broken gateway's) is no answer: tried again under the same key.
+      if (!Array.isArray(json?.results) || json.results.length !== records) throw new GatewayAnswerError(502, `the gateway answered ${res.status} without one result for each of the batch's ${records} records`, retryAfterMs);
       // Records the engine could not take now: the whole batch again, under the same key (the stored ones come back as duplicates).
       if (json.results.some((r: { error?: { code: string } }) => r.error?.code === 'Unavailable')) throw new GatewayAnswerError(503, 'some records of the batch were not stored now (Unavailable)', retryAfterMs);
       return json;
     }
     const err = json?.error as { code?: string; message?: string } | undefined;
     const message = err ? `${res.status} ${err.code}: ${err.message}` : `${res.status} ${res.statusText}`;
-    if (res.status === 408 || res.status === 429 || res.status >= 500 || (res.status < 300 && !json?.results)) throw new GatewayAnswerError(res.status, message, retryAfterMs);
+    if (isRetriableStatus(res.status)) throw new GatewayAnswerError(res.status, message, retryAfterMs);
     // Every record refused alike (413 RecordTooLarge, 400 …) or the request itself (404 StreamNotFound, 403): not retriable.
     const first = (json?.results as { error?: { code: string; message: string } }[] | undefined)?.find((r) => r.error)?.error;
     throw new ProducerRecordError(first?.code ?? err?.code ?? `HTTP${res.status}`, first?.message ?? err?.message ?? res.statusText, res.status);

@@ -125,6 +125,31 @@ describe('Producer', () => {
     expect(producer.stats.gateway.retries).toBe(5);
   });
 
+  it('an answer without one result per record is retried under the same key, never settling a put wrongly', async () => {
+    const t = await gateway();
+    await t.engine.createStream('ev', { partitions: 1 });
+    // Each batch's first attempt is stored, then answered 200 with too few, too many or no results.
+    const bad = ['{"results":[]}', '{}', `{"results":${JSON.stringify(Array(51).fill({ partition: 0, offset: 0 }))}}`, '{"results":"x"}'];
+    const seen = new Set<string>();
+    const px = await proxy(t.url, async (_n, req, res, forward) => {
+      const key = String(req.headers['idempotency-key']);
+      if (!seen.has(key)) {
+        seen.add(key);
+        await forward();
+        return void res.writeHead(200, { 'content-type': 'application/json' }).end(bad[(seen.size - 1) % bad.length]);
+      }
+      await pass(0, req, res, forward);
+    });
+    open.push(px);
+    const producer = new Producer('ev', { url: px.url, maxBatchRecords: 50, policies: { retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 5 } } });
+    const receipts = await Promise.all(Array.from({ length: 200 }, (_, i) => producer.put({ value: { i } })));
+    await producer.close();
+    expect(px.requests()).toBe(8); // 4 batches, each twice
+    expect(receipts.every((r) => r.duplicate)).toBe(true); // the first attempts had stored them
+    expect((await stored(t, 'ev')).map((r) => r.value.i)).toEqual(Array.from({ length: 200 }, (_, i) => i));
+    expect(producer.stats.records).toEqual({ put: 200, stored: 200, duplicates: 200, refused: 0, failed: 0 });
+  });
+
   it("waits out the gateway's 429s (Retry-After) and keeps the order of a partition", async () => {
     const t = await gateway({ rateLimit: { recordsPerSecond: 400 } });
     await t.engine.createStream('ev', { partitions: 1 });
