@@ -84,6 +84,19 @@ describe.each(ENGINES)('S3 payload forms on the $name engine', ({ factory, stagi
     }
   });
 
+  it('chunks holding more than x-amz-decoded-content-length are refused at the chunk that overflows; nothing stored', async () => {
+    const data = bytes(300_000, 36);
+    for (const form of [STREAMING_SIGNED, STREAMING_UNSIGNED_TRAILER]) {
+      const req = awsChunked(url('longer'), data, { form, declaredLength: 1_000 });
+      const res = await fetch(url('longer'), { method: 'PUT', headers: req.headers, body: fetchBody(req.body) });
+      const text = await res.text();
+      expect([res.status, code(text)], form).toEqual([400, 'IncompleteBody']);
+      expect(text).toContain('the chunks hold more bytes than x-amz-decoded-content-length (1000)');
+    }
+    await absent('longer');
+    await noStaging();
+  });
+
   it('a chunk changed after signing is SignatureDoesNotMatch (403), a wrong trailer signature too; nothing stored', async () => {
     const data = bytes(200_000, 33);
     const flip = (i: number, c: Buffer) => (i === 2 ? Buffer.from(c.map((b, j) => (j === 10 ? b ^ 1 : b))) : c);

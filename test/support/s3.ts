@@ -180,11 +180,11 @@ export function crc32Base64(data: Uint8Array): string {
  * `tamper(i, chunk)` changes a chunk's bytes after it was signed; `noDecodedLength` leaves out
  * x-amz-decoded-content-length (the size is then known only at the end).
  */
-export function awsChunked(url: string, data: Buffer, o: { form: string; chunkBytes?: number; trailer?: string; noDecodedLength?: boolean; tamper?: (i: number, chunk: Buffer) => Buffer; credentials?: { accessKeyId: string; secretAccessKey: string } }): { headers: Record<string, string>; body: Buffer } {
+export function awsChunked(url: string, data: Buffer, o: { form: string; chunkBytes?: number; trailer?: string; noDecodedLength?: boolean; declaredLength?: number; tamper?: (i: number, chunk: Buffer) => Buffer; credentials?: { accessKeyId: string; secretAccessKey: string } }): { headers: Record<string, string>; body: Buffer } {
   const chunkBytes = o.chunkBytes ?? 64 * 1024;
   const signed = o.form !== STREAMING_UNSIGNED_TRAILER;
   const withTrailer = o.form !== STREAMING_SIGNED;
-  const headers: Record<string, string> = { 'content-encoding': 'aws-chunked', ...(o.noDecodedLength ? {} : { 'x-amz-decoded-content-length': String(data.length) }) };
+  const headers: Record<string, string> = { 'content-encoding': 'aws-chunked', ...(o.noDecodedLength ? {} : { 'x-amz-decoded-content-length': String(o.declaredLength ?? data.length) }) };
   if (withTrailer) headers['x-amz-trailer'] = 'x-amz-checksum-crc32';
   const s = signV4('PUT', url, headers, o.form, o.credentials ? { credentials: o.credentials } : {});
   let previous = s.seed;

@@ -100,10 +100,15 @@ export class AwsChunkedDecoder {
   }
 
   private startChunk(line: string): void {
-    const m = /^([0-9a-fA-F]{1,16})(?:;chunk-signature=([0-9a-f]{64}))?$/.exec(line);
+    // (13 hex digits: sizes stay exact integers; an object is at most 5 GiB anyway.)
+    const m = /^([0-9a-fA-F]{1,13})(?:;chunk-signature=([0-9a-f]{64}))?$/.exec(line);
     if (!m) throw malformed(`bad chunk header '${line.slice(0, 80)}'`);
     if (this.o.signed && m[2] === undefined) throw malformed('a chunk has no chunk-signature');
     this.left = parseInt(m[1]!, 16);
+    // Refused at the chunk that overflows, not after up to 5 GiB were staged.
+    if (this.o.decodedLength !== undefined && this.decoded + this.left > this.o.decodedLength) {
+      throw malformed(`the chunks hold more bytes than x-amz-decoded-content-length (${this.o.decodedLength})`);
+    }
     this.chunkSig = m[2] ?? '';
     this.chunkHash = this.o.signing ? createHash('sha256') : undefined;
     if (this.left > 0) {
