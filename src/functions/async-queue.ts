@@ -1,10 +1,13 @@
 // The durable queue of a function's asynchronous invocations (Invoke with `Event`, schedules, object
 // events): an internal stream per function, read by one consumer that invokes, retries as Lambda
 // does (2 more attempts, 1 min then 2 min later), and sends what fails for good — or is older than
-// maximumEventAge — to the on-failure destination, in Lambda's destination record shape.
+// maximumEventAge — to the on-failure destination, in Lambda's destination record shape. Each
+// destination record goes through the destination's resilience dependency (destinations.ts); an
+// event whose record could not be delivered is not done: the queue's offset stays before it.
 import type { Clock } from '../clock.js';
 import type { AppendRecord, Engine } from '../engine/engine.js';
 import { StreamExistsError } from '../engine/errors.js';
+import { checkAppended, type Destination } from './destinations.js';
 import type { InvokeOutcome } from './runtime/types.js';
 
 export const asyncStreamOf = (fn: string) => `_sluice.fn.${fn}.async`;
@@ -37,12 +40,11 @@ export interface AsyncQueueOptions {
   /** Retries after the first attempt (Lambda: 0–2, default 2). */
   retries: number;
   maxEventAgeMs: number;
-  onFailure?: string;
-  onSuccess?: string;
+  /** Where events that failed for good (or grew too old) go, and successful ones. Default none. */
+  onFailure?: Destination;
+  onSuccess?: Destination;
   /** Runs one attempt (taking a concurrency slot: it may wait). */
   invoke: (e: AsyncEvent, signal: AbortSignal) => Promise<InvokeOutcome>;
-  /** A destination record could not be stored. */
-  onDeliveryFailure?: (e: unknown) => void;
   log?: (line: string, level?: 'info' | 'warn') => void;
 }
 
@@ -167,22 +169,23 @@ export class AsyncQueue {
   /**
    * One event's attempt: run it when due; then a retry, a destination record, or nothing more.
    * Resolves true once its record is no longer needed; false when it must run again after a restart
-   * (the queue stopped before its outcome was kept, or its retry could not be stored).
+   * (the queue stopped before its outcome was kept, its retry could not be stored, or its
+   * destination record could not be delivered).
    */
   private async handle(e: AsyncEvent, signal: AbortSignal): Promise<boolean> {
     const { clock } = this.o;
     try {
       if (clock.now() - e.queuedAt > this.o.maxEventAgeMs) {
         this.waiting.get(e.requestId)?.(new Error('the event grew older than maximumEventAge before it ran'));
-        await this.destination(this.o.onFailure, e, 'EventAgeExceeded', undefined);
+        if (!(await this.destination(this.o.onFailure, e, 'EventAgeExceeded', undefined, signal))) return false;
+        this.failedForGood++;
         return true;
       }
       if (e.notBefore > clock.now()) await clock.sleep(e.notBefore - clock.now(), signal);
       const outcome = await this.o.invoke(e, signal);
       if (e.attempt === 0) this.waiting.get(e.requestId)?.(outcome);
       if (outcome.ok) {
-        await this.destination(this.o.onSuccess, { ...e, attempt: e.attempt + 1 }, 'Success', outcome);
-        return true;
+        return await this.destination(this.o.onSuccess, { ...e, attempt: e.attempt + 1 }, 'Success', outcome, signal);
       }
       if (e.attempt < this.o.retries) {
         this.retried++;
@@ -192,8 +195,8 @@ export class AsyncQueue {
         if (stored && 'error' in stored) throw new Error(`could not queue its retry: ${stored.error.message}`);
         return true;
       }
+      if (!(await this.destination(this.o.onFailure, { ...e, attempt: e.attempt + 1 }, 'RetriesExhausted', outcome, signal))) return false;
       this.failedForGood++;
-      await this.destination(this.o.onFailure, { ...e, attempt: e.attempt + 1 }, 'RetriesExhausted', outcome);
       return true;
     } catch (err) {
       this.waiting.get(e.requestId)?.(err as Error);
@@ -202,10 +205,14 @@ export class AsyncQueue {
     }
   }
 
-  /** Lambda's destination record, appended to `stream` (nothing when no destination is set). */
-  private async destination(stream: string | undefined, e: AsyncEvent, condition: 'Success' | 'RetriesExhausted' | 'EventAgeExceeded', outcome: InvokeOutcome | undefined): Promise<void> {
-    if (condition === 'EventAgeExceeded') this.failedForGood++;
-    if (!stream) return;
+  /**
+   * Lambda's destination record, appended to the destination's stream (nothing when none is set)
+   * through its policies; a delivery they gave up on is made again after a pause while the error
+   * is retriable (until the queue stops). Resolves false when it was not delivered (logged by the
+   * destination once per state change, not per event): the event is then not done.
+   */
+  private async destination(to: Destination | undefined, e: AsyncEvent, condition: 'Success' | 'RetriesExhausted' | 'EventAgeExceeded', outcome: InvokeOutcome | undefined, signal: AbortSignal): Promise<boolean> {
+    if (!to) return true;
     const record = {
       version: '1.0',
       timestamp: new Date(this.o.clock.now()).toISOString(),
@@ -214,12 +221,14 @@ export class AsyncQueue {
       responseContext: { statusCode: 200, executedVersion: '$LATEST', ...(outcome && !outcome.ok ? { functionError: 'Unhandled' } : {}) },
       responsePayload: outcome === undefined ? null : outcome.ok ? parseOr(outcome.result) : { errorType: outcome.error.errorType, errorMessage: outcome.error.errorMessage, trace: outcome.error.trace },
     };
+    // Its id makes a repeat (a retry after a lost answer, the event run again after a restart) stored once.
+    const value = [{ id: `${e.requestId}:${condition}`, value: Buffer.from(JSON.stringify(record)) }];
+    const kept = 'the event stays in the queue (its offset is not committed past) and runs again after a restart';
     try {
-      const [r] = await this.o.engine.append(stream, [{ id: `${e.requestId}:${condition}`, value: Buffer.from(JSON.stringify(record)) }]);
-      if (r && 'error' in r) throw new Error(r.error.message);
-    } catch (err) {
-      this.o.onDeliveryFailure?.(err);
-      this.o.log?.(`function ${this.o.fn}: could not deliver to destination '${stream}': ${(err as Error).message}`);
+      await to.deliver(async (s) => checkAppended(to.stream, await this.o.engine.append(to.stream, value, { signal: s })), signal, { kept });
+      return true;
+    } catch {
+      return false;
     }
   }
 }

@@ -10,8 +10,10 @@ import { StreamExistsError } from '../engine/errors.js';
 import { createApiKey } from '../gateway/auth/api-keys.js';
 import type { Principal } from '../gateway/auth/scopes.js';
 import type { Observer } from '../observe/observer.js';
+import { Dependencies, type DependencyStats } from '../resilience/index.js';
 import { AsyncQueue, ensureAsyncQueue, type AsyncEvent } from './async-queue.js';
 import { DEFAULT_ASYNC_RETRIES, DEFAULT_CONCURRENCY, DEFAULT_MAX_EVENT_AGE_MS, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_MS, handlerOf, scheduleNameOf, type ResolvedFunctionConfig, type ScheduleTriggerConfig, type StreamTriggerConfig } from './config.js';
+import { Destination, type DestinationKind } from './destinations.js';
 import { ASYNC_PAYLOAD_LIMIT, FunctionInitError, FunctionNotFoundError, FunctionThrottledError, InvalidPayloadError, RequestTooLargeError, SYNC_PAYLOAD_LIMIT, SYNC_RESPONSE_LIMIT } from './errors.js';
 import { lambdaLines, LOG_RETENTION_MS, logStreamOf, logTail } from './logs.js';
 import { functionMetrics, type FunctionMetrics } from './metrics.js';
@@ -47,6 +49,12 @@ export interface FunctionsOptions {
   addPrincipal: (p: Principal) => void;
   /** Reload a function whose handler file changed (sluice dev). */
   watch?: boolean;
+  /**
+   * The process's dependencies: each destination is one (`destination:<function>:<kind>`), drawing
+   * on their server-wide retry budget; their counters reach /metrics through the observer.
+   * Default: a set of the registry's own, on `clock`.
+   */
+  dependencies?: Dependencies;
 }
 
 /** One function, running. */
@@ -111,9 +119,13 @@ export class Functions {
   private pendingLogs = new Map<string, Buffer[]>();
   private flushing?: NodeJS.Timeout;
   private readonly running: Promise<void>[] = [];
+  private readonly dependencies: Dependencies;
+  private readonly destinations: Destination[] = [];
 
   private constructor(private readonly o: FunctionsOptions) {
     this.metrics = functionMetrics(o.observer.metrics, () => [...this.entries.values()]);
+    this.dependencies = o.dependencies ?? new Dependencies({ clock: o.clock });
+    o.observer.watchDependencies(() => this.dependencyStats());
   }
 
   /** Starts every function (a worker each, so a handler that does not load stops the start, naming its file). */
@@ -130,6 +142,11 @@ export class Functions {
 
   names(): string[] {
     return [...this.entries.keys()].sort();
+  }
+
+  /** The destinations' dependencies' counters (for /metrics). */
+  dependencyStats(): DependencyStats[] {
+    return this.destinations.map((d) => d.dependency.stats);
   }
 
   get(name: string): FunctionEntry {
@@ -212,6 +229,10 @@ export class Functions {
     await Promise.allSettled([...this.entries.values()].map((e) => e.runtime.close()));
     clearTimeout(this.flushing);
     await this.flushLogs();
+    for (const d of this.destinations.splice(0)) {
+      d.dispose();
+      d.dependency.dispose();
+    }
   }
 
   private async add(name: string, config: ResolvedFunctionConfig): Promise<void> {
@@ -288,6 +309,7 @@ export class Functions {
       engine: this.o.engine, clock: this.o.clock, functionName: entry.name, functionArn: entry.arn, region: this.o.region, stream, options,
       invoke: async (eventJson, signal) => (await this.invokeForTrigger(entry.name, eventJson, signal)).outcome,
       log: (line, level) => log[level](line),
+      destination: (to) => this.destination(entry, `stream.${stream}.onFailure`, to),
     });
     try {
       await mapping.start(this.ac.signal);
@@ -302,11 +324,23 @@ export class Functions {
     return new AsyncQueue({
       engine: this.o.engine, clock: this.o.clock, fn: entry.name, arn: entry.spec.arn,
       retries: c.async?.maximumRetryAttempts ?? DEFAULT_ASYNC_RETRIES, maxEventAgeMs: c.async?.maximumEventAge ?? DEFAULT_MAX_EVENT_AGE_MS,
-      onFailure: c.destinations?.onFailure?.stream, onSuccess: c.destinations?.onSuccess?.stream,
+      ...(c.destinations?.onFailure && { onFailure: this.destination(entry, 'onFailure', c.destinations.onFailure.stream) }),
+      ...(c.destinations?.onSuccess && { onSuccess: this.destination(entry, 'onSuccess', c.destinations.onSuccess.stream) }),
       invoke: async (e: AsyncEvent, signal) => (await this.invokeForTrigger(entry.name, e.payload, signal, e.requestId)).outcome,
-      onDeliveryFailure: () => void entry.destinationFailures++,
       log: (line, level = 'warn') => this.o.observer.log[level]({ fn: entry.name }, line),
     });
+  }
+
+  /** A destination of the function, through its dependency in the process's set; a failed delivery counts in DestinationDeliveryFailures. */
+  private destination(entry: FunctionEntry, kind: DestinationKind, stream: string): Destination {
+    const log = this.o.observer.log.child({ fn: entry.name });
+    const d = Destination.of(this.dependencies, entry.name, kind, stream, {
+      clock: this.o.clock,
+      log: (line, level) => log[level](`function ${entry.name}: ${line}`),
+      ...(!kind.startsWith('stream.') && { onFailure: () => void entry.destinationFailures++ }), // (a stream trigger counts its own)
+    });
+    this.destinations.push(d);
+    return d;
   }
 
   /** Runs one invocation on a held slot: its log lines are kept, its counters counted. `maxResultBytes`: a larger result fails it, as Lambda's limit does. */

@@ -1,8 +1,7 @@
-// Sluice's dependencies (the PostgreSQL databases and webhook origins its sinks call) in /metrics:
-// each dependency's resilience counters, summed over the threads that call it (each worker thread
-// has its own policies), read from the runs' latest stats when scraped.
+// Sluice's dependencies (the PostgreSQL databases and webhook origins its sinks call, functions'
+// destinations) in /metrics: each dependency's resilience counters, summed over the threads that
+// call it (each worker thread has its own policies), read from the latest stats when scraped.
 import type { Counter, Gauge } from 'prom-client';
-import type { PipelineRun } from '../dataflow/runtime/runner.js';
 import type { DependencyStats } from '../resilience/index.js';
 import type { Metrics } from './metrics.js';
 
@@ -19,9 +18,8 @@ const COUNTERS: [Count, string, string][] = [
   ['breakerRejections', 'sluice_dependency_breaker_rejections_total', 'Attempts refused by an open (or busy half-open) circuit'],
 ];
 
-/** Registers the dependency metrics; `runs()` gives the runs to read at each scrape. */
-export function dependencyMetrics(m: Metrics, runs: () => readonly PipelineRun[]): void {
-  const all = () => runs().flatMap((r) => r.dependencyStats());
+/** Registers the dependency metrics; `all()` gives every dependency's stats at each scrape. */
+export function dependencyMetrics(m: Metrics, all: () => readonly DependencyStats[]): void {
   for (const [field, name, help] of COUNTERS) {
     m.counter<'dependency'>(name, help, ['dependency'], (c: Counter<'dependency'>) => {
       c.reset();

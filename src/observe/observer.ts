@@ -3,6 +3,7 @@
 // made without one gets its own, logging nothing.
 import { systemClock, type Clock } from '../clock.js';
 import type { PipelineRun } from '../dataflow/runtime/runner.js';
+import type { DependencyStats } from '../resilience/index.js';
 import { silentLogger, type Logger } from './log.js';
 import { Metrics, total } from './metrics.js';
 import { emittedBy, pipelineMetrics } from './pipeline-metrics.js';
@@ -28,6 +29,8 @@ export class Observer {
   readonly startedAt: number;
   readonly series = new Series();
   private readonly pipelines: PipelineRun[] = [];
+  /** Dependencies called outside the pipelines (function destinations). */
+  private readonly dependencySources: (() => DependencyStats[])[] = [];
   private sampling?: AbortController;
 
   constructor(o: ObserverOptions = {}) {
@@ -37,12 +40,22 @@ export class Observer {
     this.version = o.version ?? '0.0.0';
     this.startedAt = this.clock.now();
     pipelineMetrics(this.metrics, () => this.pipelines);
-    dependencyMetrics(this.metrics, () => this.pipelines);
+    dependencyMetrics(this.metrics, () => this.dependencyStats());
   }
 
   /** Pipelines this process runs: their units' counters reach /metrics, the overview and the dashboard. */
   watch(runs: PipelineRun[]): void {
     for (const r of runs) if (!this.pipelines.includes(r)) this.pipelines.push(r);
+  }
+
+  /** Dependencies called outside the pipelines (function destinations): their counters reach /metrics. */
+  watchDependencies(source: () => DependencyStats[]): void {
+    this.dependencySources.push(source);
+  }
+
+  /** Every dependency's counters: the pipelines' sinks (one entry per thread) and the other sources'. */
+  dependencyStats(): DependencyStats[] {
+    return [...this.pipelines.flatMap((r) => r.dependencyStats()), ...this.dependencySources.flatMap((s) => s())];
   }
 
   get runs(): readonly PipelineRun[] {

@@ -6,6 +6,8 @@ import { setMaxListeners } from 'node:events';
 import type { Clock } from '../../clock.js';
 import type { Engine, OffsetCommit, ReadFrom } from '../../engine/engine.js';
 import { StreamNotFoundError } from '../../engine/errors.js';
+import { Dependency } from '../../resilience/index.js';
+import { Destination, DESTINATION_POLICY, destinationName } from '../destinations.js';
 import type { InvokeOutcome } from '../runtime/types.js';
 import { DestinationNotFoundError, InvalidMappingOptionError } from './errors.js';
 import { defaultIdentityArn, eventSourceOf, streamArnOf } from './event.js';
@@ -35,6 +37,12 @@ export interface StreamMappingSpec {
   log?: (line: string, level: LogLevel) => void;
   /** The execution role events name as invokeIdentityArn. Default arn:aws:iam::000000000000:role/<functionName>. */
   invokeIdentityArn?: string;
+  /**
+   * Makes the onFailure destination (its stream's name given), with its policies: the registry's,
+   * from the process's dependencies. Default: over a dependency of the mapping's own,
+   * `destination:<function>:stream.<stream>.onFailure`.
+   */
+  destination?: (stream: string) => Destination;
 }
 
 /** The consumer group a function's mapping of a stream commits under. */
@@ -50,6 +58,8 @@ export class StreamMapping {
   private done: Promise<void> = Promise.resolve();
   private state: StreamMappingStats['state'] = 'Creating';
   private reason = 'User action';
+  /** A destination dependency made here (none given): disposed at stop. */
+  private owned?: Dependency;
 
   /** Validates the options (InvalidMappingOptionError names the bad field); reads nothing yet. */
   constructor(private readonly spec: StreamMappingSpec) {
@@ -84,6 +94,7 @@ export class StreamMapping {
       opts: this.options,
       invoke: this.spec.invoke,
       log: this.spec.log ?? (() => undefined),
+      destination: this.destination(),
     };
     const identity = this.spec.invokeIdentityArn ?? defaultIdentityArn(this.spec.functionName);
     // Each partition's lanes, sleeps and waits listen to its own signal: Node warns past 10 listeners on one.
@@ -106,6 +117,7 @@ export class StreamMapping {
   async stop(): Promise<void> {
     this.abort.abort(new Error('stream mapping stopped'));
     await this.done;
+    this.owned?.dispose();
     if (this.state === 'Enabled') {
       this.state = 'Disabled';
       this.reason = 'Stopped';
@@ -141,6 +153,17 @@ export class StreamMapping {
       ...counters,
       partitions,
     };
+  }
+
+  /** The onFailure destination: the spec's, else one over a dependency of its own (disposed when the mapping stops). */
+  private destination(): Destination | undefined {
+    const { spec } = this;
+    const to = this.options.onFailure;
+    if (to === undefined) return undefined;
+    if (spec.destination) return spec.destination(to);
+    const dependency = new Dependency(destinationName(spec.functionName, `stream.${spec.stream}.onFailure`), { ...DESTINATION_POLICY, clock: spec.clock });
+    this.owned = dependency;
+    return new Destination(to, dependency, { clock: spec.clock, log: spec.log ?? (() => undefined) });
   }
 
   private async checkDestination(signal?: AbortSignal): Promise<void> {

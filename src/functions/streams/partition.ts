@@ -6,6 +6,7 @@ import type { Clock } from '../../clock.js';
 import type { Engine } from '../../engine/engine.js';
 import type { InvokeOutcome } from '../runtime/types.js';
 import { envelopeBytes, eventBytesOf, filterView, mapRecord, type EventSource } from './event.js';
+import { checkAppended, type Destination } from '../destinations.js';
 import { failureMessages, type Discard } from './failure.js';
 import { Lane, retryDelay, type LaneHost, type LogLevel } from './lane.js';
 import { MAX_PAYLOAD_BYTES, type ResolvedMappingOptions } from './options.js';
@@ -34,6 +35,8 @@ export interface MappingContext {
   opts: ResolvedMappingOptions;
   invoke(eventJson: string, signal: AbortSignal): Promise<InvokeOutcome>;
   log(line: string, level: LogLevel): void;
+  /** The onFailure destination, with its policies (set with opts.onFailure). */
+  destination: Destination | undefined;
 }
 
 /** FNV-1a: the lane of a partition key. */
@@ -129,8 +132,8 @@ export class PartitionPoller implements LaneHost {
 
   async discard(lane: Lane, d: Discard): Promise<void> {
     const count = d.records.length;
-    const dest = this.opts.onFailure;
-    if (dest !== undefined) await this.deliver(lane, d, dest);
+    const to = this.ctx.destination;
+    if (to !== undefined) await this.deliver(lane, d, to);
     this.counters.recordsDiscarded += count;
     this.settle(lane, count);
   }
@@ -307,30 +310,31 @@ export class PartitionPoller implements LaneHost {
     });
   }
 
-  /** Writes the failure records and the offset past them in one unit, retrying until it lands or the mapping stops. */
-  private async deliver(lane: Lane, d: Discard, dest: string): Promise<void> {
+  /**
+   * Writes the failure records and the offset past them in one unit, through the destination's
+   * policies, called again after a pause (any error: the lane cannot move on without it) until it
+   * lands or the mapping stops. Failures are logged by the destination once per state change.
+   */
+  private async deliver(lane: Lane, d: Discard, to: Destination): Promise<void> {
+    const dest = to.stream;
     const messages = failureMessages(d, this.src, this.ctx.functionArn, this.clock.now());
     const records = messages.map((m) => ({ value: Buffer.from(m), key: this.src.shardId }));
     const id = `${this.ctx.group}:${this.partition}:discard:${d.records[0]!.offset}-${d.records.at(-1)!.offset}`;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.serial(async () => {
-          const offset = Math.max(this.committed, this.commitPoint(lane, d.records.length));
-          await this.ctx.engine.commit({
-            id,
-            appends: [{ stream: dest, records }],
-            offsets: [{ group: this.ctx.group, stream: this.ctx.stream, partition: this.partition, offset }],
-          });
-          this.committed = offset;
-        });
-        this.counters.destinationDeliveries += messages.length;
-        return;
-      } catch (e) {
-        this.counters.destinationDeliveryFailures++;
-        this.result(RESULT_DESTINATION_FAILED);
-        this.log(`writing the failure record to '${dest}' failed (attempt ${attempt}, retrying): ${(e as Error).message}`, 'error');
-        await this.clock.sleep(retryDelay(this.opts, attempt), this.signal);
-      }
-    }
+    const commit = (signal: AbortSignal) => this.serial(async () => {
+      const offset = Math.max(this.committed, this.commitPoint(lane, d.records.length));
+      const r = await this.ctx.engine.commit({
+        id,
+        appends: [{ stream: dest, records }],
+        offsets: [{ group: this.ctx.group, stream: this.ctx.stream, partition: this.partition, offset }],
+      }, { signal });
+      for (const a of r.appends) checkAppended(dest, a);
+      this.committed = offset;
+    });
+    const failed = () => {
+      this.counters.destinationDeliveryFailures++;
+      this.result(RESULT_DESTINATION_FAILED);
+    };
+    await to.deliver(commit, this.signal, { again: () => true, kept: 'the records stay in their lane', failed });
+    this.counters.destinationDeliveries += messages.length;
   }
 }
