@@ -6,6 +6,9 @@ import { currentKey, forgetKey, KeyDeclinedError } from './auth.js';
 import { fill, h, s } from './dom.js';
 import { fmtAgo } from './format.js';
 import { loadGatewayInfo } from './gateway-info.js';
+import { bucketPage, bucketsPage } from './pages/buckets.js';
+import { functionPage } from './pages/function.js';
+import { functionsPage } from './pages/functions.js';
 import { overviewPage } from './pages/overview.js';
 import { pipelinePage } from './pages/pipeline.js';
 import { pipelinesPage } from './pages/pipelines.js';
@@ -22,6 +25,10 @@ const ROUTES: Route[] = [
   { pattern: /^\/streams\/([^/]+)$/, nav: 'streams', render: streamPage },
   { pattern: /^\/pipelines\/?$/, nav: 'pipelines', render: pipelinesPage },
   { pattern: /^\/pipelines\/([^/]+)$/, nav: 'pipelines', render: pipelinePage },
+  { pattern: /^\/functions\/?$/, nav: 'functions', render: functionsPage },
+  { pattern: /^\/functions\/([^/]+)$/, nav: 'functions', render: functionPage },
+  { pattern: /^\/buckets\/?$/, nav: 'buckets', render: bucketsPage },
+  { pattern: /^\/buckets\/([^/]+)$/, nav: 'buckets', render: bucketPage },
   { pattern: /./, nav: '', render: (ctx) => void ctx.root.append(pageHeader('Not found', []), h('div', { class: 'note' }, `No page at #${ctx.path}. `, h('a', { href: '#/' }, 'Overview'))) },
 ];
 
@@ -29,6 +36,8 @@ const ICONS: Record<string, string> = {
   overview: 'M3 13h8V3H3zm0 8h8v-6H3zm10 0h8V11h-8zm0-18v6h8V3z',
   streams: 'M3 6c3-2 6 2 9 0s6-2 9 0M3 12c3-2 6 2 9 0s6-2 9 0M3 18c3-2 6 2 9 0s6-2 9 0',
   pipelines: 'M5 6h4v4H5zM15 4h4v4h-4zM15 14h4v4h-4zM9 8h6M9 8l6 8',
+  functions: 'M8 4c-2 0-2 2-2 4s-1 4-3 4c2 0 3 2 3 4s0 4 2 4M16 4c2 0 2 2 2 4s1 4 3 4c-2 0-3 2-3 4s0 4-2 4M10 15l4-6',
+  buckets: 'M4 7c0-2 16-2 16 0l-2 12c0 2-12 2-12 0zM4 7c0 2 16 2 16 0',
 };
 
 function icon(name: string): SVGElement {
@@ -104,7 +113,7 @@ async function boot(): Promise<void> {
     gateway.textContent = `sluice ${o.version} · ${o.engine}${o.open ? ' · open' : ''}`;
     if (o.open && !currentKey()) fill(keyState, h('span', { class: 'muted' }, 'open gateway: no key needed'));
   });
-  const nav = h('nav', { class: 'nav' }, navLink('overview', 'Overview', '#/'), navLink('streams', 'Streams', '#/streams'), navLink('pipelines', 'Pipelines', '#/pipelines'));
+  const nav = h('nav', { class: 'nav' }, navLink('overview', 'Overview', '#/'), navLink('streams', 'Streams', '#/streams'), navLink('pipelines', 'Pipelines', '#/pipelines'), navLink('functions', 'Functions', '#/functions'), navLink('buckets', 'Buckets', '#/buckets'));
   const page = h('div', { class: 'page', id: 'page' });
   const sidebar = h('aside', { class: 'sidebar' },
     h('a', { class: 'brand', href: '#/' }, s('svg', { viewBox: '0 0 24 24', class: 'logo', 'aria-hidden': 'true' }, s('path', { d: 'M4 5h16M4 5v5c0 3 3 4 8 4s8 1 8 4v1M4 19h16' })), h('span', {}, 'Sluice')),

@@ -170,3 +170,99 @@ export interface PipelineDetail {
   late?: number;
   errors?: number;
 }
+
+/** GET /v1/functions/{name} (and each of GET /v1/functions). */
+export interface FunctionDescription {
+  name: string;
+  arn: string;
+  runtime: string;
+  handler: string;
+  timeoutMs: number;
+  memoryMB: number;
+  concurrency: number;
+  permissions: Record<string, string[]>;
+  triggers: Record<string, unknown>[];
+  destinations: Record<string, unknown>;
+  metrics: {
+    Invocations: number;
+    Errors: number;
+    Throttles: number;
+    Duration: { invocations: number; avgMs: number; p50Ms: number; p99Ms: number; maxMs: number } | null;
+    ConcurrentExecutions: number;
+    IteratorAge: number | null;
+    DestinationDeliveryFailures: number;
+  };
+  workers: { workers: number; busy: number; coldStarts: number; replaced: number };
+  asyncQueue: { inFlight: number; retried: number; failedForGood: number; committed: number };
+  logStream: string;
+  mappings: FunctionMapping[];
+  schedules: FunctionSchedule[];
+}
+
+export interface MappingPartition {
+  partition: number;
+  state: string;
+  lastProcessingResult: string;
+  iteratorAgeMs: number;
+  committedOffset: number;
+  readOffset: number;
+  latestOffset?: number;
+  lag?: number;
+  batchesInFlight: number;
+  invocations: number;
+  functionErrors: number;
+  recordsDelivered: number;
+  recordsFiltered: number;
+  recordsDiscarded: number;
+  retries: number;
+  bisections: number;
+}
+
+export interface FunctionMapping {
+  id: string;
+  stream: string;
+  state: string;
+  lastProcessingResult: string;
+  iteratorAgeMs: number;
+  lag?: number;
+  invocations: number;
+  functionErrors: number;
+  recordsDelivered: number;
+  recordsDiscarded: number;
+  partitions: MappingPartition[];
+}
+
+export interface FunctionSchedule {
+  name: string;
+  expression: string;
+  timezone: string;
+  state: string;
+  nextRuns: string[];
+  lastRun?: string;
+  lastResult?: string;
+  running: boolean;
+  runs: number;
+  failures: number;
+  skipped: number;
+  missed: number;
+}
+
+export interface InvocationLog {
+  requestId: string;
+  time: number;
+  lines: string[];
+}
+
+export interface BucketInfo {
+  name: string;
+  created: number;
+}
+
+/** GET /v1/buckets/{bucket}/objects. */
+export interface ObjectsPage {
+  bucket: string;
+  objects: { key: string; size: number; etag: string; modified: number; contentType: string | null }[];
+  prefixes: string[];
+  truncated: boolean;
+  nextToken?: string;
+}

@@ -110,3 +110,5 @@ export function pageHeader(title: string, crumbs: [string, string][], ...extra: 
   const trail = crumbs.length ? h('nav', { class: 'crumbs', 'aria-label': 'breadcrumbs' }, ...crumbs.flatMap(([t, href]) => [link(href, t), h('span', { class: 'sep' }, '/')])) : null;
   return h('header', { class: 'page-header' }, trail, h('div', { class: 'page-title-row' }, h('h1', {}, title), ...extra));
 }
+export const functionHref = (name: string): string => `#/functions/${encodeURIComponent(name)}`;
+export const bucketHref = (name: string, prefix = ''): string => `#/buckets/${encodeURIComponent(name)}${prefix ? `?prefix=${encodeURIComponent(prefix)}` : ''}`;

@@ -13,6 +13,7 @@ import { DualProtocolListener } from './listener.js';
 import { nativeRoutes } from './native/routes.js';
 import { observeRoutes } from './native/observe-routes.js';
 import { functionRoutes } from './native/function-routes.js';
+import { bucketRoutes } from './native/bucket-routes.js';
 import { serveUi } from './ui/serve.js';
 import { LambdaApi, lambdaRequest } from './lambda/index.js';
 import { functionUrl, URL_PREFIX } from './lambda/urls.js';
@@ -77,7 +78,7 @@ export class Gateway {
     this.kinesis = new KinesisApi(this);
     this.lambda = new LambdaApi(this, () => this.functions);
     this.objects = new Objects(engine, { clock });
-    for (const [method, path, handler] of [...nativeRoutes(this), ...observeRoutes(this), ...functionRoutes(this)]) {
+    for (const [method, path, handler] of [...nativeRoutes(this), ...observeRoutes(this), ...functionRoutes(this), ...bucketRoutes(this)]) {
       this.router.on(method, path, (() => {}) as never, { handler, path });
     }
     const o = this.options;

@@ -40,6 +40,11 @@ export class Metrics {
     return this.once(name, () => new Histogram({ name, help, labelNames, buckets, registers: [this.registry] })) as Histogram<L>;
   }
 
+  /** The metric of that name, when a component made it (none in a disabled Metrics). */
+  registered(name: string): Counter | Gauge | Histogram | undefined {
+    return this.enabled ? this.made.get(name) : undefined;
+  }
+
   /** Prometheus text format. */
   text(): Promise<string> {
     return this.registry.metrics();

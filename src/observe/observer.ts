@@ -9,6 +9,7 @@ import { Metrics, total } from './metrics.js';
 import { emittedBy, pipelineMetrics } from './pipeline-metrics.js';
 import { dependencyMetrics } from './dependency-metrics.js';
 import { unitSeries } from './pipelines.js';
+import { Counter } from 'prom-client';
 import { sample, Series, type Reading } from './series.js';
 
 export interface ObserverOptions {
@@ -99,6 +100,12 @@ export class Observer {
       perStream.set(String(v.labels.stream), (perStream.get(String(v.labels.stream)) ?? 0) + v.value);
     }
     for (const [stream, n] of perStream) r.set(`stream.${stream}.records`, { value: n, rate: true });
+    await this.perLabel(r, 'sluice_function_invocations_total', 'function', (f) => `function.${f}.invocations`);
+    await this.perLabel(r, 'sluice_function_errors_total', 'function', (f) => `function.${f}.errors`);
+    await this.perLabel(r, 'sluice_function_throttles_total', 'function', (f) => `function.${f}.throttles`);
+    await this.perLabel(r, 'sluice_dependency_attempts_total', 'dependency', (d) => `dependency.${d}.attempts`);
+    await this.perLabel(r, 'sluice_dependency_retries_total', 'dependency', (d) => `dependency.${d}.retries`);
+    await this.perLabel(r, 'sluice_dependency_failures_total', 'dependency', (d) => `dependency.${d}.failures`);
     const now = this.clock.now();
     for (const run of this.pipelines) {
       const p = run.pipeline.name;
@@ -113,6 +120,18 @@ export class Observer {
       for (const s of stats) r.set(unitSeries(p, s.unit), { value: s.records, rate: true });
     }
     return r;
+  }
+
+  /** A rate series per value of `label` of the counter `metric` (summed over its other labels), when the counter is registered. */
+  private async perLabel(r: Reading, metric: string, label: string, name: (value: string) => string): Promise<void> {
+    const counter = this.metrics.registered(metric);
+    if (!(counter instanceof Counter)) return;
+    const sums = new Map<string, number>();
+    for (const v of (await counter.get()).values) {
+      const key = String(v.labels[label]);
+      sums.set(key, (sums.get(key) ?? 0) + v.value);
+    }
+    for (const [key, n] of sums) r.set(name(key), { value: n, rate: true });
   }
 }
 
