@@ -19,6 +19,8 @@ export async function describeFunction(name: string, o: ClientOptions & { json?:
 interface Described {
   name: string; arn: string; runtime: string; handler: string; timeoutMs: number; memoryMB: number; concurrency: number;
   permissions: Record<string, string[]>; logStream: string;
+  triggers: { object?: { bucket: string; events: string[]; prefix?: string; suffix?: string } }[];
+  destinations: { onSuccess?: { stream: string }; onFailure?: { stream: string } };
   metrics: { Invocations: number; Errors: number; Throttles: number; ConcurrentExecutions: number; DestinationDeliveryFailures: number; IteratorAge: number | null; Duration: { invocations: number; avgMs: number; p50Ms: number; p99Ms: number; maxMs: number } | null };
   workers: { workers: number; busy: number; coldStarts: number; replaced: number };
   asyncQueue: { inFlight: number; retried: number; failedForGood: number };
@@ -46,6 +48,13 @@ export function describeText(d: Described): string {
     lines.push(`stream trigger '${t.stream}': ${t.state}, ${t.lastProcessingResult}, iterator age ${ms(t.iteratorAgeMs)}, lag ${t.lag ?? '?'}; ${t.invocations} invocations, ${t.functionErrors} errors, ${t.recordsDelivered} records delivered, ${t.recordsDiscarded} discarded, ${t.retries} retries`);
     for (const p of t.partitions) lines.push(`  partition ${p.partition}: ${p.state}, committed ${p.committedOffset} of ${p.latestOffset ?? '?'} (lag ${p.lag ?? '?'}), iterator age ${ms(p.iteratorAgeMs)}, ${p.batchesInFlight} batches in flight`);
   }
+  for (const { object: t } of d.triggers) {
+    if (!t) continue;
+    const filter = [t.prefix !== undefined && `prefix '${t.prefix}'`, t.suffix !== undefined && `suffix '${t.suffix}'`].filter(Boolean).join(', ');
+    lines.push(`object trigger: bucket '${t.bucket}', ${t.events.join(', ')}${filter ? `, ${filter}` : ''}; invoked asynchronously (the async queue above)`);
+  }
+  const destinations = Object.entries(d.destinations ?? {});
+  if (destinations.length) lines.push(`destinations: ${destinations.map(([k, v]) => `${k} stream '${v.stream}'`).join(', ')}`);
   for (const s of d.schedules) {
     lines.push(`schedule '${s.name}': ${s.expression} (${s.timezone}), ${s.state}; ${s.runs} runs, ${s.failures} failed, ${s.skipped} skipped, ${s.missed} missed${s.lastRun ? `; last ${s.lastRun}: ${s.lastResult ?? 'running'}` : ''}`);
     if (s.nextRuns.length) lines.push(`  next: ${s.nextRuns.join(', ')}`);
