@@ -121,6 +121,39 @@ describe.each(S3_ENGINES)('S3 API on the $name engine', ({ factory }) => {
       expect(head).toMatchObject({ ContentLength: 10, ContentRange: 'bytes 10-19/1000' });
     });
 
+    it('HeadObject answers a Range as GetObject does: bytes=-0, ends and starts past 2^53, a suffix past the size, a reversed range, an empty object', async () => {
+      await s3.send(new PutObjectCommand({ Bucket: 'data', Key: 'ten', Body: bytes(10, 6) }));
+      await s3.send(new PutObjectCommand({ Bucket: 'data', Key: 'none', Body: Buffer.alloc(0) }));
+      const answer = async (p: Promise<{ $metadata: { httpStatusCode?: number }; ContentRange?: string; ContentLength?: number }>) => {
+        try {
+          const r = await p;
+          return { status: r.$metadata.httpStatusCode, range: r.ContentRange, length: r.ContentLength };
+        } catch (e) {
+          return { status: (await s3Failure(Promise.reject(e))).status };
+        }
+      };
+      const cases: [key: string, range: string, expected: { status: number; range?: string; length?: number }][] = [
+        ['ten', 'bytes=-0', { status: 416 }],
+        ['ten', 'bytes=0-99999999999999999999', { status: 206, range: 'bytes 0-9/10', length: 10 }],
+        ['ten', 'bytes=3-9007199254740993', { status: 206, range: 'bytes 3-9/10', length: 7 }],
+        ['ten', 'bytes=99999999999999999999-', { status: 416 }],
+        ['ten', 'bytes=99999999999999999999-99999999999999999999', { status: 416 }],
+        ['ten', 'bytes=-99999999999999999999', { status: 206, range: 'bytes 0-9/10', length: 10 }],
+        ['ten', 'bytes=-4', { status: 206, range: 'bytes 6-9/10', length: 4 }],
+        ['ten', 'bytes=9-', { status: 206, range: 'bytes 9-9/10', length: 1 }],
+        ['ten', 'bytes=10-', { status: 416 }],
+        ['ten', 'bytes=5-3', { status: 200, length: 10 }],
+        ['none', 'bytes=-5', { status: 416 }],
+        ['none', 'bytes=0-', { status: 416 }],
+      ];
+      for (const [Key, Range, expected] of cases) {
+        const got = await answer(get('data', Key, { Range }).then((g) => g.r));
+        const head = await answer(s3.send(new HeadObjectCommand({ Bucket: 'data', Key, Range })));
+        expect(got, `GET ${Key} ${Range}`).toMatchObject(expected);
+        expect(head, `HEAD ${Key} ${Range}`).toEqual(got);
+      }
+    });
+
     it('honours If-None-Match / If-Modified-Since (304) and If-Match / If-Unmodified-Since (412)', async () => {
       const put = await s3.send(new PutObjectCommand({ Bucket: 'data', Key: 'cond', Body: 'v1' }));
       const future = new Date(Date.now() + 3_600_000);

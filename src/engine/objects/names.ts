@@ -22,8 +22,9 @@ export function checkObjectName(name: string, field = 'name'): Buffer {
 export function resolveRange(name: string, size: number, range: ObjectRange | undefined): { start: number; end: number } {
   if (range === undefined) return { start: 0, end: size - 1 };
   if ('suffix' in range) {
-    if (!Number.isSafeInteger(range.suffix) || range.suffix <= 0) throw new InvalidArgumentError(`a suffix range needs a positive length, got ${range.suffix}`, 'range');
-    if (size === 0) throw new InvalidRangeError(name, size, 0);
+    if (!Number.isSafeInteger(range.suffix) || range.suffix < 0) throw new InvalidArgumentError(`a suffix range needs a length of 0 or more, got ${range.suffix}`, 'range');
+    // The last 0 bytes, or any of none, are no byte at all: unsatisfiable (HTTP's 416), as S3 answers `bytes=-0`.
+    if (size === 0 || range.suffix === 0) throw new InvalidRangeError(name, size, 0);
     return { start: Math.max(0, size - range.suffix), end: size - 1 };
   }
   const { start, end } = range;

@@ -88,17 +88,23 @@ export function digestsOf(req: GatewayRequest, trailers: Record<string, string>)
   return { checksums, expected };
 }
 
-/** A Range header as a range, or undefined to send the whole object (absent, several ranges, or not bytes: ignored, as S3). */
+/**
+ * A Range header as a range, or undefined to send the whole object (absent, several ranges, not
+ * bytes, or a last byte before the first: ignored, as S3). Positions past any object's size (more
+ * than 2^53 - 1) are clamped to Number.MAX_SAFE_INTEGER, so they stay exact and mean what they say:
+ * a first byte past the end (InvalidRange), a last byte or a suffix past it (up to the end).
+ */
 export function rangeOf(value: string | undefined): ObjectRange | undefined {
   if (value === undefined) return undefined;
   const m = /^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$/i.exec(value);
   if (!m || (m[1] === '' && m[2] === '')) return undefined;
-  if (m[1] === '') return { suffix: Number(m[2]) };
-  const start = Number(m[1]);
-  const end = m[2] === '' ? undefined : Number(m[2]);
-  if (end !== undefined && end < start) return undefined;
-  return end === undefined ? { start } : { start, end };
+  if (m[1] === '') return { suffix: position(m[2]!) };
+  if (m[2] !== '' && BigInt(m[2]!) < BigInt(m[1]!)) return undefined;
+  const start = position(m[1]!);
+  return m[2] === '' ? { start } : { start, end: position(m[2]!) };
 }
+
+const position = (digits: string): number => (BigInt(digits) > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(digits));
 
 const httpDate = (v: string | undefined) => {
   if (v === undefined) return undefined;

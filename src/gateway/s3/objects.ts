@@ -1,8 +1,7 @@
 // Object operations: PutObject (streamed into staging, verified, committed), GetObject (streamed
 // from the engine, with Range and conditions), HeadObject, DeleteObject, DeleteObjects (XML, quiet
 // mode), CopyObject (by reference; x-amz-metadata-directive COPY or REPLACE).
-import type { ObjectRange } from '../../engine/engine.js';
-import { InvalidRangeError } from '../../engine/errors.js';
+import { resolveRange } from '../../engine/objects/names.js';
 import { verifyBuffer } from '../../objects/index.js';
 import { authorize } from './auth.js';
 import { iso } from './buckets.js';
@@ -45,16 +44,6 @@ export async function getObject(call: S3Call): Promise<void> {
   await call.stream(range ? 206 : 200, headers, opened.body);
 }
 
-/** The bytes a range covers of an object of `size` (as the engine resolves it for GetObject). */
-function resolve(range: ObjectRange, size: number, name: string): { start: number; end: number } {
-  if ('suffix' in range) {
-    if (size === 0 || range.suffix === 0) throw new InvalidRangeError(name, size, 0);
-    return { start: Math.max(0, size - range.suffix), end: size - 1 };
-  }
-  if (range.start >= size) throw new InvalidRangeError(name, size, range.start);
-  return { start: range.start, end: Math.min(range.end ?? size - 1, size - 1) };
-}
-
 export async function headObject(call: S3Call): Promise<void> {
   noParts(call);
   const conditions = conditionsOf(call.req);
@@ -62,7 +51,7 @@ export async function headObject(call: S3Call): Promise<void> {
   const range = rangeOf(headerOf(call.req, 'range'));
   const headers = objectHeaders(entry, { checksums: checksumMode(call) && !range, query: call.query });
   if (!range) return call.empty(200, { ...headers, 'content-length': String(entry.size) });
-  const { start, end } = resolve(range, entry.size, call.key);
+  const { start, end } = resolveRange(call.key, entry.size, range); // as GetObject answers: the engine's resolution
   call.empty(206, { ...headers, 'content-length': String(end - start + 1), 'content-range': `bytes ${start}-${end}/${entry.size}` });
 }
 
