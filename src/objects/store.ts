@@ -14,7 +14,6 @@ import { checkKey } from './names.js';
 import { resolveObjectsOptions, type ObjectEvent, type ObjectsOptions, type ResolvedObjectsOptions, type WriteOptions } from './options.js';
 import { Uploads } from './multipart.js';
 import { entryOf, type ObjectEntry } from './entry.js';
-import { interruptible } from './interruptible.js';
 
 export interface PutOptions extends WriteOptions {
   /** The size the request declares; over the limit it is refused before a byte is read. */
@@ -74,8 +73,7 @@ export class Objects {
   async stage(body: ObjectBody, o: PutOptions): Promise<StagedObject> {
     const max = this.options.maxObjectBytes;
     if (o.size !== undefined && o.size > max) throw new ObjectTooLargeError(max);
-    // The signal goes with the body, not to the engine: see interruptible.ts.
-    const staged = await this.engine.stageObject(interruptible(body, o.signal), { maxBytes: max, ...(o.checksums ? { checksums: o.checksums } : {}) });
+    const staged = await this.engine.stageObject(body, { maxBytes: max, ...(o.checksums ? { checksums: o.checksums } : {}), ...(o.signal ? { signal: o.signal } : {}) });
     try {
       if (o.expected) verifyStaged(staged, o.expected);
     } catch (e) {
@@ -224,7 +222,7 @@ export class Objects {
   private async restage(source: ObjectInfo, call: CallOptions): Promise<StagedObject> {
     const opened = await this.engine.openObject(source.name, { version: source.version, ...(call.signal ? { signal: call.signal } : {}) });
     if (!opened) throw new ConflictError(source.name, source.version, 0, 'object');
-    return this.engine.stageObject(interruptible(opened.body, call.signal), { maxBytes: this.options.maxObjectBytes });
+    return this.engine.stageObject(opened.body, { maxBytes: this.options.maxObjectBytes, ...(call.signal ? { signal: call.signal } : {}) });
   }
 
   /** ListObjectsV2 / ListObjects: a page of a bucket's keys. */

@@ -4,7 +4,10 @@
 // multipart by reference, kill -9 of a writer, a full disk.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { getEventListeners } from 'node:events';
 import { createInterface } from 'node:readline';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
@@ -41,6 +44,11 @@ const events = async (engine: Engine, stream: string) => {
   for (let p = 0; p < partitions; p++) for (const r of (await engine.read(stream, p, 0, 100_000)).records) out.push(JSON.parse(Buffer.from(r.value).toString()));
   return out;
 };
+/** A full garbage collection on demand (the flag is set at run time, so the suite needs no node option). */
+function collector(): () => void {
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
+}
 async function* slowly(chunks: Buffer[]) {
   for (const c of chunks) {
     await new Promise((r) => setImmediate(r));
@@ -198,6 +206,41 @@ export function objectConformance(harness: EngineHarness, fresh: Fresh, keep: (e
       await expect(engine.stageObject(objectChunks(2, 3 * MiB), { maxBytes: 2 * MiB })).rejects.toBeInstanceOf(ObjectTooLargeError);
       expect(await engine.listObjects()).toEqual({ objects: [], prefixes: [] });
       expect(await engine.statObject('x')).toBeUndefined();
+    });
+
+    it('a signal over a long upload holds one listener while it streams and none after, and no memory per chunk; an abort after 1,000 chunks leaves nothing', async () => {
+      const { engine } = await fresh();
+      const gc = collector();
+      const heap = () => (gc(), process.memoryUsage().heapUsed);
+      const listening: number[] = [];
+      let grown = 0;
+      const body = async function* (signal: AbortSignal, count: number, then?: () => Promise<void>) {
+        let from = 0;
+        for (let i = 0; i < count; i++) {
+          if (i % 1000 === 999) listening.push(getEventListeners(signal, 'abort').length);
+          if (i % 100 === 0) await new Promise((r) => setImmediate(r));
+          if (i === 1000) from = heap();
+          yield Buffer.alloc(1024, i);
+        }
+        if (count > 1000) grown = heap() - from;
+        await then?.();
+      };
+      // 20,000 chunks: a promise or reaction kept per chunk would be megabytes.
+      const ac = new AbortController();
+      const staged = await engine.stageObject(body(ac.signal, 20_000), { signal: ac.signal });
+      expect(staged.size).toBe(20_000 * 1024);
+      expect(listening).toEqual(Array(20).fill(1));
+      expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0);
+      expect(grown).toBeLessThan(1024 * 1024);
+      await engine.discardStaged(staged);
+      const cut = new AbortController();
+      const stalls = body(cut.signal, 1000, () => {
+        setTimeout(() => cut.abort(new Error('client went away')), 20);
+        return new Promise(() => {}); // never sends the rest
+      });
+      await expect(engine.stageObject(stalls, { signal: cut.signal })).rejects.toThrow('client went away');
+      expect(getEventListeners(cut.signal, 'abort')).toHaveLength(0);
+      expect(await engine.listObjects()).toEqual({ objects: [], prefixes: [] });
     });
 
     it('a unit whose precondition fails publishes neither its objects nor its appends; one that holds publishes both', async () => {

@@ -79,20 +79,28 @@ export class NatsObjects {
     this.staging.add(id);
     try {
       const r = await stageBody(body, options, {
-        write: async (chunk) => {
+        // The window is the only backpressure: a piece is published at once, and the next waits only when PUBLISH_WINDOW are unacknowledged.
+        write: async (piece, size) => {
           const i = n++;
-          inflight.push(this.d.js.publish(subject, chunk, { timeout: this.d.timeoutMs }).then((ack) => void (seqs[i] = ack.seq), (err) => {
-            throw storageError(this.stream, err);
-          }));
+          const published = this.d.js.publish(subject, piece.length === 1 ? piece[0]! : Buffer.concat(piece, size), { timeout: this.d.timeoutMs }).then(
+            (ack) => void (seqs[i] = ack.seq),
+            (err) => {
+              throw storageError(this.stream, err);
+            },
+          );
+          published.catch(() => {}); // (awaited in turn below, or by the flush)
+          inflight.push(published);
           if (inflight.length >= PUBLISH_WINDOW) await inflight.shift();
         },
+        flush: async () => {
+          const failed = (await Promise.allSettled(inflight.splice(0))).find((s) => s.status === 'rejected');
+          if (failed) throw failed.reason;
+        },
       }, this.chunkBytes);
-      await Promise.all(inflight.splice(0));
       const staged: Staged = { id, size: r.size, md5: r.md5, checksums: Object.freeze(r.checksums), piece: { id, size: r.size, c: this.chunkBytes, r: runsOf(seqs) } };
       this.staged.add(id, staged, this.d.clock.now());
       return Object.freeze({ id, size: r.size, md5: r.md5, checksums: staged.checksums });
     } catch (e) {
-      await Promise.allSettled(inflight);
       await this.purge(id, seqs.filter((q) => q !== undefined)).catch(() => {}); // else the sweep does, after the TTL
       throw e; // the body's own error, the signal's reason, or the publish's (storageError)
     } finally {

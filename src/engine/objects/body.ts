@@ -1,11 +1,12 @@
-// Reading an object's body for staging: in chunks of a fixed size (~1 MiB), hashed as they pass,
-// each handed to the engine's sink while the next one fills; a byte limit and the caller's signal
-// (which also interrupts a body that stalls between chunks).
+// Reading an object's body for staging: cut into pieces of a fixed size (~1 MiB) made of views of
+// the body's own buffers (nothing copied, nothing allocated per piece), hashed over those same
+// buffers as they arrive, each piece handed to the engine's sink, which keeps its own writes in
+// flight; a byte limit and the caller's signal (which also interrupts a body that stalls).
 import { DEFAULT_STAGED_TTL_MS, MAX_OBJECT_BYTES, type Checksums, type ObjectBody, type StageOptions } from '../engine.js';
 import { InvalidArgumentError, ObjectTooLargeError } from '../errors.js';
 import { BodyDigests } from './checksums.js';
 
-/** Staged chunks are about this large: few writes or messages, little memory per upload. */
+/** Staged pieces are this large (the last one may be smaller): few writes or messages, little memory per upload. */
 export const STAGE_CHUNK_BYTES = 1024 * 1024;
 
 export interface StagedBody {
@@ -14,9 +15,15 @@ export interface StagedBody {
   checksums: Checksums;
 }
 
-/** Where staged chunks go; `write` may resolve before the bytes are stored (nats keeps a window), `end` once all are. */
+/**
+ * Where staged pieces go. `write` gets each piece in order, as views of the body's buffers (which
+ * it may keep until they are stored) and their total size, exactly the chunk size but for the
+ * last; it resolves when the sink takes another piece (its own window of writes in flight).
+ * `flush` resolves once every piece is stored, or rejects with the first failure.
+ */
 export interface StageSink {
-  write(chunk: Buffer): Promise<void>;
+  write(piece: readonly Uint8Array[], size: number): Promise<void>;
+  flush(): Promise<void>;
 }
 
 export function checkStageOptions(o: StageOptions | undefined): number {
@@ -25,73 +32,106 @@ export function checkStageOptions(o: StageOptions | undefined): number {
   return maxBytes;
 }
 
-/** Feeds the whole body to `sink` in chunks of `chunkBytes`, one write in flight; throws on abort, limit, or a body error. */
+/** Feeds the whole body to `sink` in pieces of `chunkBytes`; throws on abort, limit, a body or a sink error (after the sink settled). */
 export async function stageBody(body: ObjectBody, options: StageOptions | undefined, sink: StageSink, chunkBytes = STAGE_CHUNK_BYTES): Promise<StagedBody> {
   const maxBytes = checkStageOptions(options);
-  const signal = options?.signal;
-  signal?.throwIfAborted();
+  options?.signal?.throwIfAborted();
   const digests = new BodyDigests(options?.checksums);
+  const pieces = new Pieces(chunkBytes);
   let size = 0;
-  let buf = Buffer.allocUnsafe(chunkBytes);
-  let filled = 0;
-  let pending: Promise<void> | undefined;
-  const flush = async () => {
-    if (filled === 0) return;
-    const chunk = buf.subarray(0, filled);
-    digests.update(chunk);
-    if (pending) await pending;
-    pending = sink.write(chunk);
-    buf = Buffer.allocUnsafe(chunkBytes);
-    filled = 0;
-  };
   const take = async (data: Uint8Array) => {
     size += data.length;
     if (size > maxBytes) throw new ObjectTooLargeError(maxBytes);
+    digests.update(data);
     for (let at = 0; at < data.length; ) {
-      const n = Math.min(data.length - at, chunkBytes - filled);
-      buf.set(data.subarray(at, at + n), filled);
-      filled += n;
-      at += n;
-      if (filled === chunkBytes) await flush();
+      at = pieces.add(data, at);
+      if (pieces.full) await sink.write(...pieces.take());
     }
   };
+  const reader = body instanceof Uint8Array ? undefined : new BodyReader(body, options?.signal);
   try {
-    if (body instanceof Uint8Array) await take(body);
-    else for await (const data of abortable(body, signal)) await take(data);
-    await flush();
-    if (pending) await pending;
+    if (!reader) await take(body as Uint8Array);
+    else for (let data = await reader.next(); data !== undefined; data = await reader.next()) await take(data);
+    if (pieces.size > 0) await sink.write(...pieces.take());
+    await sink.flush();
   } catch (e) {
-    await pending?.catch(() => {});
+    reader?.close();
+    await sink.flush().catch(() => {});
     throw e;
   }
   return { size, ...digests.finish() };
 }
 
-/** The body's chunks; an abort rejects even a read that waits (a stalled upload), and closes the body. */
-async function* abortable(body: AsyncIterable<Uint8Array>, signal: AbortSignal | undefined): AsyncGenerator<Uint8Array> {
-  const it = body[Symbol.asyncIterator]();
-  let onAbort: (() => void) | undefined;
-  const aborted = signal
-    ? new Promise<never>((_, reject) => {
-        onAbort = () => reject(signal.reason);
-        signal.addEventListener('abort', onAbort, { once: true });
-      })
-    : undefined;
-  aborted?.catch(() => {});
-  let done = false;
-  try {
-    for (;;) {
-      const r = aborted ? await Promise.race([it.next(), aborted]) : await it.next();
-      if (r.done) {
-        done = true;
-        return;
-      }
-      signal?.throwIfAborted();
-      yield r.value;
+/** The piece being filled: views of the body's chunks, up to `chunkBytes`. */
+class Pieces {
+  private views: Uint8Array[] = [];
+  size = 0;
+  constructor(private readonly chunkBytes: number) {}
+
+  get full(): boolean {
+    return this.size === this.chunkBytes;
+  }
+
+  /** Adds what fits of `data` from `at`; returns where the rest starts. */
+  add(data: Uint8Array, at: number): number {
+    const n = Math.min(data.length - at, this.chunkBytes - this.size);
+    this.views.push(at === 0 && n === data.length ? data : data.subarray(at, at + n));
+    this.size += n;
+    return at + n;
+  }
+
+  take(): [readonly Uint8Array[], number] {
+    const out: [Uint8Array[], number] = [this.views, this.size];
+    this.views = [];
+    this.size = 0;
+    return out;
+  }
+}
+
+/**
+ * A body's chunks, read one at a time (undefined at the end). An abort rejects even a read that
+ * waits (a stalled upload) through one listener for the whole body, which rejects the read in
+ * progress: no promise or listener outlives the read it was made for.
+ */
+export class BodyReader {
+  private readonly it: AsyncIterator<Uint8Array>;
+  private reject: ((e: unknown) => void) | undefined;
+  private done = false;
+  private readonly onAbort = () => this.reject?.(this.signal!.reason);
+
+  constructor(body: AsyncIterable<Uint8Array>, private readonly signal: AbortSignal | undefined) {
+    this.it = body[Symbol.asyncIterator]();
+    signal?.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  async next(): Promise<Uint8Array | undefined> {
+    const signal = this.signal;
+    let r: IteratorResult<Uint8Array>;
+    if (!signal) r = await this.it.next();
+    else {
+      signal.throwIfAborted();
+      r = await new Promise<IteratorResult<Uint8Array>>((resolve, reject) => {
+        this.reject = reject;
+        this.it.next().then(resolve, reject);
+      });
+      this.reject = undefined;
     }
-  } finally {
-    if (onAbort) signal!.removeEventListener('abort', onAbort);
-    if (!done) void Promise.resolve(it.return?.()).catch(() => {});
+    if (!r.done) return r.value;
+    this.done = true;
+    this.detach();
+    return undefined;
+  }
+
+  /** Stops reading: the listener goes, and a body not read to its end is closed. */
+  close(): void {
+    this.detach();
+    if (!this.done) void Promise.resolve(this.it.return?.()).catch(() => {});
+    this.done = true;
+  }
+
+  private detach(): void {
+    this.signal?.removeEventListener('abort', this.onAbort);
+    this.reject = undefined;
   }
 }
 

@@ -11,7 +11,7 @@ import type {
   OpenOptions, StagedObject, StageOptions,
 } from '../engine.js';
 import { ConflictError, InvalidArgumentError, StorageFullError } from '../errors.js';
-import { StagedSet, stageBody } from '../objects/body.js';
+import { StagedSet, stageBody, type StageSink } from '../objects/body.js';
 import { checkObjectName, listPage, resolveRange } from '../objects/names.js';
 import { isFull, ObjectFiles, tagAlive, unlinkQuietly } from './object-files.js';
 import { ObjectReader, type PieceSpan } from './object-reader.js';
@@ -92,12 +92,7 @@ export class SqliteObjects {
     let fh: FileHandle | undefined;
     try {
       fh = await open(path, 'wx');
-      const file = fh;
-      const r = await stageBody(body, options, {
-        async write(chunk) {
-          for (let at = 0; at < chunk.length; ) at += (await file.write(chunk, at, chunk.length - at)).bytesWritten;
-        },
-      });
+      const r = await stageBody(body, options, fileSink(fh));
       if (this.fsync) await fh.sync();
       await fh.close();
       fh = undefined;
@@ -285,6 +280,34 @@ export class SqliteObjects {
     } catch {
       // left in object_garbage: unlinked at the next open
     }
+  }
+}
+
+/** Pieces written to a staging file in order, each with one positioned writev, one write in flight while the next piece fills. */
+function fileSink(fh: FileHandle): StageSink {
+  let position = 0;
+  let inFlight: Promise<void> = Promise.resolve();
+  return {
+    async write(piece, size) {
+      await inFlight;
+      inFlight = writeAll(fh, piece, position);
+      inFlight.catch(() => {}); // (awaited by the next write or the flush)
+      position += size;
+    },
+    flush: () => inFlight,
+  };
+}
+
+async function writeAll(fh: FileHandle, piece: readonly Uint8Array[], position: number): Promise<void> {
+  let views = piece as Uint8Array[];
+  for (;;) {
+    let written = (await fh.writev(views, position)).bytesWritten;
+    position += written;
+    // A short write (rare on a file): the rest of the piece goes again.
+    let i = 0;
+    while (i < views.length && written >= views[i]!.length) written -= views[i++]!.length;
+    if (i === views.length) return;
+    views = [views[i]!.subarray(written), ...views.slice(i + 1)];
   }
 }
 

@@ -26,30 +26,51 @@ export interface Payload {
   received(): number;
 }
 
-/** Pulls a request's body chunk by chunk; see the file comment. */
+/** Body bytes read from the socket ahead of the consumer, at most (about: one more read may land). */
+export const BODY_READ_AHEAD_BYTES = 512 * 1024;
+
+/**
+ * Yields a request's body as the socket delivers it, chunk by chunk and never copied (a paused
+ * stream's read() would join what it holds into a new buffer), reading at most
+ * BODY_READ_AHEAD_BYTES ahead of the consumer; see the file comment.
+ */
 export async function* bodySource(req: GatewayRequest, stallMs: number, counted: { bytes: number }): AsyncGenerator<Buffer> {
   if ((req as { destroyed?: boolean }).destroyed || (req as { aborted?: boolean }).aborted) throw new ClientAbortedError();
+  const queue: Buffer[] = [];
+  let head = 0;
+  let queued = 0;
   let wake: (() => void) | undefined;
   let failure: Error | undefined;
   let waiting = false;
   let ended = req.readableEnded;
   const poke = () => wake?.();
+  const onData = (chunk: Buffer) => {
+    queue.push(chunk);
+    queued += chunk.length;
+    if (queued >= BODY_READ_AHEAD_BYTES) req.pause();
+    poke();
+  };
   const onEnd = () => ((ended = true), poke());
   const onAbort = () => ((failure ??= new ClientAbortedError()), poke());
   const onClose = () => (req.complete ? poke() : onAbort());
   const timer = setTimeout(() => {
     if (waiting) (failure ??= new BodyTimeoutError(stallMs)), poke();
   }, stallMs);
-  req.on('readable', poke);
+  req.on('data', onData);
   req.once('end', onEnd);
   req.once('aborted', onAbort);
   req.once('error', onAbort);
   req.once('close', onClose);
+  req.resume();
   try {
     for (;;) {
       if (failure) throw failure;
-      const chunk = req.read() as Buffer | null;
-      if (chunk !== null) {
+      if (head < queue.length) {
+        const chunk = queue[head]!;
+        queue[head++] = undefined as unknown as Buffer;
+        if (head === queue.length) (queue.length = 0), (head = 0);
+        queued -= chunk.length;
+        if (queued < BODY_READ_AHEAD_BYTES && !ended) req.resume();
         counted.bytes += chunk.length;
         yield chunk;
         continue;
@@ -63,36 +84,32 @@ export async function* bodySource(req: GatewayRequest, stallMs: number, counted:
     }
   } finally {
     clearTimeout(timer);
-    req.off('readable', poke);
+    req.off('data', onData);
     req.off('end', onEnd);
     req.off('aborted', onAbort);
     req.off('error', onAbort);
     req.off('close', onClose);
+    if (!ended) req.pause(); // the rest is the gateway's to drop (discardUnreadBody)
   }
 }
 
-async function* verifySha256(source: AsyncIterable<Buffer>, expected: string): AsyncGenerator<Buffer> {
-  const hash = createHash('sha256');
-  for await (const chunk of source) {
-    hash.update(chunk);
-    yield chunk;
-  }
-  const computed = hash.digest('hex');
-  if (computed !== expected) {
-    throw new S3Error('XAmzContentSHA256Mismatch', "The provided 'x-amz-content-sha256' header does not match what was computed.", 400, {
-      ClientComputedContentSHA256: expected,
-      S3ComputedContentSHA256: computed,
-    });
-  }
-}
-
-async function* exactly(source: AsyncIterable<Buffer>, size: number | undefined): AsyncGenerator<Buffer> {
+/** The body as is, checked at its end: exactly `size` bytes when declared, and of SHA-256 `sha256` when signed so. */
+async function* checked(source: AsyncIterable<Buffer>, size: number | undefined, sha256: string | undefined): AsyncGenerator<Buffer> {
+  const hash = sha256 === undefined ? undefined : createHash('sha256');
   let n = 0;
   for await (const chunk of source) {
     n += chunk.length;
+    hash?.update(chunk);
     yield chunk;
   }
   if (size !== undefined && n !== size) throw new IncompleteBodyError(size, n);
+  const computed = hash?.digest('hex');
+  if (computed !== sha256) {
+    throw new S3Error('XAmzContentSHA256Mismatch', "The provided 'x-amz-content-sha256' header does not match what was computed.", 400, {
+      ClientComputedContentSHA256: sha256!,
+      S3ComputedContentSHA256: computed!,
+    });
+  }
 }
 
 const header = (req: GatewayRequest, name: string): string | undefined => {
@@ -117,8 +134,8 @@ export function openPayload(req: GatewayRequest, signing: SigningContext | undef
   const form = signing?.payload ?? header(req, 'x-amz-content-sha256') ?? UNSIGNED_PAYLOAD;
   const received = () => counted.bytes;
   const length = sizeHeader(req, 'content-length');
-  if (form === UNSIGNED_PAYLOAD) return { body: exactly(raw, length), size: length, trailers: {}, received };
-  if (/^[0-9a-f]{64}$/.test(form)) return { body: verifySha256(exactly(raw, length), form), size: length, trailers: {}, received };
+  if (form === UNSIGNED_PAYLOAD) return { body: checked(raw, length, undefined), size: length, trailers: {}, received };
+  if (/^[0-9a-f]{64}$/.test(form)) return { body: checked(raw, length, form), size: length, trailers: {}, received };
   if (form === STREAMING_SIGNED || form === STREAMING_SIGNED_TRAILER || form === STREAMING_UNSIGNED_TRAILER) {
     const decodedLength = sizeHeader(req, 'x-amz-decoded-content-length');
     const decoder = new AwsChunkedDecoder({
