@@ -68,7 +68,7 @@ async function sink(url: string, t: string): Promise<void> {
   let offset = 0;
   for (const b of batches) {
     const sinkRows: SinkRow[] = b.map((r, i) => ({ key: [r.key, r.windowStart], value: r as unknown as Record<string, unknown>, deleted: false, place: `${offset}.${i}` }));
-    const batch: SinkBatch = { pipeline: 'bench', sink: `pg.${t}`, stream: '_sluice.bench.t', partition: 0, from: offset, next: offset + 1, rows: sinkRows };
+    const batch: SinkBatch = { pipeline: 'bench', sink: `pg.${t}`, stream: '_sluice.bench.t', partition: 0, from: offset, next: offset + 1, epoch: 1, generation: 1, rows: sinkRows };
     offset++;
     await s.write(batch, { signal, reject: async () => {} });
   }

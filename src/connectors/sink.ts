@@ -25,6 +25,17 @@ export interface SinkBatch {
   /** The batch holds the input offsets [from, next): a sink that stores offsets stores `next`. */
   from: number;
   next: number;
+  /**
+   * The writing run's epoch (its lease's version; a newer run's is higher). A transactional sink
+   * stores it with the offset and refuses a batch whose epoch is below the stored one (ConflictError:
+   * a newer run took over), in the transaction that would commit it.
+   */
+  epoch: number;
+  /**
+   * The input stream's generation (its creation time, ms): `sluice replay` recreates the stream and
+   * its offsets start over, so delivery ids that name offsets also name the generation.
+   */
+  generation: number;
   /** In input order: for each key the last change wins. */
   rows: SinkRow[];
 }

@@ -154,7 +154,7 @@ describe("the PostgreSQL sink's reset (sluice replay)", () => {
       const options = { connection: url, table: 'w', key: ['key', 'windowStart'], columns: { windowStart: type } };
       const sink = new PostgresSink(options, dependencyFor);
       const rows = [0, 60_000, 120_000].map((windowStart, i) => ({ key: ['v', windowStart], value: { key: 'v', windowStart, n: i }, deleted: false, place: `0.${i}` }));
-      await sink.write({ pipeline: 'p', sink: 'pg.w', stream: '_sluice.p.t.pg.w', partition: 0, from: 0, next: 1, rows }, { signal: new AbortController().signal, reject: async () => {} });
+      await sink.write({ pipeline: 'p', sink: 'pg.w', stream: '_sluice.p.t.pg.w', partition: 0, from: 0, next: 1, epoch: 1, generation: 1, rows }, { signal: new AbortController().signal, reject: async () => {} });
       await sink.close();
       const replay = new PostgresSink(options, dependencyFor); // as sluice replay opens it
       await replay.reset('p', 'pg.w', 60_000);

@@ -139,7 +139,7 @@ describe('webhook deliveries through failures', () => {
     await Promise.all(Array.from({ length: 64 }, async (_, w) => {
       for (let i = 0; Date.now() < until; i++) {
         calls++;
-        await sink.write({ pipeline: 'load', sink: 'webhook.load', stream: 's', partition: w, from: i, next: i + 1, rows: [row] }, { signal: new AbortController().signal, reject: async () => {} }).catch(() => {});
+        await sink.write({ pipeline: 'load', sink: 'webhook.load', stream: 's', partition: w, from: i, next: i + 1, epoch: 1, generation: 1, rows: [row] }, { signal: new AbortController().signal, reject: async () => {} }).catch(() => {});
       }
     }));
     const s = sink.dependency.stats;

@@ -42,10 +42,11 @@ export function pgError(e: unknown, doing: string): PostgresSinkError {
 
 /**
  * Errors that one row can cause and the others not: data exceptions (class 22: a value of the wrong
- * type, too long, out of range), integrity violations (23: null key, check), and 54000 (a value too
- * large for an index). The sink isolates such a row; any other error fails the batch.
+ * type, too long, out of range), integrity violations (23: null key, check), 54000 (a value too
+ * large for an index) and 54011 (too many columns: the fields of a row would take the table past
+ * PostgreSQL's 1,600). The sink isolates such a row; any other error fails the batch.
  */
 export function isRowError(e: unknown): boolean {
   const code = (e as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23') || code === '54000');
+  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23') || code === '54000' || code === '54011');
 }

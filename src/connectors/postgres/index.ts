@@ -5,6 +5,7 @@
 // bisecting down to the refused rows (they go to the errors stream); the rest commit with the
 // offset. Every call goes through the database's resilience dependency. Decision 020.
 import pg from 'pg';
+import { ConflictError } from '../../engine/errors.js';
 import type { Dependency, DependencyOptions } from '../../resilience/index.js';
 import type { RejectedRow, Sink, SinkBatch, SinkRow, SinkWriteContext } from '../sink.js';
 import { isRowError, pgError } from './errors.js';
@@ -98,28 +99,75 @@ export class PostgresSink implements Sink {
    * refused rows, which are reported before the commit.
    */
   private async transaction(c: pg.Client, batch: SinkBatch, ctx: SinkWriteContext, careful: boolean): Promise<void> {
-    // BEGIN and the offset in one round trip (a simple query of two statements: literals escaped), …
+    // BEGIN, the offset row claimed and read under a row lock, in one round trip (a simple query: literals escaped). The
+    // claim (a placeholder, -1, replaced by this transaction's upsert or rolled back with it) makes a sink's very first
+    // batches wait for each other too, so the epoch check below sees the other run's committed epoch.
+    const key = `${c.escapeLiteral(batch.pipeline)}, ${c.escapeLiteral(batch.sink)}, ${Number(batch.partition)}`;
     const where = `pipeline = ${c.escapeLiteral(batch.pipeline)} AND sink = ${c.escapeLiteral(batch.sink)} AND partition = ${Number(batch.partition)}`;
-    const [, r] = (await c.query(`BEGIN; SELECT next FROM ${OFFSETS_TABLE} WHERE ${where} FOR UPDATE`)) as unknown as [pg.QueryResult, pg.QueryResult<{ next: string }>];
-    const stored = r.rows[0] ? Number(r.rows[0].next) : undefined;
-    if (stored !== undefined && stored >= batch.next) {
+    const [, , r] = (await c.query(
+      `BEGIN; INSERT INTO ${OFFSETS_TABLE} (pipeline, sink, partition, next, epoch) VALUES (${key}, -1, ${Number(batch.epoch)}) ON CONFLICT DO NOTHING; SELECT next, epoch FROM ${OFFSETS_TABLE} WHERE ${where} FOR UPDATE`,
+    )) as unknown as [pg.QueryResult, pg.QueryResult, pg.QueryResult<{ next: string; epoch: string }>];
+    const stored = Number(r.rows[0]!.next);
+    const owner = Number(r.rows[0]!.epoch);
+    if (owner > batch.epoch) {
+      await c.query('ROLLBACK'); // a newer run took over: this one must stop, its batch unwritten
+      throw new ConflictError(`${OFFSETS_TABLE} (${batch.pipeline}, ${batch.sink}, ${batch.partition}) epoch`, batch.epoch, owner);
+    }
+    if (stored >= batch.next) {
       await c.query('ROLLBACK'); // this batch committed already (its COMMIT's answer was lost, or a run before a crash)
       return;
     }
     const rejected: RejectedRow[] = [];
-    const { key, rowsPerStatement } = this.options;
-    for (const run of runs(batch.rows)) {
-      await this.schema.prepare(c, run);
-      for (const s of statementsOf(run, this.schema, key, rowsPerStatement)) {
+    const { rowsPerStatement } = this.options;
+    for (const all of runs(batch.rows)) {
+      const run = careful ? await this.prepareCarefully(c, all, rejected) : (await this.schema.prepare(c, all), all);
+      for (const s of statementsOf(run, this.schema, this.options.key, rowsPerStatement)) {
         if (careful) rejected.push(...(await this.isolate(c, s)));
         else await c.query(s.text, s.values);
       }
     }
     if (rejected.length > 0) await ctx.reject(rejected);
     // … and the new offset with COMMIT in another: a batch costs its statements and two round trips.
-    const values = `${c.escapeLiteral(batch.pipeline)}, ${c.escapeLiteral(batch.sink)}, ${Number(batch.partition)}, ${Number(batch.next)}`;
-    await c.query(`INSERT INTO ${OFFSETS_TABLE} (pipeline, sink, partition, next) VALUES (${values}) ON CONFLICT (pipeline, sink, partition) DO UPDATE SET next = EXCLUDED.next, updated_at = now(); COMMIT`);
+    const values = `${key}, ${Number(batch.next)}, ${Number(batch.epoch)}`;
+    await c.query(`INSERT INTO ${OFFSETS_TABLE} (pipeline, sink, partition, next, epoch) VALUES (${values}) ON CONFLICT (pipeline, sink, partition) DO UPDATE SET next = EXCLUDED.next, epoch = EXCLUDED.epoch, updated_at = now(); COMMIT`);
     this.schema.commit();
+  }
+
+  /**
+   * The run's columns in a savepoint; refused for a row's sake (54011: past 1,600 columns), each row
+   * that needs new columns is tried alone in a savepoint of its own, and those refused are left out
+   * of the run (to `rejected`), so the others commit.
+   */
+  private async prepareCarefully(c: pg.Client, run: SinkRow[], rejected: RejectedRow[]): Promise<SinkRow[]> {
+    await this.schema.load(c);
+    if ((await this.inSavepoint(c, () => this.schema.prepare(c, run))) === true) return run;
+    const kept: SinkRow[] = [];
+    for (const row of run) {
+      if (this.schema.wanted([row]).size === 0) kept.push(row);
+      else {
+        const refused = await this.inSavepoint(c, () => this.schema.prepare(c, [row]));
+        if (refused === true) kept.push(row);
+        else rejected.push({ row, error: `postgres: ${refused.message} (SQLSTATE ${(refused as { code?: string }).code})` });
+      }
+    }
+    return kept;
+  }
+
+  /** Runs `fn` in a savepoint: true, or the row error that rolled it back (its columns forgotten). */
+  private async inSavepoint(c: pg.Client, fn: () => Promise<void>): Promise<true | Error> {
+    const mark = this.schema.mark();
+    await c.query('SAVEPOINT sluice_schema');
+    try {
+      await fn();
+      await c.query('RELEASE SAVEPOINT sluice_schema');
+      return true;
+    } catch (e) {
+      if (!isRowError(e)) throw e;
+      await c.query('ROLLBACK TO SAVEPOINT sluice_schema');
+      await c.query('RELEASE SAVEPOINT sluice_schema');
+      this.schema.restore(mark);
+      return e as Error;
+    }
   }
 
   /** Runs a statement in a savepoint; refused for a row's sake, its halves (down to single rows: those are refused). */
@@ -154,7 +202,7 @@ export class PostgresSink implements Sink {
         return await fn(c);
       } catch (e) {
         if (c) this.drop(c);
-        throw attempt.aborted ? attempt.reason : pgError(e, doing);
+        throw attempt.aborted ? attempt.reason : e instanceof ConflictError ? e : pgError(e, doing);
       } finally {
         attempt.removeEventListener('abort', drop);
       }

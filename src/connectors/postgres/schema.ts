@@ -63,17 +63,24 @@ export class TableSchema {
     this.loaded = true;
   }
 
-  /** Creates the table or adds columns so the rows' non-null fields have one (in the caller's transaction). */
-  async prepare(c: ClientBase, rows: SinkRow[]): Promise<void> {
-    await this.load(c);
+  /** The columns (and their types) the rows' non-null fields need and the table lacks, once loaded. */
+  wanted(rows: SinkRow[]): Map<string, string> {
     const wanted = new Map<string, string>();
+    if (!this.create) return wanted;
     for (const { value, deleted } of rows) {
       if (deleted) continue;
       for (const f in value) {
         if (this.typeOf(f) === undefined && !wanted.has(f) && value[f] !== null && value[f] !== undefined) wanted.set(f, this.declared[f] ?? inferType(value[f]));
       }
     }
-    if (wanted.size === 0 || !this.create) return;
+    return wanted;
+  }
+
+  /** Creates the table or adds columns so the rows' non-null fields have one (in the caller's transaction). */
+  async prepare(c: ClientBase, rows: SinkRow[]): Promise<void> {
+    await this.load(c);
+    const wanted = this.wanted(rows);
+    if (wanted.size === 0) return;
     if (!this.exists) {
       for (const k of this.key) if (!wanted.has(k)) wanted.set(k, this.declared[k] ?? 'text');
       const cols = [...wanted].map(([f, t]) => `${ident(f)} ${t}${this.key.includes(f) ? ' NOT NULL' : ''}`);
@@ -82,6 +89,16 @@ export class TableSchema {
       for (const [f, t] of wanted) await c.query(`ALTER TABLE ${qualified(this.table)} ADD COLUMN IF NOT EXISTS ${ident(f)} ${t}`);
     }
     for (const [f, t] of wanted) this.added.set(f, t);
+  }
+
+  /** The columns added so far in the open transaction, to go back to (a savepoint rolled back). */
+  mark(): Map<string, string> {
+    return new Map(this.added);
+  }
+
+  /** Forgets the columns added since `mark()` (their savepoint was rolled back). */
+  restore(mark: Map<string, string>): void {
+    this.added = new Map(mark);
   }
 
   /** The open transaction committed: its columns are the table's. */
@@ -97,12 +114,18 @@ export class TableSchema {
   }
 }
 
-/** Creates the offsets table when missing (two sinks creating it at once: one wins, the other's error is ignored). */
+/**
+ * Creates the offsets table when missing (two sinks creating it at once: one wins, the other's
+ * error is ignored), and its `epoch` column (the owning run's) in a table made before it existed.
+ */
 export async function ensureOffsetsTable(c: ClientBase): Promise<void> {
   try {
-    await c.query(`CREATE TABLE IF NOT EXISTS ${OFFSETS_TABLE} (pipeline text NOT NULL, sink text NOT NULL, partition integer NOT NULL, next bigint NOT NULL, updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (pipeline, sink, partition))`);
+    await c.query(`CREATE TABLE IF NOT EXISTS ${OFFSETS_TABLE} (pipeline text NOT NULL, sink text NOT NULL, partition integer NOT NULL, next bigint NOT NULL, epoch bigint NOT NULL DEFAULT 0, updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (pipeline, sink, partition))`);
   } catch (e) {
     const code = (e as { code?: string }).code;
     if (code !== '23505' && code !== '42P07') throw e;
   }
+  // (Looked up first: ALTER TABLE takes the table's lock, which waits for every batch in flight.)
+  const r = await c.query(`SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = '${OFFSETS_TABLE}' AND column_name = 'epoch'`);
+  if (r.rowCount === 0) await c.query(`ALTER TABLE ${OFFSETS_TABLE} ADD COLUMN IF NOT EXISTS epoch bigint NOT NULL DEFAULT 0`);
 }

@@ -23,6 +23,8 @@ const NEVER = new AbortController().signal;
 export class SinkUnit extends Unit {
   /** An idempotent sink's interrupted batch: the first batch read after a restart is exactly it. */
   private pending?: BatchIntent;
+  /** The input stream's creation time: its generation (sluice replay recreates it). */
+  private generation = 0;
 
   constructor(readonly sinkName: string, private readonly sink: Sink, ctx: UnitContext, private readonly floor?: number) {
     super(tableUnit(sinkName), ctx);
@@ -42,6 +44,7 @@ export class SinkUnit extends Unit {
   }
 
   override async open(fresh: () => Promise<number>): Promise<void> {
+    this.generation = (await this.ctx.engine.describeStream(this.stream)).createdAt;
     if (this.sink.delivery === 'transactional') {
       this.offset = (await this.sink.committed(this.pipeline, this.sinkName, 0, this.signal)) ?? (await fresh());
       return;
@@ -89,7 +92,7 @@ export class SinkUnit extends Unit {
       if (transactional && errors.length > 0) await this.ctx.engine.append(errorSinkOf(this.pipeline), errors.splice(0));
     };
     // A transactional sink stores the offset even for a batch without rows; an idempotent one has nothing to send.
-    if (rows.length > 0 || transactional) await this.sink.write({ pipeline: this.pipeline, sink: this.sinkName, stream: this.stream, partition: 0, from, next, rows }, { signal: this.signal, reject });
+    if (rows.length > 0 || transactional) await this.sink.write({ pipeline: this.pipeline, sink: this.sinkName, stream: this.stream, partition: 0, from, next, epoch: this.ctx.lease.version, generation: this.generation, rows }, { signal: this.signal, reject });
     this.offset = next;
     this.pending = undefined;
     this.stats.errors += bad + rejected;
