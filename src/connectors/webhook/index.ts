@@ -1,6 +1,8 @@
 // The webhook sink: a batch's rows as JSON POSTs of at most batchSize records, each with an
-// Idempotency-Key from its input range (`<pipeline>.<sink>.<partition>.<from>-<next>[.<part>]`: the
-// same on every retry and after a crash, since the unit writes the range ahead) and, when signing,
+// Idempotency-Key from its input's generation and range
+// (`<pipeline>.<sink>.<partition>.<generation>.<from>-<next>[.<part>]`: the same on every retry and
+// after a crash, since the unit writes the range ahead; another after `sluice replay`, which
+// recreates the input and starts its offsets over) and, when signing,
 // a Sluice-Signature. Through the origin's resilience dependency: 408, 429 (its Retry-After
 // honoured) and 5xx, timeouts and dropped connections are retried within the budget; another
 // answer outside 2xx refuses the POST's records to the errors stream. At least once. Decision 020.
@@ -34,6 +36,8 @@ export interface WebhookBody {
   pipeline: string;
   sink: string;
   partition: number;
+  /** The input's generation (its creation time, ms: sluice replay makes a new one). */
+  generation: number;
   /** The batch's input offsets [from, next), and which part of it this POST is. */
   from: number;
   next: number;
@@ -70,7 +74,7 @@ export class WebhookSink implements Sink {
     const parts = Math.ceil(batch.rows.length / size);
     for (let part = 0; part < parts; part++) {
       const rows = batch.rows.slice(part * size, (part + 1) * size);
-      const key = `${batch.pipeline}.${batch.sink}.${batch.partition}.${batch.from}-${batch.next}${parts > 1 ? `.${part}` : ''}`;
+      const key = `${batch.pipeline}.${batch.sink}.${batch.partition}.${batch.generation}.${batch.from}-${batch.next}${parts > 1 ? `.${part}` : ''}`;
       const body = JSON.stringify(bodyOf(batch, part, rows));
       try {
         await this.dependency.execute((signal) => this.post(body, key, signal), ctx.signal);
@@ -102,10 +106,11 @@ function bodyOf(batch: SinkBatch, part: number, rows: SinkRow[]): WebhookBody {
     pipeline: batch.pipeline,
     sink: batch.sink,
     partition: batch.partition,
+    generation: batch.generation,
     from: batch.from,
     next: batch.next,
     part,
-    records: rows.map((r) => ({ id: `${batch.pipeline}/${batch.sink}/${r.place}`, key: r.key, value: r.value, ...(r.deleted ? { deleted: true as const } : {}) })),
+    records: rows.map((r) => ({ id: `${batch.pipeline}/${batch.sink}/${batch.generation}/${r.place}`, key: r.key, value: r.value, ...(r.deleted ? { deleted: true as const } : {}) })),
   };
 }
 
