@@ -1,7 +1,9 @@
 // The sinks of one thread: each pipeline sink step's Sink, opened on first use from its spec, the
 // thread's SQLite tables file, and the resilience dependencies (one per database or webhook
 // origin, with the thread's server-wide retry budget) whose breaker transitions are logged once each.
+// Sinks to one database or origin share its dependency, so they must ask for one policy.
 import { systemClock, type Clock } from '../clock.js';
+import { InvalidArgumentError } from '../engine/errors.js';
 import { Dependencies, type Dependency, type DependencyOptions, type DependencyStats } from '../resilience/index.js';
 import { PostgresSink } from './postgres/index.js';
 import type { Sink } from './sink.js';
@@ -19,11 +21,26 @@ export interface SinkEnv {
   dependencies?: Dependencies;
 }
 
+/**
+ * Refuses sink steps that call one database or webhook origin with different policies (at a
+ * pipeline's start, before any sink connects): throws SinkSet's InvalidArgumentError naming both.
+ */
+export function checkSinkPolicies(specs: ReadonlyMap<string, SinkSpec>): void {
+  const set = new SinkSet({ dependencies: new Dependencies({ serverBudget: false }) });
+  try {
+    for (const [name, spec] of specs) if (spec.kind !== 'sqlite') set.get(name, spec);
+  } finally {
+    void set.close(); // nothing connected: no I/O
+  }
+}
+
 export class SinkSet {
   private tables?: TablesDb;
   private readonly sinks = new Map<string, Sink>();
   readonly dependencies: Dependencies;
   private readonly made = new Map<string, Dependency>();
+  /** Each dependency's options as first asked for, and by which sink step. */
+  private readonly asked = new Map<string, { sink: string; options: string }>();
   private readonly subscriptions: (() => void)[] = [];
 
   constructor(private readonly env: SinkEnv = {}) {
@@ -56,16 +73,28 @@ export class SinkSet {
       case 'sqlite':
         return new SqliteTableSink(name, (this.tables ??= new TablesDb(this.env.tablesPath ?? DEFAULT_TABLES_PATH)));
       case 'postgres': {
-        const sink = new PostgresSink(spec, (dep, options) => this.dependency(dep, options));
-        return sink;
+        return new PostgresSink(spec, (dep, options) => this.dependency(name, dep, options));
       }
       case 'webhook':
-        return new WebhookSink(spec, (dep, options) => this.dependency(dep, options), { clock: this.env.clock });
+        return new WebhookSink(spec, (dep, options) => this.dependency(name, dep, options), { clock: this.env.clock });
     }
   }
 
-  /** The dependency named `name`, made with `options` the first time; its breaker's transitions logged. */
-  private dependency(name: string, options: Omit<DependencyOptions, 'clock' | 'sharedBudgets'>): Dependency {
+  /**
+   * The dependency named `name`, made with `options` the first time; its breaker's transitions
+   * logged. Another sink step asking for it with other options is refused (InvalidArgumentError).
+   */
+  private dependency(sink: string, name: string, options: Omit<DependencyOptions, 'clock' | 'sharedBudgets'>): Dependency {
+    const first = this.asked.get(name);
+    const json = JSON.stringify(options);
+    if (first && first.options !== json) {
+      throw new InvalidArgumentError(
+        `sink steps '${first.sink}' and '${sink}' both call ${name} with different policies (${first.options} and ${json}): ` +
+          'one database or webhook origin is one dependency — one circuit breaker, one retry budget — so give them the same policy (or none)',
+        'policy',
+      );
+    }
+    if (!first) this.asked.set(name, { sink, options: json });
     let d = this.made.get(name);
     if (d) return d;
     d = this.dependencies.policyFor(name, options);

@@ -14,7 +14,7 @@ import type { Pipeline } from '../dsl.js';
 import { SqliteEngine } from '../../engine/sqlite/index.js';
 import { errorSinkOf, lateSinkOf } from '../executor.js';
 import { DEFAULT_KEY_GROUPS, Layout, leaseKey, metaKey, shuffleStream, tableStream, type UnitSpec } from './layout.js';
-import { SinkSet } from '../../connectors/sinks.js';
+import { checkSinkPolicies, SinkSet } from '../../connectors/sinks.js';
 import type { Dependencies, DependencyStats } from '../../resilience/index.js';
 import { fullJitterBound } from '../../resilience/backoff.js';
 import { SinkUnit } from './sink-unit.js';
@@ -339,6 +339,7 @@ export class PipelineRun {
   private constructor(readonly pipeline: Pipeline, readonly prepared: Prepared) {}
 
   static async start(engine: Engine, p: Pipeline, o: RunOptions = {}): Promise<PipelineRun> {
+    checkSinkPolicies(new Layout(p, 1).sinkSpecs);
     const run = new PipelineRun(p, await prepare(engine, p, o));
     run.commitHistogram = (o.metrics ?? new Metrics()).histogram('sluice_pipeline_commit_duration_seconds', 'Time an epoch\'s commit (outputs, state, offsets) took', ['pipeline']);
     const onCommit = o.onCommit;
