@@ -24,6 +24,7 @@ import { configuredPipelines, runOptions, startPipelines } from './pipelines.js'
 import { ArchiveRun } from '../connectors/archive/index.js';
 import { Objects } from '../objects/index.js';
 import { prepareObjectTriggers } from '../functions/objects/index.js';
+import { Dependencies } from '../resilience/index.js';
 
 export interface ServeFlags {
   config?: string;
@@ -50,14 +51,18 @@ export async function serve(mode: 'dev' | 'start', flags: ServeFlags): Promise<v
   const loaded = await configuredPipelines(config, source);
   // (Retention runs here rather than on the engine's own timer, on every engine, its failures logged.)
   const engineLog = rootLog.child({ component: 'engine' });
-  const engine = await openEngine(engineConfig.kind === 'sqlite' ? { ...engineConfig, retentionIntervalMs: 0 } : engineConfig, undefined, engineLog);
+  // This thread's resilience dependencies (the engine's 'nats'), with the server-wide retry budget; /metrics and `sluice dependencies` read them.
+  const dependencies = new Dependencies();
+  const engine = await openEngine(engineConfig.kind === 'sqlite' ? { ...engineConfig, retentionIntervalMs: 0 } : engineConfig, undefined, engineLog, { dependencies });
   const housekeeping = new AbortController();
   const retention = maintainRetention(engine, { clock: systemClock, log: engineLog, signal: housekeeping.signal });
   await ensureStreams(engine, config, log);
   // SLUICE_METRICS=off: metrics that count nothing (what benchmarks measure metrics' cost against).
   const metrics = process.env.SLUICE_METRICS === 'off' ? Metrics.off() : new Metrics({ process: true });
   const observer = new Observer({ metrics, log: rootLog.child({ component: 'gateway' }), version: VERSION });
+  observer.watchDependencies(() => dependencies.stats());
   const gateway = new Gateway(engine, gatewayOptions(mode, config, flags), undefined, observer);
+  gateway.dependencies = dependencies;
   // Before the gateway takes a write: every write a trigger matches commits its event into the function's queue (decision 021).
   const announce = await prepareObjectTriggers(engine, config.functions ?? {}, { region: gateway.options.region, clock: systemClock });
   if (announce) gateway.objects = new Objects(engine, { clock: systemClock, announce });
@@ -98,6 +103,7 @@ export async function serve(mode: 'dev' | 'start', flags: ServeFlags): Promise<v
       housekeeping.abort();
       await retention;
       await engine.close();
+      dependencies.dispose();
       log.info('stopped');
       resolve();
     };

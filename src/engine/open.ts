@@ -2,6 +2,7 @@
 // embedded path never loads their clients.
 import type { Clock } from '../clock.js';
 import type { Logger } from '../observe/log.js';
+import type { Dependencies } from '../resilience/index.js';
 import type { Engine } from './engine.js';
 import { InvalidArgumentError } from './errors.js';
 import type { NatsEngineConfig } from './nats/connect.js';
@@ -25,14 +26,22 @@ export type EngineConfig = SqliteEngineConfig | NatsEngineConfig;
 
 export const DEFAULT_DATA_DIR = '.sluice/data';
 
+export interface OpenEngineOptions {
+  /**
+   * The process's (or thread's) resilience dependencies: the nats engine's requests go through
+   * its 'nats' dependency and server-wide retry budget. Default: the engine's own.
+   */
+  dependencies?: Dependencies;
+}
+
 /** `log`: where the engine logs failures of its background work (checkpoints, timers), once while they last. */
-export async function openEngine(config: EngineConfig, clock?: Clock, log?: Logger): Promise<Engine> {
+export async function openEngine(config: EngineConfig, clock?: Clock, log?: Logger, options: OpenEngineOptions = {}): Promise<Engine> {
   switch (config.kind) {
     case 'sqlite':
       return new SqliteEngine({ dataDir: config.dataDir ?? DEFAULT_DATA_DIR, durability: config.durability, retentionIntervalMs: config.retentionIntervalMs, checkpoints: config.checkpoints, writeLock: config.writeLock, clock, ...(log && { log }) });
     case 'nats': {
       const { NatsEngine } = await import('./nats/index.js'); // the NATS client loads only when used
-      return NatsEngine.open(config, clock, log);
+      return NatsEngine.open(config, clock, log, { dependencies: options.dependencies });
     }
     default:
       throw new InvalidArgumentError(`unknown engine kind '${(config as { kind: string }).kind}'`, 'engine.kind');

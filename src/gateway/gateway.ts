@@ -20,6 +20,7 @@ import { functionUrl, URL_PREFIX } from './lambda/urls.js';
 import { S3Api, s3Request } from './s3/index.js';
 import { Objects } from '../objects/index.js';
 import type { Functions } from '../functions/functions.js';
+import type { Dependencies } from '../resilience/index.js';
 import { DEFAULT_RETRY_AFTER_S, resolveGatewayOptions, type GatewayOptions, type ResolvedGatewayOptions } from './options.js';
 import { RateLimiter } from './rate-limit.js';
 import { Observer } from '../observe/observer.js';
@@ -56,6 +57,8 @@ export class Gateway {
   private readonly lambda: LambdaApi;
   /** The functions this process runs (the Lambda API and function URLs serve them): set by `sluice dev/start` once they started. */
   functions?: Functions;
+  /** This process' resilience dependencies, whose server-wide retry budget /v1/observe/dependencies shows: set by `sluice dev/start`. */
+  dependencies?: Dependencies;
   /** The buckets and objects the S3 API serves (replaceable: one whose writes announce events, say). */
   objects: Objects;
   private readonly s3: S3Api;

@@ -2,7 +2,7 @@
 // A missing nats-server fails the test (CI installs the Debian package); it never skips.
 // No vitest import here: bench/ uses it too.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,6 +51,20 @@ export class NatsServer {
     });
   }
 
+  /** SIGSTOP: the server keeps its connections and answers nothing (a stall, a long GC pause); what is sent meanwhile waits in its socket. */
+  pause(): void {
+    const pid = this.child?.pid;
+    if (pid === undefined) return;
+    this.child!.kill('SIGSTOP');
+    // kill() only queues the signal: wait until the kernel has stopped the process, so that nothing sent after pause() is answered.
+    for (let i = 0; i < 1_000_000 && !isStopped(pid); i++);
+  }
+
+  /** SIGCONT after pause(): the server reads what waited, in order. */
+  resume(): void {
+    this.child?.kill('SIGCONT');
+  }
+
   /** Stops the server and removes its store. */
   async stop(): Promise<void> {
     this.stopping = true;
@@ -58,12 +72,16 @@ export class NatsServer {
     if (child && child.exitCode === null && child.signalCode === null) {
       await new Promise<void>((resolve) => {
         child.once('exit', () => resolve());
+        child.kill('SIGCONT'); // a paused server would not act on the SIGTERM
         child.kill('SIGTERM');
       });
     }
     rmSync(this.storeDir, { recursive: true, force: true });
   }
 }
+
+/** A process' state in /proc is T (stopped by a signal). */
+const isStopped = (pid: number) => /\) T /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
 
 /** One server with JetStream and an 8 MB max_payload (Sluice batches can be large); `maxFileStore` caps JetStream's storage (bytes). */
 export async function startNats(options: { maxFileStore?: number } = {}): Promise<NatsServer> {

@@ -6,6 +6,8 @@
 import type { Kvm, KV } from '@nats-io/kv';
 import type { AppendRecord } from '../engine.js';
 import { mapLimit } from '../limit.js';
+import { guardKv } from './guard.js';
+import type { NatsRequests } from './requests.js';
 
 interface Meta {
   id: string;
@@ -25,14 +27,15 @@ const MAX_INFLIGHT = 64;
 export class DedupStore {
   private readonly buckets = new Map<string, KV>();
 
-  constructor(private readonly kvm: Kvm, private readonly prefix: string, private readonly replicas: number) {}
+  /** `requests`: the 'nats' dependency the buckets' requests go through. */
+  constructor(private readonly kvm: Kvm, private readonly prefix: string, private readonly replicas: number, private readonly requests: NatsRequests) {}
 
   async create(streamId: string, windowMs: number): Promise<void> {
     if (windowMs > 0) await this.bucket(streamId, windowMs);
   }
 
   async drop(streamId: string): Promise<void> {
-    const kv = this.buckets.get(streamId) ?? (await this.kvm.open(this.name(streamId)).catch(() => undefined));
+    const kv = this.buckets.get(streamId) ?? (await this.requests.run(() => this.kvm.open(this.name(streamId))).catch(() => undefined));
     await kv?.destroy().catch(() => false);
     this.buckets.delete(streamId);
   }
@@ -72,7 +75,7 @@ export class DedupStore {
   private async bucket(streamId: string, windowMs: number): Promise<KV> {
     let kv = this.buckets.get(streamId);
     if (!kv) {
-      kv = await this.kvm.create(this.name(streamId), { history: 1, ttl: Math.max(1000, windowMs), replicas: this.replicas });
+      kv = guardKv(await this.requests.run(() => this.kvm.create(this.name(streamId), { history: 1, ttl: Math.max(1000, windowMs), replicas: this.replicas })), this.requests);
       this.buckets.set(streamId, kv);
     }
     return kv;

@@ -26,21 +26,20 @@ import {
 } from './partitions.js';
 import { StateStore, type Current } from './state.js';
 import { NatsObjects, type Prepared } from './objects.js';
+import { guardJs, guardJsm, guardKv } from './guard.js';
+import { NatsRequests, type NatsRequestsOptions } from './requests.js';
 import { FailureLog, silentLogger, type Logger } from '../../observe/log.js';
 import { background } from '../background.js';
 import * as blobs from '../blobs.js';
 
 export type { NatsEngineConfig } from './connect.js';
+export { NATS_DEPENDENCY, type NatsPolicyOptions, type NatsRequestsOptions } from './requests.js';
 
 /** Values read at once by a commit's preconditions (each up to a state chunk, 256 KB). */
 const MAX_INFLIGHT_READS = 16;
 /** A delete without precondition needs no read of the key. */
 const NO_CHECK: Current = { version: 0, revision: 0 };
 
-/** A chunk's publish is tried this many times under its message id (with backoff), within half the duplicate window. */
-const PUBLISH_ATTEMPTS = 4;
-const PUBLISH_BACKOFF_MS = 250;
-const PUBLISH_BACKOFF_CAP_MS = 2_000;
 /** Intents of dead writers are looked for this often; unreferenced object chunks are swept this often. */
 const RECOVER_INTERVAL_MS = 30_000;
 const SWEEP_INTERVAL_MS = 10 * 60_000; // 10 minutes
@@ -64,6 +63,8 @@ export class NatsEngine implements Engine {
 
   private constructor(
     private readonly nc: NatsConnection,
+    /** The requests' policies (the 'nats' dependency). */
+    readonly requests: NatsRequests,
     private readonly js: JetStreamClient,
     private readonly jsm: JetStreamManager,
     private readonly meta: KV,
@@ -77,25 +78,42 @@ export class NatsEngine implements Engine {
   ) {
     this.maxPayload = nc.info?.max_payload ?? 1024 * 1024;
     this.objects = new NatsObjects({
-      js, jsm, kv: objectKv, kvStream: `KV_${prefix}_objects`, bucket: `${prefix}_blobs`, maxPayload: this.maxPayload, clock, timeoutMs,
+      js: guardJs(js, requests), jsm, kv: objectKv, kvStream: `KV_${prefix}_objects`, bucket: `${prefix}_blobs`, maxPayload: this.maxPayload, clock, timeoutMs,
       publish: (appends, unit) => this.publishAppends(appends, unit),
     });
   }
 
-  /** Connects, checks JetStream, and opens (creating when missing) the engine's buckets. */
-  /** `log`: where failures of background work (object recovery and sweeps) are logged, once while they last. */
-  static async open(config: NatsEngineConfig, clock: Clock = systemClock, log: Logger = silentLogger()): Promise<NatsEngine> {
-    const { nc, jsm } = await connectJetStream(config);
+  /**
+   * Connects, checks JetStream, and opens (creating when missing) the engine's buckets. `log`:
+   * where failures of background work (object recovery and sweeps) are logged, once while they
+   * last. `options.dependencies`: the process's, whose 'nats' dependency every request goes through.
+   */
+  static async open(config: NatsEngineConfig, clock: Clock = systemClock, log: Logger = silentLogger(), options: NatsRequestsOptions = {}): Promise<NatsEngine> {
+    const { nc, jsm: rawJsm } = await connectJetStream(config);
     const prefix = config.prefix ?? DEFAULT_PREFIX;
     const replicas = config.replicas ?? 1;
-    const js = jetstream(nc, { timeout: config.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS });
-    const kvm = new Kvm(js);
-    const meta = await kvm.create(`${prefix}_streams`, { history: 1, replicas });
-    const state = await kvm.create(`${prefix}_state`, { history: 1, replicas });
-    await new Objm(js).create(`${prefix}_blobs`, { replicas }); // its stream carries object chunks (decision 018)
-    const objectKv = await kvm.create(`${prefix}_objects`, { history: 1, replicas });
-    const dedup = new DedupStore(kvm, prefix, replicas);
-    const engine = new NatsEngine(nc, js, jsm, meta, new StateStore(state), objectKv, dedup, prefix, replicas, clock, config.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
+    const timeoutMs = config.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    const requests = new NatsRequests(clock, timeoutMs, options);
+    try {
+      const js = jetstream(nc, { timeout: timeoutMs });
+      const jsm = guardJsm(rawJsm, requests);
+      const kvm = new Kvm(js);
+      const bucket = async (name: string) => guardKv(await requests.run(() => kvm.create(`${prefix}_${name}`, { history: 1, replicas })), requests);
+      const meta = await bucket('streams');
+      const state = await bucket('state');
+      await requests.run(() => new Objm(js).create(`${prefix}_blobs`, { replicas })); // its stream carries object chunks (decision 018)
+      const objectKv = await bucket('objects');
+      const dedup = new DedupStore(kvm, prefix, replicas, requests);
+      return await NatsEngine.start(new NatsEngine(nc, requests, js, jsm, meta, new StateStore(state), objectKv, dedup, prefix, replicas, clock, timeoutMs), log);
+    } catch (e) {
+      requests.dispose();
+      await nc.close().catch(() => {});
+      throw e;
+    }
+  }
+
+  /** Finishes the units of writers that died mid-commit, then starts the object recovery and sweep timers. */
+  private static async start(engine: NatsEngine, log: Logger): Promise<NatsEngine> {
     await engine.objects.recover().catch(unavailable); // writers that died mid-commit: their units complete
     const recovery = new FailureLog(log, 'recovering object writes');
     const sweep = new FailureLog(log, 'sweeping object chunks');
@@ -353,11 +371,13 @@ export class NatsEngine implements Engine {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.requests.close();
     for (const t of this.timers) clearInterval(t);
     this.notifier.poke();
     await Promise.allSettled([...this.chains.values()]);
     for (const s of this.subscriptions.values()) s.unsubscribe();
     await this.nc.close();
+    this.requests.dispose();
   }
 
   private async appendOne(stream: string, records: AppendRecord[], unitId: string | undefined): Promise<AppendResult[]> {
@@ -441,24 +461,21 @@ export class NatsEngine implements Engine {
   }
 
   /**
-   * Publishes one chunk, again under the same message id when an attempt fails (a timeout may
-   * come after JetStream stored it: the next attempt is then answered as its duplicate), while the
-   * partition's duplicate window covers the retry. A duplicate answer to a retry is this call's own write.
+   * Publishes one chunk through the 'nats' dependency, again under the same message id when an
+   * attempt fails (a timeout may come after JetStream stored it: the next attempt is then answered
+   * as its duplicate), while half the partition's duplicate window covers the retry. A duplicate
+   * answer to a retry is this call's own write.
    */
   private async publishChunk(ref: PartitionRef, entries: BatchEntry[], ts: number, msgID: string, windowMs: number): Promise<{ seq: number; duplicate: boolean } | { error: string }> {
-    const started = performance.now();
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const ack = await publishBatch(this.js, ref, entries, ts, msgID);
-        // nats-server 2.9 stages an id before storing; a write lost in a leader election leaves it
-        // staged, and repeats are "duplicates" of sequence 0 until the window passes: not stored.
-        if (ack.duplicate && ack.seq === 0) return { error: `JetStream holds message id ${msgID} from a write a leader election lost; it is taken again once its duplicate window (${Math.round(windowMs / 1000)} s) has passed` };
-        return { seq: ack.seq, duplicate: ack.duplicate && attempt === 1 };
-      } catch (e) {
-        const wait = Math.min(PUBLISH_BACKOFF_CAP_MS, PUBLISH_BACKOFF_MS * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);
-        if (this.closed || attempt >= PUBLISH_ATTEMPTS || performance.now() - started + wait > windowMs / 2) return { error: (e as Error).message };
-        await this.clock.sleep(wait);
-      }
+    let attempts = 0;
+    try {
+      const ack = await this.requests.publish(() => publishBatch(this.js, ref, entries, ts, msgID), windowMs / 2, () => attempts++);
+      // nats-server 2.9 stages an id before storing; a write lost in a leader election leaves it
+      // staged, and repeats are "duplicates" of sequence 0 until the window passes: not stored.
+      if (ack.duplicate && ack.seq === 0) return { error: `JetStream holds message id ${msgID} from a write a leader election lost; it is taken again once its duplicate window (${Math.round(windowMs / 1000)} s) has passed` };
+      return { seq: ack.seq, duplicate: ack.duplicate && attempts === 1 };
+    } catch (e) {
+      return { error: (e as Error).message };
     }
   }
 

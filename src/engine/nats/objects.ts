@@ -16,6 +16,7 @@ import { StagedSet, stageBody } from '../objects/body.js';
 import { checkObjectName, listPage } from '../objects/names.js';
 import { resolveRange } from '../objects/names.js';
 import { decodeIntent, encodeIntent, type Intent, type Op } from './object-intents.js';
+import { isStorageFull } from './requests.js';
 import { decodeEntry, encodeEntry, entryKey, filterOf, infoOf, intentKey, nameOfKey, runsOf, seqAt, type Entry, type PieceRef } from './object-entries.js';
 
 /** Chunks of at most 1 MiB (or the server's max_payload), up to 8 publishes in flight. */
@@ -366,12 +367,11 @@ const isRef = (p: ObjectPiece): p is ObjectRef => typeof (p as ObjectRef).object
 const nameOf = (name: string, field = 'name') => (checkObjectName(name, field), name);
 const live = (e: KvEntry | null): Entry | undefined => (e && e.operation === 'PUT' ? decodeEntry(e.value) : undefined);
 
-/** JetStream's answers when its storage is full (server limits, account limits, stream max_bytes). */
-export const isStorageFull = (e: unknown) => /insufficient resources|maximum bytes|storage resources|resource limits exceeded/i.test((e as Error)?.message ?? '');
+export { isStorageFull };
 
-/** A failed chunk publish: StorageFullError when JetStream is full, else EngineUnavailableError (retriable). */
+/** A failed chunk publish (after the 'nats' dependency's retries): StorageFullError when JetStream is full, else EngineUnavailableError (retriable). */
 function storageError(stream: string, e: unknown): Error {
-  const message = (e as Error)?.message ?? String(e);
+  const message = ((e instanceof EngineUnavailableError ? e.cause : e) as Error)?.message ?? String(e);
   if (isStorageFull(e)) return new StorageFullError(`JetStream has no storage left for stream ${stream} (nothing of the object was kept): ${message}`, { cause: e });
   return new EngineUnavailableError(`NATS: a chunk of the object was not stored (nothing of it was kept): ${message}`, { cause: e });
 }
