@@ -4,6 +4,7 @@ import { ConfigError } from '../config/index.js';
 import { SluiceError } from '../errors.js';
 import { CliError } from './client.js';
 import { createKey } from './keys.js';
+import { listDependencies } from './dependencies.js';
 import { describeFunction, invoke, listFunctions, logs } from './functions.js';
 import { put } from './put.js';
 import { replay } from './replay.js';
@@ -87,6 +88,10 @@ function program(): Command {
     .option('--request-id <id>', 'only this invocation')
     .option('--limit <n>', 'the last n invocations (default 20)', int('--limit', 1, 1000))
     .action((name, o) => logs(name, o));
+
+  client(p.command('dependencies').description('per dependency (PostgreSQL, webhooks, NATS): calls, attempts, retries, failures, budget refusals, circuit breaker'))
+    .option('--json', "the gateway's answer as JSON")
+    .action((o) => listDependencies(o));
 
   const keys = p.command('keys').description('API keys');
   keys.command('create <id>').description('make an API key and print its config entry')

@@ -11,12 +11,14 @@ import { sendJson } from '../request.js';
 import { total } from '../../observe/metrics.js';
 import { THROTTLES } from '../../observe/observer.js';
 import { pipelineView } from '../../observe/pipelines.js';
+import { dependenciesView } from '../../observe/dependencies.js';
 
 export function observeRoutes(gw: Gateway): [HTTPMethod, string, RouteHandler][] {
   return [
     ['GET', '/metrics', (ctx) => metrics(gw, ctx)],
     ['GET', '/v1/observe/overview', (ctx) => overview(gw, ctx)],
     ['GET', '/v1/observe/series', (ctx) => series(gw, ctx)],
+    ['GET', '/v1/observe/dependencies', (ctx) => dependencies(gw, ctx)],
     ['GET', '/v1/pipelines', (ctx) => pipelines(gw, ctx)],
     ['GET', '/v1/pipelines/:name', (ctx) => pipeline(gw, ctx)],
   ];
@@ -70,6 +72,11 @@ async function series(gw: Gateway, { req, res, query }: RequestContext) {
   const asked = (query.get('names') ?? '').split(',').map((n) => n.trim()).filter(Boolean);
   if (asked.length > 200) throw new HttpError(400, 'InvalidArgument', 'ask for at most 200 series at once', { field: 'names' });
   sendJson(res, 200, { intervalMs: s.intervalMs, names: s.names, series: Object.fromEntries(asked.map((n) => [n, s.get(n)])) });
+}
+
+async function dependencies(gw: Gateway, { req, res }: RequestContext) {
+  authorizeMetrics(gw, req);
+  sendJson(res, 200, dependenciesView(gw.observer.dependencyStats(), gw.dependencies?.serverBudget));
 }
 
 async function pipelines(gw: Gateway, { req, res }: RequestContext) {
