@@ -79,7 +79,7 @@ export async function serve(mode: 'dev' | 'start', flags: ServeFlags): Promise<v
   const options = { ...runOptions(config, engineConfig, source, pipelineLog(rootLog)), metrics: observer.metrics };
   const runs = await startPipelines(engine, loaded, options);
   observer.watch(runs);
-  const functions = await startFunctions(config, source, engine, gateway, observer, mode);
+  const functions = await startFunctions(config, source, engine, gateway, observer, mode, dependencies);
   // Through the gateway's object store: an archive's objects announce to object triggers as the S3 API's do.
   const archives = await startArchives(engine, gateway, config, rootLog);
   // (Printed whatever the level, once everything runs: it is how a user, and a script, learns where to go.)
@@ -195,11 +195,11 @@ async function ensureBuckets(gateway: Gateway, config: ResolvedConfig, log: Logg
 }
 
 /** Starts the configured functions (after the gateway listens: they call back to it) and hands them to the gateway. */
-async function startFunctions(config: ResolvedConfig, source: string | undefined, engine: Engine, gateway: Gateway, observer: Observer, mode: 'dev' | 'start'): Promise<Functions | undefined> {
+async function startFunctions(config: ResolvedConfig, source: string | undefined, engine: Engine, gateway: Gateway, observer: Observer, mode: 'dev' | 'start', dependencies: Dependencies): Promise<Functions | undefined> {
   if (!config.functions || Object.keys(config.functions).length === 0) return undefined;
   const functions = await Functions.start({
     engine, functions: config.functions, baseDir: source ? dirname(source) : process.cwd(), gatewayUrl: gateway.url, region: gateway.options.region,
-    observer, clock: systemClock, runtimes: { thread: threadRuntime, process: processRuntime }, addPrincipal: (p) => gateway.addPrincipal(p), watch: mode === 'dev',
+    observer, clock: systemClock, runtimes: { thread: threadRuntime, process: processRuntime }, addPrincipal: (p) => gateway.addPrincipal(p), watch: mode === 'dev', dependencies,
   }).catch((e: Error) => {
     throw new CliError(e.message, e instanceof FunctionInitError ? 2 : 1);
   });

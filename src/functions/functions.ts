@@ -51,8 +51,8 @@ export interface FunctionsOptions {
   watch?: boolean;
   /**
    * The process's dependencies: each destination is one (`destination:<function>:<kind>`), drawing
-   * on their server-wide retry budget; their counters reach /metrics through the observer.
-   * Default: a set of the registry's own, on `clock`.
+   * on their server-wide retry budget; its maker has the observer watch it (/metrics).
+   * Default: a set of the registry's own, on `clock`, which the registry has the observer watch.
    */
   dependencies?: Dependencies;
 }
@@ -125,7 +125,8 @@ export class Functions {
   private constructor(private readonly o: FunctionsOptions) {
     this.metrics = functionMetrics(o.observer.metrics, () => [...this.entries.values()]);
     this.dependencies = o.dependencies ?? new Dependencies({ clock: o.clock });
-    o.observer.watchDependencies(() => this.dependencyStats());
+    // (The process's set is watched as a whole by whoever made it: counted once.)
+    if (!o.dependencies) o.observer.watchDependencies(() => this.dependencyStats());
   }
 
   /** Starts every function (a worker each, so a handler that does not load stops the start, naming its file). */
