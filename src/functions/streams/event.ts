@@ -1,7 +1,7 @@
 // The events a stream mapping invokes a function with: Lambda's Kinesis event, byte for byte (its
 // field order, sequence numbers and ARNs the same as Sluice's Kinesis API gives), or Sluice's decoded
-// records for new TypeScript handlers. Each record's part of the event is built once and kept, so
-// retries and bisected halves do not build it again.
+// records for new TypeScript handlers. A Kinesis event is built in one pass per invocation (its size
+// counted per record beforehand without building it); a decoded record's part is built once and kept.
 import type { StoredRecord } from '../../engine/engine.js';
 import { ACCOUNT } from '../../gateway/kinesis/errors.js';
 import { encodeSequence, shardIdOf } from '../../gateway/kinesis/shards.js';
@@ -18,9 +18,9 @@ export interface MappedRecord {
   value: Uint8Array;
   /** When the mapping read it (epoch ms), for the batching window. */
   queuedAt: number;
-  /** This record's part of the event's JSON, once built. */
+  /** Format 'records': this record's part of the event's JSON, once built (its data decoded). */
   fragment?: string;
-  /** The fragment's bytes in the event, once counted. */
+  /** This record's bytes in the event (its part and a comma), once counted. */
   bytes?: number;
   decoded?: unknown;
 }
@@ -35,6 +35,8 @@ export interface EventSource {
   format: 'kinesis' | 'records';
   /** The end of every record's part of a Kinesis event (built once per partition). */
   tail: string;
+  /** The bytes of a Kinesis record's part that are the same for every record of the partition. */
+  fixedBytes: number;
 }
 
 /** Lambda's Kinesis event, as a handler types it (`KinesisStreamEvent` of @types/aws-lambda). */
@@ -68,18 +70,56 @@ export const defaultIdentityArn = (functionName: string): string => `arn:aws:iam
 export function eventSourceOf(stream: string, partition: number, region: string, invokeIdentityArn: string, format: 'kinesis' | 'records'): EventSource {
   const streamArn = streamArnOf(region, stream);
   const tail = `"invokeIdentityArn":${JSON.stringify(invokeIdentityArn)},"awsRegion":${JSON.stringify(region)},"eventSourceARN":${JSON.stringify(streamArn)}}`;
-  return { stream, streamArn, shardId: shardIdOf(partition), region, invokeIdentityArn, format, tail };
+  const shardId = shardIdOf(partition);
+  return { stream, streamArn, shardId, region, invokeIdentityArn, format, tail, fixedBytes: kinesisFixedBytes(shardId, tail) };
 }
+
+const SEQUENCE_BLOCK = 1_000_000; // offsets whose sequence numbers share all but their last 6 decimal digits
+
+/**
+ * The sequence numbers of one partition, as encodeSequence gives them, without a BigInt per record:
+ * offsets whose numbers differ only in their last 6 decimal digits share the digits before them.
+ */
+export class SequenceNumbers {
+  private readonly base: bigint;
+  private readonly baseLow: number;
+  private head = '';
+  private from = Number.NaN;
+
+  constructor(
+    readonly createdAt: number,
+    readonly partition: number,
+  ) {
+    this.base = BigInt(encodeSequence({ createdAt, partition, offset: 0 }));
+    this.baseLow = Number(this.base % BigInt(SEQUENCE_BLOCK));
+  }
+
+  /** encodeSequence({ createdAt, partition, offset }). */
+  of(offset: number): string {
+    let d = offset - this.from;
+    if (!(d >= 0 && d < SEQUENCE_BLOCK)) {
+      // The block's first number ends in six zeros, so every number in it is its head and d, six digits.
+      this.from = offset - ((this.baseLow + offset) % SEQUENCE_BLOCK);
+      this.head = (this.base + BigInt(this.from)).toString().slice(0, -6);
+      d = offset - this.from;
+    }
+    return this.head + (SEQUENCE_BLOCK + d).toString().slice(1);
+  }
+}
+
+let sequences: SequenceNumbers | undefined; // the last partition's: a read's records are all of one partition
 
 /** A stored record as a mapping sees it; `createdAt` is the stream's (sequence numbers carry it). */
 export function mapRecord(r: StoredRecord, createdAt: number, now: number): MappedRecord {
+  if (sequences?.createdAt !== createdAt || sequences.partition !== r.partition) sequences = new SequenceNumbers(createdAt, r.partition);
   return {
     offset: r.offset,
     timestamp: r.timestamp,
     partitionKey: r.key ?? '',
-    sequenceNumber: encodeSequence({ createdAt, partition: r.partition, offset: r.offset }),
+    sequenceNumber: sequences.of(r.offset),
     value: r.value,
     queuedAt: now,
+    bytes: undefined, // set later: present from the start, so every record keeps one shape
   };
 }
 
@@ -106,40 +146,99 @@ export function filterView(r: MappedRecord): Record<string, unknown> {
   };
 }
 
-const base64 = (v: Uint8Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
+/** The engine's values are Buffers already: no view made to encode one. */
+const base64 = (v: Uint8Array) => (Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength)).toString('base64');
 
-/** The record's part of the event's JSON (built once). */
-export function fragmentOf(r: MappedRecord, src: EventSource): string {
+/** A format 'records' record's part of the event's JSON (built once: its data is decoded for it). */
+export function fragmentOf(r: MappedRecord): string {
   if (r.fragment !== undefined) return r.fragment;
-  if (src.format === 'records') {
-    // Data that parsed goes in as its own JSON text: serialising the parsed value again would overflow
-    // the stack on a deeply nested one (100,000 arrays: valid JSON, and Kinesis' PutRecord stores it).
-    const text = Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength).toString('utf8');
-    const data = decodedData(r) === UNPARSEABLE ? JSON.stringify(text) : text;
-    r.fragment = `{"partitionKey":${JSON.stringify(r.partitionKey)},"sequenceNumber":"${r.sequenceNumber}","data":${data},"arrival":${JSON.stringify(r.timestamp)}}`;
-  } else {
-    r.fragment =
-      `{"kinesis":{"kinesisSchemaVersion":"1.0","partitionKey":${JSON.stringify(r.partitionKey)},"sequenceNumber":"${r.sequenceNumber}",` +
-      `"data":"${base64(r.value)}","approximateArrivalTimestamp":${JSON.stringify(r.timestamp / 1000)}},` +
-      `"eventSource":"aws:kinesis","eventVersion":"1.0","eventID":"${src.shardId}:${r.sequenceNumber}","eventName":"aws:kinesis:record",${src.tail}`;
-  }
+  // Data that parsed goes in as its own JSON text: serialising the parsed value again would overflow
+  // the stack on a deeply nested one (100,000 arrays: valid JSON, and Kinesis' PutRecord stores it).
+  const text = Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength).toString('utf8');
+  const data = decodedData(r) === UNPARSEABLE ? JSON.stringify(text) : text;
+  r.fragment = `{"partitionKey":${JSON.stringify(r.partitionKey)},"sequenceNumber":"${r.sequenceNumber}","data":${data},"arrival":${JSON.stringify(r.timestamp)}}`;
   return r.fragment;
 }
 
-/** The bytes this record adds to an event (its fragment and a comma). */
+// A Kinesis record's part of the event, around its partition key, sequence number, data, arrival and sequence number again; then src.tail.
+const K_KEY = '{"kinesis":{"kinesisSchemaVersion":"1.0","partitionKey":"';
+const K_SEQUENCE = '","sequenceNumber":"';
+const K_DATA = '","data":"';
+const K_ARRIVAL = '","approximateArrivalTimestamp":';
+const K_SOURCE = '},"eventSource":"aws:kinesis","eventVersion":"1.0","eventID":"';
+const K_NAME = '","eventName":"aws:kinesis:record",';
+/** The bytes of a Kinesis record's part that are the same for every record of a partition (the eventID's colon included). */
+function kinesisFixedBytes(shardId: string, tail: string): number {
+  return K_KEY.length + K_SEQUENCE.length + K_DATA.length + K_ARRIVAL.length + K_SOURCE.length + shardId.length + 1 + K_NAME.length + Buffer.byteLength(tail);
+}
+
+/** Whether a partition key goes into JSON as it is: printable ASCII without a quote or backslash (one byte a character). */
+function plainKey(key: string): boolean {
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return false;
+  }
+  return true;
+}
+
+/** The partition key inside its JSON quotes. */
+const keyText = (key: string): string => (plainKey(key) ? key : JSON.stringify(key).slice(1, -1));
+
+// The records of one stored batch share their arrival time: its text is made once for them.
+let arrivalMs = Number.NaN;
+let arrival = '';
+/** approximateArrivalTimestamp's JSON: seconds. */
+function arrivalText(timestampMs: number): string {
+  if (timestampMs !== arrivalMs) {
+    arrivalMs = timestampMs;
+    arrival = JSON.stringify(timestampMs / 1000);
+  }
+  return arrival;
+}
+
+/** The bytes this record adds to an event (its part and a comma), counted without building it. */
 export function eventBytesOf(r: MappedRecord, src: EventSource): number {
-  r.bytes ??= Buffer.byteLength(fragmentOf(r, src)) + 1;
+  if (r.bytes !== undefined) return r.bytes;
+  if (src.format === 'records') r.bytes = Buffer.byteLength(fragmentOf(r)) + 1;
+  else {
+    const key = plainKey(r.partitionKey) ? r.partitionKey.length : Buffer.byteLength(keyText(r.partitionKey));
+    const data = 4 * Math.ceil(r.value.byteLength / 3); // base64
+    r.bytes = src.fixedBytes + key + 2 * r.sequenceNumber.length + data + arrivalText(r.timestamp).length + 1;
+  }
   return r.bytes;
 }
 
 /** Bytes of an event's envelope around its records (a bound, for the 6 MB check). */
 export const envelopeBytes = (src: EventSource): number => 64 + Buffer.byteLength(src.stream) * 2 + src.streamArn.length + src.shardId.length;
 
-/** The event JSON for a batch. */
+let flattened: unknown; // where flatten's conversion goes: an unused one is optimised away, and the string stays a rope
+
+/**
+ * Makes a string built by concatenation flat (one copy now: converting it to a number flattens it,
+ * as the pino logger's flatstr does). Else it is flattened when it is sent to a worker, by the main
+ * thread between two invocations, where an event built ahead of time would not help.
+ */
+function flatten(s: string): string {
+  flattened = Number(s);
+  return s;
+}
+
+/**
+ * The event JSON for a batch, one flat string. A Kinesis event is appended to piece by piece
+ * (V8 joins the pieces once, when flattened): no string per record is kept or built twice.
+ */
 export function eventOf(batch: readonly MappedRecord[], src: EventSource): string {
-  const records = batch.map((r) => fragmentOf(r, src)).join(',');
   if (src.format === 'records') {
-    return `{"stream":${JSON.stringify(src.stream)},"streamArn":${JSON.stringify(src.streamArn)},"shardId":"${src.shardId}","records":[${records}]}`;
+    const head = `{"stream":${JSON.stringify(src.stream)},"streamArn":${JSON.stringify(src.streamArn)},"shardId":"${src.shardId}","records":[`;
+    return flatten(`${head}${batch.map(fragmentOf).join(',')}]}`);
   }
-  return `{"Records":[${records}]}`;
+  const source = `${K_SOURCE}${src.shardId}:`;
+  const name = `${K_NAME}${src.tail}`;
+  let event = '{"Records":[';
+  for (let i = 0; i < batch.length; i++) {
+    const r = batch[i]!;
+    if (i > 0) event += ',';
+    event += K_KEY + keyText(r.partitionKey) + K_SEQUENCE + r.sequenceNumber + K_DATA + base64(r.value) + K_ARRIVAL + arrivalText(r.timestamp) + source + r.sequenceNumber + name;
+  }
+  return flatten(`${event}]}`);
 }

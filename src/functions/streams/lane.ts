@@ -47,10 +47,26 @@ export const retryDelay = (opts: ResolvedMappingOptions, n: number): number =>
 
 const range = (b: readonly MappedRecord[]) => `${b.length} record${b.length === 1 ? '' : 's'} (offsets ${b[0]!.offset}..${b.at(-1)!.offset})`;
 
+/** An event built ahead of its invocation, and the records it holds. */
+interface Prepared {
+  first: MappedRecord;
+  last: MappedRecord;
+  count: number;
+  event: string;
+}
+
 export class Lane {
   /** Outstanding records in offset order; while busy, the in-flight batch is at the front. */
   readonly queue: MappedRecord[] = [];
   busy = false;
+  /** The batch whose invocation is running now (not while it waits to be retried). */
+  inFlight: readonly MappedRecord[] | undefined;
+  /**
+   * The next batch's event, built while the batch before it ran (prepare). Used only for a batch of
+   * exactly these records (a batch is a run of the queue, so its first record and length name it);
+   * after a failure, a bisection or a record expiring the batch differs and its event is built anew.
+   */
+  private prepared: Prepared | undefined;
 
   constructor(private readonly host: LaneHost) {}
 
@@ -133,11 +149,32 @@ export class Lane {
     return batch.slice(k);
   }
 
+  /** Builds the event of `batch` now, so that invoking it later costs nothing more (see `prepared`). */
+  prepare(batch: readonly MappedRecord[]): void {
+    if (batch.length === 0 || this.preparedFor(batch)) return;
+    this.prepared = { first: batch[0]!, last: batch.at(-1)!, count: batch.length, event: eventOf(batch, this.host.src) };
+  }
+
+  /** Whether the prepared event is the one of `batch`. */
+  preparedFor(batch: readonly MappedRecord[]): boolean {
+    const p = this.prepared;
+    return p !== undefined && p.count === batch.length && p.first === batch[0] && p.last === batch.at(-1);
+  }
+
+  /** The batch's event: the prepared one when it is this batch's (then dropped: each is used once), else built now. */
+  private eventFor(batch: readonly MappedRecord[]): string {
+    if (!this.preparedFor(batch)) return eventOf(batch, this.host.src);
+    const { event } = this.prepared!;
+    this.prepared = undefined;
+    return event;
+  }
+
   /** Invokes once; undefined when the function could not be invoked at all. */
   private async invokeOnce(batch: MappedRecord[]): Promise<InvokeOutcome | undefined> {
     const { host } = this;
-    const event = eventOf(batch, host.src);
+    const event = this.eventFor(batch);
     host.counters.invocations++;
+    this.inFlight = batch;
     try {
       return await host.invoke(event, host.signal);
     } catch (e) {
@@ -146,6 +183,8 @@ export class Lane {
       host.result(`${RESULT_NOT_INVOKED}: ${(e as Error).message}`);
       host.log(`could not invoke with ${range(batch)}: ${(e as Error).message}`, 'warn');
       return undefined;
+    } finally {
+      this.inFlight = undefined;
     }
   }
 

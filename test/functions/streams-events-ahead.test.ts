@@ -1,0 +1,134 @@
+// A stream mapping's events: built in one pass (sequence numbers without a BigInt per record, sizes
+// counted without building), and built ahead while the batch before runs — used only for exactly the
+// batch that follows, whatever failures, bisections and partial failures come between.
+import { setTimeout as delay } from 'node:timers/promises';
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/clock.js';
+import type { StoredRecord } from '../../src/engine/engine.js';
+import { envelopeBytes, eventBytesOf, eventOf, eventSourceOf, mapRecord, SequenceNumbers } from '../../src/functions/streams/event.js';
+import { decodeSequence, encodeSequence } from '../../src/gateway/kinesis/shards.js';
+import { records, rig, until } from './streams-harness.js';
+
+const CREATED = 1_767_225_600_123;
+const stored = (offset: number, key: string | undefined, value: string, timestamp = CREATED + 5_000): StoredRecord => ({
+  partition: 3,
+  offset,
+  batch: offset,
+  timestamp,
+  key,
+  value: Buffer.from(value),
+});
+
+describe('sequence numbers', () => {
+  it('are encodeSequence’s, across the blocks of a million offsets they share digits in, for any stream and partition', () => {
+    for (const createdAt of [0, 1, CREATED]) {
+      for (const partition of [0, 7, 2 ** 31 - 1]) {
+        const seqs = new SequenceNumbers(createdAt, partition);
+        const offsets = [0, 1, 999_999, 1_000_000, 1_000_001, 123_456_789, 2 ** 40 + 17, Number.MAX_SAFE_INTEGER - 1];
+        for (let o = 0; o < 3_000_000; o += 9_973) offsets.push(o);
+        for (const offset of offsets) expect(seqs.of(offset)).toBe(encodeSequence({ createdAt, partition, offset }));
+        // Going back to an earlier block works too.
+        expect(seqs.of(5)).toBe(encodeSequence({ createdAt, partition, offset: 5 }));
+      }
+    }
+  });
+});
+
+describe('a Kinesis event', () => {
+  const src = eventSourceOf('events', 3, 'us-east-1', 'arn:aws:iam::000000000000:role/listener', 'kinesis');
+  const keys = ['device-1', '', 'with "quotes" and \\ backslash', 'tab\tnewline\n', 'ünïcödé ✓ 🎉', 'lone \ud800 surrogate', '\u007f\u0000'];
+  const mapped = keys.map((key, i) => mapRecord(stored(10 + i, key, JSON.stringify({ i, text: 'ü' })), CREATED, 0));
+
+  it('is Lambda’s shape to the byte, whatever the partition keys hold', () => {
+    const event = eventOf(mapped, src);
+    const expected = {
+      Records: mapped.map((r, i) => ({
+        kinesis: {
+          kinesisSchemaVersion: '1.0',
+          partitionKey: keys[i],
+          sequenceNumber: encodeSequence({ createdAt: CREATED, partition: 3, offset: 10 + i }),
+          data: Buffer.from(JSON.stringify({ i, text: 'ü' })).toString('base64'),
+          approximateArrivalTimestamp: (CREATED + 5_000) / 1000,
+        },
+        eventSource: 'aws:kinesis',
+        eventVersion: '1.0',
+        eventID: `shardId-000000000003:${encodeSequence({ createdAt: CREATED, partition: 3, offset: 10 + i })}`,
+        eventName: 'aws:kinesis:record',
+        invokeIdentityArn: 'arn:aws:iam::000000000000:role/listener',
+        awsRegion: 'us-east-1',
+        eventSourceARN: 'arn:aws:kinesis:us-east-1:000000000000:stream/events',
+      })),
+    };
+    expect(event).toBe(JSON.stringify(expected));
+    expect(JSON.parse(event).Records[0].kinesis.partitionKey).toBe('device-1');
+  });
+
+  it('is counted record by record to its exact size, for the 6 MB limit', () => {
+    for (const r of mapped) {
+      const alone = Buffer.byteLength(eventOf([r], src)) - Buffer.byteLength('{"Records":[]}');
+      expect(eventBytesOf(r, src)).toBe(alone + 1); // its part and a comma
+    }
+    const all = Buffer.byteLength(eventOf(mapped, src));
+    expect(mapped.reduce((n, r) => n + eventBytesOf(r, src), 0) - 1 + Buffer.byteLength('{"Records":[]}')).toBe(all);
+    expect(envelopeBytes(src)).toBeGreaterThanOrEqual(Buffer.byteLength('{"Records":[]}'));
+  });
+
+  it('gives each arrival time its own text, records of different batches side by side', () => {
+    const a = mapRecord(stored(1, 'k', '1', 1_700_000_000_000), CREATED, 0);
+    const b = mapRecord(stored(2, 'k', '2', 1_700_000_000_450), CREATED, 0);
+    const c = mapRecord(stored(3, 'k', '3', 1_700_000_000_000), CREATED, 0);
+    const times = JSON.parse(eventOf([a, b, c], src)).Records.map((r: any) => r.kinesis.approximateArrivalTimestamp);
+    expect(times).toEqual([1_700_000_000, 1_700_000_000.45, 1_700_000_000]);
+  });
+});
+
+describe('events built ahead', () => {
+  it('are used only for the batch they were built for: after a failure, bisection, a retry and a partial failure every batch holds exactly its records, each delivered once, in order', async () => {
+    const clock = new ManualClock(1_700_000_000_000);
+    let reported = false;
+    const r = await rig({
+      clock,
+      options: {
+        batchSize: 10,
+        bisectBatchOnFunctionError: true,
+        maximumRetryAttempts: 1,
+        functionResponseTypes: ['ReportBatchItemFailures'],
+        onFailure: 'failures',
+      },
+      streams: ['failures'],
+      before: records(60, 4),
+      handler: async (data, call) => {
+        await delay(3); // real time: the mapping builds the next event meanwhile
+        if (data.some((d) => d.i === 23)) throw new Error('bad record 23');
+        if (!reported && data.some((d) => d.i === 45)) {
+          reported = true;
+          return { batchItemFailures: [{ itemIdentifier: call.seqs[data.findIndex((d) => d.i === 45)] }] };
+        }
+        return null;
+      },
+    });
+    await until(async () => (await r.committed()).get(0) === 60, { clock, stepMs: 1_000 });
+    const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, k) => from + k);
+    expect(r.calls.map((c) => c.data.map((d) => d.i))).toEqual([
+      range(0, 9),
+      range(10, 19),
+      range(20, 29), // 23 fails: bisected
+      range(20, 24),
+      range(20, 22),
+      range(23, 24),
+      [23],
+      [23], // its one retry, then the destination
+      [24],
+      range(25, 29),
+      range(30, 39),
+      range(40, 49), // 45 reported: 40..44 done, 45.. retried
+      range(45, 49),
+      range(50, 59),
+    ]);
+    // Each event's records are the ones its sequence numbers name (record i is at offset i).
+    for (const c of r.calls) expect(c.seqs.map((s) => decodeSequence(s)!.offset)).toEqual(c.data.map((d) => d.i));
+    const delivered = r.calls.filter((c) => c.outcome !== 'error').flatMap((c) => (c.outcome === 'report' ? c.data.slice(0, 5) : c.data).map((d) => d.i));
+    expect(delivered).toEqual(range(0, 59).filter((i) => i !== 23));
+    expect((await r.contents('failures')).map((f) => f.records.length)).toEqual([1]);
+  });
+});
