@@ -7,6 +7,7 @@ import { fill, h, s } from './dom.js';
 import { fmtAgo } from './format.js';
 import { loadGatewayInfo } from './gateway-info.js';
 import { bucketPage, bucketsPage } from './pages/buckets.js';
+import { dependenciesPage } from './pages/dependencies.js';
 import { functionPage } from './pages/function.js';
 import { functionsPage } from './pages/functions.js';
 import { overviewPage } from './pages/overview.js';
@@ -29,6 +30,7 @@ const ROUTES: Route[] = [
   { pattern: /^\/functions\/([^/]+)$/, nav: 'functions', render: functionPage },
   { pattern: /^\/buckets\/?$/, nav: 'buckets', render: bucketsPage },
   { pattern: /^\/buckets\/([^/]+)$/, nav: 'buckets', render: bucketPage },
+  { pattern: /^\/dependencies\/?$/, nav: 'dependencies', render: dependenciesPage },
   { pattern: /./, nav: '', render: (ctx) => void ctx.root.append(pageHeader('Not found', []), h('div', { class: 'note' }, `No page at #${ctx.path}. `, h('a', { href: '#/' }, 'Overview'))) },
 ];
 
@@ -38,6 +40,7 @@ const ICONS: Record<string, string> = {
   pipelines: 'M5 6h4v4H5zM15 4h4v4h-4zM15 14h4v4h-4zM9 8h6M9 8l6 8',
   functions: 'M8 4c-2 0-2 2-2 4s-1 4-3 4c2 0 3 2 3 4s0 4 2 4M16 4c2 0 2 2 2 4s1 4 3 4c-2 0-3 2-3 4s0 4-2 4M10 15l4-6',
   buckets: 'M4 7c0-2 16-2 16 0l-2 12c0 2-12 2-12 0zM4 7c0 2 16 2 16 0',
+  dependencies: 'M12 3v4M12 17v4M5 12H3M21 12h-2M7 7l-2-2M19 19l-2-2M17 7l2-2M5 19l2-2M9 12a3 3 0 1 0 6 0a3 3 0 1 0-6 0',
 };
 
 function icon(name: string): SVGElement {
@@ -113,7 +116,7 @@ async function boot(): Promise<void> {
     gateway.textContent = `sluice ${o.version} · ${o.engine}${o.open ? ' · open' : ''}`;
     if (o.open && !currentKey()) fill(keyState, h('span', { class: 'muted' }, 'open gateway: no key needed'));
   });
-  const nav = h('nav', { class: 'nav' }, navLink('overview', 'Overview', '#/'), navLink('streams', 'Streams', '#/streams'), navLink('pipelines', 'Pipelines', '#/pipelines'), navLink('functions', 'Functions', '#/functions'), navLink('buckets', 'Buckets', '#/buckets'));
+  const nav = h('nav', { class: 'nav' }, navLink('overview', 'Overview', '#/'), navLink('streams', 'Streams', '#/streams'), navLink('pipelines', 'Pipelines', '#/pipelines'), navLink('functions', 'Functions', '#/functions'), navLink('buckets', 'Buckets', '#/buckets'), navLink('dependencies', 'Dependencies', '#/dependencies'));
   const page = h('div', { class: 'page', id: 'page' });
   const sidebar = h('aside', { class: 'sidebar' },
     h('a', { class: 'brand', href: '#/' }, s('svg', { viewBox: '0 0 24 24', class: 'logo', 'aria-hidden': 'true' }, s('path', { d: 'M4 5h16M4 5v5c0 3 3 4 8 4s8 1 8 4v1M4 19h16' })), h('span', {}, 'Sluice')),

@@ -266,3 +266,28 @@ export interface ObjectsPage {
   truncated: boolean;
   nextToken?: string;
 }
+
+export type BreakerState = 'closed' | 'open' | 'half-open' | 'none';
+
+/** GET /v1/observe/dependencies: each remote system Sluice calls, summed over the threads calling it. */
+export interface DependencyView {
+  name: string;
+  threads: number;
+  calls: number;
+  successes: number;
+  failures: number;
+  attempts: number;
+  retries: number;
+  budgetRefusals: number;
+  timeouts: number;
+  bulkheadRejections: number;
+  breakerRejections: number;
+  breakerState: BreakerState;
+  breakerStates: Partial<Record<BreakerState, number>>;
+  breakerTransitions: { open: number; 'half-open': number; closed: number };
+}
+
+export interface DependenciesView {
+  dependencies: DependencyView[];
+  serverBudget: { name: string; balance: number } | null;
+}
