@@ -143,8 +143,9 @@ describe('pipelines', () => {
   }
   const sourceRecords = (run: PipelineRun) => run.unitStats().filter((s) => s.unit.startsWith('s.')).reduce((n, s) => n + s.records, 0);
   async function settled(run: PipelineRun, records: number) {
-    for (let i = 0; i < 500 && !(sourceRecords(run) === records && run.idle); i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 1500 && !(sourceRecords(run) === records && run.idle); i++) await new Promise((r) => setTimeout(r, 20));
     expect(sourceRecords(run)).toBe(records);
+    expect(run.idle).toBe(true); // every unit done (keyed ones too), not only the sources
   }
 
   it('reports each unit\'s records, epochs and commits in /metrics: the source units\' records sum to the input', async () => {
@@ -190,15 +191,18 @@ describe('pipelines', () => {
   it("gives each unit its records per second over the series' last interval, on the observer's clock", async () => {
     const clock = new ManualClock(1_000_000);
     const { url, run, engine, observer, enc } = await campaigns(clock);
-    const samples = async (n: number) => {
-      for (let i = 0; i < 100 && observer.series.get('pipeline.campaigns.records').length < n; i++) await new Promise((r) => setTimeout(r, 10));
+    // Readings taken (a gauge of the pipeline gets a point at every one; a rate only from its second).
+    const readings = async (n: number) => {
+      for (let i = 0; i < 1000 && observer.series.get('pipeline.campaigns.watermarkLag').length < n; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(observer.series.get('pipeline.campaigns.watermarkLag').length).toBe(n);
     };
-    clock.advance(5_000); // the units' first reading: where their rates start
-    await samples(1);
+    clock.advance(5_000); // the first reading with the pipeline in it: where its units' rates start
+    await readings(1);
     await engine.append('views', Array.from({ length: 50 }, (_, i) => ({ key: `a${i % 20}`, value: enc({ adId: `a${i % 20}`, ts: 40_000 + i, ip: 'y', cost: 1 }) })));
     await settled(run, 471);
     clock.advance(5_000);
-    await samples(2);
+    await readings(2);
+    expect(observer.series.get('pipeline.campaigns.records')).toEqual([[clock.now(), 10]]);
     const view = (await (await fetch(`${url}/v1/pipelines/campaigns`)).json()) as any;
     const views = view.units.filter((u: any) => u.kind === 'source' && u.stream === 'views');
     expect(views.reduce((n: number, u: any) => n + u.recordsPerSec, 0)).toBe(10); // 50 records in 5 s
