@@ -135,7 +135,7 @@ describe('examples/video-events with PostgreSQL and a webhook receiver', () => {
       return lines.length >= wanted.length ? lines : undefined;
     }, { timeoutMs: 30_000 });
     expect(printed.map((l) => l.replace(/ id=\S+$/, '')).sort()).toEqual(wanted.map(alertLine).sort());
-    expect(printed.every((l) => /id=video-minutes\/webhook\.video-alerts\/\d+\.\d+$/.test(l))).toBe(true);
+    expect(printed.every((l) => /id=video-minutes\/webhook\.video-alerts\/\d+\/\d+\.\d+$/.test(l))).toBe(true); // <pipeline>/<sink>/<generation>/<offset>.<index>
     expect(receiver.stderr()).toBe('');
     // The stream video-alerts holds the same alerts; nothing was late or refused.
     const stream = (await readStream(server.url, 'video-alerts')).map((r) => r.value as { key: string; windowStart: number });
