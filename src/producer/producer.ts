@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { systemClock, type Clock } from '../clock.js';
 import { withDefaults } from '../defaults.js';
 import { SluiceError } from '../errors.js';
-import { Dependency, isRetriableStatus, type DependencyOptions, type DependencyStats } from '../resilience/index.js';
+import { Dependency, isRetriableStatus, parseRetryAfter, type DependencyOptions, type DependencyStats } from '../resilience/index.js';
 
 export const DEFAULT_URL = 'http://127.0.0.1:4320';
 export const DEFAULT_MAX_BATCH_RECORDS = 500;
@@ -345,8 +345,7 @@ export class Producer {
     const res = await fetch(this.path, { method: 'POST', body, headers: { ...this.headers, 'idempotency-key': key }, signal });
     const text = await res.text();
     const json = parseJson(text);
-    const retryAfter = Number(res.headers.get('retry-after'));
-    const retryAfterMs = Number.isFinite(retryAfter) && retryAfter >= 0 && res.headers.has('retry-after') ? retryAfter * 1000 : undefined;
+    const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'), this.o.clock.now());
     if (res.status >= 200 && res.status < 300) {
       // An answer that does not account for every record (a proxy's, a broken gateway's) is no answer: tried again under the same key.
       if (!Array.isArray(json?.results) || json.results.length !== records) throw new GatewayAnswerError(502, `the gateway answered ${res.status} without one result for each of the batch's ${records} records`, retryAfterMs);

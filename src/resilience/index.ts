@@ -3,7 +3,7 @@
 export { neverAborted, wrap, type Operation, type Policy } from './policy.js';
 export type { Event, Unsubscribe } from './events.js';
 export { classify, isAbortError, isRetriableError, isRetriableSqlState, isRetriableStatus, type Classification } from './classify.js';
-export { retryAfterMsOf } from './retry-after.js';
+export { parseRetryAfter, retryAfterMsOf } from './retry-after.js';
 export { fullJitter, fullJitterBound, type Backoff, type FullJitterOptions } from './backoff.js';
 export {
   DEFAULT_TIMEOUT_MS, DEFAULT_TIMEOUT_RESOLUTION_MS, TimeoutPolicy, type TimeoutEvent, type TimeoutOptions,

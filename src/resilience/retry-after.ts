@@ -1,6 +1,6 @@
 // The retry-after hint an error may carry (a 429's Retry-After, an overloaded gateway's, an open
 // circuit's): `retryAfterMs`, or `retryAfterS` as src/gateway/errors.ts carries it, on the error
-// or along its `cause` chain.
+// or along its `cause` chain; and the Retry-After header itself, as HTTP clients of Sluice read it.
 
 const MAX_CAUSE_DEPTH = 8;
 
@@ -16,3 +16,13 @@ export function retryAfterMsOf(e: unknown): number | undefined {
 }
 
 const isDuration = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+
+/** A Retry-After header (delay-seconds or an HTTP date) in ms from `now`; undefined when absent or unreadable. */
+export function parseRetryAfter(v: string | null | undefined, now: number): number | undefined {
+  const text = v?.trim();
+  if (!text) return undefined;
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  if (!/[A-Za-z]{3}/.test(text)) return undefined; // an HTTP date names its day or month ('-1' and '1.5' parse as dates too)
+  const t = Date.parse(text);
+  return Number.isFinite(t) ? Math.max(0, t - now) : undefined;
+}

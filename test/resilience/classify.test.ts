@@ -7,7 +7,7 @@ import { BulkheadRejectedError } from '../../src/resilience/errors/bulkhead-reje
 import { NonRetriableError } from '../../src/resilience/errors/non-retriable-error.js';
 import { TimeoutError } from '../../src/resilience/errors/timeout-error.js';
 import { classify, isRetriableError } from '../../src/resilience/classify.js';
-import { retryAfterMsOf } from '../../src/resilience/retry-after.js';
+import { parseRetryAfter, retryAfterMsOf } from '../../src/resilience/retry-after.js';
 import { httpError, pgError } from './support.js';
 
 describe('SluiceError', () => {
@@ -142,5 +142,19 @@ describe('retry-after hints', () => {
     expect(retryAfterMsOf(Object.assign(new Error('x'), { retryAfterS: -1 }))).toBeUndefined();
     expect(retryAfterMsOf(Object.assign(new Error('x'), { retryAfterMs: 'soon' }))).toBeUndefined();
     expect(retryAfterMsOf(new BrokenCircuitError('pg', 'half-open', undefined, undefined))).toBeUndefined();
+  });
+});
+
+describe('the Retry-After header', () => {
+  const now = Date.UTC(2026, 11, 2, 12, 0, 0);
+  it('reads delay-seconds and HTTP dates (a date past is 0)', () => {
+    expect(parseRetryAfter('120', now)).toBe(120_000);
+    expect(parseRetryAfter(' 0 ', now)).toBe(0);
+    expect(parseRetryAfter('Wed, 02 Dec 2026 12:00:30 GMT', now)).toBe(30_000);
+    expect(parseRetryAfter('Wed, 02 Dec 2026 11:00:00 GMT', now)).toBe(0);
+  });
+
+  it('has none when absent, empty, negative, fractional or not a date', () => {
+    for (const v of [null, undefined, '', '  ', '-1', '1.5', 'soon', '1e3']) expect(parseRetryAfter(v, now)).toBeUndefined();
   });
 });

@@ -8,7 +8,7 @@
 // answer outside 2xx refuses the POST's records to the errors stream. At least once. Decision 020.
 import { systemClock, type Clock } from '../../clock.js';
 import { SluiceError } from '../../errors.js';
-import { isRetriableStatus } from '../../resilience/index.js';
+import { isRetriableStatus, parseRetryAfter } from '../../resilience/index.js';
 import type { DependencyFor } from '../postgres/index.js';
 import type { Dependency } from '../../resilience/index.js';
 import type { Sink, SinkBatch, SinkRow, SinkWriteContext } from '../sink.js';
@@ -97,7 +97,7 @@ export class WebhookSink implements Sink {
     const res = await fetch(this.options.url, { method: 'POST', headers, body, signal, redirect: 'manual' });
     const text = await res.text(); // read within the attempt's deadline; frees the connection for the next POST
     if (res.status >= 200 && res.status < 300) return;
-    throw new WebhookStatusError(res.status, retryAfterMs(res.headers.get('retry-after'), this.clock.now()), text);
+    throw new WebhookStatusError(res.status, parseRetryAfter(res.headers.get('retry-after'), this.clock.now()), text);
   }
 }
 
@@ -114,10 +114,3 @@ function bodyOf(batch: SinkBatch, part: number, rows: SinkRow[]): WebhookBody {
   };
 }
 
-/** Retry-After as seconds or an HTTP date, in ms from now. */
-export function retryAfterMs(v: string | null, now: number): number | undefined {
-  if (v === null || v.trim() === '') return undefined;
-  if (/^\d+$/.test(v.trim())) return Number(v.trim()) * 1000;
-  const t = Date.parse(v);
-  return Number.isFinite(t) ? Math.max(0, t - now) : undefined;
-}
