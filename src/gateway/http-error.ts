@@ -3,7 +3,7 @@
 // nowhere else; the Kinesis API maps the same errors to its own shapes (kinesis/index.ts).
 import { EngineUnavailableError, InvalidArgumentError, StreamExistsError, StreamNotFoundError } from '../engine/errors.js';
 import { SluiceError } from '../errors.js';
-import { BucketNotFoundError } from '../objects/errors.js';
+import { BucketNotFoundError, InvalidBucketNameError } from '../objects/errors.js';
 import {
   BadEncodingError, BodyTimeoutError, ForbiddenError, OverloadedError, OverShareError, PayloadTooLargeError, RateLimitedError,
   ShuttingDownError, TooManyRecordsError, UnauthenticatedError, UnsupportedEncodingError,
@@ -28,6 +28,7 @@ export function toHttpError(e: unknown): HttpError {
   if (e instanceof HttpError) return e;
   if (e instanceof StreamNotFoundError) return new HttpError(404, e.code, e.message, { stream: e.stream });
   if (e instanceof BucketNotFoundError) return new HttpError(404, 'NoSuchBucket', `bucket '${e.bucket}' does not exist`, { bucket: e.bucket });
+  if (e instanceof InvalidBucketNameError) return new HttpError(400, e.code, e.message, { bucket: e.bucket });
   if (e instanceof StreamExistsError) return new HttpError(409, e.code, e.message, { stream: e.stream });
   if (e instanceof InvalidArgumentError) return new HttpError(400, e.code, e.message, e.field ? { field: e.field } : {});
   if (e instanceof EngineUnavailableError) return new HttpError(503, 'Unavailable', e.message, {}, retryAfter(1));
