@@ -45,7 +45,7 @@ export interface MappingContext {
   destination: Destination | undefined;
 }
 
-/** Resolves after the promise jobs queued now have run, such as sending an invocation to its worker. */
+/** Resolves after the promise jobs queued now have run, such as sending an invocation to its worker (setImmediate: not a timer). */
 const sent = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** FNV-1a: the lane of a partition key. */
@@ -334,6 +334,8 @@ export class PartitionPoller implements LaneHost {
     this.since = { batches: 0, records: 0, at: this.clock.now() };
     this.commitQueued = true;
     void this.serial(async () => {
+      // A batch that a settle let start is sent to its worker first: this synchronous write does not hold it back.
+      await sent();
       this.commitQueued = false;
       const offset = this.commitPoint();
       if (offset <= this.committed) return;
