@@ -99,21 +99,40 @@ export class NatsRequests {
 
   private async call<T>(fn: () => Promise<T>, repeatable: Repeatable): Promise<T> {
     let attempt = 0;
+    /** The last attempt's deadline signal, and whether the deadline released it with its request still in flight. */
+    let last: { signal: AbortSignal; released: boolean } | undefined;
     try {
-      return await this.dependency.execute(async () => {
+      return await this.dependency.execute(async (signal) => {
         attempt++;
+        // The policy's deadline released the last attempt (its TimeoutError reached the retry, not
+        // the request's own error): the request may still run, so it is judged as a timeout is.
+        if (last?.released && repeatable !== always && (this.closing || !repeatable(last.signal.reason, attempt - 1))) throw notSentAgain(last.signal.reason);
+        const mine = { signal, released: true }; // until it settles before its deadline
+        last = mine;
         try {
           return await fn();
         } catch (e) {
           const failure = natsFailure(e);
           if (isNatsRetriable(failure) && (this.closing || !repeatable(e, attempt)) && typeof failure === 'object' && failure !== null) unrepeatable.add(failure);
           throw failure;
+        } finally {
+          mine.released = signal.aborted;
         }
       });
     } catch (e) {
       throw policyFailure(e);
     }
   }
+}
+
+/**
+ * The retry of a request the policy's deadline released while it may still run, refused before it
+ * is sent (a retriable failure for the breaker, not retried): the caller sees the timeout as cause.
+ */
+function notSentAgain(timeout: unknown): EngineUnavailableError {
+  const e = new EngineUnavailableError(`NATS: ${(timeout as Error)?.message ?? 'the call timed out'}; it may still run, so it is not sent again`, { cause: timeout });
+  unrepeatable.add(e);
+  return e;
 }
 
 /** The dependency 'nats' of `deps`, made with `options` unless another engine of the process made it. */
