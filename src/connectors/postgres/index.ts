@@ -119,7 +119,7 @@ export class PostgresSink implements Sink {
     }
     const rejected: RejectedRow[] = [];
     const { rowsPerStatement } = this.options;
-    for (const all of runs(batch.rows)) {
+    for (const all of runs(await this.writable(c, batch.rows, rejected))) {
       const run = careful ? await this.prepareCarefully(c, all, rejected) : (await this.schema.prepare(c, all), all);
       for (const s of statementsOf(run, this.schema, this.options.key, rowsPerStatement)) {
         if (careful) rejected.push(...(await this.isolate(c, s)));
@@ -131,6 +131,18 @@ export class PostgresSink implements Sink {
     const values = `${key}, ${Number(batch.next)}, ${Number(batch.epoch)}`;
     await c.query(`INSERT INTO ${OFFSETS_TABLE} (pipeline, sink, partition, next, epoch) VALUES (${values}) ON CONFLICT (pipeline, sink, partition) DO UPDATE SET next = EXCLUDED.next, epoch = EXCLUDED.epoch, updated_at = now(); COMMIT`);
     this.schema.commit();
+  }
+
+  /** The rows but those with a field no column can be named for (to `rejected`: their error would fail the batch, every time). */
+  private async writable(c: pg.Client, rows: SinkRow[], rejected: RejectedRow[]): Promise<SinkRow[]> {
+    await this.schema.load(c);
+    let kept: SinkRow[] | undefined;
+    for (let i = 0; i < rows.length; i++) {
+      const problem = this.schema.refusal(rows[i]!);
+      if (problem === undefined) kept?.push(rows[i]!);
+      else (kept ??= rows.slice(0, i)), rejected.push({ row: rows[i]!, error: `postgres: ${problem}` });
+    }
+    return kept ?? rows;
   }
 
   /**

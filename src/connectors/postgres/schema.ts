@@ -5,6 +5,21 @@ import type { ClientBase } from 'pg';
 import type { SinkRow } from '../sink.js';
 import { OFFSETS_TABLE } from './options.js';
 
+/** PostgreSQL's longest identifier (NAMEDATALEN - 1), in bytes: a longer one is truncated to it. */
+export const MAX_IDENTIFIER_BYTES = 63;
+
+/**
+ * Why a field cannot name a column, if it cannot: empty or with a NUL (refused by the server, which
+ * would fail the whole batch) or past 63 bytes (truncated, so two fields alike in their first 63
+ * bytes would share one column, or fail their statement as one column named twice).
+ */
+export function columnNameProblem(name: string): string | undefined {
+  if (name === '') return 'an empty field name cannot name a column';
+  if (name.includes('\u0000')) return `field name ${JSON.stringify(name)} has a NUL, which cannot be in a column name`;
+  if (Buffer.byteLength(name, 'utf8') > MAX_IDENTIFIER_BYTES) return `field name ${JSON.stringify(name)} is longer than PostgreSQL's ${MAX_IDENTIFIER_BYTES}-byte column names`;
+  return undefined;
+}
+
 /** A quoted identifier. */
 export const ident = (name: string) => `"${name.replaceAll('"', '""')}"`;
 
@@ -74,6 +89,17 @@ export class TableSchema {
       }
     }
     return wanted;
+  }
+
+  /** Why `row` cannot be written, when one of its fields would need a column no name of which PostgreSQL keeps. */
+  refusal(row: SinkRow): string | undefined {
+    if (!this.create || row.deleted) return undefined;
+    for (const f in row.value) {
+      if (this.typeOf(f) !== undefined || row.value[f] === null || row.value[f] === undefined) continue;
+      const problem = columnNameProblem(f);
+      if (problem) return problem;
+    }
+    return undefined;
   }
 
   /** Creates the table or adds columns so the rows' non-null fields have one (in the caller's transaction). */
