@@ -24,7 +24,7 @@ describe('sequence numbers', () => {
     for (const createdAt of [0, 1, CREATED]) {
       for (const partition of [0, 7, 2 ** 31 - 1]) {
         const seqs = new SequenceNumbers(createdAt, partition);
-        const offsets = [0, 1, 999_999, 1_000_000, 1_000_001, 123_456_789, 2 ** 40 + 17, Number.MAX_SAFE_INTEGER - 1];
+        const offsets = [0, 1, 999_999, 1_000_000, 1_000_001, 123_456_789, 2 ** 40 + 17, Number.MAX_SAFE_INTEGER - 1_000_001, Number.MAX_SAFE_INTEGER - 3, Number.MAX_SAFE_INTEGER];
         for (let o = 0; o < 3_000_000; o += 9_973) offsets.push(o);
         for (const offset of offsets) expect(seqs.of(offset)).toBe(encodeSequence({ createdAt, partition, offset }));
         // Going back to an earlier block works too.

@@ -96,6 +96,8 @@ export class SequenceNumbers {
 
   /** encodeSequence({ createdAt, partition, offset }). */
   of(offset: number): string {
+    // Past this, the block's arithmetic below would leave the integers a double holds exactly.
+    if (offset > Number.MAX_SAFE_INTEGER - SEQUENCE_BLOCK) return encodeSequence({ createdAt: this.createdAt, partition: this.partition, offset });
     let d = offset - this.from;
     if (!(d >= 0 && d < SEQUENCE_BLOCK)) {
       // The block's first number ends in six zeros, so every number in it is its head and d, six digits.
