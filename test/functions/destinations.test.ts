@@ -12,6 +12,7 @@ import type { AppendRecord, AppendResult, CallOptions, CommitUnit, Engine } from
 import { EngineUnavailableError } from '../../src/engine/errors.js';
 import { SqliteEngine } from '../../src/engine/sqlite/index.js';
 import { functionsSchema, type FunctionConfig } from '../../src/functions/config.js';
+import { delayedPrefix } from '../../src/functions/async-queue.js';
 import { Functions } from '../../src/functions/functions.js';
 import { processRuntime } from '../../src/functions/runtime/process.js';
 import { threadRuntime } from '../../src/functions/runtime/thread.js';
@@ -129,7 +130,7 @@ describe('function destinations through the resilience policies', () => {
     expect(text).toContain(`sluice_dependency_calls_total{dependency="${name}"} 1`);
   }, 30_000);
 
-  it('a non-retriable failure (the onFailure stream does not exist) is not retried: the events stay in the queue, logged once, and are delivered after a restart', async () => {
+  it('a non-retriable failure (the onFailure stream does not exist) is not retried: the records are kept for later, logged once, and delivered after a restart', async () => {
     const dir = tempDir();
     const clock = new ManualClock(Date.UTC(2026, 0, 1));
     const config = { hello: { handler: './hello.ts', async: { maximumRetryAttempts: 0 }, destinations: { onFailure: { stream: 'missing' } } } };
@@ -140,20 +141,24 @@ describe('function destinations through the resilience policies', () => {
     await until(() => first.fns.get('hello').destinationFailures === 2, 'both deliveries failed');
     expect(stats(first.fns, name)).toMatchObject({ calls: 2, attempts: 2, retries: 0, successes: 0, failures: 2 });
     expect(first.writes.get('missing')).toBe(2);
-    expect(first.fns.get('hello').queue.stats()).toMatchObject({ committed: 0, failedForGood: 0 }); // not past them
+    // The events are done (the queue's offset is past them); their records wait in state entries of their own.
+    await until(() => first.fns.get('hello').queue.stats().committed === 2, 'the queue past both events');
+    expect((await first.sqlite.listState(delayedPrefix('hello'))).size).toBe(2);
     const failing = first.lines.filter((l) => l.includes("destination 'missing'"));
     expect(failing).toHaveLength(1);
-    expect(failing[0]).toMatch(/^function hello: destination 'missing' \(destination:hello:onFailure\) is failing: .*does not exist.*; the event stays in the queue/);
+    expect(failing[0]).toMatch(/^function hello: destination 'missing' \(destination:hello:onFailure\) is failing: .*does not exist.*; queued again, delivered later/);
     expect((await first.fns.describe('hello')).metrics.DestinationDeliveryFailures).toBe(2);
     expect(await first.observer.metricsText()).toContain(`sluice_dependency_failures_total{dependency="${name}"} 2`);
     await first.sqlite.createStream('missing', { partitions: 1 });
     await first.stop();
 
     const second = await start(dir, clock, config);
-    await until(() => second.fns.get('hello').queue.stats().committed === 2, 'both events done after the restart');
+    clock.advance(60_000); // the kept deliveries' pause
+    await until(async () => (await second.sqlite.listState(delayedPrefix('hello'))).size === 0, 'both records delivered after the restart');
     const records = await values(second.sqlite, 'missing');
     expect(records.map((r) => [r.requestContext.condition, r.requestPayload.name]).sort()).toEqual([['RetriesExhausted', 'a'], ['RetriesExhausted', 'b']]);
     expect(stats(second.fns, name)).toMatchObject({ calls: 2, attempts: 2, retries: 0, successes: 2, failures: 0 });
+    expect(second.fns.get('hello').invocations).toBe(0); // the events were not run again
   }, 30_000);
 
   it("a stream trigger's onFailure commit that fails transiently is retried within the dependency, and the discarded batch stored once", async () => {
