@@ -104,7 +104,33 @@ export async function startServers(n: number, jetstream = ''): Promise<NatsServe
   });
   for (const s of servers) s.start();
   await Promise.all(servers.map((s) => waitReady(s.url)));
+  if (n > 1) await waitPeers(servers[0]!.url, n);
   return servers;
+}
+
+/**
+ * Waits until a stream of `n` replicas can be placed: a meta leader answers before every server has
+ * joined the JetStream group, and an R3 stream made then fails with 'no suitable peers for placement'.
+ */
+async function waitPeers(url: string, n: number, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const nc = await connect({ servers: url, timeout: 1000 });
+  try {
+    const jsm = await jetstreamManager(nc, { timeout: 5000 });
+    const name = `placement_probe_${process.pid}`;
+    for (;;) {
+      try {
+        await jsm.streams.add({ name, subjects: [`${name}.>`], num_replicas: n });
+        await jsm.streams.delete(name);
+        return;
+      } catch (e) {
+        if (Date.now() > deadline) throw new Error(`the ${n} nats-servers did not form a JetStream group: ${(e as Error).message}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+  } finally {
+    await nc.close();
+  }
 }
 
 /** Waits until the server answers JetStream requests (in a cluster: a meta leader exists). */
