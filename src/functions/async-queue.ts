@@ -320,10 +320,19 @@ function parseEvent(value: Uint8Array): AsyncEvent | undefined {
   try {
     const e = JSON.parse(Buffer.from(value).toString()) as Partial<AsyncEvent> | null;
     const ok = e !== null && typeof e === 'object' && typeof e.requestId === 'string' && typeof e.payload === 'string' && typeof e.queuedAt === 'number' && typeof e.attempt === 'number' && typeof e.notBefore === 'number';
-    return ok ? (e as AsyncEvent) : undefined;
+    return ok && (e.delivery === undefined || isDelivery(e.delivery)) ? (e as AsyncEvent) : undefined;
   } catch {
     return undefined;
   }
+}
+
+const CONDITIONS: readonly unknown[] = ['Success', 'RetriesExhausted', 'EventAgeExceeded'];
+
+/** A pending delivery names one of the two destinations (not any option of the queue) and a condition. */
+function isDelivery(d: unknown): d is PendingDelivery {
+  if (d === null || typeof d !== 'object') return false;
+  const { to, condition, failures } = d as Partial<PendingDelivery>;
+  return (to === 'onSuccess' || to === 'onFailure') && CONDITIONS.includes(condition) && typeof failures === 'number' && 'record' in d;
 }
 
 function parseOr(text: string): unknown {

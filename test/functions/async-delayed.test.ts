@@ -11,7 +11,7 @@ import { Writable } from 'node:stream';
 import { ManualClock } from '../../src/clock.js';
 import { SqliteEngine } from '../../src/engine/sqlite/index.js';
 import { functionsSchema } from '../../src/functions/config.js';
-import { delayedPrefix } from '../../src/functions/async-queue.js';
+import { asyncStreamOf, delayedPrefix } from '../../src/functions/async-queue.js';
 import { Functions } from '../../src/functions/functions.js';
 import { processRuntime } from '../../src/functions/runtime/process.js';
 import { threadRuntime } from '../../src/functions/runtime/thread.js';
@@ -133,5 +133,22 @@ describe('an async event whose onFailure record could not be delivered', () => {
     await until(async () => (await second.engine.listState(delayedPrefix('hello'))).size === 0, 'the retry entry to go');
     expect(second.fns.get('hello').queue.stats()).toMatchObject({ committed: 3 });
     expect(second.fns.get('hello').errors).toBe(1);
+  }, 30_000);
+
+  it("passes over a queued record whose pending delivery names something else than onSuccess or onFailure (it would have called the queue's engine)", async () => {
+    const dir = tempDir();
+    const clock = new ManualClock(Date.UTC(2026, 0, 1));
+    const lines: string[] = [];
+    const s = await start(dir, clock, lines);
+    const now = clock.now();
+    const bad = (to: unknown, condition: unknown = 'RetriesExhausted') => ({
+      value: Buffer.from(JSON.stringify({ requestId: `bad-${String(to)}`, payload: '{}', queuedAt: now, attempt: 1, notBefore: now, delivery: { to, condition, record: {}, failures: 1 } })),
+    });
+    await s.engine.append(asyncStreamOf('hello'), [bad('engine'), bad('invoke'), bad('onFailure', 'Whatever'), bad(null)]);
+    await s.fns.invoke('hello', '{"name":"ok"}', 'Event');
+    await until(() => s.fns.get('hello').invocations === 1 && s.fns.get('hello').queue.stats().committed === 5, 'the good event to run and the queue to pass over the others');
+    expect(lines.filter((l) => l.includes('is not an event: passed over'))).toHaveLength(4);
+    expect(s.fns.get('hello').errors).toBe(0);
+    expect(s.fns.get('hello').destinationFailures).toBe(0);
   }, 30_000);
 });
