@@ -31,6 +31,7 @@ import { functionsSchema } from '../../src/functions/config.js';
 import { Functions } from '../../src/functions/functions.js';
 import { processRuntime } from '../../src/functions/runtime/process.js';
 import { threadRuntime } from '../../src/functions/runtime/thread.js';
+import { eventText, type Payload } from '../../src/functions/runtime/payload.js';
 import type { FunctionRuntime, RuntimeFactory } from '../../src/functions/runtime/types.js';
 import { eventOf, eventSourceOf, mapRecord } from '../../src/functions/streams/event.js';
 import { mappingGroup } from '../../src/functions/streams/index.js';
@@ -66,7 +67,7 @@ class Recorder {
   readyAt: number | undefined;
   cpuAtReady = { process: 0, main: 0 };
   threadsAtReady = new Map<number, number>();
-  events: string[] = [];
+  events: Payload[] = [];
   private eventBytes = 0;
   private on = false;
 
@@ -94,7 +95,7 @@ class Recorder {
           const i = this.n++;
           if (this.eventBytes < CAPTURE_BYTES) {
             this.events.push(req.payload);
-            this.eventBytes += req.payload.length;
+            this.eventBytes += payloadBytes(req.payload);
           }
           this.starts[i] = performance.now();
           return rt.invoke(req, signal).then((o) => {
@@ -122,8 +123,12 @@ class Recorder {
   }
 }
 
-/** The shard of a Kinesis event (its first record's eventID: shardId-000000000003:…). */
-function partitionOf(payload: string): number {
+/** About the bytes a payload holds (a Kinesis batch's data as base64, ~550 bytes of fields a record). */
+const payloadBytes = (p: Payload): number => (typeof p === 'string' ? p.length : (p.data.byteLength * 4) / 3 + 550 * p.ends.length);
+
+/** The shard of a Kinesis event (shardId-000000000003, its first record's eventID's in JSON text). */
+function partitionOf(payload: Payload): number {
+  if (typeof payload !== 'string') return Number(payload.shardId.slice(8));
   const at = payload.indexOf('"eventID":"shardId-');
   return at < 0 ? 0 : Number(payload.slice(at + 19, at + 31));
 }
@@ -231,7 +236,7 @@ async function engineRead(engine: Engine, batch: number, records: number) {
           if (!shape) continue;
           const now = Date.now();
           const mapped = r.records.map((x) => mapRecord(x, createdAt, now));
-          for (let i = 0; i < mapped.length; i += batch) bytes += eventOf(mapped.slice(i, i + batch), src).length;
+          for (let i = 0; i < mapped.length; i += batch) bytes += payloadBytes(eventOf(mapped.slice(i, i + batch), src));
         }
       }),
     );
@@ -306,7 +311,8 @@ async function measure(batch: number, partitions: number, records = batch === 1 
       await profiled();
       const invocations = rec.n;
       const { cycle, roundTrip, gap } = perInvocation(rec);
-      const loop = await plainLoop(rec.events, invocations);
+      const texts = rec.events.map(eventText);
+      const loop = await plainLoop(texts, invocations);
       const base = await engineRead(engine, batch, records);
       const q = (xs: ArrayLike<number>) => ({ p50: quantile(xs, 0.5), p99: quantile(xs, 0.99) });
       const [c, rt, g, d, dp] = [q(cycle), q(roundTrip), q(gap), q(loop.direct.latencies), q(loop.parsed.latencies)];
@@ -320,7 +326,7 @@ async function measure(batch: number, partitions: number, records = batch === 1 
         seconds: round(seconds, 3),
         recordsPerSecond: Math.round(recordsPerSecond),
         invocationsPerSecond: Math.round(invocations / seconds),
-        eventBytesAvg: Math.round(rec.events.reduce((n, e) => n + Buffer.byteLength(e), 0) / rec.events.length),
+        eventBytesAvg: Math.round(texts.reduce((n, e) => n + Buffer.byteLength(e), 0) / texts.length),
         cycleUs: { p50: round(c.p50), p99: round(c.p99) },
         runtimeRoundTripUs: { p50: round(rt.p50), p99: round(rt.p99) },
         mappingGapUs: { p50: round(g.p50), p99: round(g.p99) },

@@ -17,6 +17,7 @@ import { Destination, type DestinationKind } from './destinations.js';
 import { ASYNC_PAYLOAD_LIMIT, FunctionInitError, FunctionNotFoundError, FunctionThrottledError, InvalidPayloadError, RequestTooLargeError, SYNC_PAYLOAD_LIMIT, SYNC_RESPONSE_LIMIT } from './errors.js';
 import { lambdaLines, LOG_RETENTION_MS, logStreamOf, logTail } from './logs.js';
 import { functionMetrics, type FunctionMetrics } from './metrics.js';
+import type { Payload } from './runtime/payload.js';
 import type { FunctionRuntime, InvokeOutcome, RuntimeFactory, RuntimeSpec } from './runtime/types.js';
 import { Slots } from './slots.js';
 import { createSchedule, type Schedule } from './schedules/index.js';
@@ -191,7 +192,7 @@ export class Functions {
   }
 
   /** An invocation for a trigger (stream mapping, schedule, async queue): waits for a slot instead of being throttled. */
-  async invokeForTrigger(name: string, payload: string, signal?: AbortSignal, requestId: string = randomUUID()): Promise<Invocation> {
+  async invokeForTrigger(name: string, payload: Payload, signal?: AbortSignal, requestId: string = randomUUID()): Promise<Invocation> {
     const entry = this.get(name);
     await entry.slots.take(signal);
     try {
@@ -308,7 +309,7 @@ export class Functions {
     const log = this.o.observer.log.child({ fn: entry.name, stream });
     const mapping = createStreamMapping({
       engine: this.o.engine, clock: this.o.clock, functionName: entry.name, functionArn: entry.arn, region: this.o.region, stream, options,
-      invoke: async (eventJson, signal) => (await this.invokeForTrigger(entry.name, eventJson, signal)).outcome,
+      invoke: async (event, signal) => (await this.invokeForTrigger(entry.name, event, signal)).outcome,
       log: (line, level) => log[level](line),
       destination: (to) => this.destination(entry, `stream.${stream}.onFailure`, to),
     });
@@ -345,7 +346,7 @@ export class Functions {
   }
 
   /** Runs one invocation on a held slot: its log lines are kept, its counters counted. `maxResultBytes`: a larger result fails it, as Lambda's limit does. */
-  private async run(entry: FunctionEntry, requestId: string, payload: string, signal?: AbortSignal, o: InvokeExtras & { maxResultBytes?: number } = {}): Promise<Invocation> {
+  private async run(entry: FunctionEntry, requestId: string, payload: Payload, signal?: AbortSignal, o: InvokeExtras & { maxResultBytes?: number } = {}): Promise<Invocation> {
     const started = this.o.clock.now();
     let outcome = await entry.runtime.invoke({ requestId, payload, ...(o.clientContext !== undefined && { clientContext: o.clientContext }) }, signal);
     if (outcome.ok && o.maxResultBytes !== undefined && Buffer.byteLength(outcome.result) > o.maxResultBytes) outcome = responseTooLarge(outcome, o.maxResultBytes);

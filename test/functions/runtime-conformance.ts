@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isFunctionInitError, isRuntimeClosedError } from '../../src/functions/runtime/errors.js';
 import { createApiKey } from '../../src/gateway/auth/api-keys.js';
+import { eventText, type KinesisBatch } from '../../src/functions/runtime/payload.js';
 import type { FunctionRuntime, InvokeOutcome, RuntimeFactory, RuntimeSpec } from '../../src/functions/runtime/types.js';
 import { startGateway } from '../support/gateway.js';
 import { tempDir } from '../support/tmp.js';
@@ -64,6 +65,31 @@ export function runtimeConformance(name: string, factory: RuntimeFactory): void 
         expect(second).toMatchObject({ ok: true, result: '"again"', coldStart: false });
         expect(second.initDurationMs).toBeUndefined();
         expect(rt.stats).toEqual({ workers: 1, busy: 0, coldStarts: 1, replaced: 0 });
+      });
+
+      it('a stream mapping’s Kinesis batch reaches the handler as Lambda’s event, the same as its JSON text would parse to', async () => {
+        const rt = make('echo.ts');
+        const values = ['{"a":1}', '', 'ü ✓', '\u0000\u00ff'].map((v) => Buffer.from(v, 'latin1'));
+        // The data as a view into a larger buffer, as a read of many records may give it.
+        const whole = Buffer.concat([Buffer.from('xx'), ...values]);
+        const batch: KinesisBatch = {
+          t: 'kinesis', shardId: 'shardId-000000000002', invokeIdentityArn: 'arn:aws:iam::000000000000:role/r', awsRegion: 'eu-west-1',
+          eventSourceARN: 'arn:aws:kinesis:eu-west-1:000000000000:stream/s',
+          partitionKeys: ['k', '', 'with "quote"', 'lone \ud800'], sequenceNumbers: ['1', '2', '3', '49'],
+          arrivals: Float64Array.from([1_700_000_000_000, 1_700_000_000_450, 1_700_000_000_001, 0]),
+          data: whole.subarray(2), ends: Uint32Array.from(values.map((_, i) => values.slice(0, i + 1).reduce((n, v) => n + v.length, 0))),
+        };
+        const text = eventText(batch);
+        const outcome = await rt.invoke({ requestId: 'kinesis-1', payload: batch });
+        expect(outcome.ok && outcome.result).toBe(text);
+        const event = JSON.parse(text);
+        expect(event.Records.map((r: any) => Buffer.from(r.kinesis.data, 'base64').toString('latin1'))).toEqual(values.map((v) => v.toString('latin1')));
+        expect(event.Records.map((r: any) => r.kinesis.approximateArrivalTimestamp)).toEqual([1_700_000_000, 1_700_000_000.45, 1_700_000_000.001, 0]);
+        expect(event.Records[3]).toEqual({
+          kinesis: { kinesisSchemaVersion: '1.0', partitionKey: 'lone \ud800', sequenceNumber: '49', data: Buffer.from('\u0000\u00ff', 'latin1').toString('base64'), approximateArrivalTimestamp: 0 },
+          eventSource: 'aws:kinesis', eventVersion: '1.0', eventID: 'shardId-000000000002:49', eventName: 'aws:kinesis:record',
+          invokeIdentityArn: 'arn:aws:iam::000000000000:role/r', awsRegion: 'eu-west-1', eventSourceARN: 'arn:aws:kinesis:eu-west-1:000000000000:stream/s',
+        });
       });
 
       it('plain JavaScript modules load natively: ESM .mjs and a CommonJS callback handler written for Lambda', async () => {

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import type { StoredRecord } from '../../src/engine/engine.js';
 import { envelopeBytes, eventBytesOf, eventOf, eventSourceOf, mapRecord, SequenceNumbers } from '../../src/functions/streams/event.js';
+import { eventObject, eventText } from '../../src/functions/runtime/payload.js';
 import { decodeSequence, encodeSequence } from '../../src/gateway/kinesis/shards.js';
 import { records, rig, until } from './streams-harness.js';
 
@@ -40,7 +41,7 @@ describe('a Kinesis event', () => {
   const mapped = keys.map((key, i) => mapRecord(stored(10 + i, key, JSON.stringify({ i, text: 'ü' })), CREATED, 0));
 
   it('is Lambda’s shape to the byte, whatever the partition keys hold', () => {
-    const event = eventOf(mapped, src);
+    const event = eventText(eventOf(mapped, src));
     const expected = {
       Records: mapped.map((r, i) => ({
         kinesis: {
@@ -63,12 +64,25 @@ describe('a Kinesis event', () => {
     expect(JSON.parse(event).Records[0].kinesis.partitionKey).toBe('device-1');
   });
 
+  it('goes to the worker compactly, which builds the object its JSON text parses to, field order and all, after a clone as postMessage makes', () => {
+    const payload = eventOf(mapped, src);
+    const built = eventObject(structuredClone(payload));
+    expect(built).toEqual(JSON.parse(eventText(payload)));
+    expect(JSON.stringify(built)).toBe(eventText(payload));
+    // An empty value, and values that are views into a larger buffer (Uint8Array, not Buffer).
+    const big = new Uint8Array([9, 1, 2, 3, 9, 4, 9]);
+    const views = [new Uint8Array(big.buffer, 1, 3), new Uint8Array(big.buffer, 4, 0), new Uint8Array(big.buffer, 5, 1)];
+    const odd = views.map((v, i) => mapRecord({ ...stored(40 + i, 'k', ''), value: v }, CREATED, 0));
+    const event = eventObject(structuredClone(eventOf(odd, src))) as any;
+    expect(event.Records.map((r: any) => r.kinesis.data)).toEqual(['AQID', '', 'BA==']);
+  });
+
   it('is counted record by record to its exact size, for the 6 MB limit', () => {
     for (const r of mapped) {
-      const alone = Buffer.byteLength(eventOf([r], src)) - Buffer.byteLength('{"Records":[]}');
+      const alone = Buffer.byteLength(eventText(eventOf([r], src))) - Buffer.byteLength('{"Records":[]}');
       expect(eventBytesOf(r, src)).toBe(alone + 1); // its part and a comma
     }
-    const all = Buffer.byteLength(eventOf(mapped, src));
+    const all = Buffer.byteLength(eventText(eventOf(mapped, src)));
     expect(mapped.reduce((n, r) => n + eventBytesOf(r, src), 0) - 1 + Buffer.byteLength('{"Records":[]}')).toBe(all);
     expect(envelopeBytes(src)).toBeGreaterThanOrEqual(Buffer.byteLength('{"Records":[]}'));
   });
@@ -77,7 +91,7 @@ describe('a Kinesis event', () => {
     const a = mapRecord(stored(1, 'k', '1', 1_700_000_000_000), CREATED, 0);
     const b = mapRecord(stored(2, 'k', '2', 1_700_000_000_450), CREATED, 0);
     const c = mapRecord(stored(3, 'k', '3', 1_700_000_000_000), CREATED, 0);
-    const times = JSON.parse(eventOf([a, b, c], src)).Records.map((r: any) => r.kinesis.approximateArrivalTimestamp);
+    const times = JSON.parse(eventText(eventOf([a, b, c], src))).Records.map((r: any) => r.kinesis.approximateArrivalTimestamp);
     expect(times).toEqual([1_700_000_000, 1_700_000_000.45, 1_700_000_000]);
   });
 });

@@ -7,6 +7,7 @@ import type { Engine } from '../../src/engine/engine.js';
 import { createStreamMapping, type StreamMapping } from '../../src/functions/streams/index.js';
 import type { StreamMappingOptions } from '../../src/functions/streams/options.js';
 import type { InvokeOutcome } from '../../src/functions/runtime/types.js';
+import { eventText, type Payload } from '../../src/functions/runtime/payload.js';
 import { sqliteFactory, type EngineFactory } from '../support/gateway.js';
 
 export const FUNCTION = 'listener';
@@ -76,7 +77,8 @@ const parse = (text: string): unknown => {
 };
 
 export function fakeInvoke(handler: Handler, calls: Call[], clock: Clock, format: 'kinesis' | 'records' = 'kinesis') {
-  return async (json: string, signal: AbortSignal): Promise<InvokeOutcome> => {
+  return async (payload: Payload, signal: AbortSignal): Promise<InvokeOutcome> => {
+    const json = eventText(payload);
     const event = JSON.parse(json);
     const records: any[] = format === 'records' ? event.records : event.Records;
     const call: Call = {

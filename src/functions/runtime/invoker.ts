@@ -7,6 +7,7 @@ import { captureOutput } from './console-capture.js';
 import { createContext, type LambdaContext } from './context.js';
 import { preloadTypeScript } from './import-handler.js';
 import { loadHandler, type Handler } from './load-handler.js';
+import { eventObject } from './payload.js';
 import { formatErrorForLog, intoError, toFunctionError, UnhandledPromiseRejection, unserialisableResult } from './lambda-errors.js';
 import { W, type InvokeTuple, type LevelCode, type MainMessage, type WorkerInit, type WorkerMessage } from './protocol.js';
 import { sluiceClient } from './sluice-client.js';
@@ -91,7 +92,7 @@ export function runWorker(channel: WorkerChannel, options: { preloadTs?: boolean
     };
     const context = createContext(init!, requestId, deadline, clientContext ?? undefined, identity ?? undefined, sluice, { done: once });
     try {
-      const returned = handler!(JSON.parse(payload), context, callbackStyle ? callbackFor(inv, context) : undefined);
+      const returned = handler!(eventObject(payload), context, callbackStyle ? callbackFor(inv, context) : undefined);
       if (isThenable(returned)) returned.then((v) => once(null, v), (e: unknown) => once(e ?? 'handled', null));
       else if (!callbackStyle) once(null, returned);
       // A callback handler that returned without calling back: Lambda answers null once the loop is empty.

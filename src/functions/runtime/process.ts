@@ -3,6 +3,7 @@
 // environment exactly the spec's. Node's own fatal output on stderr says when the heap ran out.
 import { fork } from 'node:child_process';
 import { entryScript, tsxUrl } from './entry.js';
+import { eventText } from './payload.js';
 import { WorkerPool, type WorkerEvents, type WorkerHandle } from './pool.js';
 import { Level, type WorkerMessage } from './protocol.js';
 import { PROCESS_MAX_TIMEOUT_MS, youngGenerationMb } from './spec.js';
@@ -38,6 +39,8 @@ function spawnProcess(spec: RuntimeSpec, events: WorkerEvents): WorkerHandle {
   );
   return {
     send: (m) => {
+      // IPC is JSON: a Kinesis batch's bytes go as the event's own JSON text.
+      if (Array.isArray(m) && typeof m[1] !== 'string') m = [m[0], eventText(m[1]), m[2], m[3], m[4]];
       if (child.connected) child.send(m);
     },
     kill: () => void child.kill('SIGKILL'),

@@ -1,6 +1,7 @@
 // The messages between a pool (main thread) and one worker (thread or child process). Tuples on the
 // wire — an invocation costs two small structured clones, or two short JSON lines over IPC — and
 // named shapes on both sides (decoded where they are read).
+import type { Payload } from './payload.js';
 import type { FunctionError, LogLine } from './types.js';
 
 /** What a worker needs to load the function; the first message it receives. */
@@ -21,9 +22,9 @@ export interface WorkerInit {
 /** Main → worker. */
 export type MainMessage =
   | { t: 'init'; init: WorkerInit }
-  /** An invocation: [requestId, payload (JSON text), deadline (epoch ms), clientContext, identity]. */
+  /** An invocation: [requestId, payload (JSON text, or a Kinesis batch: threads only), deadline (epoch ms), clientContext, identity]. */
   | InvokeTuple;
-export type InvokeTuple = [requestId: string, payload: string, deadline: number, clientContext: unknown, identity: unknown];
+export type InvokeTuple = [requestId: string, payload: Payload, deadline: number, clientContext: unknown, identity: unknown];
 
 export const enum W {
   Ready = 0,

@@ -5,6 +5,8 @@
 // invocation's outcome the way Lambda's Node.js runtime would. Both runtimes pass one conformance
 // suite (test/functions/runtime-conformance.ts).
 
+import type { Payload } from './payload.js';
+
 /** What a runtime needs to run one function. */
 export interface RuntimeSpec {
   /** The function's name (context.functionName, AWS_LAMBDA_FUNCTION_NAME). */
@@ -33,8 +35,11 @@ export interface RuntimeSpec {
 export interface InvokeRequest {
   /** context.awsRequestId; every log line of the invocation carries it. */
   requestId: string;
-  /** The event as JSON text (parsed once, in the worker; text that is not JSON fails the invocation with a SyntaxError). */
-  payload: string;
+  /**
+   * The event: JSON text (parsed once, in the worker; text that is not JSON fails the invocation
+   * with a SyntaxError), or a stream mapping's Kinesis batch the worker builds Lambda's event from.
+   */
+  payload: Payload;
   /** context.clientContext and context.identity, when the caller gave them. */
   clientContext?: unknown;
   identity?: unknown;

@@ -1,10 +1,12 @@
 // The events a stream mapping invokes a function with: Lambda's Kinesis event, byte for byte (its
 // field order, sequence numbers and ARNs the same as Sluice's Kinesis API gives), or Sluice's decoded
-// records for new TypeScript handlers. A Kinesis event is built in one pass per invocation (its size
-// counted per record beforehand without building it); a decoded record's part is built once and kept.
+// records for new TypeScript handlers. A Kinesis event goes to the worker in a compact form the
+// worker builds Lambda's event from (its JSON size counted per record beforehand, for the 6 MB
+// limit, without building it); a decoded record's part is built once and kept.
 import type { StoredRecord } from '../../engine/engine.js';
 import { ACCOUNT } from '../../gateway/kinesis/errors.js';
 import { encodeSequence, shardIdOf } from '../../gateway/kinesis/shards.js';
+import type { Payload } from '../runtime/payload.js';
 import { UNPARSEABLE } from './filter.js';
 
 /** A record read by a mapping, with what its events and filters need. */
@@ -33,7 +35,7 @@ export interface EventSource {
   region: string;
   invokeIdentityArn: string;
   format: 'kinesis' | 'records';
-  /** The end of every record's part of a Kinesis event (built once per partition). */
+  /** The end of every record's part of a Kinesis event's JSON (built once per partition, for counting its bytes). */
   tail: string;
   /** The bytes of a Kinesis record's part that are the same for every record of the partition. */
   fixedBytes: number;
@@ -148,9 +150,6 @@ export function filterView(r: MappedRecord): Record<string, unknown> {
   };
 }
 
-/** The engine's values are Buffers already: no view made to encode one. */
-const base64 = (v: Uint8Array) => (Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength)).toString('base64');
-
 /** A format 'records' record's part of the event's JSON (built once: its data is decoded for it). */
 export function fragmentOf(r: MappedRecord): string {
   if (r.fragment !== undefined) return r.fragment;
@@ -226,21 +225,34 @@ function flatten(s: string): string {
 }
 
 /**
- * The event JSON for a batch, one flat string. A Kinesis event is appended to piece by piece
- * (V8 joins the pieces once, when flattened): no string per record is kept or built twice.
+ * The event of a batch: format 'records' as one flat JSON string; a Kinesis event in its compact
+ * form (src/functions/runtime/payload.ts), from which the worker builds Lambda's event — each
+ * record's own fields and its raw data, no base64 or field names on the main thread.
  */
-export function eventOf(batch: readonly MappedRecord[], src: EventSource): string {
+export function eventOf(batch: readonly MappedRecord[], src: EventSource): Payload {
   if (src.format === 'records') {
     const head = `{"stream":${JSON.stringify(src.stream)},"streamArn":${JSON.stringify(src.streamArn)},"shardId":"${src.shardId}","records":[`;
     return flatten(`${head}${batch.map(fragmentOf).join(',')}]}`);
   }
-  const source = `${K_SOURCE}${src.shardId}:`;
-  const name = `${K_NAME}${src.tail}`;
-  let event = '{"Records":[';
-  for (let i = 0; i < batch.length; i++) {
+  const n = batch.length;
+  const partitionKeys = new Array<string>(n);
+  const sequenceNumbers = new Array<string>(n);
+  const arrivals = new Float64Array(n);
+  const ends = new Uint32Array(n);
+  let total = 0;
+  for (let i = 0; i < n; i++) {
     const r = batch[i]!;
-    if (i > 0) event += ',';
-    event += K_KEY + keyText(r.partitionKey) + K_SEQUENCE + r.sequenceNumber + K_DATA + base64(r.value) + K_ARRIVAL + arrivalText(r.timestamp) + source + r.sequenceNumber + name;
+    partitionKeys[i] = r.partitionKey;
+    sequenceNumbers[i] = r.sequenceNumber;
+    arrivals[i] = r.timestamp;
+    ends[i] = total += r.value.byteLength;
   }
-  return flatten(`${event}]}`);
+  // Its own memory, not a slice of Buffer's shared pool: a clone to the worker copies the whole ArrayBuffer.
+  const data = Buffer.allocUnsafeSlow(total);
+  for (let i = 0, at = 0; i < n; i++) {
+    const v = batch[i]!.value;
+    data.set(v, at);
+    at += v.byteLength;
+  }
+  return { t: 'kinesis', shardId: src.shardId, invokeIdentityArn: src.invokeIdentityArn, awsRegion: src.region, eventSourceARN: src.streamArn, partitionKeys, sequenceNumbers, arrivals, data, ends };
 }

@@ -4,6 +4,7 @@
 // against maximumRecordAge and retention, and finally settled: done, or discarded to onFailure.
 // Records always leave a lane from its front, so "done" is a prefix and the partition can commit.
 import type { Clock } from '../../clock.js';
+import type { Payload } from '../runtime/payload.js';
 import type { InvokeOutcome } from '../runtime/types.js';
 import { eventOf, type EventSource, type MappedRecord } from './event.js';
 import type { Discard, LastInvocation } from './failure.js';
@@ -27,7 +28,7 @@ export interface LaneHost {
   readonly src: EventSource;
   readonly counters: MappingCounters;
   readonly signal: AbortSignal;
-  invoke(eventJson: string, signal: AbortSignal): Promise<InvokeOutcome>;
+  invoke(event: Payload, signal: AbortSignal): Promise<InvokeOutcome>;
   log(line: string, level: LogLevel): void;
   /** The first `count` records of the lane are done. */
   settle(lane: Lane, count: number): void;
@@ -52,7 +53,7 @@ interface Prepared {
   first: MappedRecord;
   last: MappedRecord;
   count: number;
-  event: string;
+  event: Payload;
 }
 
 export class Lane {
@@ -162,7 +163,7 @@ export class Lane {
   }
 
   /** The batch's event: the prepared one when it is this batch's (then dropped: each is used once), else built now. */
-  private eventFor(batch: readonly MappedRecord[]): string {
+  private eventFor(batch: readonly MappedRecord[]): Payload {
     if (!this.preparedFor(batch)) return eventOf(batch, this.host.src);
     const { event } = this.prepared!;
     this.prepared = undefined;

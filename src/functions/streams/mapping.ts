@@ -8,6 +8,7 @@ import type { Engine, OffsetCommit, ReadFrom } from '../../engine/engine.js';
 import { StreamNotFoundError } from '../../engine/errors.js';
 import { Dependency } from '../../resilience/index.js';
 import { Destination, DESTINATION_POLICY, destinationName } from '../destinations.js';
+import type { Payload } from '../runtime/payload.js';
 import type { InvokeOutcome } from '../runtime/types.js';
 import { DestinationNotFoundError, InvalidMappingOptionError } from './errors.js';
 import { defaultIdentityArn, eventSourceOf, streamArnOf } from './event.js';
@@ -33,7 +34,7 @@ export interface StreamMappingSpec {
    * retried with backoff without using a retry attempt. It must honour the signal (the mapping
    * stopping) by ending soon; the batch is then not committed and is redelivered after a restart.
    */
-  invoke: (eventJson: string, signal: AbortSignal) => Promise<InvokeOutcome>;
+  invoke: (event: Payload, signal: AbortSignal) => Promise<InvokeOutcome>;
   log?: (line: string, level: LogLevel) => void;
   /** The execution role events name as invokeIdentityArn. Default arn:aws:iam::000000000000:role/<functionName>. */
   invokeIdentityArn?: string;

@@ -4,6 +4,7 @@
 // order per partition). It waits with engine.waitFor and the injected clock: no polling.
 import type { Clock } from '../../clock.js';
 import type { Engine } from '../../engine/engine.js';
+import type { Payload } from '../runtime/payload.js';
 import type { InvokeOutcome } from '../runtime/types.js';
 import { envelopeBytes, eventBytesOf, filterView, mapRecord, type EventSource } from './event.js';
 import { checkAppended, type Destination } from '../destinations.js';
@@ -39,7 +40,7 @@ export interface MappingContext {
   /** The stream's creation time (sequence numbers carry it). */
   createdAt: number;
   opts: ResolvedMappingOptions;
-  invoke(eventJson: string, signal: AbortSignal): Promise<InvokeOutcome>;
+  invoke(event: Payload, signal: AbortSignal): Promise<InvokeOutcome>;
   log(line: string, level: LogLevel): void;
   /** The onFailure destination, with its policies (set with opts.onFailure). */
   destination: Destination | undefined;
@@ -129,8 +130,8 @@ export class PartitionPoller implements LaneHost {
     this.stopped = true;
   }
 
-  invoke(eventJson: string, signal: AbortSignal): Promise<InvokeOutcome> {
-    return this.ctx.invoke(eventJson, signal);
+  invoke(event: Payload, signal: AbortSignal): Promise<InvokeOutcome> {
+    return this.ctx.invoke(event, signal);
   }
 
   log(line: string, level: LogLevel): void {
