@@ -5,7 +5,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import type { StoredRecord } from '../../src/engine/engine.js';
-import { envelopeBytes, eventBytesOf, eventOf, eventSourceOf, mapRecord, SequenceNumbers } from '../../src/functions/streams/event.js';
+import { COMPACT_MIN_RECORDS, envelopeBytes, eventBytesOf, eventOf, eventSourceOf, kinesisBatch, kinesisEventText, mapRecord, SequenceNumbers } from '../../src/functions/streams/event.js';
 import { eventObject, eventText } from '../../src/functions/runtime/payload.js';
 import { decodeSequence, encodeSequence } from '../../src/gateway/kinesis/shards.js';
 import { records, rig, until } from './streams-harness.js';
@@ -40,8 +40,9 @@ describe('a Kinesis event', () => {
   const keys = ['device-1', '', 'with "quotes" and \\ backslash', 'tab\tnewline\n', 'ünïcödé ✓ 🎉', 'lone \ud800 surrogate', '\u007f\u0000'];
   const mapped = keys.map((key, i) => mapRecord(stored(10 + i, key, JSON.stringify({ i, text: 'ü' })), CREATED, 0));
 
-  it('is Lambda’s shape to the byte, whatever the partition keys hold', () => {
-    const event = eventText(eventOf(mapped, src));
+  it('is Lambda’s shape to the byte, whatever the partition keys hold, as text and in its compact form', () => {
+    const event = kinesisEventText(mapped, src);
+    expect(eventText(kinesisBatch(mapped, src))).toBe(event);
     const expected = {
       Records: mapped.map((r, i) => ({
         kinesis: {
@@ -65,7 +66,7 @@ describe('a Kinesis event', () => {
   });
 
   it('goes to the worker compactly, which builds the object its JSON text parses to, field order and all, after a clone as postMessage makes', () => {
-    const payload = eventOf(mapped, src);
+    const payload = kinesisBatch(mapped, src);
     const built = eventObject(structuredClone(payload));
     expect(built).toEqual(JSON.parse(eventText(payload)));
     expect(JSON.stringify(built)).toBe(eventText(payload));
@@ -73,8 +74,17 @@ describe('a Kinesis event', () => {
     const big = new Uint8Array([9, 1, 2, 3, 9, 4, 9]);
     const views = [new Uint8Array(big.buffer, 1, 3), new Uint8Array(big.buffer, 4, 0), new Uint8Array(big.buffer, 5, 1)];
     const odd = views.map((v, i) => mapRecord({ ...stored(40 + i, 'k', ''), value: v }, CREATED, 0));
-    const event = eventObject(structuredClone(eventOf(odd, src))) as any;
+    const event = eventObject(structuredClone(kinesisBatch(odd, src))) as any;
     expect(event.Records.map((r: any) => r.kinesis.data)).toEqual(['AQID', '', 'BA==']);
+  });
+
+  it(`is sent as text below ${COMPACT_MIN_RECORDS} records and compactly from there, the same event either way`, () => {
+    const many = Array.from({ length: COMPACT_MIN_RECORDS + 1 }, (_, i) => mapRecord(stored(100 + i, `k${i}`, `v${i}`), CREATED, 0));
+    for (let n = 1; n <= many.length; n++) {
+      const payload = eventOf(many.slice(0, n), src);
+      expect(typeof payload === 'string').toBe(n < COMPACT_MIN_RECORDS);
+      expect(eventText(payload)).toBe(kinesisEventText(many.slice(0, n), src));
+    }
   });
 
   it('is counted record by record to its exact size, for the 6 MB limit', () => {

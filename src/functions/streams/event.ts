@@ -1,12 +1,13 @@
 // The events a stream mapping invokes a function with: Lambda's Kinesis event, byte for byte (its
 // field order, sequence numbers and ARNs the same as Sluice's Kinesis API gives), or Sluice's decoded
-// records for new TypeScript handlers. A Kinesis event goes to the worker in a compact form the
-// worker builds Lambda's event from (its JSON size counted per record beforehand, for the 6 MB
-// limit, without building it); a decoded record's part is built once and kept.
+// records for new TypeScript handlers. A Kinesis event of a few records goes to the worker as its
+// text, a larger one in a compact form the worker builds Lambda's event from (either's JSON size
+// counted per record beforehand, for the 6 MB limit, without building it); a decoded record's part
+// is built once and kept.
 import type { StoredRecord } from '../../engine/engine.js';
 import { ACCOUNT } from '../../gateway/kinesis/errors.js';
 import { encodeSequence, shardIdOf } from '../../gateway/kinesis/shards.js';
-import type { Payload } from '../runtime/payload.js';
+import type { KinesisBatch, Payload } from '../runtime/payload.js';
 import { UNPARSEABLE } from './filter.js';
 
 /** A record read by a mapping, with what its events and filters need. */
@@ -225,15 +226,47 @@ function flatten(s: string): string {
 }
 
 /**
- * The event of a batch: format 'records' as one flat JSON string; a Kinesis event in its compact
- * form (src/functions/runtime/payload.ts), from which the worker builds Lambda's event — each
- * record's own fields and its raw data, no base64 or field names on the main thread.
+ * Kinesis batches of this many records or more go to the worker in their compact form: below it the
+ * event's text costs the main thread less to build and send than the form's arrays and buffer, and
+ * the worker little to parse (bench/functions, decision 022).
+ */
+export const COMPACT_MIN_RECORDS = 8;
+
+/**
+ * The event of a batch: format 'records' as one flat JSON string; a Kinesis event of
+ * COMPACT_MIN_RECORDS or more in its compact form (src/functions/runtime/payload.ts), from which the
+ * worker builds Lambda's event — each record's own fields and its raw data, no base64 or field
+ * names on the main thread; a smaller one as its text.
  */
 export function eventOf(batch: readonly MappedRecord[], src: EventSource): Payload {
   if (src.format === 'records') {
     const head = `{"stream":${JSON.stringify(src.stream)},"streamArn":${JSON.stringify(src.streamArn)},"shardId":"${src.shardId}","records":[`;
     return flatten(`${head}${batch.map(fragmentOf).join(',')}]}`);
   }
+  return batch.length < COMPACT_MIN_RECORDS ? kinesisEventText(batch, src) : kinesisBatch(batch, src);
+}
+
+/** The engine's values are Buffers already: no view made to encode one. */
+const base64 = (v: Uint8Array) => (Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength)).toString('base64');
+
+/**
+ * A Kinesis event's JSON, one flat string, appended to piece by piece (V8 joins the pieces once,
+ * when flattened): no string per record is kept or built twice.
+ */
+export function kinesisEventText(batch: readonly MappedRecord[], src: EventSource): string {
+  const source = `${K_SOURCE}${src.shardId}:`;
+  const name = `${K_NAME}${src.tail}`;
+  let event = '{"Records":[';
+  for (let i = 0; i < batch.length; i++) {
+    const r = batch[i]!;
+    if (i > 0) event += ',';
+    event += K_KEY + keyText(r.partitionKey) + K_SEQUENCE + r.sequenceNumber + K_DATA + base64(r.value) + K_ARRIVAL + arrivalText(r.timestamp) + source + r.sequenceNumber + name;
+  }
+  return flatten(`${event}]}`);
+}
+
+/** A Kinesis event in its compact form. */
+export function kinesisBatch(batch: readonly MappedRecord[], src: EventSource): KinesisBatch {
   const n = batch.length;
   const partitionKeys = new Array<string>(n);
   const sequenceNumbers = new Array<string>(n);
