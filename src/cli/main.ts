@@ -1,14 +1,13 @@
-// The `sluice` command: dev, start, streams, put, tail, keys.
+// The `sluice` command: dev, start, replay, streams, put, tail, functions, invoke, logs, dependencies, keys. The server's
+// commands (dev, start, replay) load the engine, gateway and dataflow when they run: the others start without them.
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { ConfigError } from '../config/index.js';
+import { ConfigError } from '../config/errors.js';
 import { SluiceError } from '../errors.js';
 import { CliError } from './client.js';
 import { createKey } from './keys.js';
 import { listDependencies } from './dependencies.js';
 import { describeFunction, invoke, listFunctions, logs } from './functions.js';
 import { put } from './put.js';
-import { replay } from './replay.js';
-import { serve } from './serve.js';
 import { createStream, deleteStream, describeStream, listStreams } from './streams.js';
 import { tail } from './tail.js';
 import { VERSION } from './version.js';
@@ -38,10 +37,10 @@ function program(): Command {
       .option('--log-level <level>', 'fatal, error, warn, info (default; warn with --demo), debug, trace or silent (default $LOG_LEVEL)');
   server(p.command('dev').description('run locally on the embedded engine, bound to 127.0.0.1, open unless keys are configured'))
     .option('--demo', "also run the configuration's demo (dataflow.demo: the campaign-metrics traffic and live table with `npm run demo`); without one, a video-events producer and a live view of what arrives")
-    .action((o) => serve('dev', o));
+    .action(async (o) => (await import('./serve.js')).serve('dev', o));
   server(p.command('start').description('run with production settings; refuses to run without API keys'))
     .option('--insecure', 'run without API keys')
-    .action((o) => serve('start', o));
+    .action(async (o) => (await import('./serve.js')).serve('start', o));
 
   p.command('replay <pipeline>')
     .description('recompute a pipeline from retained input: forget its state, rerun from --from until caught up, exit')
@@ -50,7 +49,7 @@ function program(): Command {
     .option('--data-dir <dir>', 'directory of the embedded engine (default .sluice/data)')
     .option('--engine <engine>', "'sqlite' (default) or NATS servers: nats://host:4222[,nats://…]")
     .option('--log-level <level>', 'fatal, error, warn, info (default), debug, trace or silent (default $LOG_LEVEL)')
-    .action((name, o) => replay(name, o));
+    .action(async (name, o) => (await import('./replay.js')).replay(name, o));
 
   const client = (c: Command) =>
     c.option('--url <url>', 'gateway URL (default $SLUICE_URL or http://127.0.0.1:4320)').option('--api-key <key>', 'API key (default $SLUICE_API_KEY)');

@@ -1,11 +1,11 @@
 // The project configuration, `sluice.config.ts`: typed with defineConfig(), validated once with a
 // message naming each bad field (e.g. `gateway.port: expected a number`).
-import { SluiceError } from '../errors.js';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { importModule } from '../load-module.js';
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
+import { ConfigError } from './errors.js';
 import { functionsSchema } from '../functions/config.js';
 import { bucketNameProblem } from '../objects/names.js';
 import { sinksSchema } from '../connectors/config.js';
@@ -118,13 +118,8 @@ export type ResolvedConfig = z.output<typeof schema>;
 /** Types a configuration; returns it unchanged. */
 export const defineConfig = (config: SluiceConfig): SluiceConfig => config;
 export { defineFunction, type FunctionConfig } from '../functions/config.js';
+export { ConfigError } from './errors.js';
 
-export class ConfigError extends SluiceError {
-  readonly code = 'InvalidConfig';
-  constructor(readonly source: string, readonly issues: string[]) {
-    super(`${source}: invalid configuration\n${issues.map((i) => `  - ${i}`).join('\n')}`);
-  }
-}
 
 /** Validates a configuration value; ConfigError lists every bad field by its path. */
 export function validateConfig(value: unknown, source = 'configuration'): ResolvedConfig {
