@@ -5,7 +5,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import type { StoredRecord } from '../../src/engine/engine.js';
-import { COMPACT_MIN_RECORDS, envelopeBytes, eventBytesOf, eventOf, eventSourceOf, kinesisBatch, kinesisEventText, mapRecord, SequenceNumbers } from '../../src/functions/streams/event.js';
+import { COMPACT_MIN_RECORDS, envelopeBytes, eventBytesOf, eventOf, eventSourceOf, kinesisBatch, kinesisEventText, mapRecord, SequenceNumbers, type KinesisStreamEvent } from '../../src/functions/streams/event.js';
 import { eventObject, eventText } from '../../src/functions/runtime/payload.js';
 import { decodeSequence, encodeSequence } from '../../src/gateway/kinesis/shards.js';
 import { records, rig, until } from './streams-harness.js';
@@ -68,14 +68,27 @@ describe('a Kinesis event', () => {
   it('goes to the worker compactly, which builds the object its JSON text parses to, field order and all, after a clone as postMessage makes', () => {
     const payload = kinesisBatch(mapped, src);
     const built = eventObject(structuredClone(payload));
-    expect(built).toEqual(JSON.parse(eventText(payload)));
-    expect(JSON.stringify(built)).toBe(eventText(payload));
+    // Held to the text builder's event, not to eventText (which is this object stringified).
+    expect(built).toEqual(JSON.parse(kinesisEventText(mapped, src)));
+    expect(JSON.stringify(built)).toBe(kinesisEventText(mapped, src));
     // An empty value, and values that are views into a larger buffer (Uint8Array, not Buffer).
     const big = new Uint8Array([9, 1, 2, 3, 9, 4, 9]);
     const views = [new Uint8Array(big.buffer, 1, 3), new Uint8Array(big.buffer, 4, 0), new Uint8Array(big.buffer, 5, 1)];
     const odd = views.map((v, i) => mapRecord({ ...stored(40 + i, 'k', ''), value: v }, CREATED, 0));
     const event = eventObject(structuredClone(kinesisBatch(odd, src))) as any;
     expect(event.Records.map((r: any) => r.kinesis.data)).toEqual(['AQID', '', 'BA==']);
+  });
+
+  it('is built from its compact form with every arrival to the fraction of a millisecond, and counted to its exact size', () => {
+    const arrivals = [CREATED + 0.5, 1_700_000_000_123.456, 0.1 + 0.2, 1e-7, 2 ** 53 + 2, 0, 1_767_225_600_000.999];
+    const batch = Array.from({ length: 2 * COMPACT_MIN_RECORDS }, (_, i) => mapRecord(stored(200 + i, keys[i % keys.length], `v${i}`, arrivals[i % arrivals.length]), CREATED, 0));
+    const payload = eventOf(batch, src);
+    expect(typeof payload).toBe('object');
+    const text = kinesisEventText(batch, src);
+    const built = eventObject(structuredClone(payload)) as KinesisStreamEvent;
+    expect(JSON.stringify(built)).toBe(text);
+    expect(built.Records.map((r) => r.kinesis.approximateArrivalTimestamp)).toEqual(batch.map((r) => r.timestamp / 1000));
+    expect(batch.reduce((n, r) => n + eventBytesOf(r, src), 0) - 1 + Buffer.byteLength('{"Records":[]}')).toBe(Buffer.byteLength(eventText(payload)));
   });
 
   it(`is sent as text below ${COMPACT_MIN_RECORDS} records and compactly from there, the same event either way`, () => {
