@@ -9,9 +9,12 @@
 // (overhead = cycle − loop call, p50 and p99). The runtime factory given to the registry is wrapped
 // to time each invocation; nothing else is changed. The baseline of throughput: the same records
 // read straight from the engine in the same run (one read loop per partition, as many a read as the
-// mapping's poller reads ahead), and read and shaped into the same Lambda events (no function): the
-// mapping's records/s as a ratio of each, and CPU µs per record of each (steadier than rates on a
-// shared machine). Prints one JSON line.
+// mapping's poller reads ahead), and read and shaped into the same events as the mapping sends them
+// (no function; from 8 records a batch that is the compact form the worker builds Lambda's event
+// from, decision 022 — so this baseline is cheaper than in runs before it): the mapping's records/s
+// as a ratio of each, and CPU µs per record of each (steadier than rates on a shared machine). The
+// loop's `parsed` calls parse each event's JSON text first, as Lambda's own runtime does. Prints one
+// JSON line.
 //   node --import tsx bench/functions/mapping.ts
 //   env: BENCH_BATCHES (1,100,1000), BENCH_PARTITIONS (1,4), BENCH_RECORDS (1000000; batch 1:
 //   BENCH_RECORDS_B1, 50000), BENCH_RECORD_BYTES (100), BENCH_CPU_PROFILE (a directory: the main
@@ -48,7 +51,7 @@ const WARMUP_RECORDS = 100_000; // the discarded run (batch 100, one partition)
 const APPEND_RECORDS = 500; // records per append in the pre-fill: a stored batch per partition each, as an ingest request makes
 const FILL_COMMIT_RECORDS = 100_000; // records per commit of the pre-fill
 const KEYS = 10_000; // distinct partition keys
-const CAPTURE_BYTES = 32 * 1024 * 1024; // event texts kept for the plain loop
+const CAPTURE_BYTES = 32 * 1024 * 1024; // about this many bytes of events kept for the plain loop (made texts after the run)
 const DRAIN_POLL_MS = 2;
 /** Records per engine read of the baseline: what the poller reads ahead at parallelizationFactor 1 (src/functions/streams/partition.ts). */
 const readAheadOf = (batch: number) => Math.min(10_000, Math.max(1_000, batch * 2));
@@ -57,7 +60,7 @@ const STREAM = 'src';
 const FUNCTION = 'noop';
 const TARGETS = { recordsPerSecondAtBatch100: 300_000, invocationsPerSecondAtBatch1: 10_000, overheadP99Us: 500 };
 
-/** Times every invocation the registry hands the runtime (start, end, partition) and keeps the first events' texts. */
+/** Times every invocation the registry hands the runtime (start, end, partition) and keeps the first events' payloads. */
 class Recorder {
   starts = new Float64Array(0);
   ends = new Float64Array(0);
@@ -216,7 +219,7 @@ function cpuByThread(from: Map<number, number>, to: Map<number, number>, before:
 
 /**
  * The baseline: every record of the stream read straight from the engine, one read loop per
- * partition, and read again building the batches' Lambda events (as the poller does, no function).
+ * partition, and read again building the batches' events as the poller does (no function).
  */
 async function engineRead(engine: Engine, batch: number, records: number) {
   const { partitionInfo, createdAt } = await engine.describeStream(STREAM);

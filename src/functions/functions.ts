@@ -309,6 +309,7 @@ export class Functions {
     const log = this.o.observer.log.child({ fn: entry.name, stream });
     const mapping = createStreamMapping({
       engine: this.o.engine, clock: this.o.clock, functionName: entry.name, functionArn: entry.arn, region: this.o.region, stream, options,
+      eventsAsText: entry.config.runtime === 'process',
       invoke: async (event, signal) => (await this.invokeForTrigger(entry.name, event, signal)).outcome,
       log: (line, level) => log[level](line),
       destination: (to) => this.destination(entry, `stream.${stream}.onFailure`, to),

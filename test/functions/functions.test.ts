@@ -11,6 +11,7 @@ import { Functions } from '../../src/functions/functions.js';
 import { functionsSchema, type FunctionConfig } from '../../src/functions/config.js';
 import { threadRuntime } from '../../src/functions/runtime/thread.js';
 import { processRuntime } from '../../src/functions/runtime/process.js';
+import type { RuntimeFactory } from '../../src/functions/runtime/types.js';
 import { Gateway } from '../../src/gateway/gateway.js';
 import { Observer } from '../../src/observe/observer.js';
 import { allRecords } from '../support/engines.js';
@@ -251,4 +252,35 @@ describe('starting functions', () => {
     await expect(stack({ gone: { handler: './missing.ts' } })).rejects.toThrow(`function 'gone': ${FIXTURES}missing.ts: the handler file does not exist`);
     await expect(stack({ broken: { handler: './slow.ts#nothere' } })).rejects.toThrow(new RegExp(`^function 'broken': ${FIXTURES}slow.ts: `));
   });
+});
+
+describe('stream triggers on both runtimes', () => {
+  it('give a thread function 8+ Kinesis records in the compact form and a process function the text, and each handler the same event', async () => {
+    const engine = new SqliteEngine({ dataDir: tempDir(), retentionIntervalMs: 0 });
+    await engine.createStream('clicks', { partitions: 1 });
+    await engine.append('clicks', Array.from({ length: 10 }, (_, i) => ({ partition: 0, key: `user-${i}`, value: Buffer.from(JSON.stringify({ i })) })));
+    const seen: { fn: string; payload: string; result: string }[] = [];
+    const spy = (factory: RuntimeFactory): RuntimeFactory => (spec) => {
+      const rt = factory(spec);
+      return { ...rt, invoke: async (req, signal) => {
+        const outcome = await rt.invoke(req, signal);
+        seen.push({ fn: spec.name, payload: typeof req.payload, result: outcome.ok ? outcome.result : outcome.error.errorMessage });
+        return outcome;
+      }, reload: () => rt.reload(), warm: (n) => rt.warm(n), close: () => rt.close(), get stats() { return rt.stats; } };
+    };
+    const trigger = { stream: 'clicks', batchSize: 10, maximumBatchingWindow: 1, startingPosition: 'TRIM_HORIZON' as const };
+    const fns = await Functions.start({
+      engine, functions: functionsSchema.parse({ t: { handler: './echo.ts', triggers: [trigger] }, p: { handler: './echo.ts', runtime: 'process', triggers: [trigger] } }),
+      baseDir: FIXTURES, gatewayUrl: 'http://127.0.0.1:9', region: 'us-east-1', observer: new Observer({ clock: systemClock }), clock: systemClock,
+      runtimes: { thread: spy(threadRuntime), process: spy(processRuntime) }, addPrincipal: () => undefined,
+    });
+    closers.push(async () => (await fns.close(), await engine.close()));
+    for (let i = 0; i < 500 && seen.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+    const t = seen.find((s) => s.fn === 't')!;
+    const p = seen.find((s) => s.fn === 'p')!;
+    expect([seen.length, t.payload, p.payload]).toEqual([2, 'object', 'string']);
+    const event = JSON.parse(t.result);
+    expect(event.Records.map((r: any) => [r.kinesis.partitionKey, Buffer.from(r.kinesis.data, 'base64').toString()])).toEqual(Array.from({ length: 10 }, (_, i) => [`user-${i}`, JSON.stringify({ i })]));
+    expect(t.result.replaceAll('role/t"', 'role/p"')).toBe(p.result);
+  }, 30_000);
 });

@@ -98,6 +98,9 @@ describe('a Kinesis event', () => {
       expect(typeof payload === 'string').toBe(n < COMPACT_MIN_RECORDS);
       expect(eventText(payload)).toBe(kinesisEventText(many.slice(0, n), src));
     }
+    // A source for the process runtime (its JSON IPC sends text anyway): text at every size.
+    const asText = eventSourceOf('events', 3, 'us-east-1', 'arn:aws:iam::000000000000:role/listener', 'kinesis', false);
+    expect(eventOf(many, asText)).toBe(kinesisEventText(many, src));
   });
 
   it('is counted record by record to its exact size, for the 6 MB limit', () => {

@@ -40,6 +40,8 @@ export interface EventSource {
   tail: string;
   /** The bytes of a Kinesis record's part that are the same for every record of the partition. */
   fixedBytes: number;
+  /** Whether a Kinesis event may go in its compact form (not for a runtime that would turn it into text: see eventOf). */
+  compact: boolean;
 }
 
 /** Lambda's Kinesis event, as a handler types it (`KinesisStreamEvent` of @types/aws-lambda). */
@@ -70,11 +72,11 @@ export const streamArnOf = (region: string, stream: string): string => `arn:aws:
 /** The role ARN events name as invokeIdentityArn when the registry gives none. */
 export const defaultIdentityArn = (functionName: string): string => `arn:aws:iam::${ACCOUNT}:role/${functionName}`;
 
-export function eventSourceOf(stream: string, partition: number, region: string, invokeIdentityArn: string, format: 'kinesis' | 'records'): EventSource {
+export function eventSourceOf(stream: string, partition: number, region: string, invokeIdentityArn: string, format: 'kinesis' | 'records', compact = true): EventSource {
   const streamArn = streamArnOf(region, stream);
   const tail = `"invokeIdentityArn":${JSON.stringify(invokeIdentityArn)},"awsRegion":${JSON.stringify(region)},"eventSourceARN":${JSON.stringify(streamArn)}}`;
   const shardId = shardIdOf(partition);
-  return { stream, streamArn, shardId, region, invokeIdentityArn, format, tail, fixedBytes: kinesisFixedBytes(shardId, tail) };
+  return { stream, streamArn, shardId, region, invokeIdentityArn, format, tail, fixedBytes: kinesisFixedBytes(shardId, tail), compact };
 }
 
 const SEQUENCE_BLOCK = 1_000_000; // offsets whose sequence numbers share all but their last 6 decimal digits
@@ -236,14 +238,14 @@ export const COMPACT_MIN_RECORDS = 8;
  * The event of a batch: format 'records' as one flat JSON string; a Kinesis event of
  * COMPACT_MIN_RECORDS or more in its compact form (src/functions/runtime/payload.ts), from which the
  * worker builds Lambda's event — each record's own fields and its raw data, no base64 or field
- * names on the main thread; a smaller one as its text.
+ * names on the main thread; a smaller one, or any when the source says not compact, as its text.
  */
 export function eventOf(batch: readonly MappedRecord[], src: EventSource): Payload {
   if (src.format === 'records') {
     const head = `{"stream":${JSON.stringify(src.stream)},"streamArn":${JSON.stringify(src.streamArn)},"shardId":"${src.shardId}","records":[`;
     return flatten(`${head}${batch.map(fragmentOf).join(',')}]}`);
   }
-  return batch.length < COMPACT_MIN_RECORDS ? kinesisEventText(batch, src) : kinesisBatch(batch, src);
+  return batch.length < COMPACT_MIN_RECORDS || !src.compact ? kinesisEventText(batch, src) : kinesisBatch(batch, src);
 }
 
 /** The engine's values are Buffers already: no view made to encode one. */
