@@ -178,7 +178,11 @@ export const MAX_LIST_LIMIT = 10_000;
 export type ChecksumAlgorithm = 'crc32' | 'crc32c' | 'sha1' | 'sha256';
 export type Checksums = Partial<Record<ChecksumAlgorithm, string>>;
 
-/** The bytes of an object: a stream (a Node Readable is one) or one buffer. */
+/**
+ * The bytes of an object: a stream (a Node Readable is one) or one buffer. A chunk once yielded is
+ * the caller's no more: staging keeps views of chunks until they are written, not copies, so an
+ * iterable that reuses its buffer for the next chunk would store other bytes than it hashed.
+ */
 export type ObjectBody = AsyncIterable<Uint8Array> | Uint8Array;
 
 export interface StageOptions extends CallOptions {
