@@ -144,8 +144,8 @@ export function engineConfigOf(config: ResolvedConfig, flags: ServeFlags): Engin
 
 function toEngineConfig(e: NonNullable<ResolvedConfig['engine']>): EngineConfig {
   if (e.kind === 'sqlite') return { ...e };
-  const { requestTimeout, ...rest } = e;
-  return { ...rest, ...(requestTimeout !== undefined ? { requestTimeoutMs: requestTimeout } : {}) };
+  const { requestTimeout, policy, ...rest } = e;
+  return { ...rest, ...(requestTimeout !== undefined ? { requestTimeoutMs: requestTimeout } : {}), ...(policy !== undefined ? { policies: policy } : {}) };
 }
 
 function describeEngine(e: EngineConfig): string {

@@ -34,6 +34,34 @@ const stream = z.strictObject({
   dedupWindow: duration.optional(),
 });
 
+const ms = z.number().int().min(0);
+const positiveInt = z.number().int().min(1);
+const share = z.number().gt(0).max(1);
+/**
+ * A dependency's policies as plain data (decision 016): the options of src/resilience by their
+ * names there, each part `false` to leave it out; what is left unset keeps its default.
+ */
+const policySchema = z.strictObject({
+  timeout: z.union([z.literal(false), z.strictObject({ timeoutMs: positiveInt, resolutionMs: ms.optional() })]).optional(),
+  retry: z.union([z.literal(false), z.strictObject({ maxAttempts: positiveInt.max(100).optional(), baseDelayMs: ms.optional(), maxDelayMs: ms.optional(), maxRetryAfterMs: ms.optional() })]).optional(),
+  breaker: z
+    .union([
+      z.literal(false),
+      z.strictObject({
+        failureRateThreshold: share.optional(),
+        slowCallRateThreshold: share.optional(),
+        slowCallDurationMs: positiveInt.optional(),
+        window: z.discriminatedUnion('kind', [z.strictObject({ kind: z.literal('count'), size: positiveInt }), z.strictObject({ kind: z.literal('time'), durationMs: positiveInt })]).optional(),
+        minimumCalls: positiveInt.optional(),
+        openMs: positiveInt.optional(),
+        halfOpenCalls: positiveInt.optional(),
+      }),
+    ])
+    .optional(),
+  bulkhead: z.union([z.literal(false), z.strictObject({ maxConcurrent: positiveInt.optional(), maxQueued: z.number().int().min(0).optional() })]).optional(),
+  budget: z.union([z.literal(false), z.strictObject({ ttlMs: positiveInt.optional(), minRetriesPerSec: z.number().min(0).optional(), percentCanRetry: z.number().min(0).max(1).optional() })]).optional(),
+});
+
 const schema = z.strictObject({
   engine: z
     .discriminatedUnion('kind', [
@@ -54,6 +82,7 @@ const schema = z.strictObject({
         credsFile: z.string().optional(),
         tls: z.strictObject({ caFile: z.string().optional(), certFile: z.string().optional(), keyFile: z.string().optional() }).optional(),
         requestTimeout: duration.optional(),
+        policy: policySchema.optional(),
       }),
     ])
     .optional(),

@@ -18,6 +18,22 @@ describe('configuration validation', () => {
     expect(validateConfig({ engine: { kind: 'sqlite', durability: 'fsync' } }).engine).toEqual({ kind: 'sqlite', durability: 'fsync' });
   });
 
+  it('takes the nats engine\'s request policies as plain data, and names each bad field of them', () => {
+    const policy = { timeout: { timeoutMs: 3000 }, retry: { maxAttempts: 2, baseDelayMs: 100 }, breaker: { minimumCalls: 50, window: { kind: 'time', durationMs: 60_000 } }, bulkhead: false, budget: { percentCanRetry: 0.1 } };
+    expect(validateConfig({ engine: { kind: 'nats', servers: 'nats://a:4222', policy } }).engine).toEqual({ kind: 'nats', servers: 'nats://a:4222', policy });
+    const bad = (policy: unknown) => issues({ engine: { kind: 'nats', servers: 'nats://a:4222', policy } });
+    expect(bad({ retry: { maxAttempts: 0, retryOn: 'always' }, breaker: { failureRateThreshold: 2 }, circuit: {} })).toEqual([
+      'engine.policy.retry.maxAttempts: Too small: expected number to be >=1',
+      'engine.policy.retry: Unrecognized key: "retryOn"', // functions cannot be configured: a config is plain data (it crosses to worker threads)
+      'engine.policy.breaker.failureRateThreshold: Too big: expected number to be <=1',
+      'engine.policy: Unrecognized key: "circuit"',
+    ]);
+    expect(bad({ breaker: { window: { kind: 'count', size: 0 } }, timeout: { timeoutMs: 0 } })).toEqual([
+      'engine.policy.timeout.timeoutMs: Too small: expected number to be >=1',
+      'engine.policy.breaker.window.size: Too small: expected number to be >=1',
+    ]);
+  });
+
   it('names every bad field of an engine', () => {
     expect(issues({ engine: { kind: 'nats', replicas: 7 } })).toEqual([
       'engine.servers: Invalid input: expected string, received undefined',

@@ -70,6 +70,21 @@ const stored = async (engine: NatsEngine, stream: string) => (await allRecords(e
 const expected = (n: number, tag: string) => values(n, tag).map((r) => r.value.toString()).sort();
 
 describe('nats engine: requests through the nats dependency, with nats-server paused', () => {
+  it('takes its policies from the engine config too (sluice.config.ts engine.policy): one attempt means a paused server fails the request without a retry', async () => {
+    const clock = new ManualClock(1_000_000);
+    const deps = new Dependencies({ clock });
+    const config = { kind: 'nats' as const, servers: server.url, prefix: `t${randomBytes(4).toString('hex')}`, requestTimeoutMs: REQUEST_TIMEOUT_MS, policies: { retry: { maxAttempts: 1 } } };
+    const engine = await NatsEngine.open(config, clock, silentLogger(), { dependencies: deps });
+    cleanups.push(() => engine.close(), () => deps.dispose());
+    await engine.createStream('s', { partitions: 1 });
+    const nats = engine.requests.dependency;
+    const before = nats.stats;
+    server.pause();
+    await expect(engine.describeStream('s')).rejects.toBeInstanceOf(EngineUnavailableError);
+    expect(delta(nats.stats, before)).toEqual({ calls: 1, successes: 0, failures: 1, attempts: 1, retries: 0, budgetRefusals: 0, breakerRejections: 0 });
+  }, 30_000);
+
+
   it('a publish that timed out while the server was paused is sent again under its message id: every record stored once, one retry counted', async () => {
     const clock = new ManualClock(1_000_000);
     const deps = new Dependencies({ clock });

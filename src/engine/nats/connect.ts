@@ -5,6 +5,7 @@ import { credsAuthenticator, nkeyAuthenticator, type NatsConnection } from '@nat
 import { connect, type NodeConnectionOptions } from '@nats-io/transport-node';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { EngineUnavailableError, InvalidArgumentError } from '../errors.js';
+import type { NatsPolicyOptions } from './requests.js';
 
 export const DEFAULT_PREFIX = 'sluice';
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
@@ -30,6 +31,8 @@ export interface NatsEngineConfig {
   requestTimeoutMs?: number;
   /** How long the first connection may take. Default 5 s. */
   connectTimeoutMs?: number;
+  /** The 'nats' dependency's policies, field by field over their defaults (see NatsRequestsOptions); plain data, so a config crosses to worker threads. */
+  policies?: NatsPolicyOptions;
 }
 
 export function checkNatsConfig(c: NatsEngineConfig): void {

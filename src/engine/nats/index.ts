@@ -93,7 +93,7 @@ export class NatsEngine implements Engine {
     const prefix = config.prefix ?? DEFAULT_PREFIX;
     const replicas = config.replicas ?? 1;
     const timeoutMs = config.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-    const requests = new NatsRequests(clock, timeoutMs, options);
+    const requests = new NatsRequests(clock, timeoutMs, { ...options, policies: { ...config.policies, ...options.policies } });
     try {
       const js = jetstream(nc, { timeout: timeoutMs });
       const jsm = guardJsm(rawJsm, requests);

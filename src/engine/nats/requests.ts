@@ -30,10 +30,10 @@ export interface NatsRequestsOptions {
    */
   dependencies?: Dependencies;
   /**
-   * Policies of 'nats' when the engine makes it, each replacing its default. Default: timeout
-   * requestTimeoutMs + 1 s; 4 attempts, backoff 250 ms to 2 s; the breaker and the budget with
-   * their defaults; no bulkhead (one multiplexed connection: the gateway's admission bounds what is
-   * in flight).
+   * Policies of 'nats' when the engine makes it, each field given replacing its default, a part
+   * `false` leaving it out. Default: timeout requestTimeoutMs + 1 s; 4 attempts, backoff 250 ms to
+   * 2 s; the breaker and the budget with their defaults; no bulkhead (one multiplexed connection:
+   * the gateway's admission bounds what is in flight).
    */
   policies?: NatsPolicyOptions;
 }
@@ -55,11 +55,12 @@ export class NatsRequests {
   constructor(private readonly clock: Clock, requestTimeoutMs: number, options: NatsRequestsOptions = {}) {
     if (!options.dependencies) this.own = new Dependencies({ clock });
     const deps = options.dependencies ?? this.own!;
+    const given = options.policies ?? {};
     const policies: NatsPolicyOptions = {
-      timeout: { timeoutMs: requestTimeoutMs + NATS_TIMEOUT_GRACE_MS },
-      retry: { maxAttempts: DEFAULT_NATS_MAX_ATTEMPTS, baseDelayMs: DEFAULT_NATS_BASE_DELAY_MS, maxDelayMs: DEFAULT_NATS_MAX_DELAY_MS },
-      bulkhead: false,
-      ...options.policies, // each policy given replaces its default whole
+      ...given,
+      timeout: given.timeout === false ? false : { timeoutMs: requestTimeoutMs + NATS_TIMEOUT_GRACE_MS, ...given.timeout },
+      retry: given.retry === false ? false : { maxAttempts: DEFAULT_NATS_MAX_ATTEMPTS, baseDelayMs: DEFAULT_NATS_BASE_DELAY_MS, maxDelayMs: DEFAULT_NATS_MAX_DELAY_MS, ...given.retry },
+      bulkhead: given.bulkhead ?? false,
     };
     const retry = policies.retry === false ? false : { ...policies.retry, retryOn: (e: unknown) => isNatsRetriable(e) && defaultRetryOn(e) && !unrepeatable.has(e as object) };
     const breaker = policies.breaker === false ? false : { ...policies.breaker, isFailure: isNatsRetriable };
