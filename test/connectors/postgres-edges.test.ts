@@ -65,7 +65,13 @@ describe('the PostgreSQL sink fenced by epoch', () => {
     const newer = sink(url);
     const older = sink(url);
     expect(await write(newer, batch(0, 1, 2, [row(0, { id: 'a', n: 2 })]))).toEqual([]);
-    await expect(write(older, batch(0, 2, 1, [row(0, { id: 'a', n: 1 }), row(1, { id: 'b', n: 1 })]))).rejects.toBeInstanceOf(ConflictError);
+    const refused = write(older, batch(0, 2, 1, [row(0, { id: 'a', n: 1 }), row(1, { id: 'b', n: 1 })]));
+    await expect(refused).rejects.toBeInstanceOf(ConflictError); // a pipeline run stops on it as on a lost lease
+    // It says which run owns the row, and what to do when the row is stale (the engine's data reset, the database kept).
+    await expect(refused).rejects.toThrow(
+      "postgres: _sluice_offsets's row of pipeline 'p', sink 'pg.t', partition 0 belongs to run epoch 2, and this run is epoch 1: a newer run took over, " +
+        "or — if this engine's data was reset while this database was kept — the row is stale: delete it (DELETE FROM _sluice_offsets WHERE pipeline = 'p' AND sink = 'pg.t' AND partition = 0)",
+    );
     expect(await rowsOf(url, 't', 'id')).toEqual([{ id: 'a', n: 2 }]);
     expect(await offsetsOf(url)).toEqual([{ next: '1', epoch: '2' }]);
     // The newer run goes on; a run newer still takes over.

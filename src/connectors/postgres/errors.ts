@@ -3,6 +3,7 @@
 // pg's own "Connection terminated unexpectedly" (no code), 57014 query_canceled (our statement
 // timeout, or a cancel: the same call may succeed), and ENOTFOUND (a database host that does not
 // resolve *yet* while containers start). And which errors belong to one row rather than the batch.
+import { ConflictError } from '../../engine/errors.js';
 import { SluiceError } from '../../errors.js';
 import { classify } from '../../resilience/index.js';
 
@@ -22,6 +23,23 @@ export class PostgresSinkError extends SluiceError {
     this.sqlState = options.sqlState;
   }
 }
+
+/**
+ * A batch of an older run than the one whose epoch the sink's offsets row carries (decision 020):
+ * a ConflictError, so a pipeline run stops on it as on any lost lease. Its message also names the
+ * other cause — the engine's data reset while the database was kept, the epochs starting again
+ * below the row's — and the row to delete then. Not retriable.
+ */
+export class SinkFencedError extends ConflictError {
+  constructor(table: string, readonly pipeline: string, readonly sink: string, readonly partition: number, epoch: number, owner: number, deleteRow: string) {
+    super(`${table} (${pipeline}, ${sink}, ${partition}) epoch`, epoch, owner);
+    this.message =
+      `postgres: ${table}'s row of pipeline '${pipeline}', sink '${sink}', partition ${partition} belongs to run epoch ${owner}, and this run is epoch ${epoch}: ` +
+      `a newer run took over, or — if this engine's data was reset while this database was kept — the row is stale: delete it (${deleteRow})`;
+  }
+}
+
+export const isSinkFencedError = (e: unknown): e is SinkFencedError => e instanceof SinkFencedError;
 
 /** Whether an error of a pg call is worth retrying: the shared classification plus the sink's three cases. */
 export function isRetriablePgError(e: unknown): boolean {

@@ -8,7 +8,7 @@ import pg from 'pg';
 import { ConflictError } from '../../engine/errors.js';
 import type { Dependency, DependencyOptions } from '../../resilience/index.js';
 import type { RejectedRow, Sink, SinkBatch, SinkRow, SinkWriteContext } from '../sink.js';
-import { isRowError, pgError } from './errors.js';
+import { isRowError, pgError, SinkFencedError } from './errors.js';
 import { DEFAULT_POSTGRES_ATTEMPTS, DEFAULT_POSTGRES_TIMEOUT_MS, OFFSETS_TABLE, resolvePostgresOptions, type PostgresSinkOptions, type ResolvedPostgresOptions } from './options.js';
 import { ensureOffsetsTable, param, qualified, TableSchema } from './schema.js';
 import { rebuild, runs, statementsOf, type Statement } from './statements.js';
@@ -111,7 +111,7 @@ export class PostgresSink implements Sink {
     const owner = Number(r.rows[0]!.epoch);
     if (owner > batch.epoch) {
       await c.query('ROLLBACK'); // a newer run took over: this one must stop, its batch unwritten
-      throw new ConflictError(`${OFFSETS_TABLE} (${batch.pipeline}, ${batch.sink}, ${batch.partition}) epoch`, batch.epoch, owner);
+      throw new SinkFencedError(OFFSETS_TABLE, batch.pipeline, batch.sink, Number(batch.partition), batch.epoch, owner, `DELETE FROM ${OFFSETS_TABLE} WHERE ${where}`);
     }
     if (stored >= batch.next) {
       await c.query('ROLLBACK'); // this batch committed already (its COMMIT's answer was lost, or a run before a crash)
