@@ -4,10 +4,13 @@
 // retries ending in the on-failure destination, throttling, and logs in Lambda's format.
 import { GetFunctionCommand, InvokeCommand, LambdaClient, ListFunctionsCommand } from '@aws-sdk/client-lambda';
 import { fileURLToPath } from 'node:url';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock, systemClock, type Clock } from '../../src/clock.js';
 import { SqliteEngine } from '../../src/engine/sqlite/index.js';
 import { Functions } from '../../src/functions/functions.js';
+import { mappingGroup } from '../../src/functions/streams/index.js';
 import { functionsSchema, type FunctionConfig } from '../../src/functions/config.js';
 import { threadRuntime } from '../../src/functions/runtime/thread.js';
 import { processRuntime } from '../../src/functions/runtime/process.js';
@@ -283,4 +286,48 @@ describe('stream triggers on both runtimes', () => {
     expect(event.Records.map((r: any) => [r.kinesis.partitionKey, Buffer.from(r.kinesis.data, 'base64').toString()])).toEqual(Array.from({ length: 10 }, (_, i) => [`user-${i}`, JSON.stringify({ i })]));
     expect(t.result.replaceAll('role/t"', 'role/p"')).toBe(p.result);
   }, 30_000);
+});
+
+describe('a stream trigger on the process runtime, its worker killed with kill -9', () => {
+  it('mid-batch and then while idle: the killed batch is delivered again, whole, by a new worker, every other record once, and every offset committed', async () => {
+    const dir = tempDir();
+    const [seen, held] = [join(dir, 'seen'), join(dir, 'held')];
+    const engine = new SqliteEngine({ dataDir: tempDir(), retentionIntervalMs: 0 });
+    await engine.createStream('clicks', { partitions: 1 });
+    const append = (from: number, to: number) => engine.append('clicks', Array.from({ length: to - from }, (_, i) => ({ partition: 0, value: Buffer.from(`r${from + i}`) })));
+    await append(0, 20);
+    const fns = await Functions.start({
+      engine, baseDir: FIXTURES, gatewayUrl: 'http://127.0.0.1:9', region: 'us-east-1', observer: new Observer({ clock: systemClock }), clock: systemClock,
+      functions: functionsSchema.parse({ held: { handler: './held.ts', runtime: 'process', timeout: '30s', environment: { SEEN: seen, HELD: held, HOLD_AT: 'r15' },
+        triggers: [{ stream: 'clicks', batchSize: 10, startingPosition: 'TRIM_HORIZON', retryBaseDelayMs: 10 }] } }),
+      runtimes: { thread: threadRuntime, process: processRuntime }, addPrincipal: () => undefined,
+    });
+    closers.push(async () => (await fns.close(), await engine.close()));
+    const lines = () => (existsSync(seen) ? readFileSync(seen, 'utf8').trim().split('\n').map((l) => { const [pid, data] = l.split(' '); return { pid: Number(pid), data: data!.split(',') }; }) : []);
+    const until = async (what: string, ok: () => boolean | Promise<boolean>) => {
+      for (let i = 0; i < 1500; i++) if (await ok()) return; else await new Promise((r) => setTimeout(r, 20));
+      throw new Error(`timed out waiting for ${what}`);
+    };
+    const replaced = async () => (await fns.describe('held')).workers.replaced;
+    // Mid-call: the second batch is in its handler.
+    await until('the batch to be held', () => existsSync(held));
+    const killedMidCall = Number(readFileSync(held, 'utf8'));
+    process.kill(killedMidCall, 'SIGKILL');
+    await until('the held batch to be delivered again', () => lines().filter((l) => l.data.includes('r15')).length === 2);
+    expect(await replaced()).toBe(1);
+    // Idle: the worker that ran the retry has nothing to do.
+    const idle = lines().at(-1)!.pid;
+    process.kill(idle, 'SIGKILL');
+    await until('the idle worker to be replaced', async () => (await replaced()) === 2);
+    await append(20, 30);
+    const group = mappingGroup('held', 'clicks');
+    await until('every offset to be committed', async () => (await engine.getOffsets(group, 'clicks')).get(0) === 30);
+
+    const got = lines();
+    const batch = (from: number) => Array.from({ length: 10 }, (_, i) => `r${from + i}`);
+    expect(got.map((l) => l.data)).toEqual([batch(0), batch(10), batch(10), batch(20)]);
+    expect([got[1]!.pid, new Set([killedMidCall, idle, got[3]!.pid]).size]).toEqual([killedMidCall, 3]); // three workers: killed, killed, new
+    const d = await fns.describe('held');
+    expect([d.counters.invocations, d.counters.errors, d.workers.replaced]).toEqual([4, 1, 2]);
+  }, 60_000);
 });
