@@ -73,7 +73,7 @@ export function runtimeConformance(name: string, factory: RuntimeFactory): void 
         // The data as a view into a larger buffer, as a read of many records may give it.
         const whole = Buffer.concat([Buffer.from('xx'), ...values]);
         const batch: KinesisBatch = {
-          t: 'kinesis', shardId: 'shardId-000000000002', invokeIdentityArn: 'arn:aws:iam::000000000000:role/r', awsRegion: 'eu-west-1',
+          shardId: 'shardId-000000000002', invokeIdentityArn: 'arn:aws:iam::000000000000:role/r', awsRegion: 'eu-west-1',
           eventSourceARN: 'arn:aws:kinesis:eu-west-1:000000000000:stream/s',
           partitionKeys: ['k', '', 'with "quote"', 'lone \ud800'], sequenceNumbers: ['1', '2', '3', '49'],
           arrivals: Float64Array.from([1_700_000_000_000, 1_700_000_000_450, 1_700_000_000_001, 0]),

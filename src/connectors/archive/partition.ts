@@ -2,6 +2,7 @@
 // into the open object (roll.ts), and commits each object with the partition's resume offset and
 // its object-created event in ONE engine commit unit — so after a crash the object and the
 // offset are both there or neither, and every offset is in exactly one object.
+import { asBuffer } from '../../bytes.js';
 import type { Clock } from '../../clock.js';
 import type { AppendRecord, CommitUnit, Engine, StoredRecord } from '../../engine/engine.js';
 import type { Objects } from '../../objects/index.js';
@@ -121,7 +122,7 @@ export class ArchivePartition {
 
   /** The record's NDJSON line and time, or why it cannot be one. */
   private lineOf(r: StoredRecord): Line {
-    const bytes = Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength);
+    const bytes = asBuffer(r.value);
     const text = bytes.toString();
     let value: unknown;
     try {

@@ -7,6 +7,7 @@
 // for a row to delete (a result that no longer holds). Messages written before decision 008 held
 // one shuffle record or one row each; they are still read.
 import { SluiceError } from '../../errors.js';
+import { asBuffer } from '../../bytes.js';
 import type { Key } from '../dsl.js';
 
 export type ShuffleRecord =
@@ -20,7 +21,6 @@ export type Row = [key: unknown[], row: Record<string, unknown>] | [key: unknown
 /** Most bytes of one message: a key group's records of an epoch are cut into messages this big (under NATS' 1 MB max_payload). */
 export const MESSAGE_BYTES = 256 * 1024;
 
-const asBuffer = (b: Uint8Array): Buffer => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 
 // Buffer.from and Buffer#toString cost a third of TextEncoder / TextDecoder per small record here;
 // toString() without arguments (UTF-8) skips the encoding lookup: ~40 ns less per source record.

@@ -4,11 +4,14 @@
 // event object itself. Parsing a batch of 100 records' JSON (65 KB of base64 and repeated field
 // names) was most of a worker's time per invocation, and building that text most of the main
 // thread's. The object built is the one JSON.parse(eventText(batch)) gives: the same fields in
-// the same order, the same values (decision 022). No imports: worker threads load this.
+// the same order, the same values (decision 022).
+import { asBuffer } from '../../bytes.js';
 
-/** A stream mapping's Kinesis event, compactly: record i is keys[i], sequences[i], arrivals[i] and data[ends[i-1] .. ends[i]]. */
+/**
+ * A stream mapping's Kinesis event, compactly: record i is partitionKeys[i], sequenceNumbers[i],
+ * arrivals[i] and data[ends[i-1] .. ends[i]]. (A payload that is not a string is one of these.)
+ */
 export interface KinesisBatch {
-  t: 'kinesis';
   /** `shardId-000000000000`: the eventID is `<shardId>:<sequenceNumber>`. */
   shardId: string;
   invokeIdentityArn: string;
@@ -26,12 +29,10 @@ export interface KinesisBatch {
 
 export type Payload = string | KinesisBatch;
 
-const bufferOf = (v: Uint8Array): Buffer => (Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength));
-
 /** The event as the handler receives it: parsed JSON text, or a Kinesis batch built into Lambda's event. */
 export function eventObject(p: Payload): unknown {
   if (typeof p === 'string') return JSON.parse(p);
-  const data = bufferOf(p.data);
+  const data = asBuffer(p.data);
   const source = `${p.shardId}:`;
   const n = p.partitionKeys.length;
   const records = new Array(n);

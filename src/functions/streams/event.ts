@@ -5,6 +5,7 @@
 // counted per record beforehand, for the 6 MB limit, without building it); a decoded record's part
 // is built once and kept.
 import type { StoredRecord } from '../../engine/engine.js';
+import { asBuffer } from '../../bytes.js';
 import { ACCOUNT } from '../../gateway/kinesis/errors.js';
 import { encodeSequence, shardIdOf } from '../../gateway/kinesis/shards.js';
 import type { KinesisBatch, Payload } from '../runtime/payload.js';
@@ -134,7 +135,7 @@ export function mapRecord(r: StoredRecord, createdAt: number, now: number): Mapp
 export function decodedData(r: MappedRecord): unknown {
   if (r.decoded === undefined) {
     try {
-      r.decoded = JSON.parse(Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength).toString('utf8'));
+      r.decoded = JSON.parse(asBuffer(r.value).toString('utf8'));
     } catch {
       r.decoded = UNPARSEABLE;
     }
@@ -158,7 +159,7 @@ export function fragmentOf(r: MappedRecord): string {
   if (r.fragment !== undefined) return r.fragment;
   // Data that parsed goes in as its own JSON text: serialising the parsed value again would overflow
   // the stack on a deeply nested one (100,000 arrays: valid JSON, and Kinesis' PutRecord stores it).
-  const text = Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength).toString('utf8');
+  const text = asBuffer(r.value).toString('utf8');
   const data = decodedData(r) === UNPARSEABLE ? JSON.stringify(text) : text;
   r.fragment = `{"partitionKey":${JSON.stringify(r.partitionKey)},"sequenceNumber":"${r.sequenceNumber}","data":${data},"arrival":${JSON.stringify(r.timestamp)}}`;
   return r.fragment;
@@ -248,9 +249,6 @@ export function eventOf(batch: readonly MappedRecord[], src: EventSource): Paylo
   return batch.length < COMPACT_MIN_RECORDS || !src.compact ? kinesisEventText(batch, src) : kinesisBatch(batch, src);
 }
 
-/** The engine's values are Buffers already: no view made to encode one. */
-const base64 = (v: Uint8Array) => (Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength)).toString('base64');
-
 /**
  * A Kinesis event's JSON, one flat string, appended to piece by piece (V8 joins the pieces once,
  * when flattened): no string per record is kept or built twice.
@@ -262,7 +260,7 @@ export function kinesisEventText(batch: readonly MappedRecord[], src: EventSourc
   for (let i = 0; i < batch.length; i++) {
     const r = batch[i]!;
     if (i > 0) event += ',';
-    event += K_KEY + keyText(r.partitionKey) + K_SEQUENCE + r.sequenceNumber + K_DATA + base64(r.value) + K_ARRIVAL + arrivalText(r.timestamp) + source + r.sequenceNumber + name;
+    event += K_KEY + keyText(r.partitionKey) + K_SEQUENCE + r.sequenceNumber + K_DATA + asBuffer(r.value).toString('base64') + K_ARRIVAL + arrivalText(r.timestamp) + source + r.sequenceNumber + name;
   }
   return flatten(`${event}]}`);
 }
@@ -289,5 +287,5 @@ export function kinesisBatch(batch: readonly MappedRecord[], src: EventSource): 
     data.set(v, at);
     at += v.byteLength;
   }
-  return { t: 'kinesis', shardId: src.shardId, invokeIdentityArn: src.invokeIdentityArn, awsRegion: src.region, eventSourceARN: src.streamArn, partitionKeys, sequenceNumbers, arrivals, data, ends };
+  return { shardId: src.shardId, invokeIdentityArn: src.invokeIdentityArn, awsRegion: src.region, eventSourceARN: src.streamArn, partitionKeys, sequenceNumbers, arrivals, data, ends };
 }

@@ -3,6 +3,7 @@
 // `records`, the discarded records themselves (AWS sends only their coordinates, which expire with
 // the stream's retention). A discard too large for one message is split into several, each with the
 // same requestContext and KinesisBatchInfo, a slice of `records` and `recordsPart: { index, of }`.
+import { asBuffer } from '../../bytes.js';
 import { randomUUID } from 'node:crypto';
 import type { MappedRecord, EventSource } from './event.js';
 
@@ -74,7 +75,7 @@ export function failureMessages(d: Discard, src: EventSource, functionArn: strin
     const entry = {
       partitionKey: r.partitionKey,
       sequenceNumber: r.sequenceNumber,
-      data: Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength).toString('base64'),
+      data: asBuffer(r.value).toString('base64'),
       approximateArrivalTimestamp: r.timestamp / 1000,
     };
     const size = Buffer.byteLength(JSON.stringify(entry)) + 1;
