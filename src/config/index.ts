@@ -149,7 +149,6 @@ export const defineConfig = (config: SluiceConfig): SluiceConfig => config;
 export { defineFunction, type FunctionConfig } from '../functions/config.js';
 export { ConfigError } from './errors.js';
 
-
 /** Validates a configuration value; ConfigError lists every bad field by its path. */
 export function validateConfig(value: unknown, source = 'configuration'): ResolvedConfig {
   const result = schema.safeParse(value ?? {});
