@@ -315,12 +315,14 @@ describe('a stream trigger on the process runtime, its worker killed with kill -
     process.kill(killedMidCall, 'SIGKILL');
     await until('the held batch to be delivered again', () => lines().filter((l) => l.data.includes('r15')).length === 2);
     expect(await replaced()).toBe(1);
-    // Idle: the worker that ran the retry has nothing to do.
+    // Idle: the worker that ran the retry has nothing to do once its batch is committed (its line is
+    // written before it returns, so killing it at the line alone could end the retry itself).
+    const group = mappingGroup('held', 'clicks');
+    await until('the retried batch to be committed', async () => (await engine.getOffsets(group, 'clicks')).get(0) === 20);
     const idle = lines().at(-1)!.pid;
     process.kill(idle, 'SIGKILL');
     await until('the idle worker to be replaced', async () => (await replaced()) === 2);
     await append(20, 30);
-    const group = mappingGroup('held', 'clicks');
     await until('every offset to be committed', async () => (await engine.getOffsets(group, 'clicks')).get(0) === 30);
 
     const got = lines();
