@@ -153,11 +153,26 @@ export { ConfigError } from './errors.js';
 export function validateConfig(value: unknown, source = 'configuration'): ResolvedConfig {
   const result = schema.safeParse(value ?? {});
   if (result.success) return result.data;
-  throw new ConfigError(
-    source,
-    result.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`),
-  );
+  throw new ConfigError(source, result.error.issues.flatMap((i) => lines(i, [])));
 }
+
+/**
+ * One line per bad field. A union's issue ("Invalid input") is replaced by the issues of the one
+ * branch whose type the value had (`false` or an object: the object's bad fields), or else says
+ * what each branch expected.
+ */
+function lines(issue: z.core.$ZodIssue, base: PropertyKey[]): string[] {
+  const path = [...base, ...issue.path];
+  if (issue.code === 'invalid_union' && issue.errors.length > 0) {
+    const typed = issue.errors.filter((branch) => branch.every((i) => i.path.length > 0));
+    if (typed.length === 1) return typed[0]!.flatMap((i) => lines(i, path));
+    const expected = [...new Set(issue.errors.flatMap((branch) => branch.filter((i) => i.path.length === 0).map((i) => i.message.replace(/^Invalid input: /, ''))))];
+    if (expected.length > 0) return [`${label(path)}: Invalid input: ${expected.join(', or ')}`];
+  }
+  return [`${label(path)}: ${issue.message}`];
+}
+
+const label = (path: PropertyKey[]) => (path.length ? path.map(String).join('.') : '(root)');
 
 export const CONFIG_FILES = ['sluice.config.ts', 'sluice.config.mts', 'sluice.config.js', 'sluice.config.mjs'];
 

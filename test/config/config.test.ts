@@ -32,6 +32,15 @@ describe('configuration validation', () => {
       'engine.policy.timeout.timeoutMs: Too small: expected number to be >=1',
       'engine.policy.breaker.window.size: Too small: expected number to be >=1',
     ]);
+    // A part is `false` or an object: a bad field of the object is named, not "Invalid input" for the part.
+    expect(bad({ breaker: { window: { kind: 'sliding' } }, bulkhead: { maxQueued: -1 } })).toEqual([
+      "engine.policy.breaker.window.kind: Invalid discriminator value. Expected 'count' | 'time'",
+      'engine.policy.bulkhead.maxQueued: Too small: expected number to be >=0',
+    ]);
+    expect(bad({ retry: 'yes', breaker: { window: 'x' } })).toEqual([
+      'engine.policy.retry: Invalid input: expected false, or expected object, received string',
+      'engine.policy.breaker.window: Invalid input: expected object, received string',
+    ]);
   });
 
   it('names every bad field of an engine', () => {
