@@ -7,6 +7,7 @@ import {
   HeadBucketCommand, HeadObjectCommand, ListBucketsCommand, PutObjectCommand, type S3Client,
 } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
+import { readdirSync, readlinkSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINES } from '../support/engines.js';
@@ -96,6 +97,22 @@ describe.each(S3_ENGINES)('S3 API on the $name engine', ({ factory }) => {
       await s3.send(new PutObjectCommand({ Bucket: 'data', Key: 'plain', Body: Readable.from([Buffer.from('x')]), ContentLength: 1 }));
       expect((await s3.send(new HeadObjectCommand({ Bucket: 'data', Key: 'plain' }))).ContentEncoding).toBeUndefined();
       expect((await s3.send(new HeadObjectCommand({ Bucket: 'data', Key: 'plain' }))).ContentType).toBe('application/octet-stream');
+    });
+
+    it('answers GET and HEAD with the response-* overrides asked; a value HTTP cannot carry is InvalidArgument (400), and the object is not left open', async () => {
+      await s3.send(new PutObjectCommand({ Bucket: 'data', Key: 'report.csv', Body: 'a,b\n', ContentType: 'text/csv' }));
+      const asked = { ResponseContentType: 'application/x-download', ResponseContentDisposition: 'attachment; filename="r.csv"', ResponseCacheControl: 'no-store' };
+      expect((await get('data', 'report.csv', asked)).r).toMatchObject({ ContentType: 'application/x-download', ContentDisposition: 'attachment; filename="r.csv"', CacheControl: 'no-store' });
+      const fds = () => readdirSync('/proc/self/fd').filter((fd) => { try { return readlinkSync(`/proc/self/fd/${fd}`).includes('/objects/'); } catch { return false; } }).length; // files of objects open
+      const bad = [{ ResponseContentType: '€' }, { ResponseContentDisposition: 'a\r\nx-injected: 1' }, { ResponseExpires: 'x\u0000' as unknown as Date }];
+      expect(await s3Failure(get('data', 'report.csv', bad[0]))).toMatchObject({ code: 'InvalidArgument', status: 400, message: 'Header value cannot be represented using ISO-8859-1.' });
+      const before = fds();
+      for (let i = 0; i < 20; i++) {
+        for (const extra of bad.slice(1)) expect(await s3Failure(get('data', 'report.csv', extra))).toMatchObject({ code: 'InvalidArgument', status: 400, message: 'Header value cannot hold control characters.' });
+        expect(await s3Failure(s3.send(new HeadObjectCommand({ Bucket: 'data', Key: 'report.csv', ResponseContentType: '€' })))).toMatchObject({ status: 400 }); // a HEAD's error has no body to name it
+      }
+      expect(fds()).toBe(before);
+      expect((await get('data', 'report.csv')).body.toString()).toBe('a,b\n');
     });
 
     it('returns the stored checksum when asked (x-amz-checksum-mode), and the SDK validates it', async () => {

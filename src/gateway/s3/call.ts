@@ -96,9 +96,14 @@ export class S3Call {
     this.res.end();
   }
 
-  /** Streams a body with its headers; the body is destroyed if the client goes. */
+  /** Streams a body with its headers; the body is destroyed if the client goes, or if the headers cannot be sent. */
   async stream(status: number, headers: Record<string, string>, body: Readable): Promise<void> {
-    this.res.writeHead(status, headers);
+    try {
+      this.res.writeHead(status, headers);
+    } catch (e) {
+      body.destroy();
+      throw e;
+    }
     body.on('data', (chunk: Buffer) => {
       this.sent += chunk.length;
     });

@@ -136,8 +136,24 @@ const OVERRIDES: Record<string, string> = {
   'response-content-encoding': 'content-encoding',
 };
 
+/**
+ * The headers a GET or HEAD asks to be answered with (?response-content-type=… and the others),
+ * checked before the object is opened: a value HTTP cannot carry is S3's 400 InvalidArgument.
+ */
+export function overridesOf(query: URLSearchParams): Record<string, string> {
+  const h: Record<string, string> = {};
+  for (const [param, name] of Object.entries(OVERRIDES)) {
+    const v = query.get(param);
+    if (v === null) continue;
+    if (/[^\u0000-\u00ff]/.test(v)) throw invalidArgument('Header value cannot be represented using ISO-8859-1.', param, v);
+    if (/[^\t\u0020-\u007e\u0080-\u00ff]/.test(v)) throw invalidArgument('Header value cannot hold control characters.', param, v);
+    h[name] = v;
+  }
+  return h;
+}
+
 /** An object's headers on GET and HEAD; checksums only when asked (x-amz-checksum-mode: ENABLED) and the whole object is sent. */
-export function objectHeaders(entry: ObjectEntry, o: { checksums: boolean; query?: URLSearchParams }): Record<string, string> {
+export function objectHeaders(entry: ObjectEntry, o: { checksums: boolean; overrides: Record<string, string> }): Record<string, string> {
   const h: Record<string, string> = {
     etag: `"${entry.etag}"`,
     'last-modified': new Date(entry.modified).toUTCString(),
@@ -145,10 +161,7 @@ export function objectHeaders(entry: ObjectEntry, o: { checksums: boolean; query
     'content-type': entry.metadata['content-type'] ?? DEFAULT_CONTENT_TYPE,
   };
   for (const [name, value] of Object.entries(entry.metadata)) h[name] = value;
-  for (const [param, name] of Object.entries(OVERRIDES)) {
-    const v = o.query?.get(param);
-    if (v !== null && v !== undefined) h[name] = v;
-  }
+  Object.assign(h, o.overrides);
   if (o.checksums) {
     for (const [a, v] of Object.entries(entry.checksums)) {
       h[`x-amz-checksum-${a}`] = v;

@@ -7,7 +7,7 @@ import { authorize } from './auth.js';
 import { iso } from './buckets.js';
 import type { S3Call } from './call.js';
 import { invalidArgument, notImplemented, S3Error, toS3Error } from './errors.js';
-import { checksumHeaders, conditionsOf, digestsOf, headerOf, metadataOf, objectHeaders, rangeOf } from './headers.js';
+import { checksumHeaders, conditionsOf, digestsOf, headerOf, metadataOf, objectHeaders, overridesOf, rangeOf } from './headers.js';
 import { child, childrenOf, parseXml, xmlSafe, type XmlNode } from './xml.js';
 
 /** Most keys of one DeleteObjects request (S3's). */
@@ -37,8 +37,9 @@ export async function getObject(call: S3Call): Promise<void> {
   noParts(call);
   const range = rangeOf(headerOf(call.req, 'range'));
   const conditions = conditionsOf(call.req);
+  const overrides = overridesOf(call.query);
   const opened = await call.objects.get(call.bucket, call.key, { ...(range ? { range } : {}), ...(conditions ? { conditions } : {}), signal: call.signal });
-  const headers = objectHeaders(opened.entry, { checksums: checksumMode(call) && !range, query: call.query });
+  const headers = objectHeaders(opened.entry, { checksums: checksumMode(call) && !range, overrides });
   headers['content-length'] = String(opened.end - opened.start + 1);
   if (range) headers['content-range'] = `bytes ${opened.start}-${opened.end}/${opened.entry.size}`;
   await call.stream(range ? 206 : 200, headers, opened.body);
@@ -47,9 +48,10 @@ export async function getObject(call: S3Call): Promise<void> {
 export async function headObject(call: S3Call): Promise<void> {
   noParts(call);
   const conditions = conditionsOf(call.req);
+  const overrides = overridesOf(call.query);
   const entry = await call.objects.head(call.bucket, call.key, { ...(conditions ? { conditions } : {}), signal: call.signal });
   const range = rangeOf(headerOf(call.req, 'range'));
-  const headers = objectHeaders(entry, { checksums: checksumMode(call) && !range, query: call.query });
+  const headers = objectHeaders(entry, { checksums: checksumMode(call) && !range, overrides });
   if (!range) return call.empty(200, { ...headers, 'content-length': String(entry.size) });
   const { start, end } = resolveRange(call.key, entry.size, range); // as GetObject answers: the engine's resolution
   call.empty(206, { ...headers, 'content-length': String(end - start + 1), 'content-range': `bytes ${start}-${end}/${entry.size}` });
