@@ -6,6 +6,7 @@ import { GetFunctionCommand, InvokeCommand, LambdaClient, type InvokeCommandInpu
 import { writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/clock.js';
@@ -138,6 +139,18 @@ describe('Invoke: payloads and headers the API refuses', () => {
     expect(JSON.parse(text(ok.Payload))).toEqual({ do: 'echo', s: 'ünïcødé ✓ 😀' });
   });
 
+  it('refuses a body in an encoding it does not take (415) or gzip that does not decode (400), runs nothing, and takes gzip', async () => {
+    const { gw, fns } = await stack();
+    const invoke = async (body: Buffer | string, encoding: string) => {
+      const r = await raw(gw.url, 'POST', '/2015-03-31/functions/hostile/invocations', body, { 'content-encoding': encoding, 'content-type': 'application/json' });
+      return [r.status, r.headers['x-amzn-errortype'] ?? null, JSON.parse(r.body.toString())];
+    };
+    expect(await invoke('{}', 'br')).toEqual([415, 'UnsupportedMediaTypeException', { Type: 'User', message: "content-encoding 'br' is not supported; use gzip or none" }]);
+    expect(await invoke('{}', 'gzip')).toEqual([400, 'InvalidRequestContentException', { Type: 'User', message: 'the gzip body cannot be decoded: incorrect header check' }]);
+    expect(fns.get('hostile').invocations).toBe(0);
+    expect(await invoke(gzipSync('{"do":"echo","z":1}'), 'gzip')).toEqual([200, null, { do: 'echo', z: 1 }]);
+  });
+
   it('refuses an X-Amz-Log-Type other than None or Tail with InvalidParameterValueException', async () => {
     const { lambda, fns } = await stack();
     expect(await refused(lambda, { FunctionName: 'hostile', Payload: Buffer.from('{}'), LogType: 'Everything' as 'Tail' })).toBe(
@@ -200,6 +213,13 @@ describe('function URLs: hostile requests', () => {
     expect([r.status, JSON.parse(r.body.toString()).error]).toEqual([413, { code: 'PayloadTooLarge', message: 'Request must be smaller than 6291456 bytes for the InvokeFunction operation', limit: 6291456 }]);
     expect(fns.get('hostile').invocations).toBe(0);
   }, 30_000);
+
+  it("gives query parameters named like Object's own properties (__proto__, constructor, toString) as they were sent", async () => {
+    const { gw } = await stack();
+    const r = await raw(gw.url, 'GET', '/fn/hostile/echo?constructor=1&__proto__=2&toString=3&toString=4', undefined, { constructor: 'c' });
+    const event = JSON.parse(r.body.toString());
+    expect([r.status, JSON.stringify(event.queryStringParameters), event.headers.constructor]).toEqual([200, '{"constructor":"1","__proto__":"2","toString":"3,4"}', 'c']);
+  });
 
   it('answers a function name with malformed percent-encoding with 404, not an internal error', async () => {
     const { gw } = await stack();

@@ -9,6 +9,7 @@ import {
 } from '@aws-sdk/client-kinesis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/clock.js';
+import { decodeSequence, encodeSequence } from '../../src/gateway/kinesis/shards.js';
 import { ENGINES } from '../support/engines.js';
 import { sqliteFactory, startGateway, type EngineFactory, type TestGateway } from '../support/gateway.js';
 
@@ -161,6 +162,11 @@ describe.each(ENGINES)('on the $name engine', ({ factory: engine }) => {
       'Invalid StartingSequenceNumber. It encodes shardId-000000000000, while it was used in a call to a shard with shardId-000000000001'));
     await expect(at('shardId-000000000000', '5')).rejects.toMatchObject(refusal('InvalidArgumentException',
       'StartingSequenceNumber 5 used in GetShardIterator on shard shardId-000000000000 in stream seqs under account 000000000000 is invalid.'));
+    // The last offset a sequence number can carry: an iterator at it reads nothing; one after it would name an offset past every iterator's.
+    const last = encodeSequence({ ...decodeSequence(put.SequenceNumber!)!, offset: Number.MAX_SAFE_INTEGER });
+    expect((await kinesis.send(new GetRecordsCommand({ ShardIterator: (await at('shardId-000000000000', last)).ShardIterator }))).Records).toEqual([]);
+    await expect(kinesis.send(new GetShardIteratorCommand({ StreamName: 'seqs', ShardId: 'shardId-000000000000', ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', StartingSequenceNumber: last })))
+      .rejects.toMatchObject(refusal('InvalidArgumentException', `StartingSequenceNumber ${last} used in GetShardIterator on shard shardId-000000000000 in stream seqs under account 000000000000 is invalid.`));
     await kinesis.send(new DeleteStreamCommand({ StreamName: 'seqs' }));
     await kinesis.send(new CreateStreamCommand({ StreamName: 'seqs', ShardCount: 2 }));
     await expect(at('shardId-000000000000', put.SequenceNumber!)).rejects.toMatchObject(refusal('InvalidArgumentException',

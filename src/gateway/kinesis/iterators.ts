@@ -78,7 +78,10 @@ async function startOf(call: KinesisCall, info: StreamInfo, p: number, params: I
   if (type === 'AT_TIMESTAMP') return engine.resolve(info.name, p, { timestamp: timestampOf(call, params.Timestamp) });
   if (seq === undefined) throw invalidArgument(`${MUST_EITHER} Request specified ${type} and no StartingSequenceNumber.`);
   const offset = offsetOf(info, p, seq);
-  return type === 'AT_SEQUENCE_NUMBER' ? offset : offset + 1;
+  if (type === 'AT_SEQUENCE_NUMBER') return offset;
+  // The last offset a sequence number can carry has nothing after it an iterator could name.
+  if (!Number.isSafeInteger(offset + 1)) throw invalidArgument(`StartingSequenceNumber ${seq} used in GetShardIterator on shard ${shardIdOf(p)} in stream ${info.name} under account ${ACCOUNT} is invalid.`);
+  return offset + 1;
 }
 
 /** The offset a StartingSequenceNumber names, refused when malformed or from another shard or stream. */

@@ -2,7 +2,9 @@
 // registry's and the gateway's domain errors.
 import { SluiceError } from '../../errors.js';
 import { FunctionInitError, FunctionNotFoundError, FunctionThrottledError, InvalidPayloadError, RequestTooLargeError } from '../../functions/errors.js';
-import { BodyTimeoutError, OverloadedError, OverShareError, PayloadTooLargeError, RateLimitedError, UnauthenticatedError } from '../errors.js';
+import {
+  BadEncodingError, BodyTimeoutError, OverloadedError, OverShareError, PayloadTooLargeError, RateLimitedError, ShuttingDownError, UnauthenticatedError, UnsupportedEncodingError,
+} from '../errors.js';
 import type { Gateway } from '../gateway.js';
 
 export class LambdaError extends SluiceError {
@@ -23,6 +25,9 @@ export function toLambdaError(e: unknown, gw: Gateway): LambdaError {
   if (e instanceof OverloadedError) return new LambdaError('ServiceException', e.message, 503, { 'retry-after': String(e.retryAfterS) });
   if (e instanceof OverShareError || e instanceof RateLimitedError) return new LambdaError('TooManyRequestsException', e.message, 429, { 'retry-after': String(e.retryAfterS) });
   if (e instanceof BodyTimeoutError) return new LambdaError('RequestTimeout', e.message, 408);
+  if (e instanceof UnsupportedEncodingError) return new LambdaError('UnsupportedMediaTypeException', e.message, 415);
+  if (e instanceof BadEncodingError) return new LambdaError('InvalidRequestContentException', e.message, 400);
+  if (e instanceof ShuttingDownError) return new LambdaError('ServiceException', e.message, 503, { 'retry-after': '1', connection: 'close' });
   gw.observer.log.error({ err: (e as Error)?.stack ?? String(e) }, 'internal error answering a Lambda request');
   return new LambdaError('ServiceException', 'internal error', 500);
 }

@@ -53,8 +53,11 @@ export async function functionUrl(gw: Gateway, fns: Functions | undefined, req: 
 function httpEvent(req: GatewayRequest, url: URL, rawPath: string, body: Buffer, sourceIp: string, now: number) {
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(req.headers)) if (!k.startsWith(':') && v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
-  const query: Record<string, string> = {};
-  for (const [k, v] of url.searchParams) query[k] = k in query ? `${query[k]},${v}` : v;
+  // Built from entries: a parameter named __proto__ or constructor is a field like any other, and no
+  // inherited property is taken for a value given before.
+  const params = new Map<string, string>();
+  for (const [k, v] of url.searchParams) params.set(k, params.has(k) ? `${params.get(k)},${v}` : v);
+  const query: Record<string, string> = Object.fromEntries(params);
   const cookies = headers.cookie?.split(/;\s*/).filter(Boolean);
   delete headers.cookie;
   const text = body.toString('utf8');
