@@ -215,7 +215,12 @@ export class Gateway {
     res.once('finish', () => this.answered(req, res, info, started));
     const gone = new AbortController(); // the client went away
     const ac = new AbortController(); // the client went away, or the gateway is shutting down
-    const abort = () => ac.abort();
+    const abort = () => {
+      ac.abort();
+      // HTTP/1.1: the answer says the connection closes, so a client does not send another request
+      // on it (one pipelined behind this one would be dropped unanswered when the connection ends).
+      if (!res.headersSent && 'shouldKeepAlive' in res) res.shouldKeepAlive = false;
+    };
     const leave = () => (gone.abort(), ac.abort());
     res.once('close', leave);
     this.shutdown.signal.addEventListener('abort', abort, { once: true });

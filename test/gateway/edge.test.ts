@@ -273,6 +273,26 @@ describe.each(ENGINES)('on the $name engine', ({ name, factory: engine }) => {
       await expect(fetch(`${t.url}/healthz`)).rejects.toThrow();
       expect(await count(t, 'events')).toBe(1);
     });
+
+    it('answers the in-flight request with Connection: close, so no request pipelined behind it is taken and left unanswered', async () => {
+      t = await startGateway({}, { engine });
+      await post(`${t.url}/v1/streams`, { name: 'events', partitions: 1 });
+      const body = JSON.stringify([{ a: 1 }]);
+      const socket = await openUpload(t.url, '/v1/streams/events/records', body.length, body.slice(0, 5));
+      await waitUntil(() => t!.gw.admission.stats.inflightBytes > 0);
+      const closing = t.gw.close();
+      const answer = new Promise<string>((resolve) => {
+        let text = '';
+        socket.on('data', (d) => (text += d));
+        socket.on('close', () => resolve(text));
+      });
+      const next = `POST /v1/streams/events/records HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+      socket.write(`${body.slice(5)}${next}`); // a second append pipelined behind the first
+      const answers = (await answer).split(/(?=HTTP\/1\.1 )/);
+      expect(answers.map((a) => [a.split('\r\n')[0], /\r\nConnection: (\S+)\r\n/i.exec(a)?.[1]])).toEqual([['HTTP/1.1 200 OK', 'close']]); // the client knows to send it again elsewhere
+      await closing;
+      expect(await count(t, 'events')).toBe(1);
+    });
   });
 });
 

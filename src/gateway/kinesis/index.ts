@@ -7,7 +7,7 @@ import { OPEN_PRINCIPAL, can, internalRefusal, type Principal } from '../auth/sc
 import { verifyRequest } from '../auth/sigv4.js';
 import { readBody } from '../body.js';
 import {
-  BadEncodingError, ClientAbortedError, isBodyTimeout, isOverloaded, isOverShare, isPayloadTooLarge, isRateLimited, isTooManyRecords, UnsupportedEncodingError,
+  BadEncodingError, ClientAbortedError, isBodyTimeout, isOverloaded, isOverShare, isPayloadTooLarge, isRateLimited, isTooManyRecords, ShuttingDownError, UnsupportedEncodingError,
 } from '../errors.js';
 import type { Gateway } from '../gateway.js';
 import { discardUnreadBody, type GatewayRequest, type GatewayResponse } from '../request.js';
@@ -78,6 +78,7 @@ export class KinesisApi {
         return discardUnreadBody(req);
       }
       const op = operationOf(String(target));
+      if (this.gw.closing) throw new ShuttingDownError();
       const info = this.gw.requestInfo(req);
       if (info) info.route = `kinesis:${String(target).slice(TARGET_PREFIX.length)}`;
       const body = await readBody(req, { maxBytes: MAX_KINESIS_BODY_BYTES, timeoutMs: this.gw.options.bodyTimeoutMs }, this.gw.admission, address);
@@ -140,5 +141,6 @@ function toKinesisError(e: unknown): KinesisError {
   if (isPayloadTooLarge(e) || isTooManyRecords(e)) return new KinesisError('ValidationException', e.message);
   if (isBodyTimeout(e)) return new KinesisError('RequestTimeout', e.message, 408);
   if (e instanceof UnsupportedEncodingError || e instanceof BadEncodingError) return new KinesisError('InvalidArgumentException', e.message);
+  if (e instanceof ShuttingDownError) return new KinesisError('ServiceUnavailable', e.message, 503, { 'retry-after': '1', connection: 'close' });
   return new KinesisError('InternalFailure', 'internal error', 500);
 }

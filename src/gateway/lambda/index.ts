@@ -3,7 +3,7 @@
 // ListFunctions and GetFunction. SigV4 as for Kinesis, or an API key; the caller needs `invoke` on
 // `function:<name>` (admin on `*` will do). Errors are Lambda's: x-amzn-ErrorType and {Type, message}.
 import { isUtf8 } from 'node:buffer';
-import { ClientAbortedError } from '../errors.js';
+import { ClientAbortedError, ShuttingDownError } from '../errors.js';
 import { can, type Principal } from '../auth/scopes.js';
 import { presentedKey } from '../auth/api-keys.js';
 import { verifyRequest } from '../auth/sigv4.js';
@@ -32,6 +32,7 @@ export class LambdaApi {
     let reserved = 0;
     const address = req.socket?.remoteAddress ?? 'unknown';
     try {
+      if (this.gw.closing) throw new ShuttingDownError();
       const fns = this.functions();
       if (!fns) throw new LambdaError('ResourceNotFoundException', 'no functions are configured (sluice.config.ts: functions)', 404);
       const rest = path.slice(LAMBDA_PREFIX.length).replace(/^\/+/, '');
