@@ -8,6 +8,8 @@ export const DEFAULT_PARTITIONS = 4;
 export const DEFAULT_RETENTION_MS = 7 * 24 * 60 * 60 * 1000; // 7 days, as Kinesis' maximum default
 export const DEFAULT_DEDUP_WINDOW_MS = 2 * 60 * 1000; // 2 minutes, as JetStream's duplicate window
 export const MAX_PARTITIONS = 1024;
+/** The longest retention or de-duplication window: 100 years (JetStream counts durations in int64 nanoseconds, up to ~292 years). */
+export const MAX_DURATION_MS = 100 * 365 * 24 * 60 * 60 * 1000;
 
 export interface StreamOptions {
   /** Number of partitions; fixed for the stream's life. Default DEFAULT_PARTITIONS (4). */

@@ -6,6 +6,7 @@ import {
   DEFAULT_DEDUP_WINDOW_MS,
   DEFAULT_PARTITIONS,
   DEFAULT_RETENTION_MS,
+  MAX_DURATION_MS,
   MAX_PARTITIONS,
   type EncodedBatch,
   type StreamOptions,
@@ -25,8 +26,8 @@ export function checkStreamName(name: string): void {
 
 /** Merges defaults into stream options and validates each field. */
 export function checkRetention(retentionMs: unknown): number {
-  if (!Number.isInteger(retentionMs) || (retentionMs as number) < 1000) {
-    throw new InvalidArgumentError(`retentionMs must be an integer of at least 1000, got ${retentionMs}`, 'retentionMs');
+  if (!Number.isInteger(retentionMs) || (retentionMs as number) < 1000 || (retentionMs as number) > MAX_DURATION_MS) {
+    throw new InvalidArgumentError(`retentionMs must be an integer from 1000 to ${MAX_DURATION_MS} (100 years), got ${retentionMs}`, 'retentionMs');
   }
   return retentionMs as number;
 }
@@ -41,8 +42,8 @@ export function resolveStreamOptions(options: StreamOptions = {}): Required<Omit
     throw new InvalidArgumentError(`partitions must be an integer from 1 to ${MAX_PARTITIONS}, got ${o.partitions}`, 'partitions');
   }
   checkRetention(o.retentionMs);
-  if (!Number.isInteger(o.dedupWindowMs) || o.dedupWindowMs < 0) {
-    throw new InvalidArgumentError(`dedupWindowMs must be a non-negative integer, got ${o.dedupWindowMs}`, 'dedupWindowMs');
+  if (!Number.isInteger(o.dedupWindowMs) || o.dedupWindowMs < 0 || o.dedupWindowMs > MAX_DURATION_MS) {
+    throw new InvalidArgumentError(`dedupWindowMs must be an integer from 0 to ${MAX_DURATION_MS} (100 years), got ${o.dedupWindowMs}`, 'dedupWindowMs');
   }
   if (o.segmentBytes !== undefined && (!Number.isInteger(o.segmentBytes) || o.segmentBytes < MIN_SEGMENT_BYTES)) {
     throw new InvalidArgumentError(`segmentBytes must be an integer of at least ${MIN_SEGMENT_BYTES}, got ${o.segmentBytes}`, 'segmentBytes');

@@ -66,6 +66,13 @@ export function engineConformance(name: string, harness: EngineHarness): void {
         await engine.createStream('...');
         await expect(engine.createStream('b', { partitions: 0 })).rejects.toThrow(/partitions must be an integer from 1 to 1024, got 0/);
         await expect(engine.createStream('b', { retentionMs: 5 })).rejects.toBeInstanceOf(InvalidArgumentError);
+        // Past 100 years JetStream's int64 nanoseconds are near; 1e300 is an integer to JavaScript.
+        await expect(engine.createStream('b', { retentionMs: 1e300 })).rejects.toThrow('retentionMs must be an integer from 1000 to 3153600000000 (100 years), got 1e+300');
+        await expect(engine.createStream('b', { dedupWindowMs: 8.64e15 })).rejects.toThrow('dedupWindowMs must be an integer from 0 to 3153600000000 (100 years), got 8640000000000000');
+        await expect(engine.updateStream('a', { retentionMs: 2 ** 53 - 1 })).rejects.toBeInstanceOf(InvalidArgumentError);
+        await engine.createStream('b', { retentionMs: 3_153_600_000_000, dedupWindowMs: 3_153_600_000_000 });
+        const [first, again] = await engine.append('b', [{ value: enc(1), id: 'once' }, { value: enc(1), id: 'once' }]);
+        expect(again).toEqual({ ...offsetOf(first!), duplicate: true });
         await expect(engine.append('missing', [{ value: enc(1) }])).rejects.toBeInstanceOf(StreamNotFoundError);
       });
     });
@@ -229,7 +236,7 @@ export function engineConformance(name: string, harness: EngineHarness): void {
         expect((await engine.describeStream('s')).retentionMs).toBe(60_000);
         await engine.enforceRetention();
         expect((await engine.read('s', 1, 0, 10)).records.map((r) => [r.offset, dec(r.value)])).toEqual([[offsetOf(kept!).offset, 'new']]);
-        await expect(engine.updateStream('s', { retentionMs: 10 })).rejects.toThrow(/retentionMs must be an integer of at least 1000, got 10/);
+        await expect(engine.updateStream('s', { retentionMs: 10 })).rejects.toThrow(/retentionMs must be an integer from 1000 to 3153600000000 \(100 years\), got 10/);
         await expect(engine.updateStream('missing', { retentionMs: 60_000 })).rejects.toBeInstanceOf(StreamNotFoundError);
         expect((await engine.describeStream('s')).retentionMs).toBe(60_000);
       });
