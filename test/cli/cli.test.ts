@@ -143,7 +143,7 @@ describe('sluice dev, streams, put and tail', () => {
     const info = await engine.describeStream('views');
     expect(info.partitionInfo.reduce((n, p) => n + p.next, 0)).toBe(1235);
     await engine.close();
-  }, 60_000); // (five real processes: on a loaded machine a start alone can take 10 s)
+  }, 180_000); // (five real processes: on a loaded machine a start alone can take 10 s)
 
   it('put refuses a malformed line before sending anything, and reports an unreachable gateway', async () => {
     const dir = tempDir();
@@ -258,5 +258,5 @@ describe('sluice invoke, logs and functions', () => {
     const json = JSON.parse((await sluice(['functions', 'describe', 'greet', '--json', '--url', url], dir)).stdout);
     expect(json.metrics).toMatchObject({ Invocations: 4, Errors: 1, Throttles: 0, IteratorAge: null });
     expect((await sluice(['functions', 'list', '--url', url], dir)).stdout).toBe('greet\tthread\t./greet.ts\tinvocations 4\terrors 1\n');
-  }, 60_000);
+  }, 180_000); // ~14 CLI processes one after another, each a cold start of node and tsx
 });

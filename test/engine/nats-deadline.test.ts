@@ -64,8 +64,8 @@ describe('nats requests released at the policy deadline', () => {
       // The policies decide the retry (counted), and the engine refuses it before anything is sent.
       expect(d.stats).toMatchObject({ calls: 1, retries: 1, attempts: 2, failures: 1 });
       expect(giveUps.map((g) => [g.reason, g.attempts])).toEqual([['not-retriable', 2]]);
-      await new Promise((r) => setTimeout(r, 100)); // the released update lands
-      const e = await raw.get('k');
+      let e = await raw.get('k'); // the released update lands, once the resumed server has read it
+      for (const end = Date.now() + 10_000; e?.revision !== rev + 1 && Date.now() < end; e = await raw.get('k')) await new Promise((r) => setTimeout(r, 20));
       expect({ value: e?.string(), revision: e?.revision }).toEqual({ value: 'v1', revision: rev + 1 });
     } finally {
       cleanup();

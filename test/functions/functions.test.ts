@@ -82,7 +82,9 @@ describe('the Lambda Invoke API through @aws-sdk/client-lambda', () => {
   it('throttles a synchronous invocation past the function\'s concurrency with TooManyRequestsException (429)', async () => {
     const { lambda, fns, gw } = await stack({ slow: { handler: './slow.ts', concurrency: 1, timeout: '10s' } });
     const first = lambda.send(new InvokeCommand({ FunctionName: 'slow', Payload: Buffer.from('{"ms":2500}') })); // past the SDK's own retries of a 429
-    for (let i = 0; i < 100 && fns.get('slow').slots.inFlight === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    for (const end = Date.now() + 15_000; fns.get('slow').slots.inFlight === 0; await new Promise((r) => setTimeout(r, 10))) {
+      if (Date.now() > end) throw new Error('the first invocation never held the slot');
+    }
     // (A client that does not retry: the default one retries a 429 for up to ~3 s, and might outwait the first call.)
     const once = new LambdaClient({ endpoint: gw.url, region: 'us-east-1', credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'secret' }, maxAttempts: 1 });
     const second = await once.send(new InvokeCommand({ FunctionName: 'slow', Payload: Buffer.from('{}') })).catch((e: Error & { $metadata: { httpStatusCode: number } }) => `${e.name} ${e.$metadata.httpStatusCode}`);

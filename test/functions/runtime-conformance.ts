@@ -15,7 +15,10 @@ import { tempDir } from '../support/tmp.js';
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 const LOG_STREAM = /^(\d{4})\/(\d{2})\/(\d{2})\/\[\$LATEST\][0-9a-f]{32}$/;
 /** How far past its deadline an invocation may end. */
-const DEADLINE_SLACK_MS = 150;
+// How late a deadline's end may be seen on a loaded 2-core machine (the handler, on a core of its
+// own in `while (true)`, leaves one for the test and the other file): it shows the handler was not
+// left to run, not the timer's precision (its lower bound is the proof of the deadline).
+const DEADLINE_SLACK_MS = 1000;
 /** A timer may fire up to a millisecond before performance.now() says its time has passed (libuv counts from the loop's cached time). */
 const TIMER_EARLY_MS = 2;
 
@@ -121,8 +124,8 @@ export function runtimeConformance(name: string, factory: RuntimeFactory): void 
         expect(performance.now() - t).toBeGreaterThanOrEqual(290);
         await new Promise((r) => setTimeout(r, 350)); // let the next timer start on an empty loop
         t = performance.now();
-        expect(okResult(await rt.invoke(request({ mode: 'linger', wait: false })))).toBe('answered');
-        expect(performance.now() - t).toBeLessThan(200);
+        expect(okResult(await rt.invoke(request({ mode: 'linger', wait: false, lingerMs: 5000 })))).toBe('answered');
+        expect(performance.now() - t).toBeLessThan(2500); // answered before the 5 s timer it left
       });
 
       it('results are serialised as Lambda does: undefined is null, text and numbers as JSON, a non-async handler its return value', async () => {
@@ -213,9 +216,11 @@ export function runtimeConformance(name: string, factory: RuntimeFactory): void 
       it('getRemainingTimeInMillis() counts down to the deadline', async () => {
         const rt = make('context.ts', { timeoutMs: 2500 });
         await rt.warm(1);
+        const t = performance.now();
         const { remainingMs } = okResult(await rt.invoke(request({}))) as { remainingMs: number };
+        const took = performance.now() - t;
         expect(remainingMs).toBeLessThanOrEqual(2500);
-        expect(remainingMs).toBeGreaterThan(2500 - DEADLINE_SLACK_MS);
+        expect(remainingMs).toBeGreaterThanOrEqual(2500 - took - 5); // no more gone than the call took
       });
     });
 
@@ -263,7 +268,7 @@ export function runtimeConformance(name: string, factory: RuntimeFactory): void 
       it('an uncaught exception after an invocation ended retires the worker; the next runs on a fresh one, with the line', async () => {
         const rt = make('crash.ts');
         const first = okResult(await rt.invoke(request({ mode: 'after' }))) as { logStreamName: string };
-        await new Promise((r) => setTimeout(r, 200));
+        for (const end = Date.now() + 10_000; rt.stats.workers !== 0 && Date.now() < end; ) await new Promise((r) => setTimeout(r, 10)); // its timer throws 10 ms after
         expect(rt.stats).toMatchObject({ workers: 0, replaced: 1 });
         const next = await rt.invoke(request({}));
         expect((okResult(next) as { logStreamName: string }).logStreamName).not.toBe(first.logStreamName);
@@ -455,7 +460,7 @@ export function runtimeConformance(name: string, factory: RuntimeFactory): void 
         await rt.warm(3);
         const t = performance.now();
         const runs = (await Promise.all([0, 1, 2].map((i) => rt.invoke(request({ ms: 300, tag: `t${i}` }))))).map(okResult) as { start: number; end: number; logStreamName: string }[];
-        expect(performance.now() - t).toBeLessThan(600);
+        expect(performance.now() - t).toBeLessThan(900); // one after another would take 900 ms
         expect(Math.max(...runs.map((r) => r.start))).toBeLessThan(Math.min(...runs.map((r) => r.end))); // all overlap
         expect(new Set(runs.map((r) => r.logStreamName)).size).toBe(3);
         expect(rt.stats).toMatchObject({ workers: 3, busy: 0 });
