@@ -17,7 +17,10 @@ export interface BodyLimits {
 
 /** A body held in memory, with the admission bytes to release when done. */
 export interface Body {
+  /** The body decoded (gunzipped when sent with Content-Encoding: gzip). */
   data: Buffer;
+  /** The bytes as sent: what a signature's payload hash covers. */
+  raw: Buffer;
   reserved: number;
 }
 
@@ -37,14 +40,14 @@ export async function readBody(req: GatewayRequest, limits: BodyLimits, admissio
       if (n > reserved) reserve(n - reserved);
     });
     const encoding = String(req.headers['content-encoding'] ?? 'identity').toLowerCase();
-    if (encoding === 'identity') return { data: raw, reserved };
+    if (encoding === 'identity') return { data: raw, raw, reserved };
     if (encoding !== 'gzip') throw new UnsupportedEncodingError(encoding);
     const data = await gunzip(raw, { maxOutputLength: limits.maxBytes }).catch((e: NodeJS.ErrnoException) => {
       if (e.code === 'ERR_BUFFER_TOO_LARGE' || e instanceof RangeError) throw new PayloadTooLargeError(limits.maxBytes, true);
       throw new BadEncodingError(e.message);
     });
     reserve(data.length);
-    return { data, reserved };
+    return { data, raw, reserved };
   } catch (e) {
     admission.release(client, reserved);
     throw e;

@@ -162,6 +162,32 @@ describe.each(ENGINES)('on the $name engine', ({ factory: engine }) => {
       for (const c of [stranger, wrong, reader]) c.destroy();
     });
 
+    it('binds a signature to the body sent: another body under the same signed headers, UNSIGNED-PAYLOAD and another service\'s scope are refused, nothing stored', async () => {
+      await kinesis.send(new CreateStreamCommand({ StreamName: 'signed', ShardCount: 1 }));
+      const put = (c: KinesisClient) => c.send(new PutRecordCommand({ StreamName: 'signed', PartitionKey: 'k', Data: Buffer.from('good') }));
+      // After signing (the deserialize step runs later): the body a proxy or a sniffer could swap, its length unchanged.
+      const swapped = client(CREDS);
+      swapped.middlewareStack.add((next) => async (args) => {
+        const req = args.request as { body: string };
+        req.body = req.body.replace(Buffer.from('good').toString('base64'), Buffer.from('evil').toString('base64'));
+        return next(args);
+      }, { step: 'deserialize' });
+      await expectError(put(swapped), 'InvalidSignatureException', /does not match the signature you provided/);
+      // Before signing: the signer then signs 'UNSIGNED-PAYLOAD' in place of the body's hash.
+      const unsigned = client(CREDS);
+      unsigned.middlewareStack.add((next) => async (args) => {
+        (args.request as { headers: Record<string, string> }).headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
+        return next(args);
+      }, { step: 'build' });
+      await expectError(put(unsigned), 'InvalidSignatureException', /does not match the signature you provided/);
+      const sts = new KinesisClient({ endpoint: t.url, region: 'us-east-1', credentials: CREDS, maxAttempts: 1, signingName: 'sts' } as ConstructorParameters<typeof KinesisClient>[0]);
+      await expectError(put(sts), 'InvalidSignatureException', "Credential should be scoped to correct service: 'kinesis'.");
+      for (const c of [swapped, unsigned, sts]) c.destroy();
+      await put(kinesis);
+      const it = await kinesis.send(new GetShardIteratorCommand({ StreamName: 'signed', ShardId: 'shardId-000000000000', ShardIteratorType: 'TRIM_HORIZON' }));
+      expect((await kinesis.send(new GetRecordsCommand({ ShardIterator: it.ShardIterator }))).Records?.map((r) => dec(r.Data))).toEqual(['good']);
+    });
+
     it('refuses writes to a pipeline\'s internal stream (_sluice.*) even to an admin key, and stores nothing', async () => {
       await t.engine.createStream('_sluice.p.k1', { partitions: 1 });
       const refusal = "stream '_sluice.p.k1' is internal to Sluice (pipelines write it): clients may not write it";

@@ -51,21 +51,27 @@ const SIGNATURE_MISMATCH = 'The request signature we calculated does not match t
  * open gateway accepts any signature, except one made with a function's own key pair: that holds
  * (a function acts within its permissions even under `sluice dev`).
  */
-export function verifyRequest(gw: { open: boolean; accessKeys: ReadonlyMap<string, Principal>; clock: { now(): number }; isAdded(id: string | undefined): boolean }, req: { method?: string; url?: string; headers: SignedRequest['headers'] }, body: Buffer): Principal | SigV4Failure {
+export function verifyRequest(gw: { open: boolean; accessKeys: ReadonlyMap<string, Principal>; clock: { now(): number }; isAdded(id: string | undefined): boolean }, req: { method?: string; url?: string; headers: SignedRequest['headers'] }, body: Buffer, service: string): Principal | SigV4Failure {
   if (gw.open) {
     const auth = req.headers['authorization'];
     const accessKey = typeof auth === 'string' ? /Credential=([^/]+)\//.exec(auth)?.[1] : undefined;
     const signer = accessKey === undefined ? undefined : gw.accessKeys.get(accessKey);
     if (!signer || !gw.isAdded(signer.id)) return OPEN;
   }
-  return verifySigV4({ method: req.method ?? 'POST', url: req.url ?? '/', headers: req.headers, body }, gw.accessKeys, gw.clock.now());
+  return verifySigV4({ method: req.method ?? 'POST', url: req.url ?? '/', headers: req.headers, body }, gw.accessKeys, gw.clock.now(), service);
 }
 
-/** Returns the principal whose key signed the request, or why the signature is not accepted. */
-export function verifySigV4(req: SignedRequest, byAccessKey: ReadonlyMap<string, Principal>, now: number): Principal | SigV4Failure {
+/**
+ * Returns the principal whose key signed the request, or why the signature is not accepted. The
+ * payload hash is the body's own, whatever x-amz-content-sha256 says (a JSON API signs its body:
+ * taking the header's word let a captured signature carry any body of the same length, and
+ * UNSIGNED-PAYLOAD any body at all); the scope must name the API's service.
+ */
+export function verifySigV4(req: SignedRequest, byAccessKey: ReadonlyMap<string, Principal>, now: number, service: string): Principal | SigV4Failure {
   const parsed = parseAuthorization(req);
   if ('reason' in parsed) return parsed;
-  const payload = header(req, 'x-amz-content-sha256') ?? sha256(req.body);
+  if (parsed.service !== service) return { code: 'InvalidSignatureException', message: `Credential should be scoped to correct service: '${service}'.`, reason: 'badSignature' };
+  const payload = sha256(req.body);
   const result = check(req, parsed, canonicalQuery(queryOf(req.url)), payload, byAccessKey, now);
   return 'reason' in result ? result : result.principal;
 }

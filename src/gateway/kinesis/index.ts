@@ -84,7 +84,7 @@ export class KinesisApi {
       const body = await readBody(req, { maxBytes: MAX_KINESIS_BODY_BYTES, timeoutMs: this.gw.options.bodyTimeoutMs }, this.gw.admission, address);
       reserved = body.reserved;
       const json = parseBody(body.data);
-      const principal = this.authenticate(req, body.data);
+      const principal = this.authenticate(req, body.raw);
       const call = { ...this.callOf(principal, checkInput(json, op.input), address), info: this.gw.requestInfo(req) };
       send(res, 200, await op.run(call), headers);
     } catch (e) {
@@ -117,7 +117,7 @@ export class KinesisApi {
   }
 
   private authenticate(req: GatewayRequest, body: Buffer): Principal {
-    const result = verifyRequest(this.gw, req, body);
+    const result = verifyRequest(this.gw, req, body, 'kinesis');
     if ('code' in result) {
       throw new KinesisError(result.code, result.message, result.code === 'MissingAuthenticationTokenException' ? 403 : 400);
     }

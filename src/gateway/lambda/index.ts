@@ -39,7 +39,7 @@ export class LambdaApi {
       const [rawName, action, extra] = rest.split('/');
       const body = await readBody(req, { maxBytes: SYNC_PAYLOAD_LIMIT, timeoutMs: this.gw.options.bodyTimeoutMs }, this.gw.admission, address);
       reserved = body.reserved;
-      const principal = this.authenticate(req, body.data);
+      const principal = this.authenticate(req, body.raw);
       const info = this.gw.requestInfo(req);
       if (!rawName) {
         if (req.method !== 'GET') throw new LambdaError('InvalidRequestContentException', `${req.method} is not an operation on ${LAMBDA_PREFIX}/`);
@@ -96,7 +96,7 @@ export class LambdaApi {
   /** SigV4 (service lambda) or, for Sluice's own clients, an API key. */
   private authenticate(req: GatewayRequest, body: Buffer): Principal {
     if (presentedKey(req.headers) !== undefined && !String(req.headers['authorization'] ?? '').startsWith('AWS4-')) return this.gw.principalOf(req);
-    const result = verifyRequest(this.gw, req, body);
+    const result = verifyRequest(this.gw, req, body, 'lambda');
     if ('code' in result) {
       throw new LambdaError(result.code, result.message, 403);
     }
