@@ -180,7 +180,7 @@ describe.each(ENGINES)('on the $name engine', ({ factory: engine }) => {
         return next(args);
       }, { step: 'build' });
       await expectError(put(unsigned), 'InvalidSignatureException', /does not match the signature you provided/);
-      const sts = new KinesisClient({ endpoint: t.url, region: 'us-east-1', credentials: CREDS, maxAttempts: 1, signingName: 'sts' } as ConstructorParameters<typeof KinesisClient>[0]);
+      const sts = new KinesisClient({ endpoint: t.url, region: 'us-east-1', credentials: CREDS, maxAttempts: 1, signingName: 'sts' } as NonNullable<ConstructorParameters<typeof KinesisClient>[0]>);
       await expectError(put(sts), 'InvalidSignatureException', "Credential should be scoped to correct service: 'kinesis'.");
       for (const c of [swapped, unsigned, sts]) c.destroy();
       await put(kinesis);
