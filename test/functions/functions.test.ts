@@ -15,6 +15,8 @@ import { functionsSchema, type FunctionConfig } from '../../src/functions/config
 import { threadRuntime } from '../../src/functions/runtime/thread.js';
 import { processRuntime } from '../../src/functions/runtime/process.js';
 import type { RuntimeFactory } from '../../src/functions/runtime/types.js';
+import { createApiKey } from '../../src/gateway/auth/api-keys.js';
+import type { Principal } from '../../src/gateway/auth/scopes.js';
 import { Gateway } from '../../src/gateway/gateway.js';
 import { Observer } from '../../src/observe/observer.js';
 import { allRecords } from '../support/engines.js';
@@ -26,10 +28,10 @@ afterEach(async () => {
   for (const c of closers.splice(0).reverse()) await c();
 });
 
-async function stack(functions: Record<string, FunctionConfig>, clock: Clock = systemClock) {
+async function stack(functions: Record<string, FunctionConfig>, clock: Clock = systemClock, principals: Principal[] = []) {
   const engine = new SqliteEngine({ dataDir: tempDir(), retentionIntervalMs: 0 });
   const observer = new Observer({ clock });
-  const gw = new Gateway(engine, { port: 0 }, systemClock, observer);
+  const gw = new Gateway(engine, { port: 0, principals }, systemClock, observer);
   await gw.listen();
   const fns = await Functions.start({
     engine, functions: functionsSchema.parse(functions), baseDir: FIXTURES, gatewayUrl: gw.url, region: 'us-east-1', observer, clock,
@@ -240,6 +242,35 @@ describe('schedule triggers', () => {
 });
 
 describe('function URLs', () => {
+  it("take a key with invoke and do not hand it to the handler; reading a function's configuration and logs wants read, which invoke does not give", async () => {
+    const [invoker, reader] = [createApiKey('invoker'), createApiKey('reader')];
+    const { gw } = await stack({ echo: { handler: './echo.ts', url: { auth: 'key' }, environment: { DB_PASSWORD: 'hunter2' } }, open: { handler: './echo.ts', url: { auth: 'none' } } }, systemClock, [
+      { id: 'invoker', apiKeyHash: invoker.hash, scopes: { 'function:echo': ['invoke'] } },
+      { id: 'reader', apiKeyHash: reader.hash, scopes: { 'function:echo': ['read'] } },
+    ]);
+    const call = async (path: string, headers: Record<string, string>) => {
+      const r = await fetch(`${gw.url}${path}`, { headers });
+      return [r.status, await r.json()] as [number, any];
+    };
+    // The scheme is case-insensitive; the key (either header) never reaches the event.
+    for (const headers of [{ authorization: `Bearer ${invoker.key}` }, { authorization: `bearer ${invoker.key}` }, { 'x-api-key': invoker.key }]) {
+      const [status, event] = await call('/fn/echo/x', { ...headers, 'x-trace': 't1' });
+      expect([status, event.headers['x-trace'], event.headers.authorization, event.headers['x-api-key']]).toEqual([200, 't1', undefined, undefined]);
+    }
+    expect((await call('/fn/echo/x', { authorization: `Bearer ${reader.key}` }))[0]).toBe(403);
+    // A public URL's headers are the caller's own: they go as sent.
+    expect((await call('/fn/open/x', { authorization: 'Bearer their-own-token' }))[1].headers.authorization).toBe('Bearer their-own-token');
+    // The configuration (its environment) and every invocation's logs: read, not invoke.
+    const refused = { error: { code: 'Forbidden', message: "key 'invoker' may not read function 'echo'", stream: 'function:echo', action: 'read' } };
+    for (const path of ['/v1/functions/echo', '/v1/functions/echo/logs']) expect(await call(path, { authorization: `Bearer ${invoker.key}` })).toEqual([403, refused]);
+    expect((await call('/v1/functions', { authorization: `Bearer ${invoker.key}` }))[1]).toEqual({ functions: [] });
+    expect((await call('/v1/functions/echo', { authorization: `Bearer ${reader.key}` }))[1]).toMatchObject({ name: 'echo' });
+    const getFunction = (key: string) => call('/2015-03-31/functions/echo', { authorization: `Bearer ${key}` });
+    expect(await getFunction(invoker.key)).toEqual([403, { Type: 'User', message: 'User: invoker is not authorized to perform: lambda:GetFunction on resource: function:echo' }]);
+    expect((await getFunction(reader.key))[1].Configuration.Environment).toEqual({ Variables: { DB_PASSWORD: 'hunter2' } });
+    expect((await call('/v1/functions/echo/logs', { authorization: `Bearer ${reader.key}` }))[0]).toBe(200);
+  });
+
   it('deliver an API Gateway v2 event and answer with the result; plain JSON is 200, a malformed result 502', async () => {
     const { gw } = await stack({ web: { handler: './url.ts', url: { auth: 'none' } } });
     const res = await fetch(`${gw.url}/fn/web/some/path?a=1&b=2`, { method: 'POST', body: 'hi there', headers: { cookie: 'c=3' } });

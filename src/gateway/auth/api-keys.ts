@@ -51,7 +51,7 @@ export class ApiKeys {
 /** The key from "Authorization: Bearer …" or "X-Api-Key". */
 export function presentedKey(headers: Record<string, string | string[] | undefined>): string | undefined {
   const auth = headers['authorization'];
-  if (typeof auth === 'string' && auth.startsWith('Bearer ')) return auth.slice(7).trim();
+  if (typeof auth === 'string' && /^bearer /i.test(auth)) return auth.slice(7).trim(); // the scheme is case-insensitive (RFC 9110)
   const x = headers['x-api-key'];
   return typeof x === 'string' ? x.trim() : undefined;
 }

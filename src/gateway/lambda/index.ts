@@ -44,11 +44,15 @@ export class LambdaApi {
       if (!rawName) {
         if (req.method !== 'GET') throw new LambdaError('InvalidRequestContentException', `${req.method} is not an operation on ${LAMBDA_PREFIX}/`);
         if (info) info.route = 'lambda:ListFunctions';
-        return send(res, 200, { Functions: fns.names().filter((n) => can(principal, `function:${n}`, 'invoke')).map((n) => functionConfiguration(fns.get(n))) });
+        return send(res, 200, { Functions: fns.names().filter((n) => can(principal, `function:${n}`, 'read')).map((n) => functionConfiguration(fns.get(n))) });
       }
       const given = nameOf(decoded(rawName));
       const { name } = given;
-      if (!can(principal, `function:${name}`, 'invoke')) throw new LambdaError('AccessDeniedException', `User: ${principal.id} is not authorized to perform: lambda:InvokeFunction on resource: function:${name}`, 403);
+      // GetFunction (the configuration, environment included) wants `read`; Invoke `invoke`.
+      const reading = action === undefined && req.method === 'GET';
+      if (!can(principal, `function:${name}`, reading ? 'read' : 'invoke')) {
+        throw new LambdaError('AccessDeniedException', `User: ${principal.id} is not authorized to perform: lambda:${reading ? 'GetFunction' : 'InvokeFunction'} on resource: function:${name}`, 403);
+      }
       // Functions have $LATEST only: a version or alias (in the name, or ?Qualifier=) names nothing.
       const asked = new URL(req.url ?? '/', 'http://gateway').searchParams.get('Qualifier') ?? undefined;
       if (given.qualifier !== undefined && asked !== undefined && given.qualifier !== asked) throw new LambdaError('InvalidParameterValueException', 'The derived qualifier from the function name does not match the specified qualifier.');

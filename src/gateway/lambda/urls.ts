@@ -16,6 +16,9 @@ import type { Functions } from '../../functions/functions.js';
 
 export const URL_PREFIX = '/fn/';
 
+/** Where a caller presents a Sluice key (auth/api-keys.ts presentedKey). */
+const CREDENTIAL_HEADERS = ['authorization', 'x-api-key'];
+
 /** Invokes the function a function URL names with the request as its event, and answers with its result. */
 export async function functionUrl(gw: Gateway, fns: Functions | undefined, req: GatewayRequest, res: GatewayResponse, url: URL): Promise<void> {
   const rest = url.pathname.slice(URL_PREFIX.length);
@@ -23,7 +26,8 @@ export async function functionUrl(gw: Gateway, fns: Functions | undefined, req: 
   const name = decoded(slash < 0 ? rest : rest.slice(0, slash));
   const entry = fns?.names().includes(name) ? fns.get(name) : undefined;
   if (!entry) throw new HttpError(404, 'FunctionNotFound', `no function '${name}' has a URL here`, { function: name });
-  if ((entry.config.url?.auth ?? 'key') === 'key') {
+  const keyed = (entry.config.url?.auth ?? 'key') === 'key';
+  if (keyed) {
     const principal = gw.principalOf(req);
     if (!can(principal, `function:${name}`, 'invoke')) throw new ForbiddenError(`key '${principal.id}' may not invoke function '${name}'`, `function:${name}`, 'invoke');
   }
@@ -32,7 +36,7 @@ export async function functionUrl(gw: Gateway, fns: Functions | undefined, req: 
   try {
     const info = gw.requestInfo(req);
     if (info) info.route = `fn:${name}`;
-    const event = httpEvent(req, url, slash < 0 ? '/' : rest.slice(slash), body.data, address, gw.clock.now());
+    const event = httpEvent(req, url, slash < 0 ? '/' : rest.slice(slash), body.data, address, gw.clock.now(), keyed);
     const invocation = await fns!.invoke(name, JSON.stringify(event));
     const outcome = invocation!.outcome;
     if (!outcome.ok) return sendJson(res, 502, { message: 'Internal Server Error' });
@@ -50,9 +54,13 @@ export async function functionUrl(gw: Gateway, fns: Functions | undefined, req: 
 }
 
 /** The API Gateway HTTP API payload 2.0 event of a request. */
-function httpEvent(req: GatewayRequest, url: URL, rawPath: string, body: Buffer, sourceIp: string, now: number) {
+function httpEvent(req: GatewayRequest, url: URL, rawPath: string, body: Buffer, sourceIp: string, now: number, keyed: boolean) {
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(req.headers)) if (!k.startsWith(':') && v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
+  // The key a keyed URL took is Sluice's credential, long-lived and good beyond this function: it is
+  // not handed to the handler (whose logs a reader of the function sees). A public URL's headers are
+  // the caller's own business and go as sent.
+  if (keyed) for (const name of CREDENTIAL_HEADERS) delete headers[name];
   // Built from entries: a parameter named __proto__ or constructor is a field like any other, and no
   // inherited property is taken for a value given before.
   const params = new Map<string, string>();

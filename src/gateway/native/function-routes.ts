@@ -25,10 +25,13 @@ function functionsOf(gw: Gateway): Functions {
   return gw.functions;
 }
 
-/** The caller may look at (and invoke) the function, and it exists. */
+/**
+ * The caller may look at the function (`read` on `function:<name>`: its configuration, environment
+ * included, and every invocation's logs — more than `invoke` gives, as in Lambda), and it exists.
+ */
 function authorizeFunction(gw: Gateway, ctx: RequestContext, name: string): Functions {
   const principal = gw.principalOf(ctx.req);
-  if (!can(principal, `function:${name}`, 'invoke')) throw new ForbiddenError(`key '${principal.id}' may not invoke function '${name}'`, `function:${name}`, 'invoke');
+  if (!can(principal, `function:${name}`, 'read')) throw new ForbiddenError(`key '${principal.id}' may not read function '${name}'`, `function:${name}`, 'read');
   const fns = functionsOf(gw);
   if (!fns.names().includes(name)) throw new HttpError(404, 'FunctionNotFound', `Function not found: ${name}`, { function: name });
   return fns;
@@ -37,7 +40,7 @@ function authorizeFunction(gw: Gateway, ctx: RequestContext, name: string): Func
 async function list(gw: Gateway, ctx: RequestContext) {
   const fns = functionsOf(gw);
   const principal = gw.principalOf(ctx.req);
-  sendJson(ctx.res, 200, { functions: await Promise.all(fns.names().filter((n) => can(principal, `function:${n}`, 'invoke')).map((n) => fns.describe(n))) });
+  sendJson(ctx.res, 200, { functions: await Promise.all(fns.names().filter((n) => can(principal, `function:${n}`, 'read')).map((n) => fns.describe(n))) });
 }
 
 async function describe(gw: Gateway, ctx: RequestContext) {
