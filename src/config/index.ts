@@ -105,7 +105,25 @@ const schema = z.strictObject({
       region: z.string().min(1).optional(),
     })
     .optional(),
-  auth: z.strictObject({ principals: z.array(principal) }).optional(),
+  auth: z
+    .strictObject({
+      principals: z.array(principal).superRefine((principals, ctx) => {
+        // One principal per id and per access key: a second would silently take the first's place
+        // (its key then refused), and ids fn-* are functions' own principals.
+        const seen = { id: new Map<string, number>(), accessKeyId: new Map<string, number>() };
+        principals.forEach((p, i) => {
+          if (p.id.startsWith('fn-')) ctx.addIssue({ code: 'custom', path: [i, 'id'], message: `'${p.id}': ids starting with fn- are functions' own principals` });
+          for (const field of ['id', 'accessKeyId'] as const) {
+            const v = p[field];
+            if (v === undefined) continue;
+            const first = seen[field].get(v);
+            if (first !== undefined) ctx.addIssue({ code: 'custom', path: [i, field], message: `'${v}' is principal ${first}'s ${field} too` });
+            else seen[field].set(v, i);
+          }
+        });
+      }),
+    })
+    .optional(),
   /** Pipelines that dev/start run (files relative to the config file). */
   dataflow: z
     .strictObject({

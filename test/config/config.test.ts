@@ -56,6 +56,16 @@ describe('configuration validation', () => {
     ]);
   });
 
+  it('refuses two principals of one id or one access key, and ids of the fn- functions keep for themselves', () => {
+    const p = (id: string, accessKeyId?: string) => ({ id, apiKeyHash: `sha256:${'0'.repeat(64)}`, ...(accessKeyId ? { accessKeyId, secretAccessKey: 's' } : {}), scopes: { '*': ['read'] } });
+    expect(issues({ auth: { principals: [p('ana', 'AKIDA'), p('bo', 'AKIDA'), p('ana'), p('fn-enrich')] } })).toEqual([
+      "auth.principals.1.accessKeyId: 'AKIDA' is principal 0's accessKeyId too",
+      "auth.principals.2.id: 'ana' is principal 0's id too",
+      "auth.principals.3.id: 'fn-enrich': ids starting with fn- are functions' own principals",
+    ]);
+    expect(issues({ auth: { principals: [p('ana', 'AKIDA'), p('bo', 'AKIDB')] } })).toEqual([]);
+  });
+
   it('accepts buckets with S3 names and names each bad one', () => {
     expect(validateConfig({ buckets: { uploads: {}, 'logs.2026-archive': {} } }).buckets).toEqual({ uploads: {}, 'logs.2026-archive': {} });
     expect(issues({ buckets: { Uploads: {}, ab: {}, metrics: {}, fine: { versioning: true } } })).toEqual([

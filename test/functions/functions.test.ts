@@ -253,7 +253,7 @@ describe('function URLs', () => {
       return [r.status, await r.json()] as [number, any];
     };
     // The scheme is case-insensitive; the key (either header) never reaches the event.
-    for (const headers of [{ authorization: `Bearer ${invoker.key}` }, { authorization: `bearer ${invoker.key}` }, { 'x-api-key': invoker.key }]) {
+    for (const headers of [{ authorization: `Bearer ${invoker.key}` }, { authorization: `bearer ${invoker.key}` }, { 'x-api-key': invoker.key }] as Record<string, string>[]) {
       const [status, event] = await call('/fn/echo/x', { ...headers, 'x-trace': 't1' });
       expect([status, event.headers['x-trace'], event.headers.authorization, event.headers['x-api-key']]).toEqual([200, 't1', undefined, undefined]);
     }
