@@ -110,7 +110,10 @@ describe('sluice start and configuration', () => {
     expect(r.stdout).toMatch(/^API key \(shown once; send as "Authorization: Bearer <key>"\):\n {2}sluice\.ingest\.[A-Za-z0-9_-]{43}\n/);
     expect(r.stdout).toMatch(/"apiKeyHash":"sha256:[0-9a-f]{64}","scopes":\{"events":\["write"\],"metrics-\*":\["read"\]\}/);
     const bad = await sluice(['keys', 'create', 'ingest', '--scope', 'events=delete'], tempDir());
-    expect(bad.code).toBe(2);
+    expect([bad.code, bad.stderr]).toEqual([2, "sluice: --scope 'events=delete': expected <pattern>=<read|write|admin|invoke>[,...], e.g. 'events=write' or 'function:*=invoke,read'\n"]);
+    const fn = await sluice(['keys', 'create', 'ops', '--scope', 'function:*=invoke,read'], tempDir());
+    expect(fn.stdout).toMatch(/"scopes":\{"function:\*":\["invoke","read"\]\}/);
+    expect((await sluice(['keys', 'create', 'fn-enrich', '--scope', 'x=read'], tempDir())).stderr).toBe("sluice: key id 'fn-enrich': ids starting with fn- are functions' own principals\n");
   });
 });
 

@@ -243,10 +243,11 @@ describe('schedule triggers', () => {
 
 describe('function URLs', () => {
   it("take a key with invoke and do not hand it to the handler; reading a function's configuration and logs wants read, which invoke does not give", async () => {
-    const [invoker, reader] = [createApiKey('invoker'), createApiKey('reader')];
+    const [invoker, reader, streams] = [createApiKey('invoker'), createApiKey('reader'), createApiKey('streams')];
     const { gw } = await stack({ echo: { handler: './echo.ts', url: { auth: 'key' }, environment: { DB_PASSWORD: 'hunter2' } }, open: { handler: './echo.ts', url: { auth: 'none' } } }, systemClock, [
       { id: 'invoker', apiKeyHash: invoker.hash, scopes: { 'function:echo': ['invoke'] } },
       { id: 'reader', apiKeyHash: reader.hash, scopes: { 'function:echo': ['read'] } },
+      { id: 'streams', apiKeyHash: streams.hash, scopes: { '*': ['read'], 'e*': ['read'] } }, // a stream reader: no function's secrets
     ]);
     const call = async (path: string, headers: Record<string, string>) => {
       const r = await fetch(`${gw.url}${path}`, { headers });
@@ -268,6 +269,9 @@ describe('function URLs', () => {
     const getFunction = (key: string) => call('/2015-03-31/functions/echo', { authorization: `Bearer ${key}` });
     expect(await getFunction(invoker.key)).toEqual([403, { Type: 'User', message: 'User: invoker is not authorized to perform: lambda:GetFunction on resource: function:echo' }]);
     expect((await getFunction(reader.key))[1].Configuration.Environment).toEqual({ Variables: { DB_PASSWORD: 'hunter2' } });
+    expect((await getFunction(streams.key))[0]).toBe(403);
+    expect((await call('/v1/functions/echo/logs', { authorization: `Bearer ${streams.key}` }))[0]).toBe(403);
+    expect((await call('/2015-03-31/functions/', { authorization: `Bearer ${streams.key}` }))[1]).toEqual({ Functions: [] });
     expect((await call('/v1/functions/echo/logs', { authorization: `Bearer ${reader.key}` }))[0]).toBe(200);
   });
 

@@ -1,4 +1,4 @@
-// Functions: every function the key may invoke, with its triggers, invocations, errors, throttles,
+// Functions: every function the key may read, with its triggers, invocations, errors, throttles,
 // duration, concurrency and how far its stream triggers are behind.
 import { getJson } from '../api.js';
 import { h } from '../dom.js';

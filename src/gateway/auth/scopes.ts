@@ -31,6 +31,22 @@ export function can(principal: Principal, stream: string, action: Action): boole
   return false;
 }
 
+/**
+ * What a principal may do with a function (decision 023). `read` (its configuration, environment
+ * included, and every invocation's logs) comes only from a `function:<pattern>` scope: a stream
+ * pattern such as `*` or `f*` with `read` is about streams and hands out no function's secrets.
+ * `invoke` and `admin` count from any pattern that matches `function:<name>`, as before.
+ */
+export function canFunction(principal: Principal, name: string, action: 'read' | 'invoke'): boolean {
+  const resource = `function:${name}`;
+  for (const [pattern, actions] of Object.entries(principal.scopes)) {
+    if (!matches(pattern, resource)) continue;
+    if (actions.includes('admin')) return true;
+    if (actions.includes(action) && (action === 'invoke' || pattern.startsWith('function:'))) return true;
+  }
+  return false;
+}
+
 /** The scope that lets a key read metrics, the observe API and the pipelines (`'$metrics': ['read']`); `admin` on `*` does too. */
 export const METRICS_SCOPE = '$metrics';
 

@@ -141,6 +141,6 @@ function toKinesisError(e: unknown): KinesisError {
   if (isPayloadTooLarge(e) || isTooManyRecords(e)) return new KinesisError('ValidationException', e.message);
   if (isBodyTimeout(e)) return new KinesisError('RequestTimeout', e.message, 408);
   if (e instanceof UnsupportedEncodingError || e instanceof BadEncodingError) return new KinesisError('InvalidArgumentException', e.message);
-  if (e instanceof ShuttingDownError) return new KinesisError('ServiceUnavailable', e.message, 503, { 'retry-after': '1', connection: 'close' });
+  if (e instanceof ShuttingDownError) return new KinesisError('ServiceUnavailable', e.message, 503, { 'retry-after': '1' }); // HTTP/1.1 answers say close while draining (gateway.ts)
   return new KinesisError('InternalFailure', 'internal error', 500);
 }

@@ -27,7 +27,7 @@ export function toLambdaError(e: unknown, gw: Gateway): LambdaError {
   if (e instanceof BodyTimeoutError) return new LambdaError('RequestTimeout', e.message, 408);
   if (e instanceof UnsupportedEncodingError) return new LambdaError('UnsupportedMediaTypeException', e.message, 415);
   if (e instanceof BadEncodingError) return new LambdaError('InvalidRequestContentException', e.message, 400);
-  if (e instanceof ShuttingDownError) return new LambdaError('ServiceException', e.message, 503, { 'retry-after': '1', connection: 'close' });
+  if (e instanceof ShuttingDownError) return new LambdaError('ServiceException', e.message, 503, { 'retry-after': '1' }); // HTTP/1.1 answers say close while draining (gateway.ts)
   gw.observer.log.error({ err: (e as Error)?.stack ?? String(e) }, 'internal error answering a Lambda request');
   return new LambdaError('ServiceException', 'internal error', 500);
 }

@@ -1,10 +1,11 @@
 // The AWS Lambda API on the gateway's port (REST-JSON, as `@aws-sdk/client-lambda` and
 // `aws lambda invoke` speak it): Invoke (RequestResponse, Event, DryRun; X-Amz-Log-Type: Tail),
 // ListFunctions and GetFunction. SigV4 as for Kinesis, or an API key; the caller needs `invoke` on
-// `function:<name>` (admin on `*` will do). Errors are Lambda's: x-amzn-ErrorType and {Type, message}.
+// `function:<name>` to invoke and `read` to list or get it (admin on `*` will do; decision 023).
+// Errors are Lambda's: x-amzn-ErrorType and {Type, message}.
 import { isUtf8 } from 'node:buffer';
 import { ClientAbortedError, ShuttingDownError } from '../errors.js';
-import { can, type Principal } from '../auth/scopes.js';
+import { canFunction, type Principal } from '../auth/scopes.js';
 import { presentedKey } from '../auth/api-keys.js';
 import { verifyRequest } from '../auth/sigv4.js';
 import { readBody } from '../body.js';
@@ -44,13 +45,13 @@ export class LambdaApi {
       if (!rawName) {
         if (req.method !== 'GET') throw new LambdaError('InvalidRequestContentException', `${req.method} is not an operation on ${LAMBDA_PREFIX}/`);
         if (info) info.route = 'lambda:ListFunctions';
-        return send(res, 200, { Functions: fns.names().filter((n) => can(principal, `function:${n}`, 'read')).map((n) => functionConfiguration(fns.get(n))) });
+        return send(res, 200, { Functions: fns.names().filter((n) => canFunction(principal, n, 'read')).map((n) => functionConfiguration(fns.get(n))) });
       }
       const given = nameOf(decoded(rawName));
       const { name } = given;
       // GetFunction (the configuration, environment included) wants `read`; Invoke `invoke`.
-      const reading = action === undefined && req.method === 'GET';
-      if (!can(principal, `function:${name}`, reading ? 'read' : 'invoke')) {
+      const reading = req.method === 'GET';
+      if (!canFunction(principal, name, reading ? 'read' : 'invoke')) {
         throw new LambdaError('AccessDeniedException', `User: ${principal.id} is not authorized to perform: lambda:${reading ? 'GetFunction' : 'InvokeFunction'} on resource: function:${name}`, 403);
       }
       // Functions have $LATEST only: a version or alias (in the name, or ?Qualifier=) names nothing.

@@ -5,7 +5,7 @@
 // 'none' (public).
 import { randomUUID } from 'node:crypto';
 import { validateHeaderName, validateHeaderValue } from 'node:http';
-import { can } from '../auth/scopes.js';
+import { canFunction } from '../auth/scopes.js';
 import { readBody } from '../body.js';
 import { ClientAbortedError, ForbiddenError } from '../errors.js';
 import type { Gateway } from '../gateway.js';
@@ -29,7 +29,7 @@ export async function functionUrl(gw: Gateway, fns: Functions | undefined, req: 
   const keyed = (entry.config.url?.auth ?? 'key') === 'key';
   if (keyed) {
     const principal = gw.principalOf(req);
-    if (!can(principal, `function:${name}`, 'invoke')) throw new ForbiddenError(`key '${principal.id}' may not invoke function '${name}'`, `function:${name}`, 'invoke');
+    if (!canFunction(principal, name, 'invoke')) throw new ForbiddenError(`key '${principal.id}' may not invoke function '${name}'`, `function:${name}`, 'invoke');
   }
   const address = req.socket?.remoteAddress ?? 'unknown';
   const body = await readBody(req, { maxBytes: SYNC_PAYLOAD_LIMIT, timeoutMs: gw.options.bodyTimeoutMs }, gw.admission, address);

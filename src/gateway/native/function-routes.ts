@@ -1,7 +1,7 @@
 // Functions in the native API (what `sluice functions` and `sluice logs` read): the list, one
 // function's configuration, counters, workers, queue and triggers, and its invocation logs.
 import type { HTTPMethod } from 'find-my-way';
-import { can } from '../auth/scopes.js';
+import { canFunction } from '../auth/scopes.js';
 import { ForbiddenError } from '../errors.js';
 import type { Gateway, RequestContext, RouteHandler } from '../gateway.js';
 import { HttpError } from '../http-error.js';
@@ -31,7 +31,7 @@ function functionsOf(gw: Gateway): Functions {
  */
 function authorizeFunction(gw: Gateway, ctx: RequestContext, name: string): Functions {
   const principal = gw.principalOf(ctx.req);
-  if (!can(principal, `function:${name}`, 'read')) throw new ForbiddenError(`key '${principal.id}' may not read function '${name}'`, `function:${name}`, 'read');
+  if (!canFunction(principal, name, 'read')) throw new ForbiddenError(`key '${principal.id}' may not read function '${name}'`, `function:${name}`, 'read');
   const fns = functionsOf(gw);
   if (!fns.names().includes(name)) throw new HttpError(404, 'FunctionNotFound', `Function not found: ${name}`, { function: name });
   return fns;
@@ -40,7 +40,7 @@ function authorizeFunction(gw: Gateway, ctx: RequestContext, name: string): Func
 async function list(gw: Gateway, ctx: RequestContext) {
   const fns = functionsOf(gw);
   const principal = gw.principalOf(ctx.req);
-  sendJson(ctx.res, 200, { functions: await Promise.all(fns.names().filter((n) => can(principal, `function:${n}`, 'read')).map((n) => fns.describe(n))) });
+  sendJson(ctx.res, 200, { functions: await Promise.all(fns.names().filter((n) => canFunction(principal, n, 'read')).map((n) => fns.describe(n))) });
 }
 
 async function describe(gw: Gateway, ctx: RequestContext) {
