@@ -246,7 +246,7 @@ describe('function URLs', () => {
     const [invoker, reader, streams] = [createApiKey('invoker'), createApiKey('reader'), createApiKey('streams')];
     const { gw } = await stack({ echo: { handler: './echo.ts', url: { auth: 'key' }, environment: { DB_PASSWORD: 'hunter2' } }, open: { handler: './echo.ts', url: { auth: 'none' } } }, systemClock, [
       { id: 'invoker', apiKeyHash: invoker.hash, scopes: { 'function:echo': ['invoke'] } },
-      { id: 'reader', apiKeyHash: reader.hash, scopes: { 'function:echo': ['read'] } },
+      { id: 'reader', apiKeyHash: reader.hash, accessKeyId: 'AKIDREADER', secretAccessKey: 'reader-secret', scopes: { 'function:echo': ['read'] } },
       { id: 'streams', apiKeyHash: streams.hash, scopes: { '*': ['read'], 'e*': ['read'] } }, // a stream reader: no function's secrets
     ]);
     const call = async (path: string, headers: Record<string, string>) => {
@@ -270,6 +270,12 @@ describe('function URLs', () => {
     expect(await getFunction(invoker.key)).toEqual([403, { Type: 'User', message: 'User: invoker is not authorized to perform: lambda:GetFunction on resource: function:echo' }]);
     expect((await getFunction(reader.key))[1].Configuration.Environment).toEqual({ Variables: { DB_PASSWORD: 'hunter2' } });
     expect((await getFunction(streams.key))[0]).toBe(403);
+    // SigV4: the Lambda client's signature is taken; one scoped to another service is not (the Kinesis API's tests do the body).
+    const sigv4 = (signingName?: string) => new LambdaClient({ endpoint: gw.url, region: 'us-east-1', credentials: { accessKeyId: 'AKIDREADER', secretAccessKey: 'reader-secret' }, maxAttempts: 1, ...(signingName ? { signingName } : {}) } as NonNullable<ConstructorParameters<typeof LambdaClient>[0]>);
+    const [lambdaSigned, kinesisSigned] = [sigv4(), sigv4('kinesis')];
+    closers.push(async () => (lambdaSigned.destroy(), kinesisSigned.destroy()));
+    expect((await lambdaSigned.send(new GetFunctionCommand({ FunctionName: 'echo' }))).Configuration?.FunctionName).toBe('echo');
+    await expect(kinesisSigned.send(new GetFunctionCommand({ FunctionName: 'echo' }))).rejects.toMatchObject({ name: 'InvalidSignatureException', message: "Credential should be scoped to correct service: 'lambda'." });
     expect((await call('/v1/functions/echo/logs', { authorization: `Bearer ${streams.key}` }))[0]).toBe(403);
     expect((await call('/2015-03-31/functions/', { authorization: `Bearer ${streams.key}` }))[1]).toEqual({ Functions: [] });
     expect((await call('/v1/functions/echo/logs', { authorization: `Bearer ${reader.key}` }))[0]).toBe(200);

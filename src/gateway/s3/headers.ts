@@ -1,6 +1,7 @@
 // S3's headers in and out: what an object keeps (Content-Type and the other content headers,
 // x-amz-meta-*), what a client says of its bytes (Content-MD5, x-amz-checksum-*, aws-chunked
 // trailers), ranges and conditions; and an object's headers on GET and HEAD.
+import { validateHeaderValue } from 'node:http';
 import type { ChecksumAlgorithm, Checksums, ObjectRange } from '../../engine/engine.js';
 import type { Conditions, Expected, ObjectEntry } from '../../objects/index.js';
 import { InvalidDigestError } from '../../objects/errors.js';
@@ -145,8 +146,11 @@ export function overridesOf(query: URLSearchParams): Record<string, string> {
   for (const [param, name] of Object.entries(OVERRIDES)) {
     const v = query.get(param);
     if (v === null) continue;
-    if (/[^\u0000-\u00ff]/.test(v)) throw invalidArgument('Header value cannot be represented using ISO-8859-1.', param, v);
-    if (/[^\t\u0020-\u007e\u0080-\u00ff]/.test(v)) throw invalidArgument('Header value cannot hold control characters.', param, v);
+    try {
+      validateHeaderValue(name, v); // Node's own check, the one writeHead would fail on
+    } catch {
+      throw invalidArgument(/[^\u0000-\u00ff]/.test(v) ? 'Header value cannot be represented using ISO-8859-1.' : 'Header value cannot hold control characters.', param, v);
+    }
     h[name] = v;
   }
   return h;
